@@ -1,0 +1,53 @@
+/**
+ * `ftpbatch demo`: the main job end to end with nothing installed: an
+ * embedded FTP server on a free loopback port, the fixtures uploaded by
+ * `fixtures/demo.json`, the report printed.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { intFlag, type Io, runAndReport, UsageError } from "./cli.ts";
+import { loadConfig } from "./config.ts";
+import { startEmbeddedServer } from "./embedded_server.ts";
+import { parseArgs } from "node:util";
+
+const DEMO_CONFIG = new URL("../fixtures/demo.json", import.meta.url);
+
+export async function demoCommand(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args, options: { workers: { type: "string" } } }).values;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}; see --help`);
+  }
+  const config = await loadConfig(fileURLToPath(DEMO_CONFIG));
+  const workers = intFlag("workers", values.workers, 1, 64);
+  if (workers !== undefined) config.options.workers = workers;
+  const work = await Deno.makeTempDir({ prefix: "ftpbatch-demo-" });
+  const root = join(work, "ftp-root");
+  await Deno.mkdir(root);
+  const server = await startEmbeddedServer({
+    root,
+    port: 0,
+    user: "demo",
+    password: "demo",
+  });
+  try {
+    config.server = {
+      host: server.host,
+      port: server.port,
+      user: "demo",
+      password: "demo",
+      secure: false,
+    };
+    config.options.report = join(work, "report.json");
+    io.err(`embedded FTP server at ${server.url}, root ${root}`);
+    const code = await runAndReport(config, io, { printReport: true });
+    io.err(`uploaded files are in ${root}`);
+    return code;
+  } finally {
+    await server.close();
+  }
+}

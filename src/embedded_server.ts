@@ -1,0 +1,389 @@
+/**
+ * In-process FTP server (npm `ftp-srv` running inside Deno) for `serve`, the demo and tests,
+ * with fault injection at exact bytes.
+ *
+ * What differs from plain ftp-srv, and why:
+ * - STOR/APPE are handled here, not by ftp-srv: ftp-srv treats any data-socket `end` as success
+ *   (226) and cannot cut at a byte. A cut (see {@link Faults.cutDataAt}) stops storing at the
+ *   byte, answers `426` on the control connection, then closes the data connection once the
+ *   client drops it (at most 2 s later). Sending 426 before closing makes basic-ftp see an
+ *   `FTPError` (code 426, client still usable) instead of a racy socket error.
+ * - {@link ResumableFileSystem}: REST+STOR keeps the prefix (ftp-srv's default zero-fills it).
+ * - FEAT also advertises `EPSV` and `REST STREAM` (unless REST is refused), like real servers.
+ * - Path arguments are taken verbatim: ftp-srv's parser drops `"` and treats `-x` as a flag.
+ * - Passive ports come from the OS (port 0), so servers in one process never collide.
+ * - Quiet: a no-op logger; ftp-srv's SIGINT/SIGTERM/SIGQUIT handlers are removed.
+ *
+ * @module
+ */
+import { FileSystem, FtpSrv } from "ftp-srv";
+import { closeSync, constants, createWriteStream, fstatSync, ftruncateSync, openSync } from "node:fs";
+import type { Server, Socket } from "node:net";
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import process from "node:process";
+
+export interface Faults {
+  /** Cut the data connection of STOR/APPE uploads once the server has written exactly `byte` bytes of the file (offset counts from file start, i.e. REST offset + received); the file on disk must then hold exactly that many bytes. `times` (default 1) = how many uploads get cut; `path` optional substring/RegExp of the remote path to match. */
+  cutDataAt?: { byte: number; times?: number; path?: string | RegExp };
+  /** Close the control connection of a session after the `after`-th STOR/APPE command is received (before/while transferring) `times` times. */
+  closeControlOnStore?: { after: number; times?: number };
+  /** REST -> "502 Command not implemented". */
+  refuseRest?: boolean;
+  /** APPE -> "502 Command not implemented". */
+  refuseAppe?: boolean;
+  /** Max simultaneous logged-in connections per client; extra logins get "421 Too many connections from your address". */
+  maxConnections?: number;
+  /** Make "OPTS UTF8 ON" answer 501 (server still takes UTF-8 names). */
+  rejectOptsUtf8?: boolean;
+}
+
+export interface EmbeddedServerOptions {
+  root: string;
+  /** Default 127.0.0.1; only loopback addresses are allowed. */
+  host?: string;
+  /** 0 (default) = a free port. */
+  port?: number;
+  /** When given, login must match user and password; otherwise any login (and "anonymous") works. */
+  user?: string;
+  password?: string;
+  faults?: Faults;
+}
+
+export interface ServerStats {
+  /** Successful logins. */
+  logins: number;
+  /** Max simultaneous logged-in sessions. */
+  peakConnections: number;
+  /** Max simultaneous STOR/APPE data transfers. */
+  peakTransfers: number;
+  /** Received command lines in order ("PASS ***" masked), capped to the last 10000. */
+  commands: string[];
+}
+
+export interface EmbeddedServer {
+  host: string;
+  port: number;
+  url: string;
+  root: string;
+  stats: ServerStats;
+  /** Read at every command, so tests may change it while the server runs. */
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+/** The parts of ftp-srv's (untyped) internals used here. */
+interface Connector {
+  dataSocket: Socket | null;
+  dataServer: Server | null;
+  waitForConnection(): Promise<Socket>;
+  end(): void;
+}
+interface Connection {
+  commandSocket: Socket;
+  connector: Connector;
+  authenticated?: boolean;
+  fs?: ResumableFileSystem;
+  restByteCount: number | undefined;
+  commands: { handle(command: string | object): Promise<unknown> };
+  reply(code: number, ...letters: unknown[]): Promise<unknown>;
+}
+interface Session {
+  conn: Connection;
+  ip: string;
+  stores: number;
+  holdsSlot: boolean;
+  loggedIn: boolean;
+  connectors: Set<Connector>;
+}
+
+const MAX_COMMANDS = 10000;
+const DRAIN_MS = 2000;
+/** Commands whose argument is a path: passed verbatim (ftp-srv's parser would mangle it). */
+const PATH_COMMANDS = new Set(
+  "CWD XCWD MKD XMKD RMD XRMD DELE RNFR RNTO SIZE MDTM RETR".split(" "),
+);
+const SIGNALS = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
+const silentLog = {
+  child: () => silentLog,
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+};
+
+/**
+ * ftp-srv FileSystem with correct resume semantics. STOR after `REST n` (n>0) opens the file
+ * read-write (created if missing), truncates it to n and writes from n: the prefix is kept and
+ * the file ends where the upload ends. Plain STOR truncates, APPE appends. A failed upload
+ * leaves its partial file (ftp-srv deletes it), so it can be resumed.
+ */
+export class ResumableFileSystem extends FileSystem {
+  override write(fileName: string, { append = false, start = 0 } = {}) {
+    const { fsPath, clientPath } = this.#resolve(fileName);
+    const fd = openSync(
+      fsPath,
+      append ? "a" : start > 0 ? constants.O_RDWR | constants.O_CREAT : "w",
+    );
+    try {
+      if (!append && start > 0) ftruncateSync(fd, start);
+      const offset = append ? fstatSync(fd).size : start;
+      const stream = createWriteStream("", { fd, start: append ? undefined : start });
+      return { stream, clientPath, offset };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Answer MKD with the FTP path; ftp-srv would reveal the local path. */
+  override async mkdir(path: string) {
+    await super.mkdir(path);
+    return this.#resolve(path).clientPath;
+  }
+
+  /** ftp-srv's sandboxing: normalizes against "/" first, so ".." cannot leave root. */
+  #resolve(path: string): { fsPath: string; clientPath: string } {
+    // deno-lint-ignore no-explicit-any
+    return (this as any)._resolvePath(path);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" ||
+    host === "localhost";
+}
+
+export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const host = opts.host === undefined || opts.host === "localhost" ? "127.0.0.1" : opts.host;
+  if (!isLoopback(host)) throw new Error(`embedded FTP server only binds loopback, not ${host}`);
+  const hostInUrl = host.includes(":") ? `[${host}]` : host;
+  const faults: Faults = opts.faults ?? {};
+  const stats: ServerStats = { logins: 0, peakConnections: 0, peakTransfers: 0, commands: [] };
+  const sessions = new Map<Connection, Session>();
+  const used = new WeakMap<object, number>(); // fault object -> times it fired
+  let transfers = 0;
+
+  /** Consume one use of a fault; false once `times` (default 1) is spent. */
+  const take = (fault: { times?: number }): boolean => {
+    const n = used.get(fault) ?? 0;
+    if (n >= (fault.times ?? 1)) return false;
+    used.set(fault, n + 1);
+    return true;
+  };
+
+  const listenersBefore = SIGNALS.map((s) => process.listeners(s));
+  const srv = new FtpSrv({
+    url: `ftp://${hostInUrl}:${opts.port ?? 0}`,
+    pasv_url: host,
+    anonymous: opts.user === undefined,
+    log: silentLog,
+  });
+  // ftp-srv would quit the whole process on these signals.
+  SIGNALS.forEach((s, i) => {
+    for (const l of process.listeners(s)) {
+      if (!listenersBefore[i].includes(l)) process.off(s, l as () => void);
+    }
+  });
+  // deno-lint-ignore no-explicit-any
+  const internals = srv as any;
+  // OS-chosen passive ports: ftp-srv probes from 1024 upwards, which races between servers.
+  internals.getNextPasvPort = () => Promise.resolve(0);
+  // ftp-srv's version leaves a 1 s timer per connection (trips test sanitizers).
+  internals.disconnectClient = (id: string) => {
+    internals.connections[id]?.commandSocket?.destroy();
+    delete internals.connections[id];
+    return Promise.resolve();
+  };
+
+  srv.on("login", ({ connection, username, password }, resolve, reject) => {
+    if (opts.user !== undefined && (username !== opts.user || password !== (opts.password ?? ""))) {
+      return reject(new Error("Invalid username or password"));
+    }
+    const s = sessions.get(connection as unknown as Connection);
+    if (s) s.loggedIn = true;
+    stats.logins++;
+    const loggedIn = [...sessions.values()].filter((o) => o.loggedIn).length;
+    stats.peakConnections = Math.max(stats.peakConnections, loggedIn);
+    resolve({ fs: new ResumableFileSystem(connection, { root: opts.root, cwd: "/" }) });
+  });
+
+  internals.on("connect", ({ connection }: { connection: Connection }) => {
+    const conn = connection as unknown as Connection;
+    const session: Session = {
+      conn,
+      ip: conn.commandSocket.remoteAddress ?? "",
+      stores: 0,
+      holdsSlot: false,
+      loggedIn: false,
+      connectors: new Set(),
+    };
+    sessions.set(conn, session);
+    conn.commandSocket.once("close", () => sessions.delete(conn));
+    const handle = conn.commands.handle.bind(conn.commands);
+    conn.commands.handle = (line) => intercept(session, line as string, handle);
+  });
+
+  async function intercept(s: Session, line: string, handle: Connection["commands"]["handle"]) {
+    const { conn } = s;
+    const word = line.split(" ", 1)[0];
+    const directive = word.toUpperCase();
+    const arg = line.length > word.length ? line.slice(word.length + 1) : null;
+    stats.commands.push(directive === "PASS" ? "PASS ***" : line);
+    if (stats.commands.length > MAX_COMMANDS) stats.commands.shift();
+
+    switch (directive) {
+      case "USER":
+      case "PASS": {
+        if (conn.authenticated) break;
+        const max = faults.maxConnections;
+        if (max !== undefined && !s.holdsSlot) {
+          const taken = [...sessions.values()].filter((o) => o.holdsSlot && o.ip === s.ip).length;
+          if (taken >= max) {
+            await conn.reply(421, "Too many connections from your address");
+            conn.commandSocket.destroy();
+            return;
+          }
+        }
+        // Held from USER on, so parallel logins cannot all pass the check.
+        s.holdsSlot = true;
+        await handle(line);
+        if (directive === "PASS" && !conn.authenticated) s.holdsSlot = false;
+        return;
+      }
+      case "REST":
+        if (faults.refuseRest) return conn.reply(502, "Command not implemented");
+        break;
+      case "OPTS":
+        if (faults.rejectOptsUtf8 && /^utf-?8\b/i.test(arg ?? "")) {
+          return conn.reply(501, "OPTS UTF8 not supported");
+        }
+        break;
+      case "FEAT": {
+        const feats = ["EPSV", "MDTM", ...faults.refuseRest ? [] : ["REST STREAM"], "SIZE", "UTF8"];
+        return conn.reply(211, "Extensions supported", ...feats.map((f) => ({ message: ` ${f}`, raw: true })), "End");
+      }
+      case "EPSV":
+      case "PASV": {
+        await handle(line);
+        const c = conn.connector;
+        const dataServer = c.dataServer;
+        if (!dataServer) return;
+        s.connectors.add(c); // close() closes what is still open
+        // ftp-srv ends the connector when its data server closes, and `end()` installs a fresh
+        // connector: a late close would wipe the one the next EPSV set up (-> 425).
+        dataServer.removeAllListeners("close");
+        dataServer.once("close", () => {
+          s.connectors.delete(c);
+          if (conn.connector === c) c.end();
+        });
+        return;
+      }
+      case "APPE":
+      case "STOR": {
+        if (!conn.authenticated || !conn.fs) return conn.reply(530, "Not logged in");
+        if (directive === "APPE" && faults.refuseAppe) return conn.reply(502, "Command not implemented");
+        s.stores++;
+        const f = faults.closeControlOnStore;
+        if (f && s.stores === f.after && take(f)) {
+          conn.commandSocket.destroy(); // ftp-srv then closes the data connection too
+          return;
+        }
+        return store(conn, arg ?? "", directive === "APPE");
+      }
+    }
+    return handle(PATH_COMMANDS.has(directive) ? { directive, arg, flags: [], raw: line } : line);
+  }
+
+  /** STOR/APPE: like ftp-srv's handler, plus exact-byte cuts and a 426 for incomplete data. */
+  async function store(conn: Connection, path: string, append: boolean) {
+    const rest = conn.restByteCount ?? 0;
+    conn.restByteCount = 0; // REST applies to the next transfer only
+    conn.commandSocket.pause(); // no commands during a transfer, as in ftp-srv
+    let counted = false;
+    try {
+      let data: Socket;
+      try {
+        data = await conn.connector.waitForConnection();
+      } catch {
+        return await conn.reply(425, "No connection established");
+      }
+      const { stream: file, clientPath, offset } = conn.fs!.write(path, { append, start: rest });
+      counted = true;
+      stats.peakTransfers = Math.max(stats.peakTransfers, ++transfers);
+
+      const fault = faults.cutDataAt;
+      const matches = fault && offset <= fault.byte && (fault.path === undefined ||
+        (typeof fault.path === "string" ? clientPath.includes(fault.path) : fault.path.test(clientPath)));
+      let pos = offset;
+      let cut = false;
+      let failed = false;
+      await conn.reply(150);
+      try {
+        // Cut only when this upload would write past the byte (and `times` is not spent).
+        for await (const chunk of data.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) {
+          cut = !!matches && pos + chunk.length > fault.byte && take(fault);
+          const part = cut ? chunk.subarray(0, fault!.byte - pos) : chunk;
+          if (part.length && !file.write(part)) await once(file, "drain");
+          pos += part.length;
+          if (cut) break;
+        }
+      } catch {
+        failed = true; // data connection reset: the client did not finish the file
+      }
+      file.end();
+      await finished(file); // bytes are in the file before the client hears about it
+      if (!cut && !failed) return await conn.reply(226, clientPath);
+      await conn.reply(426, "Connection closed; transfer aborted");
+      // Close only after the 426 reached the client; a reset first would race with the reply.
+      if (!data.destroyed) {
+        data.resume();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          once(data, "close"),
+          new Promise((r) => timer = setTimeout(r, DRAIN_MS)),
+        ]).catch(() => {});
+        clearTimeout(timer);
+        data.destroy();
+      }
+    } catch (err) {
+      await conn.reply(550, (err as Error).message);
+    } finally {
+      if (counted) transfers--;
+      conn.connector.end();
+      conn.commandSocket.resume();
+    }
+  }
+
+  await srv.listen();
+  // deno-lint-ignore no-explicit-any
+  const server: Server = (srv as any).server;
+  const port = (server.address() as { port: number }).port;
+
+  return {
+    host,
+    port,
+    url: `ftp://${hostInUrl}:${port}`,
+    root: opts.root,
+    stats,
+    faults,
+    async close() {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      const dataServers: Promise<unknown>[] = [];
+      for (const s of sessions.values()) {
+        for (const c of s.connectors) {
+          c.dataSocket?.destroy();
+          if (c.dataServer?.listening) {
+            dataServers.push(once(c.dataServer, "close"));
+            c.dataServer.close();
+          }
+        }
+        s.conn.commandSocket.destroy();
+      }
+      await Promise.all([closed, ...dataServers]);
+      srv.removeAllListeners();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Shapes shared by the pure planning/reporting code and the I/O code.
+ *
+ * @module
+ */
+
+/** `false` = plain FTP, `true` = explicit FTPS (AUTH TLS), `"implicit"` = implicit FTPS. */
+export type Secure = boolean | "implicit";
+
+/** Server section of a validated config. The password is not resolved yet. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Absent means anonymous. */
+  user?: string;
+  password?: string;
+  /** Name of the environment variable that holds the password. */
+  passwordEnv?: string;
+  secure: Secure;
+}
+
+/** How a run behaves; every field has a default. Command-line flags override these. */
+export interface Options {
+  /** Parallel connections (Web Workers). */
+  workers: number;
+  /** Retries per file after the first attempt. */
+  retries: number;
+  /** Report file path, absolute (resolved against the config folder). */
+  report?: string;
+  /** Upload to a temporary name and rename after verification. */
+  atomic: boolean;
+  /** `size` compares SIZE; `hash` also compares a server hash where one is offered. */
+  verify: "size" | "hash";
+  /** First reconnect delay; doubles up to `backoffMaxMs`, with jitter. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Socket inactivity timeout for control and data connections. */
+  timeoutMs: number;
+}
+
+/** One `files[i]` entry after validation and path resolution. */
+export interface FileEntry {
+  /** Position in the config's `files` array, for error messages (`files[3]`). */
+  index: number;
+  /** The source as written in the config. */
+  sourceAsWritten: string;
+  /** Absolute local path. */
+  source: string;
+  /** Absolute remote path (POSIX, NFC), a file name, never a folder. */
+  destination: string;
+}
+
+/** A validated config. */
+export interface Config {
+  /** Absolute path of the config file, or `<inline>`. */
+  configPath: string;
+  server: ServerConfig;
+  options: Options;
+  files: FileEntry[];
+}
+
+export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report">> = {
+  workers: 4,
+  retries: 5,
+  atomic: true,
+  verify: "size",
+  backoffBaseMs: 1000,
+  backoffMaxMs: 30000,
+  timeoutMs: 30000,
+};
+
+/** Final state of one file in the report. */
+export type FileStatus = "uploaded" | "skipped" | "missing" | "failed";

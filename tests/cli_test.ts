@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startEmbeddedServer } from "../src/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const integration = { sanitizeOps: false, sanitizeResources: false };
+
+/** Runs `main.ts` as a user would (the upload task's permissions), capturing everything. */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      "--allow-sys",
+      MAIN,
+      ...args,
+    ],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function withServer(
+  fn: (s: Awaited<ReturnType<typeof startEmbeddedServer>>, root: string) => Promise<void>,
+  opts: { user?: string; password?: string } = { user: "u", password: "pw-53cr3t" },
+) {
+  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+  const server = await startEmbeddedServer({ root, port: 0, ...opts });
+  try {
+    await fn(server, root);
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("--help documents commands and exit codes; no command is a usage error", async () => {
+  const help = await cli(["--help"]);
+  assert.equal(help.code, 0);
+  for (const word of ["upload CONFIG", "serve ROOT", "demo", "--workers", "--dry-run", "Exit codes"]) {
+    assert.ok(help.stdout.includes(word), word);
+  }
+  assert.equal((await cli([])).code, 2);
+  const bad = await cli(["upload", "a.json", "--workers", "zero"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--workers must be a whole number/);
+});
+
+Deno.test({
+  name: "config errors: exit 2, the JSON path named, no connection made",
+  ...integration,
+  async fn() {
+    await withServer(async (server) => {
+      const data = await makeDataset({
+        count: 4,
+        server: { host: server.host, port: server.port, user: "u", password: "pw-53cr3t" },
+      });
+      const config = JSON.parse(await Deno.readTextFile(data.configPath));
+      config.files[3].destination = "/upload/../etc/passwd";
+      config.files[1].source = "bad\nname";
+      await Deno.writeTextFile(data.configPath, JSON.stringify(config));
+      const r = await cli(["upload", data.configPath]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /files\[3\]\.destination/);
+      assert.match(r.stderr, /files\[1\]\.source/);
+      assert.equal(server.stats.logins, 0);
+      assert.deepEqual(server.stats.commands, []);
+      assert.ok(!r.stderr.includes("pw-53cr3t"));
+
+      const broken = join(data.dir, "broken.json");
+      await Deno.writeTextFile(broken, '{\n  "server": {\n    "host": "x",,\n  }\n}');
+      const b = await cli(["upload", broken]);
+      assert.equal(b.code, 2);
+      assert.match(b.stderr, /line 3/);
+      assert.match(b.stderr, /column/);
+      await Deno.remove(data.dir, { recursive: true });
+    });
+  },
+});
+
+Deno.test({
+  name: "passwordEnv: taken from the environment, never printed; unset is exit 2",
+  ...integration,
+  async fn() {
+    await withServer(async (server, root) => {
+      const data = await makeDataset({
+        count: 3,
+        missing: 0,
+        server: { host: server.host, port: server.port, user: "u", passwordEnv: "FTPB_PW" },
+        options: { report: "out/report.json" },
+      });
+      await Deno.mkdir(join(data.dir, "out"));
+      const unset = await cli(["upload", data.configPath]);
+      assert.equal(unset.code, 2);
+      assert.match(unset.stderr, /server\.passwordEnv/);
+      assert.equal(server.stats.logins, 0);
+
+      const ok = await cli(["upload", data.configPath, "--workers", "2"], { FTPB_PW: "pw-53cr3t" });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(await compareTree(root, data.expected), []);
+      const reportText = await Deno.readTextFile(join(data.dir, "out/report.json"));
+      const report = JSON.parse(reportText);
+      assert.equal(report.totals.uploaded, 3);
+      assert.equal(report.workers, 2);
+      assert.equal(report.server.user, "u");
+      for (const text of [reportText, ok.stderr, ok.stdout]) assert.ok(!text.includes("pw-53cr3t"));
+      assert.match(ok.stderr, /3 files: 3 uploaded/);
+      await Deno.remove(data.dir, { recursive: true });
+    });
+  },
+});
+
+Deno.test({
+  name: "--dry-run connects to nothing and reports the plan; a missing source makes it exit 1",
+  ...integration,
+  async fn() {
+    await withServer(async (server, root) => {
+      const data = await makeDataset({
+        count: 40,
+        missing: 1,
+        server: { host: server.host, port: server.port, user: "u", password: "pw-53cr3t" },
+      });
+      const report = join(data.dir, "r.json");
+      const r = await cli(["upload", data.configPath, "--dry-run", "--report", report]);
+      assert.equal(r.code, 1);
+      const json = JSON.parse(await Deno.readTextFile(report));
+      assert.equal(json.dryRun, true);
+      assert.equal(json.totals.skipped, 40);
+      assert.equal(json.totals.missing, 1);
+      assert.equal(server.stats.logins, 0);
+      assert.deepEqual(await listTree(root), []);
+      await Deno.remove(data.dir, { recursive: true });
+    });
+  },
+});
+
+Deno.test({
+  name: "cannot connect: exit 3 with the reason",
+  ...integration,
+  async fn() {
+    // A port that was free a moment ago: nothing listens there.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const data = await makeDataset({
+      count: 2,
+      server: { host: "127.0.0.1", port },
+      options: { retries: 0 },
+    });
+    const r = await cli(["upload", data.configPath]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /could not connect/);
+    await Deno.remove(data.dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "demo: embedded server, every fixture uploaded, report printed",
+  ...integration,
+  async fn() {
+    const r = await cli(["demo"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const fixtures = JSON.parse(
+      await Deno.readTextFile(new URL("../fixtures/demo.json", import.meta.url)),
+    );
+    assert.equal(report.totals.files, fixtures.files.length);
+    assert.equal(report.totals.uploaded, fixtures.files.length);
+    assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/План.txt")));
+    assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/1.txt")));
+  },
+});

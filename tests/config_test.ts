@@ -1,0 +1,828 @@
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import {
+  ConfigError,
+  type ConfigProblem,
+  loadConfig,
+  parseConfig,
+  resolvePassword,
+} from "../src/config.ts";
+import { type Config, DEFAULT_OPTIONS, type ServerConfig } from "../src/types.ts";
+
+// Deliberately not the cwd, so relative paths must resolve against it.
+const CONFIG_PATH = "/srv/deploy/conf/ftpbatch.json";
+const SECRET = "s3cr3t-P@ss";
+
+type Json = Record<string, unknown>;
+
+function valid(): Json {
+  return {
+    server: { host: "ftp.example.com" },
+    files: [{ source: "a.txt", destination: "/in/a.txt" }],
+  };
+}
+
+/** A valid config with `change` applied to a copy of it. */
+function edit(change: (c: Json & { server: Json; files: Json[] }) => void) {
+  const config = structuredClone(valid()) as Json & {
+    server: Json;
+    files: Json[];
+  };
+  change(config);
+  return config;
+}
+
+function parse(config: unknown): Config {
+  return parseConfig(
+    typeof config === "string" ? config : JSON.stringify(config),
+    CONFIG_PATH,
+  );
+}
+
+function problemsOf(config: unknown): ConfigProblem[] {
+  try {
+    parse(config);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
+    return e.problems;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+/** Asserts a problem at exactly `path` whose message contains `fragment`. */
+function assertProblem(config: unknown, path: string, fragment: string) {
+  const problems = problemsOf(config);
+  const found = problems.filter((p) => p.path === path);
+  assert.ok(
+    found.some((p) => p.message.includes(fragment)),
+    `no problem at ${path} containing ${JSON.stringify(fragment)}; got ${
+      JSON.stringify(problems, null, 2)
+    }`,
+  );
+}
+
+// --- valid configs and defaults ---
+
+Deno.test("minimal config gets defaults", () => {
+  const config = parse(valid());
+  assert.deepEqual(config, {
+    configPath: CONFIG_PATH,
+    server: { host: "ftp.example.com", port: 21, secure: false },
+    options: { ...DEFAULT_OPTIONS },
+    files: [{
+      index: 0,
+      sourceAsWritten: "a.txt",
+      source: "/srv/deploy/conf/a.txt",
+      destination: "/in/a.txt",
+    }],
+  });
+});
+
+Deno.test("the documented example config parses", () => {
+  const config = parse({
+    server: {
+      host: "ftp.example.com",
+      port: 2121,
+      user: "deploy",
+      password: SECRET,
+      passwordEnv: "FTP_PASSWORD",
+      secure: true,
+    },
+    options: {
+      workers: 8,
+      retries: 0,
+      report: "report.json",
+      atomic: false,
+      verify: "hash",
+      backoffBaseMs: 0,
+      backoffMaxMs: 3600000,
+      timeoutMs: 1000,
+    },
+    files: [
+      {
+        source: "docs/План.txt",
+        destination: "/incoming/документы/План.txt",
+      },
+      { source: "img/photo 1.jpg", destination: "/incoming/img/" },
+    ],
+  });
+  assert.deepEqual(config.server, {
+    host: "ftp.example.com",
+    port: 2121,
+    user: "deploy",
+    password: SECRET,
+    passwordEnv: "FTP_PASSWORD",
+    secure: true,
+  });
+  assert.deepEqual(config.options, {
+    workers: 8,
+    retries: 0,
+    report: "/srv/deploy/conf/report.json",
+    atomic: false,
+    verify: "hash",
+    backoffBaseMs: 0,
+    backoffMaxMs: 3600000,
+    timeoutMs: 1000,
+  });
+  assert.deepEqual(config.files.map((f) => f.destination), [
+    "/incoming/документы/План.txt",
+    "/incoming/img/photo 1.jpg",
+  ]);
+});
+
+Deno.test("a UTF-8 BOM is ignored", () => {
+  assert.equal(parse("\uFEFF" + JSON.stringify(valid())).server.port, 21);
+});
+
+// --- structure and unknown keys ---
+
+Deno.test("top level must be an object", () => {
+  assertProblem("[]", "(root)", "must be a JSON object");
+  assertProblem("42", "(root)", "must be a JSON object");
+});
+
+Deno.test("server and files are required", () => {
+  const problems = problemsOf({});
+  assert.deepEqual(problems.map((p) => p.path), ["server", "files"]);
+  assert.match(problems[0].message, /missing; add "server"/);
+  assert.match(problems[1].message, /missing; add "files"/);
+});
+
+Deno.test("options is optional but must be an object", () => {
+  assertProblem(
+    edit((c) => (c.options = [])),
+    "options",
+    "must be an object",
+  );
+});
+
+Deno.test("unknown keys are errors naming the path and the known keys", () => {
+  assertProblem(
+    edit((c) => (c.extra = 1)),
+    "extra",
+    "unknown key; known keys are server, options, files",
+  );
+  assertProblem(
+    edit((c) => (c.server.pasword = "x")),
+    "server.pasword",
+    "unknown key; known keys are host, port, user, password, passwordEnv, secure",
+  );
+  assertProblem(
+    edit((c) => (c.options = { worker: 2 })),
+    "options.worker",
+    "known keys are workers, retries, report,",
+  );
+  assertProblem(
+    edit((c) => (c.files[0].mode = "0644")),
+    "files[0].mode",
+    "known keys are source, destination",
+  );
+});
+
+// --- JSON syntax ---
+
+/** The "(json)" problem for `text`, checking there is exactly one. */
+function jsonProblem(text: string): string {
+  const problems = problemsOf(text);
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0].path, "(json)");
+  return problems[0].message;
+}
+
+Deno.test("broken JSON reports line and column", () => {
+  // Trailing comma: V8's message has no position for this one.
+  const text = '{\n  "server": { "host": "h" },\n  "files": [],\n}';
+  assert.match(jsonProblem(text), /^invalid JSON at line 4, column 1: /);
+  assert.match(jsonProblem(text), /no comma after the last property/);
+  assert.match(
+    jsonProblem('{\n  "files": [1,]\n}'),
+    /line 2, column 15: .*no comma after the last item/,
+  );
+  assert.match(
+    jsonProblem('{\n  "a": 1\n  "b": 2\n}'),
+    /line 3, column 3: expected ',' or '}'; a comma may be missing/,
+  );
+  assert.match(jsonProblem(""), /line 1, column 1: unexpected end of text/);
+  assert.match(jsonProblem('{"a": 1'), /line 1, column 8: .*missing '}'/);
+  assert.match(
+    jsonProblem('{\n  // note\n  "a": 1}'),
+    /line 2, column 3: comments are not allowed/,
+  );
+  assert.match(
+    jsonProblem('{"a": "C:\\dir"}'),
+    /line 1, column 11: invalid escape/,
+  );
+});
+
+Deno.test("JSON error columns count characters, not UTF-16 units", () => {
+  // In UTF-16 units the "}" would be at column 10.
+  assert.match(jsonProblem('{"😀": 1,}'), /line 1, column 9:/);
+});
+
+Deno.test("JSON error line/column agree with V8 where V8 gives them", () => {
+  const cases = [
+    '{"a": 1 "b": 2}',
+    '{\n  "a": "x\ny"\n}',
+    '{\n  "port": -\n}',
+    '{\n\n  "n": 1.e5}',
+    '{"a": 1}}',
+    '{\n "a": [1 2]}',
+    '{"a": "\\u12G4"}',
+    '{"a": 01}',
+  ];
+  for (const text of cases) {
+    let v8 = "";
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      v8 = (e as Error).message;
+    }
+    const expected = /\(line (\d+) column (\d+)\)/.exec(v8);
+    assert.ok(expected, `V8 gave no position for ${JSON.stringify(text)}`);
+    assert.match(
+      jsonProblem(text),
+      new RegExp(`line ${expected[1]}, column ${expected[2]}:`),
+      JSON.stringify(text),
+    );
+  }
+});
+
+Deno.test("JSON errors never quote the text, which may hold a password", () => {
+  // V8's own message for this would quote the whole text.
+  const text = `{"server": {"host": "h", "password": "${SECRET}",}}`;
+  const message = jsonProblem(text);
+  assert.ok(!message.includes(SECRET), message);
+});
+
+// --- server ---
+
+Deno.test("server.host must be a non-empty string without spaces or control chars", () => {
+  assertProblem(
+    edit((c) => delete c.server.host),
+    "server.host",
+    'missing; add the server name, e.g. "host"',
+  );
+  assertProblem(edit((c) => (c.server.host = "")), "server.host", "not be empty");
+  assertProblem(edit((c) => (c.server.host = 21)), "server.host", "must be a string");
+  assertProblem(
+    edit((c) => (c.server.host = "ftp example.com")),
+    "server.host",
+    "must not contain spaces",
+  );
+  assertProblem(
+    edit((c) => (c.server.host = "ftp.example.com\r\nUSER x")),
+    "server.host",
+    "must not contain control characters",
+  );
+  assertProblem(
+    edit((c) => (c.server.host = "ftp://ftp.example.com")),
+    "server.host",
+    'without "ftp://"',
+  );
+});
+
+Deno.test("server.port must be an integer from 1 to 65535", () => {
+  for (const port of [0, 65536, 21.5, "21", null]) {
+    assertProblem(
+      edit((c) => (c.server.port = port)),
+      "server.port",
+      "must be an integer from 1 to 65535",
+    );
+  }
+  assertProblem(
+    edit((c) => (c.server.port = "21")),
+    "server.port",
+    "(got a string)",
+  );
+  assert.equal(parse(edit((c) => (c.server.port = 65535))).server.port, 65535);
+});
+
+Deno.test("server.port defaults to 21, or 990 for implicit FTPS", () => {
+  assert.equal(parse(valid()).server.port, 21);
+  assert.equal(parse(edit((c) => (c.server.secure = true))).server.port, 21);
+  const implicit = parse(edit((c) => (c.server.secure = "implicit"))).server;
+  assert.equal(implicit.port, 990);
+  assert.equal(implicit.secure, "implicit");
+  assert.equal(
+    parse(edit((c) => (c.server = { host: "h", secure: "implicit", port: 2990 })))
+      .server.port,
+    2990,
+  );
+});
+
+Deno.test("server.user is optional but not empty", () => {
+  assert.ok(!("user" in parse(valid()).server));
+  assert.equal(parse(edit((c) => (c.server.user = "deploy"))).server.user, "deploy");
+  assertProblem(edit((c) => (c.server.user = "")), "server.user", "not be empty");
+  assertProblem(
+    edit((c) => (c.server.user = "a\nb")),
+    "server.user",
+    "must not contain control characters",
+  );
+});
+
+Deno.test("server.password is an optional string without CR, LF or NUL", () => {
+  assert.equal(parse(edit((c) => (c.server.password = ""))).server.password, "");
+  assert.equal(
+    parse(edit((c) => (c.server.password = "tab\there"))).server.password,
+    "tab\there",
+  );
+  assertProblem(
+    edit((c) => (c.server.password = 1234)),
+    "server.password",
+    "must be a string (got 1234)",
+  );
+  for (const bad of ["x\r\nQUIT", "x\0y", "x\ny"]) {
+    const problems = problemsOf(edit((c) => (c.server.password = bad)));
+    assert.equal(problems[0].path, "server.password");
+    assert.match(problems[0].message, /must not contain control characters/);
+  }
+});
+
+Deno.test("server.passwordEnv must look like an environment variable name", () => {
+  assert.equal(
+    parse(edit((c) => (c.server.passwordEnv = "_FTP_pass2"))).server
+      .passwordEnv,
+    "_FTP_pass2",
+  );
+  for (const bad of ["1PASS", "FTP-PASSWORD", "$FTP_PASSWORD", "A B"]) {
+    assertProblem(
+      edit((c) => (c.server.passwordEnv = bad)),
+      "server.passwordEnv",
+      "must be an environment variable name",
+    );
+  }
+  assertProblem(
+    edit((c) => (c.server.passwordEnv = "")),
+    "server.passwordEnv",
+    "not be empty",
+  );
+});
+
+Deno.test('server.secure must be a boolean or "implicit"', () => {
+  for (const bad of ["yes", "explicit", 1, null]) {
+    assertProblem(
+      edit((c) => (c.server.secure = bad)),
+      "server.secure",
+      'must be false (plain FTP), true (explicit FTPS) or "implicit"',
+    );
+  }
+  assertProblem(
+    edit((c) => (c.server.secure = 1)),
+    "server.secure",
+    "(got 1)",
+  );
+  assert.equal(parse(valid()).server.secure, false);
+});
+
+// --- options ---
+
+Deno.test("options default to DEFAULT_OPTIONS, without report", () => {
+  assert.deepEqual(parse(edit((c) => (c.options = {}))).options, {
+    ...DEFAULT_OPTIONS,
+  });
+});
+
+function assertOption(name: string, bad: unknown[], fragment: string) {
+  for (const value of bad) {
+    assertProblem(
+      edit((c) => (c.options = { [name]: value })),
+      `options.${name}`,
+      fragment,
+    );
+  }
+}
+
+Deno.test("options.workers must be an integer from 1 to 64", () => {
+  assertOption("workers", [0, 65, 2.5, "4"], "must be an integer from 1 to 64");
+  assert.equal(parse(edit((c) => (c.options = { workers: 64 }))).options.workers, 64);
+});
+
+Deno.test("options.retries must be an integer from 0 to 100", () => {
+  assertOption("retries", [-1, 101, true], "must be an integer from 0 to 100");
+  assert.equal(parse(edit((c) => (c.options = { retries: 0 }))).options.retries, 0);
+});
+
+Deno.test("options.report is a non-empty path resolved against the config folder", () => {
+  assertOption("report", [""], "must not be empty");
+  assertOption("report", [1], "must be a string");
+  assertOption("report", ["a\nb.json"], "control characters");
+  const report = (r: string) => parse(edit((c) => (c.options = { report: r }))).options.report;
+  assert.equal(report("out/report.json"), "/srv/deploy/conf/out/report.json");
+  assert.equal(report("../r.json"), "/srv/deploy/r.json");
+  assert.equal(report("/var/log/r.json"), "/var/log/r.json");
+});
+
+Deno.test("options.atomic must be a boolean", () => {
+  assertOption("atomic", ["true", 1, null], "must be true or false");
+});
+
+Deno.test('options.verify must be "size" or "hash"', () => {
+  assertOption("verify", ["md5", "", 1], 'must be "size" or "hash"');
+  assertOption("verify", [1], "(got 1)");
+});
+
+Deno.test("options.backoffBaseMs must be an integer from 0 to 600000", () => {
+  assertOption(
+    "backoffBaseMs",
+    [-1, 600001, 1.5],
+    "must be an integer from 0 to 600000",
+  );
+});
+
+Deno.test("options.backoffMaxMs must be from backoffBaseMs to 3600000", () => {
+  assertOption(
+    "backoffMaxMs",
+    [999, 3600001],
+    "must be an integer from 1000 to 3600000 (not less than backoffBaseMs)",
+  );
+  assertProblem(
+    edit((c) => (c.options = { backoffBaseMs: 5000, backoffMaxMs: 4000 })),
+    "options.backoffMaxMs",
+    "must be an integer from 5000 to 3600000",
+  );
+  // The default maximum (30000) is below this base: the user must set it.
+  assertProblem(
+    edit((c) => (c.options = { backoffBaseMs: 60000 })),
+    "options.backoffMaxMs",
+    "defaults to 30000, less than backoffBaseMs (60000); set it to an integer from 60000",
+  );
+  const options = parse(edit((c) => (c.options = { backoffBaseMs: 500, backoffMaxMs: 500 })))
+    .options;
+  assert.equal(options.backoffMaxMs, 500);
+});
+
+Deno.test("options.timeoutMs must be an integer from 1000 to 3600000", () => {
+  assertOption(
+    "timeoutMs",
+    [999, 3600001, "30s"],
+    "must be an integer from 1000 to 3600000",
+  );
+});
+
+// --- files ---
+
+Deno.test("files must be a non-empty array", () => {
+  assertProblem(edit((c) => (c.files = [])), "files", "must be a non-empty array");
+  assertProblem(edit((c) => (c.files = [])), "files", "(got an empty array)");
+  assertProblem(
+    edit((c) => ((c as Json).files = { source: "a" })),
+    "files",
+    "must be a non-empty array",
+  );
+});
+
+Deno.test("each files entry is an object with exactly source and destination", () => {
+  assertProblem(
+    edit((c) => ((c as Json).files = ["a.txt"])),
+    "files[0]",
+    'must be an object like { "source"',
+  );
+  assertProblem(
+    edit((c) => delete c.files[0].source),
+    "files[0].source",
+    "missing; add the local file path",
+  );
+  assertProblem(
+    edit((c) => delete c.files[0].destination),
+    "files[0].destination",
+    "missing; add the remote file path",
+  );
+  assertProblem(
+    edit((c) => (c.files[0].dest = "/x")),
+    "files[0].dest",
+    "unknown key",
+  );
+});
+
+Deno.test("source and destination must be non-empty strings", () => {
+  for (const key of ["source", "destination"]) {
+    assertProblem(edit((c) => (c.files[0][key] = "")), `files[0].${key}`, "not be empty");
+    assertProblem(
+      edit((c) => (c.files[0][key] = ["a"])),
+      `files[0].${key}`,
+      "must be a string (got an array)",
+    );
+  }
+});
+
+Deno.test("no control characters in source or destination", () => {
+  for (const bad of ["\r", "\n", "\0", "\t", "\u0001", "\u001f", "\u007f"]) {
+    for (const key of ["source", "destination"]) {
+      assertProblem(
+        edit((c) => (c.files[0][key] = `/in/a${bad}b.txt`)),
+        `files[0].${key}`,
+        "must not contain control characters",
+      );
+    }
+  }
+  assertProblem(
+    edit((c) => (c.files[0].source = "a\tb")),
+    "files[0].source",
+    "(found U+0009)",
+  );
+});
+
+Deno.test("a source must not name a folder", () => {
+  for (const bad of ["docs/", ".", "..", "docs/.."]) {
+    assertProblem(
+      edit((c) => (c.files[0].source = bad)),
+      "files[0].source",
+      "must be a file, not a folder",
+    );
+  }
+});
+
+Deno.test("relative sources resolve against the config folder, not the cwd", () => {
+  const config = parse(edit((c) => {
+    c.files = [
+      { source: "docs/План.txt", destination: "/a" },
+      { source: "../shared/b.txt", destination: "/b" },
+      { source: "/abs/c.txt", destination: "/c" },
+      { source: "./d.txt", destination: "/d" },
+    ];
+  }));
+  assert.deepEqual(config.files.map((f) => f.source), [
+    "/srv/deploy/conf/docs/План.txt",
+    "/srv/deploy/shared/b.txt",
+    "/abs/c.txt",
+    "/srv/deploy/conf/d.txt",
+  ]);
+  assert.deepEqual(config.files.map((f) => f.sourceAsWritten), [
+    "docs/План.txt",
+    "../shared/b.txt",
+    "/abs/c.txt",
+    "./d.txt",
+  ]);
+  assert.deepEqual(config.files.map((f) => f.index), [0, 1, 2, 3]);
+  assert.notEqual(config.files[0].source, resolve("docs/План.txt"));
+});
+
+Deno.test("destination must be absolute", () => {
+  assertProblem(
+    edit((c) => (c.files[0].destination = "in/a.txt")),
+    "files[0].destination",
+    'must be an absolute remote path starting with "/", e.g. "/in/a.txt"',
+  );
+});
+
+Deno.test("destination must not contain a .. segment", () => {
+  for (const bad of ["/in/../a.txt", "/../a.txt", "/in/.."]) {
+    assertProblem(
+      edit((c) => (c.files[0].destination = bad)),
+      "files[0].destination",
+      'must not contain ".." segments',
+    );
+  }
+  // ".." inside a name is fine.
+  assert.equal(
+    parse(edit((c) => (c.files[0].destination = "/in/a..b.txt"))).files[0]
+      .destination,
+    "/in/a..b.txt",
+  );
+});
+
+Deno.test("destination must not be / alone or name a folder", () => {
+  for (const bad of ["/", "//", "/./"]) {
+    assertProblem(
+      edit((c) => (c.files[0].destination = bad)),
+      "files[0].destination",
+      "must name a file, not the root folder",
+    );
+  }
+  for (const bad of ["/in/.", "/in/./."]) {
+    assertProblem(
+      edit((c) => (c.files[0].destination = bad)),
+      "files[0].destination",
+      'names a folder; end it with "/"',
+    );
+  }
+});
+
+Deno.test("trailing / destinations keep non-ASCII source names", () => {
+  const config = parse(edit((c) => {
+    c.files = [
+      { source: "docs/План.txt", destination: "/incoming/документы/" },
+      { source: "日本語.txt", destination: "/incoming/日本//" },
+      { source: "x/café ☕.txt", destination: "/incoming/./" },
+    ];
+  }));
+  assert.deepEqual(config.files.map((f) => f.destination), [
+    "/incoming/документы/План.txt",
+    "/incoming/日本/日本語.txt",
+    "/incoming/café ☕.txt",
+  ]);
+});
+
+Deno.test("destinations are NFC-normalized", () => {
+  const nfd = "cafe\u0301 \u2615.txt";
+  const config = parse(edit((c) => {
+    c.files = [
+      { source: "a.txt", destination: `/in/${nfd}` },
+      { source: `dir/${nfd}`, destination: "/out/" },
+    ];
+  }));
+  assert.deepEqual(config.files.map((f) => f.destination), [
+    "/in/caf\u00e9 \u2615.txt",
+    "/out/caf\u00e9 \u2615.txt",
+  ]);
+  // The source stays as written: the local file really has the NFD name.
+  assert.equal(config.files[1].source, `/srv/deploy/conf/dir/${nfd}`);
+});
+
+Deno.test("duplicate destinations name both entries", () => {
+  const files = [
+    { source: "a.txt", destination: "/a/b.txt" },
+    { source: "x.txt", destination: "/x.txt" },
+    { source: "b.txt", destination: "/a/" },
+    { source: "c.txt", destination: "//a/./b.txt" },
+    { source: "d.txt", destination: "/a/cafe\u0301.txt" },
+    { source: "e.txt", destination: "/a/caf\u00e9.txt" },
+  ];
+  const problems = problemsOf(edit((c) => (c.files = files)));
+  assert.deepEqual(problems, [
+    {
+      path: "files[2].destination",
+      message: 'same destination as files[0] ("/a/b.txt"); give each file its own destination',
+    },
+    {
+      path: "files[3].destination",
+      message: 'same destination as files[0] ("/a/b.txt"); give each file its own destination',
+    },
+    {
+      path: "files[5].destination",
+      message:
+        'same destination as files[4] ("/a/caf\u00e9.txt"); give each file its own destination',
+    },
+  ]);
+});
+
+Deno.test("a destination can't be the parent folder of another", () => {
+  const problems = problemsOf(edit((c) => {
+    c.files = [
+      { source: "a.txt", destination: "/in/a/b/c.txt" },
+      { source: "b.txt", destination: "/in/a" },
+    ];
+  }));
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0].path, "files[0].destination");
+  assert.match(
+    problems[0].message,
+    /is inside "\/in\/a", which is the destination file of files\[1\]; a remote path can't be both a file and a folder/,
+  );
+});
+
+// --- collecting everything ---
+
+Deno.test("all problems are collected, one line each in the message", () => {
+  const config = {
+    server: { host: "", port: 0, pasword: SECRET, secure: "yes" },
+    options: { workers: 0, verify: "md5" },
+    files: [
+      { source: "", destination: "rel.txt" },
+      { source: "a.txt", destination: "/a.txt", extra: true },
+      { source: "b.txt", destination: "/a.txt" },
+    ],
+    other: 1,
+  };
+  let error: ConfigError | undefined;
+  try {
+    parse(config);
+  } catch (e) {
+    if (e instanceof ConfigError) error = e;
+  }
+  assert.ok(error);
+  assert.deepEqual(error.problems.map((p) => p.path), [
+    "other",
+    "server.pasword",
+    "server.host",
+    "server.secure",
+    "server.port",
+    "options.workers",
+    "options.verify",
+    "files[0].source",
+    "files[0].destination",
+    "files[1].extra",
+    "files[2].destination",
+  ]);
+  const lines = error.message.split("\n");
+  assert.equal(lines.length, error.problems.length);
+  assert.equal(
+    lines[0],
+    `${CONFIG_PATH}: other: unknown key; known keys are server, options, files`,
+  );
+  assert.ok(lines.every((line) => line.startsWith(`${CONFIG_PATH}: `)));
+  assert.ok(!error.message.includes(SECRET));
+  assert.equal(error.name, "ConfigError");
+  assert.equal(error.configPath, CONFIG_PATH);
+});
+
+Deno.test("no ConfigError message contains the password", () => {
+  const bad: unknown[] = [
+    edit((c) => (c.server = { host: `${SECRET} x`, user: `${SECRET}\0` })),
+    edit((c) => (c.server.password = `${SECRET}\n`)),
+    edit((c) => (c.server = { host: "h", port: SECRET, secure: SECRET })),
+    edit((c) => (c.server.passwordEnv = SECRET)),
+    `{"server": {"password": "${SECRET}"`,
+  ];
+  for (const config of bad) {
+    for (const p of problemsOf(config)) {
+      assert.ok(!p.message.includes(SECRET), p.message);
+    }
+  }
+});
+
+// --- loadConfig ---
+
+Deno.test("loadConfig: a missing file is a ConfigError at (file)", async () => {
+  const error = await loadConfig("no/such/ftpbatch.json").catch((e) => e);
+  assert.ok(error instanceof ConfigError);
+  assert.deepEqual(error.problems, [{
+    path: "(file)",
+    message: "file not found; check the path",
+  }]);
+  assert.equal(error.configPath, resolve("no/such/ftpbatch.json"));
+  assert.equal(
+    error.message,
+    `${resolve("no/such/ftpbatch.json")}: (file): file not found; check the path`,
+  );
+});
+
+Deno.test("loadConfig: a folder is a ConfigError at (file)", async () => {
+  const error = await loadConfig(import.meta.dirname!).catch((e) => e);
+  assert.ok(error instanceof ConfigError);
+  assert.equal(error.problems[0].path, "(file)");
+  assert.match(error.problems[0].message, /cannot read the file/);
+});
+
+Deno.test("loadConfig reads the file and resolves its path", async () => {
+  // deno.json is no ftpbatch config, but it shows the file was read and parsed.
+  const path = resolve(import.meta.dirname!, "../deno.json");
+  const error = await loadConfig(path).catch((e) => e);
+  assert.ok(error instanceof ConfigError);
+  assert.equal(error.configPath, path);
+  assert.ok(error.problems.some((p: ConfigProblem) => p.path === "server"));
+});
+
+// --- resolvePassword ---
+
+const SERVER: ServerConfig = { host: "h", port: 21, secure: false };
+const env = (vars: Record<string, string>) => (name: string) => vars[name];
+
+Deno.test("resolvePassword: passwordEnv wins when the variable is set", () => {
+  const server = { ...SERVER, password: "file", passwordEnv: "FTP_PASSWORD" };
+  assert.equal(resolvePassword(server, env({ FTP_PASSWORD: SECRET })), SECRET);
+  assert.equal(resolvePassword(server, env({ FTP_PASSWORD: "" })), "");
+});
+
+Deno.test("resolvePassword falls back to password, else undefined", () => {
+  assert.equal(
+    resolvePassword(
+      { ...SERVER, password: SECRET, passwordEnv: "FTP_PASSWORD" },
+      env({}),
+    ),
+    SECRET,
+  );
+  assert.equal(resolvePassword({ ...SERVER, password: SECRET }, env({})), SECRET);
+  assert.equal(resolvePassword(SERVER, env({ FTP_PASSWORD: "x" })), undefined);
+});
+
+Deno.test("resolvePassword: passwordEnv unset and no password is an error", () => {
+  const server = { ...SERVER, passwordEnv: "FTP_PASSWORD" };
+  assert.throws(
+    () => resolvePassword(server, env({}), CONFIG_PATH),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.problems[0].path, "server.passwordEnv");
+      assert.match(e.message, /^\/srv\/deploy\/conf\/ftpbatch.json: server\.passwordEnv: /);
+      assert.match(e.message, /FTP_PASSWORD is not set; export FTP_PASSWORD=/);
+      return true;
+    },
+  );
+});
+
+Deno.test("resolvePassword rejects CR/LF/NUL from the environment without echoing it", () => {
+  const server = { ...SERVER, passwordEnv: "FTP_PASSWORD" };
+  assert.throws(
+    () => resolvePassword(server, env({ FTP_PASSWORD: `${SECRET}\n` })),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.problems[0].path, "server.passwordEnv");
+      assert.match(e.message, /contains a line break or NUL/);
+      assert.ok(!e.message.includes(SECRET));
+      return true;
+    },
+  );
+});
+
+Deno.test("resolvePassword works with Deno.env.get", () => {
+  const name = "FTPBATCH_TEST_UNSET_VARIABLE";
+  assert.equal(Deno.env.get(name), undefined);
+  assert.equal(
+    resolvePassword(
+      { ...SERVER, password: SECRET, passwordEnv: name },
+      (n) => Deno.env.get(n),
+    ),
+    SECRET,
+  );
+});

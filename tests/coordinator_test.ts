@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadConfig } from "../src/config.ts";
+import { runUpload } from "../src/coordinator.ts";
+import { startEmbeddedServer } from "../src/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "300 files to the embedded server: bytes identical, 2 missing reported, exit 1",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({ root, port: 0, user: "u", password: "secret-pw" });
+    try {
+      const data = await makeDataset({
+        count: 300,
+        missing: 2,
+        server: { host: server.host, port: server.port, user: "u", passwordEnv: "FTPBATCH_TEST_PW" },
+        options: { workers: 4, retries: 1, backoffBaseMs: 50 },
+      });
+      const config = await loadConfig(data.configPath);
+      const outcome = await runUpload({ config, password: "secret-pw" });
+      const { report } = outcome;
+      assert.equal(outcome.exitCode, 1);
+      assert.equal(report.totals.files, 302);
+      assert.equal(report.totals.uploaded, 300);
+      assert.equal(report.totals.missing, 2);
+      assert.equal(report.totals.failed, 0);
+      assert.deepEqual(
+        report.files.flatMap((f, i) => f.status === "missing" ? [i] : []),
+        data.missing,
+      );
+      for (const f of report.files.filter((f) => f.status === "uploaded")) {
+        assert.equal(f.bytesSent, f.size);
+        assert.equal(f.attempts, 1);
+        assert.ok(f.worker >= 1 && f.worker <= 4);
+      }
+      assert.deepEqual(await compareTree(root, data.expected), []);
+      // Only what the config asked for: no temporary files left behind.
+      const tree = await listTree(root);
+      assert.equal(tree.length, 300);
+      assert.ok(tree.every((p) => !p.includes(".ftpbatch-")));
+      assert.ok(server.stats.peakConnections >= 2, "several connections at once");
+      assert.ok(server.stats.peakTransfers >= 2, "several transfers at once");
+      assert.ok(JSON.stringify(report).indexOf("secret-pw") === -1);
+      await Deno.remove(data.dir, { recursive: true });
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "non-atomic mode writes straight to the destination and overwrites",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({ root, port: 0 });
+    try {
+      const data = await makeDataset({
+        count: 5,
+        server: { host: server.host, port: server.port },
+        options: { workers: 2, atomic: false },
+      });
+      // An older, longer file at a destination must be replaced, not kept in part.
+      const [firstDest] = data.expected.keys();
+      await Deno.mkdir(join(root, firstDest, ".."), { recursive: true });
+      await Deno.writeFile(join(root, firstDest), new Uint8Array(100_000).fill(7));
+      const outcome = await runUpload({ config: await loadConfig(data.configPath) });
+      assert.equal(outcome.exitCode, 0);
+      assert.equal(outcome.report.totals.uploaded, 5);
+      assert.deepEqual(await compareTree(root, data.expected), []);
+      assert.ok(!server.stats.commands.some((c) => c.startsWith("RNFR")));
+      await Deno.remove(data.dir, { recursive: true });
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "wrong password: exit 3, nothing stored, every file failed with the login reason",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({ root, port: 0, user: "u", password: "right" });
+    try {
+      const data = await makeDataset({
+        count: 3,
+        server: { host: server.host, port: server.port, user: "u", password: "wrong-pw" },
+        options: { workers: 2, retries: 2, backoffBaseMs: 10 },
+      });
+      const outcome = await runUpload({
+        config: await loadConfig(data.configPath),
+        password: "wrong-pw",
+      });
+      assert.equal(outcome.exitCode, 3);
+      assert.equal(outcome.report.totals.failed, 3);
+      assert.match(outcome.report.files[0].error ?? "", /could not connect/);
+      assert.deepEqual(await listTree(root), []);
+      assert.ok(!JSON.stringify(outcome.report).includes("wrong-pw"));
+      await Deno.remove(data.dir, { recursive: true });
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});

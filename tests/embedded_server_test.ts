@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { createReadStream } from "node:fs";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { Client, enterPassiveModeIPv4, FTPError } from "basic-ftp";
+import { uploadFrom } from "npm:basic-ftp@6.2.6/dist/transfer.js";
+import { startEmbeddedServer } from "../src/embedded_server.ts";
+import { connect, randomBytes, sha256, withServer } from "./helpers/embedded.ts";
+
+const UTF8_PATH = "/a/План/日本語 café ☕ #%.txt";
+
+/** Write `bytes` to a local temp file; returns its path. */
+async function localFile(bytes: Uint8Array): Promise<string> {
+  const path = await Deno.makeTempFile({ prefix: "ftpbatch-local-" });
+  await Deno.writeFile(path, bytes);
+  return path;
+}
+
+/** Upload in the same session with REST offset + STOR (basic-ftp has no API for it). */
+async function restStor(client: Client, local: string, remotePath: string, offset: number) {
+  await client.prepareTransfer(client.ftp);
+  await client.send(`REST ${offset}`);
+  return uploadFrom(createReadStream(local, { start: offset }), {
+    ftp: client.ftp,
+    // deno-lint-ignore no-explicit-any
+    tracker: (client as any)._progressTracker,
+    command: "STOR",
+    remotePath,
+    type: "upload",
+  });
+}
+
+/** Expect an FTPError with `code`. */
+async function rejectsWith(p: Promise<unknown>, code: number) {
+  await assert.rejects(p, (e) => e instanceof FTPError && e.code === code);
+}
+
+Deno.test("UTF-8 nested names: upload, SIZE and bytes on disk", async () => {
+  await withServer({}, async (server) => {
+    const client = await connect(server);
+    try {
+      const names = [UTF8_PATH, "/emoji 🚀/-leading dash.bin", "/a/-x", '/q"uote.txt'];
+      for (const [i, remote] of names.entries()) {
+        const bytes = randomBytes(10_000 + i * 70_001);
+        await client.ensureDir(remote.slice(0, remote.lastIndexOf("/")) || "/");
+        await client.uploadFrom(Readable.from([bytes]), remote);
+        assert.equal(await client.size(remote), bytes.length, remote);
+        const onDisk = await Deno.readFile(join(server.root, remote));
+        assert.equal(await sha256(onDisk), await sha256(bytes), remote);
+      }
+      assert.ok(server.stats.commands.includes(`STOR ${UTF8_PATH}`));
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("cutDataAt + REST/STOR resume gives a byte-identical file", async () => {
+  const bytes = randomBytes(300_000);
+  const local = await localFile(bytes);
+  const cutAt = 100_003;
+  await withServer({ faults: { cutDataAt: { byte: cutAt } } }, async (server) => {
+    const client = await connect(server);
+    try {
+      await client.ensureDir("/a/План");
+      // The cut is an FTPError 426: the upload never looks complete, the client stays usable.
+      await rejectsWith(client.uploadFrom(local, UTF8_PATH), 426);
+      assert.equal(client.closed, false);
+      const disk = join(server.root, UTF8_PATH);
+      assert.deepEqual(await Deno.readFile(disk), bytes.subarray(0, cutAt));
+      assert.equal(await client.size(UTF8_PATH), cutAt);
+
+      const res = await restStor(client, local, UTF8_PATH, cutAt);
+      assert.equal(res.code, 226);
+      assert.equal(await sha256(await Deno.readFile(disk)), await sha256(bytes));
+      const cmds = server.stats.commands;
+      assert.deepEqual(cmds.slice(cmds.lastIndexOf(`REST ${cutAt}`)), [
+        `REST ${cutAt}`,
+        `STOR ${UTF8_PATH}`,
+      ]);
+    } finally {
+      client.close();
+      await Deno.remove(local);
+    }
+  });
+});
+
+Deno.test("REST/STOR truncates what lies beyond the upload's end", async () => {
+  const bytes = randomBytes(50_000);
+  const local = await localFile(bytes);
+  await withServer({}, async (server) => {
+    const disk = join(server.root, "f.bin");
+    await Deno.writeFile(disk, randomBytes(80_000)); // longer, different remote file
+    const client = await connect(server);
+    try {
+      await client.uploadFrom(Readable.from([bytes.subarray(0, 20_000)]), "f.bin");
+      await restStor(client, local, "f.bin", 20_000);
+      assert.equal(await sha256(await Deno.readFile(disk)), await sha256(bytes));
+      // REST on a missing file creates it; the prefix is then a hole of zeros.
+      await restStor(client, local, "new.bin", 49_000);
+      const created = await Deno.readFile(join(server.root, "new.bin"));
+      assert.equal(created.length, 50_000);
+      assert.deepEqual(created.subarray(49_000), bytes.subarray(49_000));
+    } finally {
+      client.close();
+      await Deno.remove(local);
+    }
+  });
+});
+
+Deno.test("cutDataAt + APPE resume; times and path filter", async () => {
+  const bytes = randomBytes(200_000);
+  const local = await localFile(bytes);
+  await withServer(
+    { faults: { cutDataAt: { byte: 70_000, times: 2, path: /\.part$/ } } },
+    async (server) => {
+      const client = await connect(server);
+      try {
+        await client.uploadFrom(local, "other.bin"); // path does not match: not cut
+        assert.equal((await Deno.stat(join(server.root, "other.bin"))).size, bytes.length);
+
+        await rejectsWith(client.uploadFrom(local, "f.part"), 426);
+        assert.equal(await client.size("f.part"), 70_000);
+        // A resumed upload that starts at the cut byte is cut again there (times: 2).
+        await rejectsWith(client.appendFrom(local, "f.part", { localStart: 70_000 }), 426);
+        assert.equal(await client.size("f.part"), 70_000);
+        await client.appendFrom(local, "f.part", { localStart: 70_000 });
+        const disk = await Deno.readFile(join(server.root, "f.part"));
+        assert.equal(await sha256(disk), await sha256(bytes));
+      } finally {
+        client.close();
+        await Deno.remove(local);
+      }
+    },
+  );
+});
+
+Deno.test("refuseRest / refuseAppe answer 502; FEAT reflects REST support", async () => {
+  await withServer({ faults: { refuseRest: true, refuseAppe: true } }, async (server) => {
+    const client = await connect(server);
+    try {
+      await rejectsWith(client.send("REST 10"), 502);
+      await rejectsWith(client.appendFrom(Readable.from(["x"]), "x.txt"), 502);
+      assert.equal((await client.features()).has("REST"), false);
+      server.faults.refuseRest = false; // faults are live
+      assert.equal((await client.send("REST 10")).code, 350);
+      assert.equal((await client.features()).get("REST"), "STREAM");
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("maxConnections=2 refuses a third login with 421", async () => {
+  await withServer({ faults: { maxConnections: 2 } }, async (server) => {
+    const a = await connect(server);
+    const b = await connect(server);
+    const c = new Client(10_000);
+    try {
+      await rejectsWith(c.access({ host: server.host, port: server.port }), 421);
+      a.close(); // frees a slot once the server sees the close
+      await new Promise((r) => setTimeout(r, 100));
+      await c.access({ host: server.host, port: server.port });
+      assert.equal(server.stats.logins, 3);
+      assert.equal(server.stats.peakConnections, 2);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
+});
+
+/** A source that trickles `n` chunks so that parallel uploads really overlap. */
+function slowSource(n: number, chunk: Uint8Array): Readable {
+  return Readable.from((async function* () {
+    for (let i = 0; i < n; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      yield chunk;
+    }
+  })());
+}
+
+Deno.test("peakConnections / peakTransfers count real concurrency, also across servers", async () => {
+  await withServer({}, async (one) => {
+    await withServer({}, async (two) => {
+      const chunk = randomBytes(4096);
+      const clients = await Promise.all([connect(one), connect(one), connect(one), connect(two)]);
+      try {
+        // Sequential uploads on one connection: one transfer at a time.
+        await clients[0].uploadFrom(slowSource(3, chunk), "seq1");
+        await clients[0].uploadFrom(slowSource(3, chunk), "seq2");
+        assert.equal(one.stats.peakTransfers, 1);
+        await Promise.all(clients.map((c, i) => c.uploadFrom(slowSource(10, chunk), `p${i}`)));
+        assert.equal(one.stats.peakConnections, 3);
+        assert.equal(one.stats.peakTransfers, 3);
+        assert.equal(two.stats.peakTransfers, 1);
+        assert.equal((await Deno.stat(join(two.root, "p3"))).size, 40_960);
+      } finally {
+        clients.forEach((c) => c.close());
+      }
+    });
+  });
+});
+
+Deno.test("rejectOptsUtf8: OPTS UTF8 ON gets 501, UTF-8 names still stored", async () => {
+  await withServer({ faults: { rejectOptsUtf8: true } }, async (server) => {
+    const client = await connect(server); // basic-ftp ignores the 501
+    try {
+      assert.ok(server.stats.commands.includes("OPTS UTF8 ON"));
+      await rejectsWith(client.send("OPTS UTF8 ON"), 501);
+      await client.ensureDir("/a/План");
+      await client.uploadFrom(Readable.from([new TextEncoder().encode("hi")]), UTF8_PATH);
+      assert.equal(await Deno.readTextFile(join(server.root, UTF8_PATH)), "hi");
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("closeControlOnStore closes the session once; reconnect works", async () => {
+  await withServer({ faults: { closeControlOnStore: { after: 2 } } }, async (server) => {
+    const client = await connect(server);
+    try {
+      await client.uploadFrom(Readable.from(["one"]), "1.txt");
+      await assert.rejects(client.uploadFrom(Readable.from(["two"]), "2.txt"), (e) => !(e instanceof FTPError));
+      assert.equal(client.closed, true);
+      await client.access({ host: server.host, port: server.port });
+      await client.uploadFrom(Readable.from(["two"]), "2.txt");
+      await client.uploadFrom(Readable.from(["three"]), "3.txt"); // 2nd STOR of session 2: times spent
+      assert.equal(await Deno.readTextFile(join(server.root, "3.txt")), "three");
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("PASV works; paths cannot leave root; login is checked", async () => {
+  await withServer({ user: "u", password: "p" }, async (server) => {
+    await rejectsWith(connect(server, { user: "u", password: "wrong" }), 530);
+    await rejectsWith(connect(server), 530); // no anonymous when a user is configured
+    const client = await connect(server, { user: "u", password: "p" });
+    try {
+      client.prepareTransfer = enterPassiveModeIPv4;
+      await client.uploadFrom(Readable.from(["esc"]), "../../../escape.txt");
+      assert.equal(await Deno.readTextFile(join(server.root, "escape.txt")), "esc");
+      assert.ok(server.stats.commands.includes("PASV"));
+      assert.ok(server.stats.commands.includes("PASS ***"));
+    } finally {
+      client.close();
+    }
+  });
+});
+
+Deno.test("close() ends connected clients and frees the port; host must be loopback", async () => {
+  await assert.rejects(startEmbeddedServer({ root: ".", host: "0.0.0.0" }), /loopback/);
+  const root = await Deno.makeTempDir();
+  const server = await startEmbeddedServer({ root });
+  const client = await connect(server);
+  await client.cd("/");
+  await server.close();
+  await assert.rejects(client.pwd());
+  assert.equal(client.closed, true);
+  // Port is free again: bind it ourselves.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: server.port });
+  listener.close();
+  await Deno.remove(root, { recursive: true });
+});

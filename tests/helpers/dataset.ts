@@ -1,0 +1,121 @@
+/**
+ * Test data: deterministic local files plus a config that uploads them.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { posix } from "node:path";
+
+export interface Dataset {
+  dir: string;
+  configPath: string;
+  /** destination -> local path, for every source that exists. */
+  expected: Map<string, string>;
+  /** config indexes of the sources that do not exist. */
+  missing: number[];
+}
+
+const SCRIPTS = ["План", "日本語", "café ☕", "Ελληνικά", "עברית", "emoji 🎉", "#50%", "-lead"];
+
+/** Deterministic bytes (xorshift), so a failure is reproducible. */
+export function bytesFor(seed: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/**
+ * `count` files, a third with non-ASCII names in nested non-ASCII folders,
+ * plus `missing` entries whose sources do not exist.
+ */
+export async function makeDataset(opts: {
+  count: number;
+  missing?: number;
+  server: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  sizeOf?: (i: number) => number;
+  remoteRoot?: string;
+}): Promise<Dataset> {
+  const dir = await Deno.makeTempDir({ prefix: "ftpbatch-data-" });
+  const remoteRoot = opts.remoteRoot ?? "/upload";
+  const files: { source: string; destination: string }[] = [];
+  const expected = new Map<string, string>();
+  for (let i = 0; i < opts.count; i++) {
+    const size = opts.sizeOf?.(i) ?? 200 + ((i * 7919) % 5000);
+    let rel: string;
+    let dest: string;
+    if (i % 3 === 0) {
+      const word = SCRIPTS[i % SCRIPTS.length];
+      rel = `intl/${word}/${SCRIPTS[(i + 3) % SCRIPTS.length]} ${i}.txt`;
+      dest = posix.join(remoteRoot, "международный", word, `${word} ${i}.txt`);
+    } else {
+      rel = `plain/d${i % 10}/file-${i}.bin`;
+      dest = posix.join(remoteRoot, "plain", `d${i % 10}`, `file-${i}.bin`);
+    }
+    const local = join(dir, "src", rel);
+    await Deno.mkdir(dirname(local), { recursive: true });
+    await Deno.writeFile(local, bytesFor(i + 1, size));
+    files.push({ source: `src/${rel}`, destination: dest });
+    expected.set(dest, local);
+  }
+  const missing: number[] = [];
+  for (let m = 0; m < (opts.missing ?? 0); m++) {
+    const at = Math.min(files.length, (m + 1) * 37);
+    files.splice(at, 0, {
+      source: `src/does-not-exist-${m}.txt`,
+      destination: posix.join(remoteRoot, "missing", `m${m}.txt`),
+    });
+  }
+  files.forEach((f, i) => {
+    if (f.source.includes("does-not-exist")) missing.push(i);
+  });
+  const configPath = join(dir, "config.json");
+  await Deno.writeTextFile(
+    configPath,
+    JSON.stringify({ server: opts.server, options: opts.options ?? {}, files }, null, 2),
+  );
+  return { dir, configPath, expected, missing };
+}
+
+export async function sha256(path: string): Promise<string> {
+  const data = await Deno.readFile(path);
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Asserts every expected file is on the server root with the same bytes; returns mismatches. */
+export async function compareTree(
+  root: string,
+  expected: Map<string, string>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [dest, local] of expected) {
+    const remote = join(root, dest);
+    try {
+      if ((await sha256(remote)) !== (await sha256(local))) problems.push(`${dest}: content differs`);
+    } catch (e) {
+      problems.push(`${dest}: ${(e as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+/** Every file below `root` (relative, POSIX). */
+export async function listTree(root: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(join(root, prefix))) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory) out.push(...(await listTree(root, rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}

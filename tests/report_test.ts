@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import {
+  buildReport,
+  exitCodeFor,
+  formatBytes,
+  type ReportFile,
+  summarize,
+} from "../src/report.ts";
+
+function file(status: ReportFile["status"], size: number, extra: Partial<ReportFile> = {}) {
+  return {
+    source: `/l/${status}`,
+    destination: `/r/${status}`,
+    status,
+    size,
+    bytesSent: status === "uploaded" ? size : 0,
+    attempts: status === "missing" ? 0 : 1,
+    resumedFrom: [],
+    worker: 1,
+    durationMs: 5,
+    ...extra,
+  } satisfies ReportFile;
+}
+
+const server = { host: "h", port: 21, user: "u", secure: false as const };
+
+Deno.test("buildReport totals statuses and bytes; never carries a password field", () => {
+  const r = buildReport({
+    startedAt: new Date("2026-01-01T00:00:00Z"),
+    finishedAt: new Date("2026-01-01T00:00:02Z"),
+    server,
+    workers: 3,
+    reconnects: 2,
+    files: [
+      file("uploaded", 100),
+      file("uploaded", 50, { bytesSent: 80 }),
+      file("missing", 0),
+      file("failed", 7, { bytesSent: 3, error: "x" }),
+    ],
+  });
+  assert.equal(r.version, 1);
+  assert.equal(r.durationMs, 2000);
+  assert.deepEqual(r.totals, {
+    files: 4,
+    uploaded: 2,
+    skipped: 0,
+    missing: 1,
+    failed: 1,
+    bytes: 150,
+    bytesSent: 183,
+    reconnects: 2,
+  });
+  assert.ok(!JSON.stringify(r).includes("password"));
+});
+
+Deno.test("exitCodeFor: 0 clean, 1 any missing or failed, 130/143 interrupted", () => {
+  const t = { files: 1, uploaded: 1, skipped: 0, missing: 0, failed: 0, bytes: 1, bytesSent: 1, reconnects: 0 };
+  assert.equal(exitCodeFor({ totals: t }), 0);
+  assert.equal(exitCodeFor({ totals: { ...t, missing: 1 } }), 1);
+  assert.equal(exitCodeFor({ totals: { ...t, failed: 1 } }), 1);
+  assert.equal(exitCodeFor({ totals: t, interrupted: "SIGINT" }), 130);
+  assert.equal(exitCodeFor({ totals: t, interrupted: "SIGTERM" }), 143);
+});
+
+Deno.test("summarize lists counts and every problem with its reason", () => {
+  const r = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(1000),
+    server,
+    workers: 1,
+    reconnects: 0,
+    files: [file("uploaded", 2048), file("failed", 1, { error: "550 Permission denied" })],
+  });
+  const text = summarize(r);
+  assert.match(text, /2 files: 1 uploaded, 0 skipped, 0 missing, 1 failed/);
+  assert.match(text, /2\.0 KiB in 1\.00 s/);
+  assert.match(text, /failed: \/l\/failed -> \/r\/failed: 550 Permission denied/);
+});
+
+Deno.test("formatBytes", () => {
+  assert.equal(formatBytes(0), "0 B");
+  assert.equal(formatBytes(1536), "1.5 KiB");
+  assert.equal(formatBytes(3 * 1024 ** 3), "3.0 GiB");
+});
