@@ -4,10 +4,13 @@
  *
  * What differs from plain ftp-srv, and why:
  * - STOR/APPE are handled here, not by ftp-srv: ftp-srv treats any data-socket `end` as success
- *   (226) and cannot cut at a byte. A cut (see {@link Faults.cutDataAt}) stops storing at the
- *   byte, answers `426` on the control connection, then closes the data connection once the
- *   client drops it (at most 2 s later). Sending 426 before closing makes basic-ftp see an
- *   `FTPError` (code 426, client still usable) instead of a racy socket error.
+ *   (226) and cannot cut at a byte. A cut (see {@link Faults.cutDataAt}) writes the file up to
+ *   the byte, resets the data connection (RST), then answers `426` on the control connection.
+ *   basic-ftp sees the RST first (EPIPE/ECONNRESET "(data socket)") and closes its client; a
+ *   client that had already sent everything may read the 426 first (`FTPError`, client usable).
+ *   A reset, not a FIN: basic-ftp takes a clean data close as a failed upload without waiting
+ *   for the reply, so the late 426 would answer its next command.
+ * - ftp-srv's data server `close` handler could replace the next EPSV's connector (-> 425).
  * - {@link ResumableFileSystem}: REST+STOR keeps the prefix (ftp-srv's default zero-fills it).
  * - FEAT also advertises `EPSV` and `REST STREAM` (unless REST is refused), like real servers.
  * - Path arguments are taken verbatim: ftp-srv's parser drops `"` and treats `-x` as a flag.
@@ -17,8 +20,15 @@
  * @module
  */
 import { FileSystem, FtpSrv } from "ftp-srv";
-import { closeSync, constants, createWriteStream, fstatSync, ftruncateSync, openSync } from "node:fs";
-import type { Server, Socket } from "node:net";
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+} from "node:fs";
+import { type AddressInfo, connect, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import process from "node:process";
@@ -98,7 +108,6 @@ interface Session {
 }
 
 const MAX_COMMANDS = 10000;
-const DRAIN_MS = 2000;
 /** Commands whose argument is a path: passed verbatim (ftp-srv's parser would mangle it). */
 const PATH_COMMANDS = new Set(
   "CWD XCWD MKD XMKD RMD XRMD DELE RNFR RNTO SIZE MDTM RETR".split(" "),
@@ -210,8 +219,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     resolve({ fs: new ResumableFileSystem(connection, { root: opts.root, cwd: "/" }) });
   });
 
-  internals.on("connect", ({ connection }: { connection: Connection }) => {
-    const conn = connection as unknown as Connection;
+  internals.on("connect", ({ connection: conn }: { connection: Connection }) => {
     const session: Session = {
       conn,
       ip: conn.commandSocket.remoteAddress ?? "",
@@ -263,7 +271,12 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
         break;
       case "FEAT": {
         const feats = ["EPSV", "MDTM", ...faults.refuseRest ? [] : ["REST STREAM"], "SIZE", "UTF8"];
-        return conn.reply(211, "Extensions supported", ...feats.map((f) => ({ message: ` ${f}`, raw: true })), "End");
+        return conn.reply(
+          211,
+          "Extensions supported",
+          ...feats.map((f) => ({ message: ` ${f}`, raw: true })),
+          "End",
+        );
       }
       case "EPSV":
       case "PASV": {
@@ -284,7 +297,9 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       case "APPE":
       case "STOR": {
         if (!conn.authenticated || !conn.fs) return conn.reply(530, "Not logged in");
-        if (directive === "APPE" && faults.refuseAppe) return conn.reply(502, "Command not implemented");
+        if (directive === "APPE" && faults.refuseAppe) {
+          return conn.reply(502, "Command not implemented");
+        }
         s.stores++;
         const f = faults.closeControlOnStore;
         if (f && s.stores === f.after && take(f)) {
@@ -316,40 +331,40 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
 
       const fault = faults.cutDataAt;
       const matches = fault && offset <= fault.byte && (fault.path === undefined ||
-        (typeof fault.path === "string" ? clientPath.includes(fault.path) : fault.path.test(clientPath)));
+        (typeof fault.path === "string"
+          ? clientPath.includes(fault.path)
+          : fault.path.test(clientPath)));
       let pos = offset;
       let cut = false;
-      let failed = false;
+      let complete = false;
       await conn.reply(150);
       try {
-        // Cut only when this upload would write past the byte (and `times` is not spent).
-        for await (const chunk of data.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) {
-          cut = !!matches && pos + chunk.length > fault.byte && take(fault);
-          const part = cut ? chunk.subarray(0, fault!.byte - pos) : chunk;
-          if (part.length && !file.write(part)) await once(file, "drain");
-          pos += part.length;
-          if (cut) break;
+        for await (const chunk of data as AsyncIterable<Uint8Array>) {
+          // Cut only when this upload would write past the byte (and `times` is not spent).
+          if (matches && pos <= fault.byte && pos + chunk.length > fault.byte && take(fault)) {
+            // Prefix on disk first (a reconnecting client's SIZE must see it), then an RST
+            // like a network failure.
+            const part = chunk.subarray(0, fault.byte - pos);
+            await new Promise((written) => file.write(part, written));
+            data.resetAndDestroy();
+            cut = true;
+            break;
+          }
+          pos += chunk.length;
+          if (!file.write(chunk)) await once(file, "drain");
         }
+        complete = !cut;
       } catch {
-        failed = true; // data connection reset: the client did not finish the file
+        // data connection reset by the client: the file is incomplete
       }
-      file.end();
-      await finished(file); // bytes are in the file before the client hears about it
-      if (!cut && !failed) return await conn.reply(226, clientPath);
-      await conn.reply(426, "Connection closed; transfer aborted");
-      // Close only after the 426 reached the client; a reset first would race with the reply.
-      if (!data.destroyed) {
-        data.resume();
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
-          once(data, "close"),
-          new Promise((r) => timer = setTimeout(r, DRAIN_MS)),
-        ]).catch(() => {});
-        clearTimeout(timer);
-        data.destroy();
-      }
+      if (!file.writableEnded) file.end();
+      await finished(file);
+      await (complete
+        ? conn.reply(226, clientPath)
+        : conn.reply(426, "Connection closed; transfer aborted"));
     } catch (err) {
-      await conn.reply(550, (err as Error).message);
+      // Error code only: the message would show the local path.
+      await conn.reply(550, `Cannot store ${path}: ${(err as { code?: string }).code ?? "error"}`);
     } finally {
       if (counted) transfers--;
       conn.connector.end();
@@ -371,18 +386,27 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     faults,
     async close() {
       const closed = new Promise<void>((r) => server.close(() => r()));
-      const dataServers: Promise<unknown>[] = [];
-      for (const s of sessions.values()) {
-        for (const c of s.connectors) {
-          c.dataSocket?.destroy();
-          if (c.dataServer?.listening) {
-            dataServers.push(once(c.dataServer, "close"));
-            c.dataServer.close();
-          }
-        }
-        s.conn.commandSocket.destroy();
-      }
-      await Promise.all([closed, ...dataServers]);
+      const connectors = [...sessions.values()].flatMap((s) => [...s.connectors]);
+      const dataServers = connectors.flatMap((c) => c.dataServer?.listening ? [c.dataServer] : []);
+      // ftp-srv clears a data server's 30 s idle timer only when a client connects: connect once.
+      await Promise.all(
+        connectors.filter((c) => !c.dataSocket && c.dataServer?.listening).map(
+          async ({ dataServer }) => {
+            const accepted = once(dataServer!, "connection");
+            const probe = connect((dataServer!.address() as AddressInfo).port, host).on(
+              "error",
+              () => {},
+            );
+            await accepted;
+            probe.destroy();
+          },
+        ),
+      );
+      const dataClosed = dataServers.map((d) => once(d, "close"));
+      for (const c of connectors) c.dataSocket?.destroy();
+      for (const d of dataServers) d.close();
+      for (const s of sessions.values()) s.conn.commandSocket.destroy();
+      await Promise.all([closed, ...dataClosed]);
       srv.removeAllListeners();
     },
   };

@@ -147,6 +147,9 @@ export class FtpSession {
     try {
       // Passive data connection first: REST must be the last command before STOR.
       await this.client.prepareTransfer(ftp);
+      const dataSocket = ftp.dataSocket;
+      // Bytes handed to the data connection, not merely read from disk.
+      const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
       let command = "STOR";
       if (start > 0 && method === "rest") {
         const res = await this.client.sendIgnoringError(`REST ${start}`);
@@ -186,13 +189,13 @@ export class FtpSession {
           throw new ResumeRefused("rest", e.message);
         }
         if (sourceError) throw sourceError;
-        throw new PartialUploadError(e, source.bytesRead);
+        throw new PartialUploadError(e, sent());
       }
       if (command === "APPE") this.abilities.append = true;
       return {
         offset: start,
         method: start === 0 ? "stor" : method,
-        bytesSent: source.bytesRead,
+        bytesSent: sent(),
       };
     } finally {
       source.destroy();

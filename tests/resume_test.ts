@@ -1,0 +1,210 @@
+/**
+ * Fault injection against the embedded server: a broken connection must
+ * cost a reconnect or a resume, never a file, and never a half-written file
+ * that looks complete.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadConfig } from "../src/config.ts";
+import { runUpload } from "../src/coordinator.ts";
+import { type Faults, startEmbeddedServer } from "../src/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+const MiB = 1024 * 1024;
+
+async function scenario(opts: {
+  faults: Faults;
+  count: number;
+  sizeOf: (i: number) => number;
+  options?: Record<string, unknown>;
+  workerUrl?: URL;
+}) {
+  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+  const server = await startEmbeddedServer({ root, port: 0, faults: opts.faults });
+  const data = await makeDataset({
+    count: opts.count,
+    sizeOf: opts.sizeOf,
+    server: { host: server.host, port: server.port },
+    options: { retries: 4, backoffBaseMs: 20, backoffMaxMs: 200, ...opts.options },
+  });
+  try {
+    const outcome = await runUpload({
+      config: await loadConfig(data.configPath),
+      workerUrl: opts.workerUrl,
+    });
+    return {
+      outcome,
+      server,
+      root,
+      mismatches: await compareTree(root, data.expected),
+      tree: await listTree(root),
+    };
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(data.dir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "data connection cut at an exact byte: resumed with REST+STOR at that byte, identical",
+  ...integration,
+  async fn() {
+    // Large enough that loopback socket buffers (the client writes a few MiB past a
+    // reset before it notices) stay inside the 10% margin.
+    const cut = 10 * MiB + 12345;
+    const { outcome, server, mismatches, tree } = await scenario({
+      faults: { cutDataAt: { byte: cut, times: 1 } },
+      count: 1,
+      sizeOf: () => 64 * MiB,
+      options: { workers: 1 },
+    });
+    assert.deepEqual(mismatches, []);
+    assert.equal(outcome.exitCode, 0);
+    const f = outcome.report.files[0];
+    assert.equal(f.status, "uploaded");
+    assert.deepEqual(f.resumedFrom, [cut]);
+    assert.equal(f.attempts, 2);
+    assert.ok(f.bytesSent < 1.1 * f.size, `bytesSent ${f.bytesSent}`);
+    assert.ok(server.stats.commands.includes(`REST ${cut}`));
+    assert.equal(tree.length, 1, "temporary file renamed away");
+  },
+});
+
+Deno.test({
+  name: "server refuses REST: resume falls back to APPE, identical",
+  ...integration,
+  async fn() {
+    const cut = 5 * MiB + 7;
+    const { outcome, server, mismatches } = await scenario({
+      faults: { cutDataAt: { byte: cut, times: 1 }, refuseRest: true },
+      count: 1,
+      sizeOf: () => 64 * MiB,
+      options: { workers: 1 },
+    });
+    assert.deepEqual(mismatches, []);
+    const f = outcome.report.files[0];
+    assert.equal(f.status, "uploaded");
+    assert.deepEqual(f.resumedFrom, [cut]);
+    assert.ok(f.bytesSent < 1.1 * f.size);
+    assert.ok(server.stats.commands.some((c) => c.startsWith("APPE ")));
+  },
+});
+
+Deno.test({
+  name: "server refuses REST and APPE: full re-send, still identical and verified",
+  ...integration,
+  async fn() {
+    const cut = 4 * MiB;
+    const { outcome, server, mismatches } = await scenario({
+      faults: { cutDataAt: { byte: cut, times: 1 }, refuseRest: true, refuseAppe: true },
+      count: 1,
+      sizeOf: () => 16 * MiB,
+      options: { workers: 1 },
+    });
+    assert.deepEqual(mismatches, []);
+    const f = outcome.report.files[0];
+    assert.equal(f.status, "uploaded");
+    assert.deepEqual(f.resumedFrom, []);
+    assert.ok(f.bytesSent >= f.size + cut && f.bytesSent < 2 * f.size, `bytesSent ${f.bytesSent}`);
+    assert.equal(server.stats.commands.filter((c) => c.startsWith("STOR ")).length, 2);
+  },
+});
+
+Deno.test({
+  name: "control connection closed during transfers: reconnect, resume, every file identical",
+  ...integration,
+  async fn() {
+    const { outcome, mismatches } = await scenario({
+      faults: { closeControlOnStore: { after: 2, times: 3 } },
+      count: 12,
+      sizeOf: (i) => (i % 3 === 0 ? 2 * MiB : 50_000),
+      options: { workers: 2 },
+    });
+    assert.deepEqual(mismatches, []);
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.report.totals.uploaded, 12);
+    assert.ok(outcome.report.totals.reconnects >= 3, `reconnects ${outcome.report.totals.reconnects}`);
+  },
+});
+
+Deno.test({
+  name: "server allows 2 connections, run asks for 8: carries on with fewer, no file failed",
+  ...integration,
+  async fn() {
+    const { outcome, server, mismatches } = await scenario({
+      faults: { maxConnections: 2 },
+      count: 40,
+      sizeOf: () => 20_000,
+      options: { workers: 8 },
+    });
+    assert.deepEqual(mismatches, []);
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.report.totals.uploaded, 40);
+    assert.equal(outcome.report.totals.failed, 0);
+    assert.ok(server.stats.peakConnections <= 2);
+    for (const f of outcome.report.files) assert.ok(f.attempts >= 1);
+  },
+});
+
+Deno.test({
+  name: "a worker crash loses nothing: every file uploaded exactly once in the report",
+  ...integration,
+  async fn() {
+    const { outcome, mismatches, tree } = await scenario({
+      faults: {},
+      count: 30,
+      sizeOf: (i) => 10_000 + i,
+      options: { workers: 3 },
+      workerUrl: new URL("./helpers/crashing_worker.ts", import.meta.url),
+    });
+    assert.deepEqual(mismatches, []);
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.report.files.length, 30);
+    assert.equal(outcome.report.totals.uploaded, 30);
+    assert.equal(new Set(outcome.report.files.map((f) => f.destination)).size, 30);
+    assert.equal(tree.length, 30);
+    // Worker 1 crashed after its third result; a replacement worker (id > 3) took over.
+    assert.ok(outcome.report.files.some((f) => f.worker > 3));
+  },
+});
+
+Deno.test({
+  name: "a leftover temporary file of the same content is resumed by the next run",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({
+      root,
+      port: 0,
+      faults: { cutDataAt: { byte: 2 * MiB, times: 1 } },
+    });
+    const data = await makeDataset({
+      count: 1,
+      sizeOf: () => 5 * MiB,
+      server: { host: server.host, port: server.port },
+      options: { workers: 1, retries: 0 },
+    });
+    try {
+      const first = await runUpload({ config: await loadConfig(data.configPath) });
+      assert.equal(first.exitCode, 1, "no retries: the cut fails the file");
+      assert.equal(first.report.files[0].status, "failed");
+      const leftovers = (await listTree(root)).filter((p) => p.includes(".ftpbatch-"));
+      assert.equal(leftovers.length, 1);
+      assert.equal((await Deno.stat(join(root, leftovers[0]))).size, 2 * MiB);
+
+      const second = await runUpload({ config: await loadConfig(data.configPath) });
+      assert.equal(second.exitCode, 0);
+      const f = second.report.files[0];
+      assert.deepEqual(f.resumedFrom, [2 * MiB]);
+      assert.ok(f.bytesSent < 1.1 * (5 * MiB - 2 * MiB), `bytesSent ${f.bytesSent}`);
+      assert.deepEqual(await compareTree(root, data.expected), []);
+      assert.equal((await listTree(root)).length, 1);
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
+});
