@@ -46,6 +46,8 @@ export interface Faults {
   maxConnections?: number;
   /** Make "OPTS UTF8 ON" answer 501 (server still takes UTF-8 names). */
   rejectOptsUtf8?: boolean;
+  /** Store at most this many bytes per second per upload, so a test can act mid-transfer. */
+  throttleBytesPerSecond?: number;
 }
 
 export interface EmbeddedServerOptions {
@@ -335,6 +337,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           ? clientPath.includes(fault.path)
           : fault.path.test(clientPath)));
       let pos = offset;
+      const started = performance.now();
       let cut = false;
       let complete = false;
       await conn.reply(150);
@@ -352,6 +355,12 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           }
           pos += chunk.length;
           if (!file.write(chunk)) await once(file, "drain");
+          const rate = faults.throttleBytesPerSecond;
+          if (rate) {
+            const due = started + ((pos - offset) / rate) * 1000;
+            const wait = due - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          }
         }
         complete = !cut;
       } catch {

@@ -1,0 +1,126 @@
+/**
+ * Whole-process behaviour when a run is cut short: SIGTERM, and a server that
+ * goes away for a few seconds mid-transfer.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../src/config.ts";
+import { runUpload } from "../src/coordinator.ts";
+import { startEmbeddedServer } from "../src/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const integration = { sanitizeOps: false, sanitizeResources: false };
+const MiB = 1024 * 1024;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Size of the one temporary file under root once it holds at least `min` bytes. */
+async function partialSize(root: string, min: number): Promise<number | undefined> {
+  const tmp = (await listTree(root)).find((p) => p.includes(".ftpbatch-"));
+  if (!tmp) return undefined;
+  const size = (await Deno.stat(join(root, tmp))).size;
+  return size >= min ? size : undefined;
+}
+
+Deno.test({
+  name: "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({
+      root,
+      port: 0,
+      faults: { throttleBytesPerSecond: 4 * MiB },
+    });
+    const data = await makeDataset({
+      count: 1,
+      sizeOf: () => 40 * MiB,
+      server: { host: server.host, port: server.port },
+      options: { workers: 1, report: "report.json" },
+    });
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "upload", data.configPath],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      await waitFor("a partial upload", () => partialSize(root, 2 * MiB));
+      child.kill("SIGTERM");
+      const { code } = await child.output();
+      assert.equal(code, 143);
+      const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
+      assert.equal(report.interrupted, "SIGTERM");
+      assert.equal(report.files[0].status, "failed");
+      assert.equal(report.files[0].error, "interrupted");
+      // The server drains what was already in its socket buffers: wait until it settles.
+      let left = await partialSize(root, 1);
+      for (let before = -1; left !== before;) {
+        before = left!;
+        await new Promise((r) => setTimeout(r, 700));
+        left = await partialSize(root, 1);
+      }
+      assert.ok(left !== undefined && left < 40 * MiB, "temporary file left for resume");
+
+      server.faults.throttleBytesPerSecond = undefined;
+      const again = await runUpload({ config: await loadConfig(data.configPath) });
+      assert.equal(again.exitCode, 0);
+      const f = again.report.files[0];
+      assert.deepEqual(f.resumedFrom, [left]);
+      assert.ok(f.bytesSent < 1.1 * (40 * MiB - left!), `bytesSent ${f.bytesSent}`);
+      assert.deepEqual(await compareTree(root, data.expected), []);
+      assert.equal((await listTree(root)).length, 1);
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "server down for two seconds mid-transfer: reconnect with backoff, resume, identical",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    let server = await startEmbeddedServer({
+      root,
+      port: 0,
+      faults: { throttleBytesPerSecond: 8 * MiB },
+    });
+    const port = server.port;
+    const data = await makeDataset({
+      count: 3,
+      sizeOf: () => 12 * MiB,
+      server: { host: server.host, port },
+      options: { workers: 3, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 },
+    });
+    try {
+      const run = runUpload({ config: await loadConfig(data.configPath) });
+      await waitFor("a partial upload", () => partialSize(root, 1 * MiB));
+      await server.close();
+      await new Promise((r) => setTimeout(r, 2000));
+      server = await startEmbeddedServer({ root, port });
+      const outcome = await run;
+      assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files, null, 1));
+      assert.equal(outcome.report.totals.uploaded, 3);
+      assert.ok(outcome.report.totals.reconnects >= 1);
+      assert.ok(outcome.report.files.some((f) => f.resumedFrom.length > 0));
+      for (const f of outcome.report.files) assert.ok(f.bytesSent < 2 * f.size);
+      assert.deepEqual(await compareTree(root, data.expected), []);
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
+});
