@@ -48,6 +48,10 @@ export interface Faults {
   rejectOptsUtf8?: boolean;
   /** Store at most this many bytes per second per upload, so a test can act mid-transfer. */
   throttleBytesPerSecond?: number;
+  /** Offer `XSHA256 path` in FEAT (as ProFTPD's mod_digest does). */
+  offerHash?: boolean;
+  /** After a complete upload, flip the file's first byte (same size): only a hash check sees it. */
+  corruptStore?: { times?: number };
 }
 
 export interface EmbeddedServerOptions {
@@ -273,12 +277,25 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
         break;
       case "FEAT": {
         const feats = ["EPSV", "MDTM", ...faults.refuseRest ? [] : ["REST STREAM"], "SIZE", "UTF8"];
+        if (faults.offerHash) feats.push("XSHA256");
         return conn.reply(
           211,
           "Extensions supported",
           ...feats.map((f) => ({ message: ` ${f}`, raw: true })),
           "End",
         );
+      }
+      case "XSHA256": {
+        if (!faults.offerHash || !conn.fs) return conn.reply(502, "Command not implemented");
+        try {
+          const path = (conn.fs as unknown as { _resolvePath(p: string): { fsPath: string } })
+            ._resolvePath(arg ?? "").fsPath;
+          const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+          const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"));
+          return conn.reply(213, hex.join(""));
+        } catch {
+          return conn.reply(550, "No such file");
+        }
       }
       case "EPSV":
       case "PASV": {
@@ -368,6 +385,16 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       }
       if (!file.writableEnded) file.end();
       await finished(file);
+      if (complete && faults.corruptStore && take(faults.corruptStore)) {
+        const fsPath = (conn.fs as unknown as { _resolvePath(p: string): { fsPath: string } })
+          ._resolvePath(path).fsPath;
+        const fd = await Deno.open(fsPath, { read: true, write: true });
+        const first = new Uint8Array(1);
+        await fd.read(first);
+        await fd.seek(0, Deno.SeekMode.Start);
+        await fd.write(new Uint8Array([first[0] ^ 0xff]));
+        fd.close();
+      }
       await (complete
         ? conn.reply(226, clientPath)
         : conn.reply(426, "Connection closed; transfer aborted"));

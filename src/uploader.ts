@@ -47,8 +47,9 @@ export class ShrinkRequest extends Error {
   }
 }
 
+/** The server's copy is wrong; `restart` when its bytes (not just its length) differ. */
 class VerifyError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly restart = false) {
     super(message);
     this.name = "VerifyError";
   }
@@ -126,6 +127,7 @@ export class Uploader {
     let askServer = s.atomic || attempts > 0;
     let method: ResumeMethod = this.#preferredMethod();
     let lastError = "";
+    let restart = false;
     const result = (status: JobResult["status"], error?: string): JobResult => ({
       id: job.id,
       status,
@@ -144,11 +146,12 @@ export class Uploader {
         const session = await this.#live(job);
         let offset = 0;
         let have: number | undefined;
-        if (askServer) {
+        if (askServer && !restart) {
           have = await session.size(target);
           if (have !== undefined && have <= job.size) offset = have;
         }
         askServer = true;
+        restart = false;
         if (have === undefined || have !== job.size) {
           if (offset === 0) method = "rest";
           try {
@@ -178,6 +181,7 @@ export class Uploader {
         return result("uploaded");
       } catch (e) {
         if (e instanceof PartialUploadError) bytesSent += e.bytesSent;
+        if (e instanceof VerifyError && e.restart) restart = true;
         if (this.#interrupted) return result("failed", "interrupted");
         const action = actionFor(e);
         lastError = describe(e);
@@ -336,6 +340,6 @@ async function verifyHash(
   for await (const chunk of createReadStream(local)) h.update(chunk);
   const ours = h.digest("hex");
   if (ours !== theirs) {
-    throw new VerifyError(`hash check failed: server ${theirs}, local ${ours}`);
+    throw new VerifyError(`hash check failed: server ${theirs}, local ${ours}`, true);
   }
 }

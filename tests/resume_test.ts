@@ -208,3 +208,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: 'verify "hash": a same-size corruption is caught by XSHA256 and re-sent from byte 0',
+  ...integration,
+  async fn() {
+    const { outcome, server, mismatches } = await scenario({
+      faults: { offerHash: true, corruptStore: { times: 1 } },
+      count: 1,
+      sizeOf: () => 300_000,
+      options: { workers: 1, verify: "hash" },
+    });
+    assert.deepEqual(mismatches, []);
+    const f = outcome.report.files[0];
+    assert.equal(f.status, "uploaded");
+    assert.equal(f.attempts, 2);
+    assert.equal(f.bytesSent, 2 * f.size);
+    assert.equal(server.stats.commands.filter((c) => c.startsWith("XSHA256 ")).length, 2);
+  },
+});
+
+Deno.test({
+  name: 'verify "size" alone cannot see a same-size corruption (why "hash" exists)',
+  ...integration,
+  async fn() {
+    const { outcome, mismatches } = await scenario({
+      faults: { offerHash: true, corruptStore: { times: 1 } },
+      count: 1,
+      sizeOf: () => 1000,
+      options: { workers: 1 },
+    });
+    assert.equal(outcome.report.files[0].status, "uploaded");
+    assert.equal(mismatches.length, 1);
+  },
+});
