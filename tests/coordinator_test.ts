@@ -45,6 +45,16 @@ Deno.test({
       assert.ok(server.stats.peakConnections >= 2, "several connections at once");
       assert.ok(server.stats.peakTransfers >= 2, "several transfers at once");
       assert.ok(JSON.stringify(report).indexOf("secret-pw") === -1);
+      // Each remote folder created exactly once, by one connection.
+      const mkd = server.stats.commands.filter((c) => c.startsWith("MKD "));
+      const dirs = new Set(
+        [...data.expected.keys()].flatMap((d) => {
+          const parts = d.split("/").slice(1, -1);
+          return parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
+        }),
+      );
+      assert.equal(mkd.length, dirs.size);
+      assert.deepEqual(new Set(mkd.map((c) => c.slice(4))), dirs);
       await Deno.remove(data.dir, { recursive: true });
     } finally {
       await server.close();
@@ -107,6 +117,37 @@ Deno.test({
     } finally {
       await server.close();
       await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a server that answers OPTS UTF8 ON with 501 still gets UTF-8 names, in NFC",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({ root, port: 0, faults: { rejectOptsUtf8: true } });
+    const dir = await Deno.makeTempDir({ prefix: "ftpbatch-data-" });
+    try {
+      const nfd = "Cafe\u0301 Пла\u0306н.txt"; // "Café Плйн" decomposed
+      await Deno.writeTextFile(join(dir, "a.txt"), "naïve ☕\n");
+      await Deno.writeTextFile(
+        join(dir, "c.json"),
+        JSON.stringify({
+          server: { host: server.host, port: server.port },
+          files: [{ source: "a.txt", destination: `/日本語/${nfd}` }],
+        }),
+      );
+      const outcome = await runUpload({ config: await loadConfig(join(dir, "c.json")) });
+      assert.equal(outcome.exitCode, 0);
+      assert.ok(server.stats.commands.some((c) => c === "OPTS UTF8 ON"));
+      const nfc = nfd.normalize("NFC");
+      assert.equal(await Deno.readTextFile(join(root, "日本語", nfc)), "naïve ☕\n");
+      assert.equal(outcome.report.files[0].destination, `/日本語/${nfc}`);
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
