@@ -14,7 +14,8 @@ import type { Config } from "./types.ts";
 
 export const VERSION = "0.1.0";
 
-export const HELP = `ftpbatch ${VERSION}: upload many files to an FTP server in parallel, as a JSON config says.
+export const HELP =
+  `ftpbatch ${VERSION}: upload many files to an FTP server in parallel, as a JSON config says.
 
 Usage:
   ftpbatch upload CONFIG [options]   upload what CONFIG lists
@@ -98,7 +99,9 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
 
 export class UsageError extends Error {}
 
-function parse(args: string[], options: Parameters<typeof parseArgs>[0]["options"]) {
+type FlagOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
+
+function parse(args: string[], options: FlagOptions) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -176,7 +179,9 @@ export async function runAndReport(
   if (flags.printReport) io.out(JSON.stringify(report, null, 2));
   if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report));
   if (outcome.connectError) {
-    io.err(`could not connect or log in to ${config.server.host}:${config.server.port}: ${outcome.connectError}`);
+    io.err(
+      `could not connect or log in to ${config.server.host}:${config.server.port}: ${outcome.connectError}`,
+    );
   }
   return exitCode;
 }

@@ -7,13 +7,7 @@
  * @module
  */
 
-import type {
-  FromWorker,
-  JobResult,
-  ToWorker,
-  UploadJob,
-  WorkerSettings,
-} from "./messages.ts";
+import type { FromWorker, JobResult, ToWorker, UploadJob, WorkerSettings } from "./messages.ts";
 import { batchSize, type CheckedSource, folderGroups, isUnder, planJobs } from "./plan.ts";
 import { buildReport, exitCodeFor, type Report, type ReportFile } from "./report.ts";
 import { checkSources } from "./sources.ts";
@@ -62,7 +56,9 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     interrupted = out.interrupted;
   }
 
-  const files = checked.map((c) => toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted));
+  const files = checked.map((c) =>
+    toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted)
+  );
   const report = buildReport({
     startedAt,
     finishedAt: new Date(),
@@ -375,7 +371,11 @@ class Pool {
       return;
     }
     if (live === 0) {
-      if (!this.#everReady) return this.#failRemaining("could not connect: " + (this.#connectErrors[0] ?? "unknown error"));
+      if (!this.#everReady) {
+        return this.#failRemaining(
+          "could not connect: " + (this.#connectErrors[0] ?? "unknown error"),
+        );
+      }
       if (work && this.#respawns < this.#limit * 3 && !this.#interrupted) {
         this.#respawns++;
         this.#spawn();

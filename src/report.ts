@@ -110,9 +110,7 @@ export function buildReport(input: ReportInput): Report {
 /** 0 all uploaded or skipped; 1 any missing or failed; 130/143 interrupted. */
 export function exitCodeFor(report: Pick<Report, "totals" | "interrupted">): number {
   if (report.interrupted) return EXIT[report.interrupted];
-  return report.totals.missing + report.totals.failed > 0
-    ? EXIT.someFailed
-    : EXIT.ok;
+  return report.totals.missing + report.totals.failed > 0 ? EXIT.someFailed : EXIT.ok;
 }
 
 /** A few lines for people: counts, bytes, rate, and every problem with its reason. */
@@ -120,7 +118,9 @@ export function summarize(report: Report, maxProblems = 50): string {
   const t = report.totals;
   const secs = Math.max(report.durationMs, 1) / 1000;
   const lines = [
-    `${report.dryRun ? "dry run: " : ""}${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${t.missing} missing, ${t.failed} failed`,
+    `${
+      report.dryRun ? "dry run: " : ""
+    }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${t.missing} missing, ${t.failed} failed`,
     `${formatBytes(t.bytes)} in ${secs.toFixed(2)} s (${
       formatBytes(t.bytes / secs)
     }/s) over ${report.workers} connection${
@@ -128,9 +128,7 @@ export function summarize(report: Report, maxProblems = 50): string {
     }, ${t.reconnects} reconnect${t.reconnects === 1 ? "" : "s"}`,
   ];
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
-  const problems = report.files.filter((f) =>
-    f.status === "missing" || f.status === "failed"
-  );
+  const problems = report.files.filter((f) => f.status === "missing" || f.status === "failed");
   for (const f of problems.slice(0, maxProblems)) {
     lines.push(`  ${f.status}: ${f.source} -> ${f.destination}: ${f.error ?? ""}`);
   }

@@ -38,7 +38,9 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   }
   const host = values.host ?? "127.0.0.1";
   if (!isLoopback(host)) {
-    throw new UsageError(`serve: --host must be a loopback address (127.x.x.x or ::1), got ${host}`);
+    throw new UsageError(
+      `serve: --host must be a loopback address (127.x.x.x or ::1), got ${host}`,
+    );
   }
   if ((values.user === undefined) !== (values.password === undefined)) {
     throw new UsageError("serve: give --user and --password together");
@@ -51,7 +53,9 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     password: values.password,
   });
   io.err(
-    `serving ${root} at ${server.url} (${values.user ? `user ${values.user}` : "anonymous"}); Ctrl-C stops`,
+    `serving ${root} at ${server.url} (${
+      values.user ? `user ${values.user}` : "anonymous"
+    }); Ctrl-C stops`,
   );
   await new Promise<void>((done) => {
     const stop = () => {

@@ -17,18 +17,8 @@ import {
   type ResumeMethod,
   ResumeRefused,
 } from "./ftp_session.ts";
-import type {
-  ConnectFailure,
-  JobResult,
-  UploadJob,
-  WorkerSettings,
-} from "./messages.ts";
-import {
-  backoffDelay,
-  classifyError,
-  type ErrorAction,
-  LocalFileError,
-} from "./retry.ts";
+import type { ConnectFailure, JobResult, UploadJob, WorkerSettings } from "./messages.ts";
+import { backoffDelay, classifyError, type ErrorAction, LocalFileError } from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
 
 /** Login failed; `kind` tells the coordinator whether to retry, shrink or stop. */
@@ -117,9 +107,7 @@ export class Uploader {
   async upload(job: UploadJob): Promise<JobResult> {
     const started = performance.now();
     const s = this.settings;
-    const target = s.atomic
-      ? tempPathFor(job.destination, job.size, job.mtimeMs)
-      : job.destination;
+    const target = s.atomic ? tempPathFor(job.destination, job.size, job.mtimeMs) : job.destination;
     let attempts = job.carried?.attempts ?? 0;
     let bytesSent = job.carried?.bytesSent ?? 0;
     const resumedFrom = [...(job.carried?.resumedFrom ?? [])];
@@ -297,9 +285,7 @@ export function describe(e: unknown): string {
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
     const text = e.message.replace(/\s+/g, " ").trim();
-    return typeof code === "number" && !text.startsWith(String(code))
-      ? `${code} ${text}`
-      : text;
+    return typeof code === "number" && !text.startsWith(String(code)) ? `${code} ${text}` : text;
   }
   return String(e);
 }

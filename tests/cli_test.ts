@@ -45,7 +45,9 @@ async function withServer(
 Deno.test("--help documents commands and exit codes; no command is a usage error", async () => {
   const help = await cli(["--help"]);
   assert.equal(help.code, 0);
-  for (const word of ["upload CONFIG", "serve ROOT", "demo", "--workers", "--dry-run", "Exit codes"]) {
+  for (
+    const word of ["upload CONFIG", "serve ROOT", "demo", "--workers", "--dry-run", "Exit codes"]
+  ) {
     assert.ok(help.stdout.includes(word), word);
   }
   assert.equal((await cli([])).code, 2);
@@ -174,7 +176,9 @@ Deno.test({
     );
     assert.equal(report.totals.files, fixtures.files.length);
     assert.equal(report.totals.uploaded, fixtures.files.length);
-    assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/План.txt")));
+    assert.ok(
+      report.files.some((f: { destination: string }) => f.destination.endsWith("/План.txt")),
+    );
     assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/1.txt")));
   },
 });

@@ -17,7 +17,12 @@ Deno.test({
       const data = await makeDataset({
         count: 300,
         missing: 2,
-        server: { host: server.host, port: server.port, user: "u", passwordEnv: "FTPBATCH_TEST_PW" },
+        server: {
+          host: server.host,
+          port: server.port,
+          user: "u",
+          passwordEnv: "FTPBATCH_TEST_PW",
+        },
         options: { workers: 4, retries: 1, backoffBaseMs: 50 },
       });
       const config = await loadConfig(data.configPath);

@@ -54,7 +54,16 @@ Deno.test("buildReport totals statuses and bytes; never carries a password field
 });
 
 Deno.test("exitCodeFor: 0 clean, 1 any missing or failed, 130/143 interrupted", () => {
-  const t = { files: 1, uploaded: 1, skipped: 0, missing: 0, failed: 0, bytes: 1, bytesSent: 1, reconnects: 0 };
+  const t = {
+    files: 1,
+    uploaded: 1,
+    skipped: 0,
+    missing: 0,
+    failed: 0,
+    bytes: 1,
+    bytesSent: 1,
+    reconnects: 0,
+  };
   assert.equal(exitCodeFor({ totals: t }), 0);
   assert.equal(exitCodeFor({ totals: { ...t, missing: 1 } }), 1);
   assert.equal(exitCodeFor({ totals: { ...t, failed: 1 } }), 1);

@@ -125,7 +125,10 @@ Deno.test({
     assert.deepEqual(mismatches, []);
     assert.equal(outcome.exitCode, 0);
     assert.equal(outcome.report.totals.uploaded, 12);
-    assert.ok(outcome.report.totals.reconnects >= 3, `reconnects ${outcome.report.totals.reconnects}`);
+    assert.ok(
+      outcome.report.totals.reconnects >= 3,
+      `reconnects ${outcome.report.totals.reconnects}`,
+    );
   },
 });
 

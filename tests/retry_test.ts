@@ -3,7 +3,10 @@ import { backoffDelay, classifyError } from "../src/retry.ts";
 
 Deno.test("classifyError: too many connections shrinks the pool", () => {
   assert.equal(
-    classifyError({ code: 421, message: "There are too many connections from your internet address." }),
+    classifyError({
+      code: 421,
+      message: "There are too many connections from your internet address.",
+    }),
     "tooMany",
   );
   assert.equal(classifyError({ code: 530, message: "Sorry, too many users" }), "tooMany");
@@ -21,7 +24,10 @@ Deno.test("classifyError: lost connections reconnect", () => {
 });
 
 Deno.test("classifyError: 4xx and transient 5xx retry; other 5xx and 530 are final", () => {
-  assert.equal(classifyError({ code: 426, message: "Connection closed; transfer aborted." }), "retry");
+  assert.equal(
+    classifyError({ code: 426, message: "Connection closed; transfer aborted." }),
+    "retry",
+  );
   assert.equal(classifyError({ code: 451, message: "Local error" }), "retry");
   assert.equal(classifyError({ code: 550, message: "Broken pipe" }), "retry");
   assert.equal(classifyError({ code: 550, message: "Permission denied." }), "fatal");

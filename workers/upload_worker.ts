@@ -7,12 +7,7 @@
  * @module
  */
 
-import type {
-  FromWorker,
-  ToWorker,
-  UploadJob,
-  WorkerSettings,
-} from "../src/messages.ts";
+import type { FromWorker, ToWorker, UploadJob, WorkerSettings } from "../src/messages.ts";
 import {
   ConnectError,
   describe,

@@ -101,7 +101,9 @@ export async function compareTree(
   for (const [dest, local] of expected) {
     const remote = join(root, dest);
     try {
-      if ((await sha256(remote)) !== (await sha256(local))) problems.push(`${dest}: content differs`);
+      if ((await sha256(remote)) !== (await sha256(local))) {
+        problems.push(`${dest}: content differs`);
+      }
     } catch (e) {
       problems.push(`${dest}: ${(e as Error).message}`);
     }

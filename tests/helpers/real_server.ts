@@ -144,9 +144,7 @@ function cmdline(pid: number): string[] {
 /** Live (non-zombie) processes: `root` and its descendants, plus any process
  * with one of `markers` as a command-line argument. */
 function serverPids(root: number | null, ...markers: string[]): number[] {
-  const stats = allPids().map(procStat).filter((s): s is ProcInfo =>
-    s !== null
-  );
+  const stats = allPids().map(procStat).filter((s): s is ProcInfo => s !== null);
   const found = new Set<number>();
   if (root !== null) {
     found.add(root);
@@ -166,9 +164,7 @@ function serverPids(root: number | null, ...markers: string[]): number[] {
     const args = cmdline(s.pid);
     if (markers.some((m) => args.includes(m))) found.add(s.pid);
   }
-  return stats.filter((s) => found.has(s.pid) && s.state !== "Z").map((s) =>
-    s.pid
-  );
+  return stats.filter((s) => found.has(s.pid) && s.state !== "Z").map((s) => s.pid);
 }
 
 /** Live direct children of `pid`. */
@@ -476,9 +472,9 @@ class VsftpdServer implements RealServer {
         if (exited) {
           await status;
           const stderr = (await this.#stderr).trim();
-          const text = `vsftpd exited during start-up: ${
-            stderr || "(no stderr)"
-          }\n${await readTail(`${this.dir}/vsftpd.log`)}`;
+          const text = `vsftpd exited during start-up: ${stderr || "(no stderr)"}\n${await readTail(
+            `${this.dir}/vsftpd.log`,
+          )}`;
           // unshare/mount refused: the sandbox lacks the privilege.
           if (/^(unshare|mount):/m.test(stderr)) throw new Unavailable(text);
           throw new Error(text);
