@@ -6,11 +6,13 @@
  * anonymous root ("500 OOPS: vsftpd: refusing to run with writable root
  * inside chroot()", `allow_writeable_chroot` is ignored for anonymous
  * logins), so the server uses a real local user with a password instead.
- * vsftpd is started inside a private mount namespace (`unshare --mount`) in
- * which a generated `/etc/passwd`, `/etc/shadow`, `/etc/group` and
- * `/etc/pam.d` (holding only a `pam_unix` service) are bind-mounted. Those
- * mounts exist only for the server's processes and vanish with them; no file
- * outside the temp folder is written.
+ * vsftpd is started inside private mount and PID namespaces
+ * (`unshare --fork --pid --mount`); in them a generated `/etc/passwd`,
+ * `/etc/shadow`, `/etc/group` and `/etc/pam.d` (holding only a `pam_unix`
+ * service) are bind-mounted. Those mounts exist only for the server's
+ * processes and vanish with them; no file outside the temp folder is written.
+ * stop() kills the namespace's PID 1, so the kernel kills and reaps every
+ * session process too.
  *
  * Needs root, `vsftpd`, `unshare` and `mount` (util-linux).
  * `FTPBATCH_REAL_SERVER=required` turns a missing prerequisite into an error
@@ -68,9 +70,9 @@ const STOP_TIMEOUT_MS = 5_000;
 
 /** One line telling how to get the real-server tests to run. */
 export function realServerSkipNotice(): string {
-  return "real FTP server tests skipped: they need root and vsftpd " +
-    "(install: apt-get install -y vsftpd; util-linux's unshare/mount too); " +
-    `set ${ENV_SWITCH}=required to fail instead of skipping`;
+  return "real FTP server (vsftpd) tests skipped: run as root after " +
+    "`apt-get install -y vsftpd` (uses util-linux unshare/mount); " +
+    `${ENV_SWITCH}=required makes this an error`;
 }
 
 function required(): boolean {
@@ -707,7 +709,8 @@ export async function startRealServer(
     if (!(e instanceof Unavailable)) throw e;
     if (required()) {
       throw new Error(
-        `${ENV_SWITCH}=required but ${e.message}. ${realServerSkipNotice()}`,
+        `${ENV_SWITCH}=required but ${e.message} ` +
+          "(as root: apt-get install -y vsftpd)",
       );
     }
     if (!noticePrinted) {

@@ -1,0 +1,587 @@
+/**
+ * `deno task bench`: ftpbatch against lftp, rclone and curl on a real vsftpd
+ * on loopback, next to the floors of this machine.
+ *
+ * How to run:
+ *
+ * ```sh
+ * deno task bench                                  # the full spec (about 10-15 min)
+ * deno task bench --sets small --runs 1 --parallel 4 --tools ftpbatch,lftp --planning 0
+ * ```
+ *
+ * Flags: `--sets small,mixed,large` · `--runs N` (3) · `--tools
+ * ftpbatch,lftp,rclone,curl,raw` (also `ftpbatch-noatomic`) · `--parallel 4,8`
+ * · `--planning N` entries for the planning benchmark (100000; 0 skips it) ·
+ * `--planning-full` (let that upload finish) · `--no-floors` · `--timeout S`
+ * per run (900) · `--keep` (leave the temp folder) · `--out DIR`
+ * (`bench/results`).
+ *
+ * Needs: root, `vsftpd`, `unshare`, `mount` (as `deno task test` does; the
+ * server is `tests/helpers/real_server.ts`: vsftpd on 127.0.0.1, a free port,
+ * a throwaway root, a local test user). Optional, from Debian, the user's
+ * choice: `apt-get install -y lftp rclone curl`; a missing tool is skipped
+ * with a note.
+ *
+ * What it measures:
+ *
+ * - Data sets, generated deterministically in a temp folder: `small` (2,000 ×
+ *   4 KiB, 40 nested folders, a third non-ASCII names), `mixed` (200 files,
+ *   1 KiB–8 MiB), `large` (4 × 256 MiB).
+ * - For every set, run, tool and parallelism (4 and 8; curl sequential,
+ *   one process reusing its connection): the server root is emptied, the
+ *   tool runs as a user would run it (ftpbatch: `deno run ... main.ts upload
+ *   CONFIG --workers N --quiet --report FILE`, exit 0 and the report's totals
+ *   checked), then the server tree is checked: every path, every size, no
+ *   extra files, sha256 of a sample. A run that did not upload everything is
+ *   a failure, not a time. Runs alternate tools (order rotated per round).
+ *   vsftpd's protocol log gives the commands each run sent, per file.
+ * - Floors: Deno loopback TCP throughput, NOOP round trip, one minimal STOR
+ *   of a 4 KiB file on one connection (and ftpbatch's atomic sequence done by
+ *   a minimal client), `deno run main.ts --version` start-up, and the `raw`
+ *   tool: an in-process minimal client (PASV+STOR per file on N connections).
+ * - Planning: a 100,000-entry config of tiny files: `--dry-run` wall time and
+ *   peak RSS; a real upload's time to the first STOR and its peak RSS.
+ *
+ * Output: a table (median and min–max wall seconds, files/s, MB/s with MB =
+ * 10^6 bytes, ratio to lftp at the same parallelism, ratio to the raw floor),
+ * the targets of the issue with PASS/FAIL, and all of it as JSON in
+ * `bench/results/bench-<time>.json`. Temp data and the server are removed at
+ * the end, also on error or Ctrl-C.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type DataSet, makeSet, SET_NAMES, type SetName } from "./datasets.ts";
+import { denoStartup, type Floors, noopRtt, tcpThroughput, tinyUploads } from "./floors.ts";
+import { type PlanningResult, runPlanning } from "./planning.ts";
+import { countCommands, emptyRoot, LogCursor, verifyTree } from "./server_check.ts";
+import { allTools, type ServerInfo, spawnTimed, type Tool } from "./tools.ts";
+import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
+
+interface RunRecord {
+  set: string;
+  tool: string;
+  parallel: number;
+  round: number;
+  files: number;
+  bytes: number;
+  ok: boolean;
+  wallS: number;
+  exitCode: number;
+  problems: string[];
+  connections: number;
+  commands: Record<string, number>;
+  commandsPerFile: number;
+  extra?: Record<string, unknown>;
+}
+
+interface Row {
+  set: string;
+  tool: string;
+  parallel: number;
+  runs: number;
+  failures: number;
+  medianS?: number;
+  minS?: number;
+  maxS?: number;
+  filesPerS?: number;
+  mbPerS?: number;
+  vsLftp?: number;
+  vsFloor?: number;
+  commandsPerFile?: number;
+}
+
+const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
+  [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
+tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw`;
+
+function list(value: string | undefined, fallback: string[]): string[] {
+  return value === undefined ? fallback : value.split(",").map((s) => s.trim()).filter((s) => s);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const log = (line: string) => console.error(line);
+
+async function gitState(): Promise<string> {
+  const cwd = new URL("..", import.meta.url).pathname;
+  const head = await spawnTimed("git", ["rev-parse", "--short", "HEAD"], { cwd, timeoutMs: 10_000 })
+    .catch(() => null);
+  const dirty = await spawnTimed("git", ["status", "--porcelain", "src", "workers", "main.ts"], {
+    cwd,
+    timeoutMs: 10_000,
+  }).catch(() => null);
+  if (!head || head.code !== 0) return "unknown";
+  return head.stdout.trim() + (dirty?.stdout.trim() ? " (src/workers modified)" : "");
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        sets: { type: "string" },
+        runs: { type: "string" },
+        tools: { type: "string" },
+        parallel: { type: "string" },
+        planning: { type: "string" },
+        "planning-full": { type: "boolean" },
+        "no-floors": { type: "boolean" },
+        timeout: { type: "string" },
+        keep: { type: "boolean" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const sets = list(values.sets, [...SET_NAMES]);
+  const runs = Number(values.runs ?? 3);
+  const toolNames = list(values.tools, ["ftpbatch", "lftp", "rclone", "curl", "raw"]);
+  const parallels = list(values.parallel, ["4", "8"]).map(Number);
+  const planningEntries = Number(values.planning ?? 100_000);
+  const timeoutMs = Number(values.timeout ?? 900) * 1000;
+  const floorsWanted = !values["no-floors"];
+  const outDir = values.out ?? new URL("./results", import.meta.url).pathname;
+  const known = allTools();
+  const bad = [
+    ...sets.filter((s) => !SET_NAMES.includes(s as SetName)).map((s) => `set "${s}"`),
+    ...toolNames.filter((t) => !known.has(t)).map((t) => `tool "${t}"`),
+    ...(parallels.some((p) => !Number.isInteger(p) || p < 1 || p > 64) ? ["--parallel"] : []),
+    ...(!Number.isInteger(runs) || runs < 1 ? ["--runs"] : []),
+    ...(!Number.isInteger(planningEntries) || planningEntries < 0 ? ["--planning"] : []),
+    ...(!(timeoutMs > 0) ? ["--timeout"] : []),
+  ];
+  if (bad.length) {
+    console.error(`unknown or invalid: ${bad.join(", ")}\n${USAGE}`);
+    return 2;
+  }
+
+  // Ctrl-C / SIGTERM: kill the current child, then clean up in `finally`.
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (!abort.signal.aborted) log("interrupted: stopping the current run and cleaning up");
+    abort.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const checkAbort = () => {
+    if (abort.signal.aborted) throw new Error("interrupted");
+  };
+
+  const notes: string[] = [];
+  const tools: Tool[] = [];
+  for (const name of toolNames) {
+    const t = known.get(name)!;
+    const why = await t.check();
+    if (why) {
+      notes.push(`${name} skipped: ${why}`);
+      log(`note: ${name} skipped: ${why}`);
+    } else tools.push(t);
+  }
+
+  const tmp = await Deno.makeTempDir({ prefix: "ftpbatch-bench-" });
+  let server: RealServer | null = null;
+  const records: RunRecord[] = [];
+  let floors: Partial<Floors> | undefined;
+  let planning: PlanningResult | undefined;
+  const started = new Date();
+  try {
+    server = await startRealServer();
+    if (!server) {
+      console.error(
+        "no real FTP server: the benchmark needs root, vsftpd, unshare and mount (apt-get install -y vsftpd)",
+      );
+      return 1;
+    }
+    const info: ServerInfo = {
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+    };
+    const root = server.root;
+    const cursor = new LogCursor(`${server.dir}/vsftpd.log`);
+    log(`vsftpd on ${info.host}:${info.port}, root ${root}; temp data in ${tmp}`);
+    const scratch = `${tmp}/scratch`;
+    await Deno.mkdir(scratch);
+
+    if (floorsWanted) {
+      checkAbort();
+      log("floors: loopback TCP, NOOP, tiny STOR, deno start-up ...");
+      floors = {};
+      floors.tcp = [await tcpThroughput(2 * 2 ** 30, 1), await tcpThroughput(2 * 2 ** 30, 4)];
+      floors.noop = await noopRtt(info);
+      floors.tinyStor = await tinyUploads(info, "/floor-stor", 1000, false);
+      floors.tinyAtomic = await tinyUploads(info, "/floor-atomic", 1000, true);
+      await emptyRoot(root);
+      floors.denoStartup = await denoStartup();
+      log(
+        `floors: TCP ${floors.tcp.map((t) => `${t.mbPerS.toFixed(0)} MB/s ×${t.streams}`).join(", ")}; ` +
+          `NOOP ${floors.noop.medianMs.toFixed(3)} ms; tiny STOR ${
+            floors.tinyStor.meanMs.toFixed(3)
+          } ms/file; ` +
+          `atomic sequence ${floors.tinyAtomic.meanMs.toFixed(3)} ms/file; deno start-up ${
+            floors.denoStartup.medianS.toFixed(2)
+          } s`,
+      );
+    }
+
+    for (const setName of sets as SetName[]) {
+      checkAbort();
+      const g0 = performance.now();
+      const set: DataSet = await makeSet(setName, `${tmp}/sets`);
+      log(
+        `set ${setName}: ${set.files.length} files, ${(set.bytes / 1e6).toFixed(1)} MB, ${set.dirs.length} folders, generated in ${
+          ((performance.now() - g0) / 1000).toFixed(1)
+        } s`,
+      );
+      // Every (tool, parallelism) pair of this set; sequential tools once.
+      const combos: { tool: Tool; parallel: number }[] = [];
+      for (const tool of tools) {
+        if (tool.sequential) combos.push({ tool, parallel: 1 });
+        else for (const p of parallels) combos.push({ tool, parallel: p });
+      }
+      // The raw floor at one connection, for the sequential tools' ratio.
+      if (tools.some((t) => t.sequential) && tools.some((t) => t.name === "raw")) {
+        if (!parallels.includes(1)) combos.push({ tool: known.get("raw")!, parallel: 1 });
+      }
+      for (let round = 0; round < runs; round++) {
+        const shift = round % combos.length;
+        const order = [...combos.slice(shift), ...combos.slice(0, shift)];
+        for (const { tool, parallel } of order) {
+          checkAbort();
+          await emptyRoot(root);
+          await spawnTimed("sync", [], { timeoutMs: 60_000 }).catch(() => {});
+          const mark = await cursor.mark();
+          const res = await tool.run({
+            server: info,
+            set,
+            parallel,
+            scratch,
+            timeoutMs,
+            signal: abort.signal,
+          });
+          checkAbort();
+          // Let session processes finish writing their log lines.
+          await new Promise((r) => setTimeout(r, 50));
+          const { connections, commands } = countCommands(await cursor.since(mark));
+          const sample = setName === "large" ? [set.sample[round % set.sample.length]] : set.sample;
+          const problems = await verifyTree(root, set, sample);
+          if (res.error) problems.unshift(res.error);
+          const total = Object.values(commands).reduce((a, b) => a + b, 0);
+          const rec: RunRecord = {
+            set: setName,
+            tool: tool.name,
+            parallel,
+            round: round + 1,
+            files: set.files.length,
+            bytes: set.bytes,
+            ok: problems.length === 0,
+            wallS: res.wallS,
+            exitCode: res.exitCode,
+            problems,
+            connections,
+            commands,
+            commandsPerFile: total / set.files.length,
+            ...(res.extra ? { extra: res.extra } : {}),
+          };
+          records.push(rec);
+          log(
+            `[${setName} ${round + 1}/${runs}] ${tool.name} ×${parallel}: ${res.wallS.toFixed(2)} s ${
+              rec.ok ? "ok" : `FAILED: ${problems.slice(0, 3).join("; ")}`
+            } (${rec.commandsPerFile.toFixed(2)} cmds/file, ${connections} control conns)`,
+          );
+        }
+      }
+      await emptyRoot(root);
+      await Deno.remove(set.dir, { recursive: true });
+    }
+
+    if (planningEntries > 0) {
+      checkAbort();
+      planning = await runPlanning({
+        server: info,
+        serverRoot: root,
+        serverLog: `${server.dir}/vsftpd.log`,
+        scratch,
+        entries: planningEntries,
+        workers: 8,
+        full: Boolean(values["planning-full"]),
+        timeoutMs,
+        log,
+      });
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    if (server) await server.close().catch((e) => log(`could not stop vsftpd: ${e}`));
+    if (values.keep) log(`kept ${tmp}`);
+    else await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+
+  const rows = summarize(records);
+  const targets = checkTargets(rows, planning);
+  console.log(renderTable(rows, floors, planning, targets, notes));
+  const result = {
+    version: 1,
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    git: await gitState(),
+    machine: {
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      os: Deno.build.os,
+      kernel: Deno.osRelease(),
+    },
+    args: Deno.args,
+    notes,
+    floors,
+    rows,
+    targets,
+    planning,
+    runs: records,
+  };
+  await Deno.mkdir(outDir, { recursive: true });
+  const file = `${outDir}/bench-${started.toISOString().replace(/[:.]/g, "-")}.json`;
+  await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(result, null, 2) + "\n");
+  await Deno.rename(`${file}.tmp`, file);
+  log(`results: ${file}`);
+  return records.every((r) => r.ok) && (!planning || (planning.dryRun.ok && planning.firstByte.ok))
+    ? 0
+    : 1;
+}
+
+function summarize(records: RunRecord[]): Row[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) {
+    const key = `${r.set}\0${r.tool}\0${r.parallel}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const rows: Row[] = [];
+  for (const rs of groups.values()) {
+    const ok = rs.filter((r) => r.ok);
+    const first = rs[0];
+    const row: Row = {
+      set: first.set,
+      tool: first.tool,
+      parallel: first.parallel,
+      runs: rs.length,
+      failures: rs.length - ok.length,
+    };
+    if (ok.length > 0) {
+      const times = ok.map((r) => r.wallS);
+      const { files, bytes } = first;
+      row.medianS = median(times);
+      row.minS = Math.min(...times);
+      row.maxS = Math.max(...times);
+      row.filesPerS = files / row.medianS;
+      row.mbPerS = bytes / 1e6 / row.medianS;
+      row.commandsPerFile = median(ok.map((r) => r.commandsPerFile));
+    }
+    rows.push(row);
+  }
+  for (const row of rows) {
+    const lftp = rows.find((r) =>
+      r.set === row.set && r.tool === "lftp" && r.parallel === row.parallel
+    );
+    const floor = rows.find((r) =>
+      r.set === row.set && r.tool === "raw" && r.parallel === row.parallel
+    );
+    if (row.medianS !== undefined && lftp?.medianS) row.vsLftp = row.medianS / lftp.medianS;
+    if (row.medianS !== undefined && floor?.medianS) row.vsFloor = row.medianS / floor.medianS;
+  }
+  const setOrder = (s: string) => SET_NAMES.indexOf(s as SetName);
+  const toolOrder = (t: string) =>
+    ["ftpbatch", "ftpbatch-noatomic", "lftp", "rclone", "curl", "raw"].indexOf(t);
+  return rows.sort((a, b) =>
+    setOrder(a.set) - setOrder(b.set) || a.parallel - b.parallel ||
+    toolOrder(a.tool) - toolOrder(b.tool)
+  );
+}
+
+interface Target {
+  name: string;
+  goal: string;
+  value?: string;
+  pass?: boolean;
+}
+
+function checkTargets(rows: Row[], planning?: PlanningResult): Target[] {
+  const out: Target[] = [];
+  const get = (set: string, tool: string, p: number) =>
+    rows.find((r) => r.set === set && r.tool === tool && r.parallel === p);
+  for (const p of [4, 8]) {
+    const f = get("small", "ftpbatch", p);
+    const l = get("small", "lftp", p);
+    if (!f && !l) continue;
+    const ratio = f?.medianS && l?.medianS ? f.medianS / l.medianS : undefined;
+    out.push({
+      name: `small ×${p}: ftpbatch wall / lftp wall`,
+      goal: "≤ 0.80",
+      value: ratio?.toFixed(2) ?? (f?.failures ? "ftpbatch failed" : "n/a"),
+      pass: ratio === undefined ? (f?.failures ? false : undefined) : ratio <= 0.8,
+    });
+  }
+  for (const p of [4, 8]) {
+    const f = get("large", "ftpbatch", p);
+    const l = get("large", "lftp", p);
+    if (!f && !l) continue;
+    const ratio = f?.mbPerS && l?.mbPerS ? f.mbPerS / l.mbPerS : undefined;
+    out.push({
+      name: `large ×${p}: ftpbatch MB/s / lftp MB/s`,
+      goal: "≥ 0.95",
+      value: ratio?.toFixed(2) ?? (f?.failures ? "ftpbatch failed" : "n/a"),
+      pass: ratio === undefined ? (f?.failures ? false : undefined) : ratio >= 0.95,
+    });
+  }
+  if (planning) {
+    const d = planning.dryRun;
+    out.push({
+      name: `planning ${planning.entries} entries: --dry-run wall`,
+      goal: "< 2 s",
+      value: d.ok ? `${d.wallS.toFixed(2)} s` : "failed",
+      pass: d.ok && d.wallS < 2,
+    });
+    out.push({
+      name: `planning ${planning.entries} entries: --dry-run peak RSS`,
+      goal: "< 300 MiB",
+      value: `${d.peakRssMiB} MiB`,
+      pass: d.ok && d.peakRssMiB < 300,
+    });
+    const fb = planning.firstByte;
+    out.push({
+      name: `${planning.entries} entries, real upload ×${fb.workers}: start → first STOR`,
+      goal: "< 2 s",
+      value: fb.toFirstStorS !== undefined ? `${fb.toFirstStorS.toFixed(2)} s` : "none",
+      pass: fb.toFirstStorS !== undefined && fb.toFirstStorS < 2,
+    });
+    out.push({
+      name: `${planning.entries} entries, real upload: peak RSS ${
+        fb.full ? "(whole run)" : "(to first STOR, then SIGTERM)"
+      }`,
+      goal: "< 300 MiB",
+      value: `${fb.peakRssMiB} MiB`,
+      pass: fb.peakRssMiB < 300,
+    });
+  }
+  return out;
+}
+
+function renderTable(
+  rows: Row[],
+  floors: Partial<Floors> | undefined,
+  planning: PlanningResult | undefined,
+  targets: Target[],
+  notes: string[],
+): string {
+  const head = [
+    "set",
+    "tool",
+    "conns",
+    "median s",
+    "min–max s",
+    "files/s",
+    "MB/s",
+    "×lftp",
+    "×floor",
+    "cmds/file",
+    "ok",
+  ];
+  const body = rows.map((r) => [
+    r.set,
+    r.tool === "raw" ? "raw (floor)" : r.tool,
+    String(r.parallel),
+    r.medianS?.toFixed(2) ?? "FAIL",
+    r.minS !== undefined ? `${r.minS.toFixed(2)}–${r.maxS!.toFixed(2)}` : "-",
+    r.filesPerS?.toFixed(0) ?? "-",
+    r.mbPerS?.toFixed(1) ?? "-",
+    r.vsLftp?.toFixed(2) ?? "-",
+    r.vsFloor?.toFixed(2) ?? "-",
+    r.commandsPerFile?.toFixed(1) ?? "-",
+    `${r.runs - r.failures}/${r.runs}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) =>
+    "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
+  const out = [
+    line(head),
+    "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|",
+    ...body.map(line),
+  ];
+  if (floors) {
+    out.push("", "Floors:");
+    for (const t of floors.tcp ?? []) {
+      out.push(
+        `  loopback TCP (Deno→Deno, ${t.streams} stream${t.streams > 1 ? "s" : ""}): ${
+          t.mbPerS.toFixed(0)
+        } MB/s`,
+      );
+    }
+    if (floors.noop) {
+      out.push(
+        `  NOOP round trip: median ${floors.noop.medianMs.toFixed(3)} ms (p90 ${
+          floors.noop.p90Ms.toFixed(3)
+        })`,
+      );
+    }
+    if (floors.tinyStor) {
+      out.push(
+        `  one 4 KiB STOR (PASV+STOR+226), one connection: ${
+          floors.tinyStor.meanMs.toFixed(3)
+        } ms/file = ${floors.tinyStor.filesPerS.toFixed(0)} files/s`,
+      );
+    }
+    if (floors.tinyAtomic) {
+      out.push(
+        `  same + ftpbatch's SIZE/SIZE/RNFR/RNTO, minimal client: ${
+          floors.tinyAtomic.meanMs.toFixed(3)
+        } ms/file = ${floors.tinyAtomic.filesPerS.toFixed(0)} files/s`,
+      );
+    }
+    if (floors.denoStartup) {
+      out.push(`  deno run main.ts --version: ${floors.denoStartup.medianS.toFixed(2)} s`);
+    }
+  }
+  if (planning) {
+    const d = planning.dryRun, f = planning.firstByte;
+    out.push(
+      "",
+      `Planning (${planning.entries} entries, config ${(planning.configBytes / 1e6).toFixed(1)} MB):`,
+      `  --dry-run: ${d.wallS.toFixed(2)} s wall (runUpload ${d.reportDurationMs ?? "-"} ms), peak RSS ${d.peakRssMiB} MiB${
+        d.ok ? "" : ` FAILED: ${d.error}`
+      }`,
+      `  real upload ×${f.workers}: first STOR after ${
+        f.toFirstStorS?.toFixed(2) ?? "-"
+      } s (RSS ${f.rssAtFirstStorMiB ?? "-"} MiB); peak RSS ${f.peakRssMiB} MiB${
+        f.full ? `; total ${f.totalS?.toFixed(1)} s` : ""
+      }${f.ok ? "" : ` FAILED: ${f.error}`}`,
+    );
+  }
+  if (targets.length) {
+    out.push("", "Targets:");
+    for (const t of targets) {
+      const verdict = t.pass === undefined ? "n/a " : t.pass ? "PASS" : "FAIL";
+      out.push(`  ${verdict}  ${t.name}: ${t.value ?? "-"} (goal ${t.goal})`);
+    }
+  }
+  for (const n of notes) out.push(`note: ${n}`);
+  return out.join("\n");
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,435 @@
+/**
+ * The upload tools the benchmark compares, each run as a user would run it:
+ * ftpbatch (as a `deno run main.ts upload` subprocess), lftp `mirror -R`,
+ * rclone `copy`, curl (one process, sequential, connection reused), and
+ * `raw`: the floor, an in-process minimal client (PASV + STOR per file on N
+ * persistent connections, folders made first, nothing verified).
+ *
+ * @module
+ */
+
+import type { DataSet } from "./datasets.ts";
+import { RawFtp } from "./raw_ftp.ts";
+
+export interface ServerInfo {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** Everything one run needs. */
+export interface RunContext {
+  server: ServerInfo;
+  set: DataSet;
+  parallel: number;
+  /** Scratch folder for this run's configs and reports (kept small). */
+  scratch: string;
+  timeoutMs: number;
+  /** Set by the benchmark's signal handler: kill the child now. */
+  signal: AbortSignal;
+}
+
+export interface ToolRun {
+  /** The tool said it succeeded (exit code 0, and for ftpbatch its report agrees). */
+  ok: boolean;
+  wallS: number;
+  exitCode: number;
+  /** Why the tool itself counts the run as failed (exit code, report, timeout). */
+  error?: string;
+  /** Tool-specific facts (ftpbatch: report durations, per-worker busy time). */
+  extra?: Record<string, unknown>;
+}
+
+export interface Tool {
+  name: string;
+  /** Runs with one connection whatever `--parallel` says. */
+  sequential: boolean;
+  /** `null` when usable, else a note saying why not and how to get it. */
+  check(): Promise<string | null>;
+  run(ctx: RunContext): Promise<ToolRun>;
+}
+
+const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const MAIN_TS = `${PROJECT}/main.ts`;
+/** Environment for every tool: UTF-8 locale, so no tool converts names. */
+const BASE_ENV = { LC_ALL: "C.UTF-8", LANG: "C.UTF-8" };
+export const PASSWORD_ENV = "FTPBATCH_BENCH_PASSWORD";
+
+export function findExecutable(name: string): string | null {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    if (!dir) continue;
+    try {
+      const st = Deno.statSync(`${dir}/${name}`);
+      if (st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0) return `${dir}/${name}`;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** Output of a finished child process, with its wall time. */
+export interface Spawned {
+  code: number;
+  signal: string | null;
+  wallS: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs a command with a timeout; wall time from spawn to exit. */
+export async function spawnTimed(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs: number; signal?: AbortSignal },
+): Promise<Spawned> {
+  const t0 = performance.now();
+  const child = new Deno.Command(cmd, {
+    args,
+    env: { ...BASE_ENV, ...opts.env },
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // exited already
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, opts.timeoutMs);
+  opts.signal?.addEventListener("abort", kill);
+  try {
+    const out = await child.output();
+    const wallS = (performance.now() - t0) / 1000;
+    const dec = new TextDecoder();
+    return {
+      code: out.code,
+      signal: out.signal,
+      wallS,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", kill);
+  }
+}
+
+function tail(text: string, lines = 4): string {
+  return text.trim().split("\n").slice(-lines).join(" | ").slice(0, 600);
+}
+
+function failure(out: Spawned, what: string): string | undefined {
+  if (out.timedOut) return `${what}: timed out (killed)`;
+  if (out.code !== 0) {
+    return `${what} exited ${out.code}${out.signal ? ` (${out.signal})` : ""}: ${
+      tail(out.stderr || out.stdout)
+    }`;
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ ftpbatch
+
+/** The ftpbatch config for a set: every file to `/` + its relative path. */
+export function ftpbatchConfig(set: DataSet, server: ServerInfo): string {
+  return JSON.stringify({
+    server: { host: server.host, port: server.port, user: server.user, passwordEnv: PASSWORD_ENV },
+    options: {},
+    files: set.files.map((f) => ({ source: `${set.dir}/${f.rel}`, destination: `/${f.rel}` })),
+  });
+}
+
+interface ReportLike {
+  durationMs: number;
+  workers: number;
+  totals: { files: number; uploaded: number; failed: number; missing: number; bytes: number };
+  files: { worker: number; durationMs: number; attempts: number }[];
+}
+
+export const DENO_RUN_FLAGS = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys",
+];
+
+function ftpbatchTool(name: string, extraArgs: string[]): Tool {
+  return {
+    name,
+    sequential: false,
+    check: () => Promise.resolve(null),
+    async run(ctx) {
+      const config = `${ctx.scratch}/${ctx.set.name}.ftpbatch.json`;
+      const report = `${ctx.scratch}/${ctx.set.name}.${name}.report.json`;
+      await Deno.writeTextFile(config, ftpbatchConfig(ctx.set, ctx.server));
+      await Deno.remove(report).catch(() => {});
+      const out = await spawnTimed(
+        Deno.execPath(),
+        [
+          ...DENO_RUN_FLAGS,
+          MAIN_TS,
+          "upload",
+          config,
+          "--workers",
+          String(ctx.parallel),
+          "--quiet",
+          "--report",
+          report,
+          ...extraArgs,
+        ],
+        {
+          env: { [PASSWORD_ENV]: ctx.server.password },
+          cwd: PROJECT,
+          timeoutMs: ctx.timeoutMs,
+          signal: ctx.signal,
+        },
+      );
+      let error = failure(out, name);
+      let extra: Record<string, unknown> | undefined;
+      try {
+        const r = JSON.parse(await Deno.readTextFile(report)) as ReportLike;
+        const busy = new Map<number, number>();
+        let attempts = 0;
+        for (const f of r.files) {
+          busy.set(f.worker, (busy.get(f.worker) ?? 0) + f.durationMs);
+          attempts += f.attempts;
+        }
+        const busyMs = [...busy.values()];
+        extra = {
+          reportDurationMs: r.durationMs,
+          workers: r.workers,
+          totals: r.totals,
+          /** Sum of per-file durations per worker: time spent inside upload(). */
+          busyMsMax: Math.max(...busyMs),
+          busyMsMin: Math.min(...busyMs),
+          meanFileMs: r.files.reduce((n, f) => n + f.durationMs, 0) / r.files.length,
+          attempts,
+        };
+        const t = r.totals;
+        if (!error && (t.uploaded !== ctx.set.files.length || t.failed > 0 || t.missing > 0)) {
+          error = `report totals: ${t.uploaded} uploaded, ${t.failed} failed, ${t.missing} missing`;
+        }
+      } catch (e) {
+        error ??= `no readable report: ${(e as Error).message}`;
+      }
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error, extra };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------- lftp
+
+function lftpTool(): Tool {
+  const bin = findExecutable("lftp");
+  return {
+    name: "lftp",
+    sequential: false,
+    check: () =>
+      Promise.resolve(bin ? null : "lftp not installed (Debian: apt-get install -y lftp)"),
+    async run(ctx) {
+      const script = [
+        "set cmd:fail-exit yes",
+        "set ftp:ssl-allow no",
+        // Bounded retries, so a broken run fails instead of waiting minutes.
+        "set net:max-retries 2",
+        "set net:reconnect-interval-base 1",
+        "set net:timeout 30",
+        `mirror -R --parallel=${ctx.parallel} "${ctx.set.dir}" /`,
+        "quit",
+      ].join("; ");
+      const out = await spawnTimed(
+        bin!,
+        [
+          "-e",
+          script,
+          "-u",
+          `${ctx.server.user},${ctx.server.password}`,
+          "-p",
+          String(ctx.server.port),
+          ctx.server.host,
+        ],
+        { timeoutMs: ctx.timeoutMs, signal: ctx.signal, env: { HOME: ctx.scratch } },
+      );
+      const error = failure(out, "lftp");
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error };
+    },
+  };
+}
+
+// -------------------------------------------------------------------- rclone
+
+function rcloneTool(): Tool {
+  const bin = findExecutable("rclone");
+  let obscured: string | undefined;
+  return {
+    name: "rclone",
+    sequential: false,
+    check: () =>
+      Promise.resolve(bin ? null : "rclone not installed (Debian: apt-get install -y rclone)"),
+    async run(ctx) {
+      const conf = `${ctx.scratch}/rclone.conf`;
+      await Deno.writeTextFile(conf, "");
+      if (obscured === undefined) {
+        const o = await spawnTimed(bin!, ["obscure", ctx.server.password], {
+          timeoutMs: 30_000,
+          env: { RCLONE_CONFIG: conf },
+        });
+        if (o.code !== 0) throw new Error(`rclone obscure failed: ${o.stderr}`);
+        obscured = o.stdout.trim();
+      }
+      const n = ctx.parallel;
+      const out = await spawnTimed(
+        bin!,
+        [
+          "copy",
+          ctx.set.dir,
+          ":ftp:/",
+          "--ftp-host",
+          ctx.server.host,
+          "--ftp-port",
+          String(ctx.server.port),
+          "--ftp-user",
+          ctx.server.user,
+          "--ftp-pass",
+          obscured,
+          "--transfers",
+          String(n),
+          "--checkers",
+          String(n),
+          // rclone's docs: concurrency >= transfers + checkers + 1, or it can deadlock.
+          "--ftp-concurrency",
+          String(2 * n + 1),
+          "--stats",
+          "0",
+        ],
+        {
+          timeoutMs: ctx.timeoutMs,
+          signal: ctx.signal,
+          env: { RCLONE_CONFIG: conf, HOME: ctx.scratch },
+        },
+      );
+      const error = failure(out, "rclone");
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------- curl
+
+/** A curl `-K` config: one `upload-file`/`url` pair per file, in order. */
+export function curlConfig(set: DataSet, server: ServerInfo): string {
+  const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  const lines: string[] = [];
+  for (const f of set.files) {
+    const path = f.rel.split("/").map(encodeURIComponent).join("/");
+    lines.push(`upload-file = ${q(`${set.dir}/${f.rel}`)}`);
+    lines.push(`url = ${q(`ftp://${server.host}:${server.port}/${path}`)}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function curlTool(): Tool {
+  const bin = findExecutable("curl");
+  return {
+    name: "curl",
+    sequential: true,
+    check: () =>
+      Promise.resolve(bin ? null : "curl not installed (Debian: apt-get install -y curl)"),
+    async run(ctx) {
+      const conf = `${ctx.scratch}/${ctx.set.name}.curl.conf`;
+      await Deno.writeTextFile(conf, curlConfig(ctx.set, ctx.server));
+      // The user goes in a -K file too, so the password is not on the command line.
+      const auth = `${ctx.scratch}/curl-auth.conf`;
+      await Deno.writeTextFile(
+        auth,
+        `user = "${ctx.server.user}:${ctx.server.password}"\n`,
+        { mode: 0o600 },
+      );
+      const out = await spawnTimed(
+        bin!,
+        ["-sS", "--fail", "--ftp-create-dirs", "-K", auth, "-K", conf],
+        { timeoutMs: ctx.timeoutMs, signal: ctx.signal, env: { HOME: ctx.scratch } },
+      );
+      const error = failure(out, "curl");
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error };
+    },
+  };
+}
+
+// ----------------------------------------------------------------------- raw
+
+/** Uploads `set` with `parallel` minimal connections; in-process, no verification. */
+export async function rawUpload(
+  server: ServerInfo,
+  set: DataSet,
+  parallel: number,
+  prefix = "",
+): Promise<void> {
+  const n = Math.max(1, Math.min(parallel, set.files.length));
+  const conns = await Promise.all(
+    Array.from(
+      { length: n },
+      () => RawFtp.open(server.host, server.port, server.user, server.password),
+    ),
+  );
+  try {
+    for (const d of set.dirs) await conns[0].mkd(`${prefix}/${d}`);
+    let next = 0;
+    await Promise.all(conns.map(async (c) => {
+      while (next < set.files.length) {
+        const f = set.files[next++];
+        await c.stor(`${prefix}/${f.rel}`, `${set.dir}/${f.rel}`);
+      }
+    }));
+  } finally {
+    await Promise.all(conns.map((c) => c.quit()));
+  }
+}
+
+function rawTool(): Tool {
+  return {
+    name: "raw",
+    sequential: false,
+    check: () => Promise.resolve(null),
+    async run(ctx) {
+      const t0 = performance.now();
+      try {
+        await rawUpload(ctx.server, ctx.set, ctx.parallel);
+        return { ok: true, wallS: (performance.now() - t0) / 1000, exitCode: 0 };
+      } catch (e) {
+        return {
+          ok: false,
+          wallS: (performance.now() - t0) / 1000,
+          exitCode: 1,
+          error: `raw: ${(e as Error).message}`,
+        };
+      }
+    },
+  };
+}
+
+/** Every tool the benchmark knows, by name. */
+export function allTools(): Map<string, Tool> {
+  const tools = [
+    ftpbatchTool("ftpbatch", []),
+    ftpbatchTool("ftpbatch-noatomic", ["--no-atomic"]),
+    lftpTool(),
+    rcloneTool(),
+    curlTool(),
+    rawTool(),
+  ];
+  return new Map(tools.map((t) => [t.name, t]));
+}
