@@ -73,6 +73,13 @@ interface RunRecord {
   connections: number;
   commands: Record<string, number>;
   commandsPerFile: number;
+  /** CPU seconds of the tool's process (GNU time; raw: this process). */
+  toolCpuS?: number;
+  toolMaxRssMiB?: number;
+  /** Busy CPU seconds of the whole machine during the run (all CPUs): tool + vsftpd + anyone else. */
+  machineCpuS: number;
+  /** 1-minute load average before the run: others' work shows here. */
+  loadBefore: number;
   extra?: Record<string, unknown>;
 }
 
@@ -90,6 +97,8 @@ interface Row {
   vsLftp?: number;
   vsFloor?: number;
   commandsPerFile?: number;
+  toolCpuS?: number;
+  machineCpuS?: number;
 }
 
 const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
@@ -107,6 +116,19 @@ function median(xs: number[]): number {
 }
 
 const log = (line: string) => console.error(line);
+
+/** Busy CPU seconds of the machine so far, all CPUs (from /proc/stat). */
+function machineBusyS(): number {
+  const f = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  const busy = f.slice(0, 8).reduce((a, b) => a + b, 0) - f[3] - f[4];
+  return busy / 100;
+}
+
+function loadAvg(): number {
+  return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+}
 
 async function gitState(): Promise<string> {
   const cwd = new URL("..", import.meta.url).pathname;
@@ -230,7 +252,9 @@ async function main(): Promise<number> {
       await emptyRoot(root);
       floors.denoStartup = await denoStartup();
       log(
-        `floors: TCP ${floors.tcp.map((t) => `${t.mbPerS.toFixed(0)} MB/s ×${t.streams}`).join(", ")}; ` +
+        `floors: TCP ${
+          floors.tcp.map((t) => `${t.mbPerS.toFixed(0)} MB/s ×${t.streams}`).join(", ")
+        }; ` +
           `NOOP ${floors.noop.medianMs.toFixed(3)} ms; tiny STOR ${
             floors.tinyStor.meanMs.toFixed(3)
           } ms/file; ` +
@@ -245,7 +269,9 @@ async function main(): Promise<number> {
       const g0 = performance.now();
       const set: DataSet = await makeSet(setName, `${tmp}/sets`);
       log(
-        `set ${setName}: ${set.files.length} files, ${(set.bytes / 1e6).toFixed(1)} MB, ${set.dirs.length} folders, generated in ${
+        `set ${setName}: ${set.files.length} files, ${
+          (set.bytes / 1e6).toFixed(1)
+        } MB, ${set.dirs.length} folders, generated in ${
           ((performance.now() - g0) / 1000).toFixed(1)
         } s`,
       );
@@ -267,6 +293,8 @@ async function main(): Promise<number> {
           await emptyRoot(root);
           await spawnTimed("sync", [], { timeoutMs: 60_000 }).catch(() => {});
           const mark = await cursor.mark();
+          const loadBefore = loadAvg();
+          const cpu0 = machineBusyS();
           const res = await tool.run({
             server: info,
             set,
@@ -275,6 +303,7 @@ async function main(): Promise<number> {
             timeoutMs,
             signal: abort.signal,
           });
+          const machineCpuS = machineBusyS() - cpu0;
           checkAbort();
           // Let session processes finish writing their log lines.
           await new Promise((r) => setTimeout(r, 50));
@@ -297,13 +326,23 @@ async function main(): Promise<number> {
             connections,
             commands,
             commandsPerFile: total / set.files.length,
+            ...(res.usage ? { toolCpuS: res.usage.cpuS } : {}),
+            ...(res.usage && !Number.isNaN(res.usage.maxRssMiB)
+              ? { toolMaxRssMiB: res.usage.maxRssMiB }
+              : {}),
+            machineCpuS,
+            loadBefore,
             ...(res.extra ? { extra: res.extra } : {}),
           };
           records.push(rec);
           log(
-            `[${setName} ${round + 1}/${runs}] ${tool.name} ×${parallel}: ${res.wallS.toFixed(2)} s ${
-              rec.ok ? "ok" : `FAILED: ${problems.slice(0, 3).join("; ")}`
-            } (${rec.commandsPerFile.toFixed(2)} cmds/file, ${connections} control conns)`,
+            `[${setName} ${round + 1}/${runs}] ${tool.name} ×${parallel}: ${
+              res.wallS.toFixed(2)
+            } s ${rec.ok ? "ok" : `FAILED: ${problems.slice(0, 3).join("; ")}`} (${
+              rec.commandsPerFile.toFixed(2)
+            } cmds/file, ${connections} control conns, CPU tool ${
+              rec.toolCpuS?.toFixed(2) ?? "-"
+            } s / machine ${machineCpuS.toFixed(2)} s, load ${loadBefore.toFixed(2)})`,
           );
         }
       }
@@ -346,6 +385,7 @@ async function main(): Promise<number> {
       deno: Deno.version.deno,
       os: Deno.build.os,
       kernel: Deno.osRelease(),
+      loadAtEnd: loadAvg(),
     },
     args: Deno.args,
     notes,
@@ -391,6 +431,9 @@ function summarize(records: RunRecord[]): Row[] {
       row.filesPerS = files / row.medianS;
       row.mbPerS = bytes / 1e6 / row.medianS;
       row.commandsPerFile = median(ok.map((r) => r.commandsPerFile));
+      const cpu = ok.filter((r) => r.toolCpuS !== undefined).map((r) => r.toolCpuS!);
+      if (cpu.length) row.toolCpuS = median(cpu);
+      row.machineCpuS = median(ok.map((r) => r.machineCpuS));
     }
     rows.push(row);
   }
@@ -499,6 +542,8 @@ function renderTable(
     "×lftp",
     "×floor",
     "cmds/file",
+    "tool CPU s",
+    "all CPU s",
     "ok",
   ];
   const body = rows.map((r) => [
@@ -512,6 +557,8 @@ function renderTable(
     r.vsLftp?.toFixed(2) ?? "-",
     r.vsFloor?.toFixed(2) ?? "-",
     r.commandsPerFile?.toFixed(1) ?? "-",
+    r.toolCpuS?.toFixed(2) ?? "-",
+    r.machineCpuS?.toFixed(2) ?? "-",
     `${r.runs - r.failures}/${r.runs}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -560,15 +607,17 @@ function renderTable(
     const d = planning.dryRun, f = planning.firstByte;
     out.push(
       "",
-      `Planning (${planning.entries} entries, config ${(planning.configBytes / 1e6).toFixed(1)} MB):`,
-      `  --dry-run: ${d.wallS.toFixed(2)} s wall (runUpload ${d.reportDurationMs ?? "-"} ms), peak RSS ${d.peakRssMiB} MiB${
-        d.ok ? "" : ` FAILED: ${d.error}`
+      `Planning (${planning.entries} entries, config ${
+        (planning.configBytes / 1e6).toFixed(1)
+      } MB):`,
+      `  --dry-run: ${d.wallS.toFixed(2)} s wall (runUpload ${
+        d.reportDurationMs ?? "-"
+      } ms), peak RSS ${d.peakRssMiB} MiB${d.ok ? "" : ` FAILED: ${d.error}`}`,
+      `  real upload ×${f.workers}: first STOR after ${f.toFirstStorS?.toFixed(2) ?? "-"} s (RSS ${
+        f.rssAtFirstStorMiB ?? "-"
+      } MiB); peak RSS ${f.peakRssMiB} MiB${f.full ? `; total ${f.totalS?.toFixed(1)} s` : ""}${
+        f.ok ? "" : ` FAILED: ${f.error}`
       }`,
-      `  real upload ×${f.workers}: first STOR after ${
-        f.toFirstStorS?.toFixed(2) ?? "-"
-      } s (RSS ${f.rssAtFirstStorMiB ?? "-"} MiB); peak RSS ${f.peakRssMiB} MiB${
-        f.full ? `; total ${f.totalS?.toFixed(1)} s` : ""
-      }${f.ok ? "" : ` FAILED: ${f.error}`}`,
     );
   }
   if (targets.length) {

@@ -241,8 +241,9 @@ export async function runPlanning(opts: {
   const peak2 = await sampler2.stop();
   const errText = (await stderr2).slice(-400);
   let fbError: string | undefined;
-  if (toFirst === undefined) fbError = `no STOR seen before exit/timeout (exit ${st.code}): ${errText}`;
-  else if (opts.full && st.code !== 0) fbError = `upload exited ${st.code}: ${errText}`;
+  if (toFirst === undefined) {
+    fbError = `no STOR seen before exit/timeout (exit ${st.code}): ${errText}`;
+  } else if (opts.full && st.code !== 0) fbError = `upload exited ${st.code}: ${errText}`;
   let filesOnServer: number | undefined;
   if (opts.full) {
     filesOnServer = (await listFiles(opts.serverRoot)).size;
@@ -266,9 +267,9 @@ export async function runPlanning(opts: {
   opts.log(
     `planning: first STOR after ${toFirst?.toFixed(2) ?? "-"} s (RSS ${
       firstByte.rssAtFirstStorMiB ?? "-"
-    } MiB), ${opts.full ? `total ${total.toFixed(1)} s` : "then stopped"}, peak RSS ${
-      firstByte.peakRssMiB
-    } MiB${fbError ? ` FAILED: ${fbError}` : ""}`,
+    } MiB), ${
+      opts.full ? `total ${total.toFixed(1)} s` : "then stopped"
+    }, peak RSS ${firstByte.peakRssMiB} MiB${fbError ? ` FAILED: ${fbError}` : ""}`,
   );
   return { entries: opts.entries, configBytes: text.length, generateS, dryRun, firstByte };
 }

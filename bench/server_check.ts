@@ -111,7 +111,9 @@ export class LogCursor {
 }
 
 /** FTP commands per verb, plus control connections, from a slice of vsftpd's log. */
-export function countCommands(log: string): { connections: number; commands: Record<string, number> } {
+export function countCommands(
+  log: string,
+): { connections: number; commands: Record<string, number> } {
   const commands: Record<string, number> = {};
   let connections = 0;
   for (const line of log.split("\n")) {

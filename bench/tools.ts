@@ -39,6 +39,8 @@ export interface ToolRun {
   error?: string;
   /** Tool-specific facts (ftpbatch: report durations, per-worker busy time). */
   extra?: Record<string, unknown>;
+  /** CPU time and peak RSS of the tool's process(es). */
+  usage?: Usage;
 }
 
 export interface Tool {
@@ -77,14 +79,48 @@ export interface Spawned {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** From GNU time when `measure` was asked and `/usr/bin/time` exists. */
+  usage?: Usage;
 }
 
-/** Runs a command with a timeout; wall time from spawn to exit. */
+/** CPU seconds (user + system) and peak RSS of a process and its waited-for children. */
+export interface Usage {
+  cpuS: number;
+  userS: number;
+  sysS: number;
+  maxRssMiB: number;
+}
+
+const TIME_BIN = (() => {
+  try {
+    return Deno.statSync("/usr/bin/time").isFile ? "/usr/bin/time" : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * Runs a command with a timeout; wall time from spawn to exit. With
+ * `measure`, the command runs under GNU time for its CPU time and peak RSS
+ * (its exit code is passed through).
+ */
 export async function spawnTimed(
   cmd: string,
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; timeoutMs: number; signal?: AbortSignal },
+  opts: {
+    env?: Record<string, string>;
+    cwd?: string;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    measure?: boolean;
+  },
 ): Promise<Spawned> {
+  let usageFile: string | undefined;
+  if (opts.measure && TIME_BIN) {
+    usageFile = await Deno.makeTempFile({ prefix: "ftpbatch-bench-usage-" });
+    args = ["-f", "%U %S %M", "-o", usageFile, cmd, ...args];
+    cmd = TIME_BIN;
+  }
   const t0 = performance.now();
   const child = new Deno.Command(cmd, {
     args,
@@ -111,6 +147,16 @@ export async function spawnTimed(
     const out = await child.output();
     const wallS = (performance.now() - t0) / 1000;
     const dec = new TextDecoder();
+    let usage: Usage | undefined;
+    if (usageFile) {
+      // GNU time writes "Command exited with non-zero status N" first when it did.
+      const last = (await Deno.readTextFile(usageFile)).trim().split("\n").pop() ?? "";
+      const m = last.match(/^([\d.]+) ([\d.]+) (\d+)$/);
+      if (m) {
+        const userS = Number(m[1]), sysS = Number(m[2]);
+        usage = { cpuS: userS + sysS, userS, sysS, maxRssMiB: Math.round(Number(m[3]) / 1024) };
+      }
+    }
     return {
       code: out.code,
       signal: out.signal,
@@ -118,10 +164,12 @@ export async function spawnTimed(
       stdout: dec.decode(out.stdout),
       stderr: dec.decode(out.stderr),
       timedOut,
+      ...(usage ? { usage } : {}),
     };
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener("abort", kill);
+    if (usageFile) await Deno.remove(usageFile).catch(() => {});
   }
 }
 
@@ -195,6 +243,7 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
           cwd: PROJECT,
           timeoutMs: ctx.timeoutMs,
           signal: ctx.signal,
+          measure: true,
         },
       );
       let error = failure(out, name);
@@ -225,7 +274,7 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
       } catch (e) {
         error ??= `no readable report: ${(e as Error).message}`;
       }
-      return { ok: !error, wallS: out.wallS, exitCode: out.code, error, extra };
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error, extra, usage: out.usage };
     },
   };
 }
@@ -261,10 +310,10 @@ function lftpTool(): Tool {
           String(ctx.server.port),
           ctx.server.host,
         ],
-        { timeoutMs: ctx.timeoutMs, signal: ctx.signal, env: { HOME: ctx.scratch } },
+        { timeoutMs: ctx.timeoutMs, signal: ctx.signal, env: { HOME: ctx.scratch }, measure: true },
       );
       const error = failure(out, "lftp");
-      return { ok: !error, wallS: out.wallS, exitCode: out.code, error };
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error, usage: out.usage };
     },
   };
 }
@@ -319,10 +368,11 @@ function rcloneTool(): Tool {
           timeoutMs: ctx.timeoutMs,
           signal: ctx.signal,
           env: { RCLONE_CONFIG: conf, HOME: ctx.scratch },
+          measure: true,
         },
       );
       const error = failure(out, "rclone");
-      return { ok: !error, wallS: out.wallS, exitCode: out.code, error };
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error, usage: out.usage };
     },
   };
 }
@@ -361,10 +411,10 @@ function curlTool(): Tool {
       const out = await spawnTimed(
         bin!,
         ["-sS", "--fail", "--ftp-create-dirs", "-K", auth, "-K", conf],
-        { timeoutMs: ctx.timeoutMs, signal: ctx.signal, env: { HOME: ctx.scratch } },
+        { timeoutMs: ctx.timeoutMs, signal: ctx.signal, env: { HOME: ctx.scratch }, measure: true },
       );
       const error = failure(out, "curl");
-      return { ok: !error, wallS: out.wallS, exitCode: out.code, error };
+      return { ok: !error, wallS: out.wallS, exitCode: out.code, error, usage: out.usage };
     },
   };
 }
@@ -405,10 +455,18 @@ function rawTool(): Tool {
     sequential: false,
     check: () => Promise.resolve(null),
     async run(ctx) {
+      const cpu0 = selfCpuS();
       const t0 = performance.now();
       try {
         await rawUpload(ctx.server, ctx.set, ctx.parallel);
-        return { ok: true, wallS: (performance.now() - t0) / 1000, exitCode: 0 };
+        const wallS = (performance.now() - t0) / 1000;
+        const cpuS = selfCpuS() - cpu0;
+        return {
+          ok: true,
+          wallS,
+          exitCode: 0,
+          usage: { cpuS, userS: NaN, sysS: NaN, maxRssMiB: NaN },
+        };
       } catch (e) {
         return {
           ok: false,
@@ -419,6 +477,13 @@ function rawTool(): Tool {
       }
     },
   };
+}
+
+/** CPU seconds (user + system) this process has used so far. */
+function selfCpuS(): number {
+  const stat = Deno.readTextFileSync("/proc/self/stat");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 /** Every tool the benchmark knows, by name. */

@@ -25,6 +25,8 @@
 export interface RealServerOptions {
   /** vsftpd `max_per_ip`; logins beyond it get `421` at connect time. */
   maxPerIp?: number;
+  /** vsftpd `local_max_rate`: bytes per second per session, so a test can act mid-transfer. */
+  maxRate?: number;
 }
 
 /** A running (or stopped) vsftpd instance. */
@@ -607,6 +609,7 @@ function vsftpdConfig(
     }
     lines.push(`max_per_ip=${opts.maxPerIp}`);
   }
+  if (opts.maxRate !== undefined) lines.push(`local_max_rate=${opts.maxRate}`);
   return lines.join("\n") + "\n";
 }
 

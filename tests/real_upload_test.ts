@@ -1,0 +1,227 @@
+/**
+ * The product against a real Debian FTP server (vsftpd on loopback): the
+ * main job through the command line, and the connection faults a real server
+ * can produce (a connection limit, the server going away, SIGTERM mid-file).
+ * Skipped with a notice where vsftpd is not installed (see real_server.ts).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../src/config.ts";
+import { runUpload } from "../src/coordinator.ts";
+import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { type RealServer, type RealServerOptions, startRealServer } from "./helpers/real_server.ts";
+
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MiB = 1024 * 1024;
+const integration = { sanitizeOps: false, sanitizeResources: false };
+
+async function withServer(opts: RealServerOptions, fn: (s: RealServer) => Promise<void>) {
+  const server = await startRealServer(opts);
+  if (!server) return;
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+function serverSection(s: RealServer) {
+  return { host: s.host, port: s.port, user: s.user, passwordEnv: "FTPBATCH_TEST_PW" };
+}
+
+async function upload(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-net",
+      "--allow-env",
+      MAIN,
+      "upload",
+      ...args,
+    ],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+async function partialSize(root: string): Promise<number | undefined> {
+  const tmp = (await listTree(root)).find((p) => p.includes(".ftpbatch-"));
+  return tmp ? (await Deno.stat(join(root, tmp))).size : undefined;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+Deno.test({
+  name: "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
+  ...integration,
+  async fn() {
+    await withServer({}, async (server) => {
+      const data = await makeDataset({
+        count: 300,
+        missing: 2,
+        server: serverSection(server),
+        options: { workers: 4, report: "report.json" },
+      });
+      try {
+        const r = await upload([data.configPath], { FTPBATCH_TEST_PW: server.password });
+        assert.equal(r.code, 1, r.stderr);
+        const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
+        assert.equal(report.totals.uploaded, 300);
+        assert.equal(report.totals.missing, 2);
+        assert.equal(report.totals.failed, 0);
+        assert.deepEqual(
+          report.files.flatMap((f: { status: string }, i: number) =>
+            f.status === "missing" ? [i] : []
+          ),
+          data.missing,
+        );
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+        const tree = await listTree(server.root);
+        assert.equal(tree.length, 300, "nothing but the uploads, no temporary files");
+        // Four connections did the work: four worker ids in the report, four sessions storing.
+        const workers = new Set<number>(report.files.map((f: { worker: number }) => f.worker));
+        assert.deepEqual([...workers].filter((w) => w > 0).sort(), [1, 2, 3, 4]);
+        const storing = new Set(
+          (await server.log()).split("\n").filter((l) => /"STOR /.test(l)).map((l) =>
+            l.match(/\[pid (\d+)\]/)?.[1]
+          ),
+        );
+        assert.ok(storing.size >= 4, `sessions that stored: ${storing.size}`);
+        assert.ok(!r.stderr.includes(server.password));
+      } finally {
+        await Deno.remove(data.dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "real server: max 2 connections per client, 8 workers asked: all files, none failed",
+  ...integration,
+  async fn() {
+    await withServer({ maxPerIp: 2 }, async (server) => {
+      const data = await makeDataset({
+        count: 60,
+        server: serverSection(server),
+        options: { workers: 8, backoffBaseMs: 100, backoffMaxMs: 1000 },
+      });
+      try {
+        const outcome = await runUpload({
+          config: await loadConfig(data.configPath),
+          password: server.password,
+        });
+        assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.totals));
+        assert.equal(outcome.report.totals.uploaded, 60);
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+      } finally {
+        await Deno.remove(data.dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "real server: stopped mid-transfer and started again: reconnect, resume, identical",
+  ...integration,
+  async fn() {
+    await withServer({ maxRate: 4 * MiB }, async (server) => {
+      const data = await makeDataset({
+        count: 2,
+        sizeOf: () => 12 * MiB,
+        server: serverSection(server),
+        options: { workers: 2, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 },
+      });
+      try {
+        const run = runUpload({
+          config: await loadConfig(data.configPath),
+          password: server.password,
+        });
+        await waitFor("a partial upload", async () => {
+          const n = await partialSize(server.root);
+          return n !== undefined && n > 2 * MiB ? n : undefined;
+        });
+        await server.stop();
+        await new Promise((r) => setTimeout(r, 2000));
+        await server.start();
+        const outcome = await run;
+        assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files, null, 1));
+        assert.ok(outcome.report.totals.reconnects >= 1);
+        assert.ok(outcome.report.files.some((f) => f.resumedFrom.length > 0));
+        for (const f of outcome.report.files) {
+          assert.ok(f.bytesSent < 1.5 * f.size, `bytesSent ${f.bytesSent} of ${f.size}`);
+        }
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+      } finally {
+        await Deno.remove(data.dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
+  ...integration,
+  async fn() {
+    await withServer({ maxRate: 8 * MiB }, async (server) => {
+      const size = 48 * MiB;
+      const data = await makeDataset({
+        count: 1,
+        sizeOf: () => size,
+        server: serverSection(server),
+        options: { workers: 1, report: "report.json" },
+      });
+      try {
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", MAIN, "upload", data.configPath],
+          env: { FTPBATCH_TEST_PW: server.password },
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        await waitFor("a partial upload", async () => {
+          const n = await partialSize(server.root);
+          return n !== undefined && n > 4 * MiB ? n : undefined;
+        });
+        child.kill("SIGTERM");
+        assert.equal((await child.status).code, 143);
+        const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
+        assert.equal(report.files[0].error, "interrupted");
+        // vsftpd still drains what was in its socket buffer (rate-limited): wait until it settles.
+        let left = (await partialSize(server.root))!;
+        for (let before = -1; left !== before;) {
+          before = left;
+          await new Promise((r) => setTimeout(r, 700));
+          left = (await partialSize(server.root))!;
+        }
+        assert.ok(left > 0 && left < size);
+
+        const again = await runUpload({
+          config: await loadConfig(data.configPath),
+          password: server.password,
+        });
+        assert.equal(again.exitCode, 0);
+        const f = again.report.files[0];
+        assert.deepEqual(f.resumedFrom, [left]);
+        assert.ok(
+          f.bytesSent < 1.1 * (size - left),
+          `bytesSent ${f.bytesSent}, remaining ${size - left}`,
+        );
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+      } finally {
+        await Deno.remove(data.dir, { recursive: true });
+      }
+    });
+  },
+});
