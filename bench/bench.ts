@@ -10,7 +10,7 @@
  * ```
  *
  * Flags: `--sets small,mixed,large` · `--runs N` (3) · `--tools
- * ftpbatch,lftp,rclone,curl,raw` (also `ftpbatch-noatomic`) · `--parallel 4,8`
+ * ftpbatch,lftp,rclone,curl,raw` (also `ftpbatch-noatomic`, `raw-atomic`) · `--parallel 4,8`
  * · `--planning N` entries for the planning benchmark (100000; 0 skips it) ·
  * `--planning-full` (let that upload finish) · `--no-floors` · `--timeout S`
  * per run (900) · `--keep` (leave the temp folder) · `--out DIR`
@@ -55,7 +55,14 @@ import { parseArgs } from "node:util";
 import { type DataSet, makeSet, SET_NAMES, type SetName } from "./datasets.ts";
 import { denoStartup, type Floors, noopRtt, tcpThroughput, tinyUploads } from "./floors.ts";
 import { type PlanningResult, runPlanning } from "./planning.ts";
-import { countCommands, emptyRoot, LogCursor, verifyTree } from "./server_check.ts";
+import {
+  countCommands,
+  emptyRoot,
+  LogCursor,
+  STOR_LINE,
+  verifyTree,
+  watchLog,
+} from "./server_check.ts";
 import { allTools, type ServerInfo, spawnTimed, type Tool } from "./tools.ts";
 import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
 
@@ -80,6 +87,8 @@ interface RunRecord {
   machineCpuS: number;
   /** 1-minute load average before the run: others' work shows here. */
   loadBefore: number;
+  /** Seconds from spawn to the first STOR in vsftpd's log (start-up, login, folders). */
+  firstStorS?: number;
   extra?: Record<string, unknown>;
 }
 
@@ -99,11 +108,12 @@ interface Row {
   commandsPerFile?: number;
   toolCpuS?: number;
   machineCpuS?: number;
+  firstStorS?: number;
 }
 
 const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
-tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw`;
+tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
 
 function list(value: string | undefined, fallback: string[]): string[] {
   return value === undefined ? fallback : value.split(",").map((s) => s.trim()).filter((s) => s);
@@ -295,6 +305,8 @@ async function main(): Promise<number> {
           const mark = await cursor.mark();
           const loadBefore = loadAvg();
           const cpu0 = machineBusyS();
+          const t0 = performance.now();
+          const watch = watchLog(cursor, mark, STOR_LINE, t0);
           const res = await tool.run({
             server: info,
             set,
@@ -304,6 +316,7 @@ async function main(): Promise<number> {
             signal: abort.signal,
           });
           const machineCpuS = machineBusyS() - cpu0;
+          const firstStorS = await watch.stop();
           checkAbort();
           // Let session processes finish writing their log lines.
           await new Promise((r) => setTimeout(r, 50));
@@ -332,6 +345,7 @@ async function main(): Promise<number> {
               : {}),
             machineCpuS,
             loadBefore,
+            ...(firstStorS !== undefined ? { firstStorS } : {}),
             ...(res.extra ? { extra: res.extra } : {}),
           };
           records.push(rec);
@@ -434,6 +448,8 @@ function summarize(records: RunRecord[]): Row[] {
       const cpu = ok.filter((r) => r.toolCpuS !== undefined).map((r) => r.toolCpuS!);
       if (cpu.length) row.toolCpuS = median(cpu);
       row.machineCpuS = median(ok.map((r) => r.machineCpuS));
+      const fs = ok.filter((r) => r.firstStorS !== undefined).map((r) => r.firstStorS!);
+      if (fs.length) row.firstStorS = median(fs);
     }
     rows.push(row);
   }
@@ -449,7 +465,7 @@ function summarize(records: RunRecord[]): Row[] {
   }
   const setOrder = (s: string) => SET_NAMES.indexOf(s as SetName);
   const toolOrder = (t: string) =>
-    ["ftpbatch", "ftpbatch-noatomic", "lftp", "rclone", "curl", "raw"].indexOf(t);
+    ["ftpbatch", "ftpbatch-noatomic", "lftp", "rclone", "curl", "raw", "raw-atomic"].indexOf(t);
   return rows.sort((a, b) =>
     setOrder(a.set) - setOrder(b.set) || a.parallel - b.parallel ||
     toolOrder(a.tool) - toolOrder(b.tool)
@@ -541,6 +557,7 @@ function renderTable(
     "MB/s",
     "×lftp",
     "×floor",
+    "1st STOR s",
     "cmds/file",
     "tool CPU s",
     "all CPU s",
@@ -548,7 +565,7 @@ function renderTable(
   ];
   const body = rows.map((r) => [
     r.set,
-    r.tool === "raw" ? "raw (floor)" : r.tool,
+    r.tool === "raw" ? "raw (floor)" : r.tool === "raw-atomic" ? "raw-atomic (floor)" : r.tool,
     String(r.parallel),
     r.medianS?.toFixed(2) ?? "FAIL",
     r.minS !== undefined ? `${r.minS.toFixed(2)}–${r.maxS!.toFixed(2)}` : "-",
@@ -556,6 +573,7 @@ function renderTable(
     r.mbPerS?.toFixed(1) ?? "-",
     r.vsLftp?.toFixed(2) ?? "-",
     r.vsFloor?.toFixed(2) ?? "-",
+    r.firstStorS?.toFixed(2) ?? "-",
     r.commandsPerFile?.toFixed(1) ?? "-",
     r.toolCpuS?.toFixed(2) ?? "-",
     r.machineCpuS?.toFixed(2) ?? "-",

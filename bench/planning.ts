@@ -16,7 +16,7 @@
  */
 
 import { makePlanningFiles } from "./datasets.ts";
-import { emptyRoot, listFiles, LogCursor } from "./server_check.ts";
+import { emptyRoot, listFiles, LogCursor, STOR_LINE, watchLog } from "./server_check.ts";
 import { DENO_RUN_FLAGS, MAIN_TS, PASSWORD_ENV, type ServerInfo } from "./tools.ts";
 
 export interface PlanningResult {
@@ -207,20 +207,20 @@ export async function runPlanning(opts: {
   });
   let toFirst: number | undefined;
   let rssAtFirst: number | undefined;
-  let readFrom = mark;
   const deadline = start2 + opts.timeoutMs;
-  while (!exited && performance.now() < deadline) {
-    const more = await cursor.since(readFrom);
-    // Only whole lines count; a partial last line is read again next time.
-    const cut = more.lastIndexOf("\n") + 1;
-    if (/FTP command: Client "[^"]*", "STOR /.test(more.slice(0, cut))) {
-      toFirst = (performance.now() - start2) / 1000;
-      rssAtFirst = await sampler2.sampleNow();
-      break;
-    }
-    readFrom += new TextEncoder().encode(more.slice(0, cut)).length;
-    await new Promise((r) => setTimeout(r, 5));
+  const watch = watchLog(cursor, mark, STOR_LINE, start2);
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  const first = await Promise.race([
+    watch.found,
+    status2.then(() => undefined),
+    new Promise<undefined>((r) => giveUp = setTimeout(() => r(undefined), opts.timeoutMs)),
+  ]);
+  clearTimeout(giveUp);
+  if (first !== undefined) {
+    toFirst = first;
+    rssAtFirst = await sampler2.sampleNow();
   }
+  await watch.stop();
   if (!opts.full && !exited) {
     try {
       child2.kill("SIGTERM");

@@ -129,3 +129,48 @@ export function countCommands(
   }
   return { connections, commands };
 }
+
+/**
+ * Watches the log from `from` for the first line matching `pattern` (whole
+ * lines only), polling every `everyMs`. `stop()` ends the watch and gives
+ * the seconds from `t0` (a `performance.now()` value) to when the line was
+ * first seen, or undefined.
+ */
+export function watchLog(
+  cursor: LogCursor,
+  from: number,
+  pattern: RegExp,
+  t0: number,
+  everyMs = 5,
+): { found: Promise<number>; stop: () => Promise<number | undefined> } {
+  let running = true;
+  let at: number | undefined;
+  let resolveFound!: (s: number) => void;
+  const found = new Promise<number>((r) => (resolveFound = r));
+  const enc = new TextEncoder();
+  const loop = (async () => {
+    let offset = from;
+    while (running) {
+      const more = await cursor.since(offset).catch(() => "");
+      const cut = more.lastIndexOf("\n") + 1;
+      if (pattern.test(more.slice(0, cut))) {
+        at = (performance.now() - t0) / 1000;
+        resolveFound(at);
+        return;
+      }
+      offset += enc.encode(more.slice(0, cut)).length;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    found,
+    async stop() {
+      running = false;
+      await loop;
+      return at;
+    },
+  };
+}
+
+/** A `STOR` command line in vsftpd's protocol log. */
+export const STOR_LINE = /FTP command: Client "[^"]*", "STOR /;

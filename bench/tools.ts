@@ -3,7 +3,9 @@
  * ftpbatch (as a `deno run main.ts upload` subprocess), lftp `mirror -R`,
  * rclone `copy`, curl (one process, sequential, connection reused), and
  * `raw`: the floor, an in-process minimal client (PASV + STOR per file on N
- * persistent connections, folders made first, nothing verified).
+ * persistent connections, folders made first, nothing verified), and
+ * `raw-atomic`: the same client sending ftpbatch's per-file command sequence
+ * (what ftpbatch's protocol design costs, without its implementation).
  *
  * @module
  */
@@ -421,12 +423,16 @@ function curlTool(): Tool {
 
 // ----------------------------------------------------------------------- raw
 
-/** Uploads `set` with `parallel` minimal connections; in-process, no verification. */
+/**
+ * Uploads `set` with `parallel` minimal connections; in-process. `atomic`
+ * sends ftpbatch's command sequence per file (SIZE temp, PASV, STOR temp,
+ * SIZE temp, RNFR, RNTO) instead of PASV + STOR.
+ */
 export async function rawUpload(
   server: ServerInfo,
   set: DataSet,
   parallel: number,
-  prefix = "",
+  atomic = false,
 ): Promise<void> {
   const n = Math.max(1, Math.min(parallel, set.files.length));
   const conns = await Promise.all(
@@ -436,12 +442,24 @@ export async function rawUpload(
     ),
   );
   try {
-    for (const d of set.dirs) await conns[0].mkd(`${prefix}/${d}`);
+    for (const d of set.dirs) await conns[0].mkd(`/${d}`);
     let next = 0;
     await Promise.all(conns.map(async (c) => {
       while (next < set.files.length) {
         const f = set.files[next++];
-        await c.stor(`${prefix}/${f.rel}`, `${set.dir}/${f.rel}`);
+        const final = `/${f.rel}`;
+        if (!atomic) {
+          await c.stor(final, `${set.dir}/${f.rel}`);
+          continue;
+        }
+        const cut = final.lastIndexOf("/");
+        const tmp = `${final.slice(0, cut)}/.${final.slice(cut + 1)}.bench-tmp.part`;
+        c.expect(await c.send(`SIZE ${tmp}`), 550, `SIZE ${tmp}`);
+        await c.stor(tmp, `${set.dir}/${f.rel}`);
+        const size = c.expect(await c.send(`SIZE ${tmp}`), 213, `SIZE ${tmp}`);
+        if (Number(size.text.slice(4)) !== f.size) throw new Error(`SIZE ${tmp}: ${size.text}`);
+        c.expect(await c.send(`RNFR ${tmp}`), 350, `RNFR ${tmp}`);
+        c.expect(await c.send(`RNTO ${final}`), 250, `RNTO ${final}`);
       }
     }));
   } finally {
@@ -449,16 +467,16 @@ export async function rawUpload(
   }
 }
 
-function rawTool(): Tool {
+function rawTool(name: string, atomic: boolean): Tool {
   return {
-    name: "raw",
+    name,
     sequential: false,
     check: () => Promise.resolve(null),
     async run(ctx) {
       const cpu0 = selfCpuS();
       const t0 = performance.now();
       try {
-        await rawUpload(ctx.server, ctx.set, ctx.parallel);
+        await rawUpload(ctx.server, ctx.set, ctx.parallel, atomic);
         const wallS = (performance.now() - t0) / 1000;
         const cpuS = selfCpuS() - cpu0;
         return {
@@ -472,7 +490,7 @@ function rawTool(): Tool {
           ok: false,
           wallS: (performance.now() - t0) / 1000,
           exitCode: 1,
-          error: `raw: ${(e as Error).message}`,
+          error: `${name}: ${(e as Error).message}`,
         };
       }
     },
@@ -494,7 +512,8 @@ export function allTools(): Map<string, Tool> {
     lftpTool(),
     rcloneTool(),
     curlTool(),
-    rawTool(),
+    rawTool("raw", false),
+    rawTool("raw-atomic", true),
   ];
   return new Map(tools.map((t) => [t.name, t]));
 }

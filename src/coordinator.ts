@@ -152,9 +152,12 @@ class Pool {
   #done!: () => void;
   #finished = new Promise<void>((r) => (this.#done = r));
   #ended = false;
+  #timers: ReturnType<typeof setTimeout>[] = [];
+  #jobs: Map<number, UploadJob>;
 
   constructor(readonly opts: RunOptions, jobs: UploadJob[], workers: number) {
     this.#queue = jobs;
+    this.#jobs = new Map(jobs.map((j) => [j.id, j]));
     this.#total = jobs.length;
     this.#limit = workers;
     this.#groups = folderGroups(jobs.map((j) => j.destination));
@@ -255,7 +258,8 @@ class Pool {
         if (!this.#results.has(msg.result.id)) {
           this.#results.set(msg.result.id, { ...msg.result, worker: slot.id });
           if (msg.result.status === "failed" && msg.result.error !== "interrupted") {
-            this.#log(`failed: ${msg.result.id}: ${msg.result.error}`);
+            const dest = this.#jobs.get(msg.result.id)?.destination ?? msg.result.id;
+            this.#log(`failed: ${dest}: ${msg.result.error}`);
           }
         }
         this.#checkDone();
@@ -332,7 +336,9 @@ class Pool {
       }
       const { backoffBaseMs, backoffMaxMs } = this.opts.config.options;
       const delay = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (this.#tooManyInARow - 1));
-      setTimeout(() => !this.#ended && !this.#interrupted && this.#spawn(), delay);
+      this.#timers.push(
+        setTimeout(() => !this.#ended && !this.#interrupted && this.#spawn(), delay),
+      );
     }
   }
 
@@ -421,13 +427,14 @@ class Pool {
     this.#groups = [];
     for (const s of this.#live()) this.#send(s, { type: "interrupt" });
     // A worker stuck in a socket call must not hold the report back.
-    setTimeout(() => this.#end(), 5000);
+    this.#timers.push(setTimeout(() => this.#end(), 5000));
     this.#checkDone();
   }
 
   #end() {
     if (this.#ended) return;
     this.#ended = true;
+    this.#timers.forEach(clearTimeout);
     this.#done();
   }
 
