@@ -7,6 +7,7 @@
  * @module
  */
 
+import { posix } from "node:path";
 import type { FromWorker, JobResult, ToWorker, UploadJob, WorkerSettings } from "./messages.ts";
 import { batchSize, type CheckedSource, folderGroups, isUnder, planJobs } from "./plan.ts";
 import { buildReport, exitCodeFor, type Report, type ReportFile } from "./report.ts";
@@ -140,6 +141,7 @@ class Pool {
   #groups: string[][];
   #groupsPending: number;
   #failedDirs: { dir: string; error: string }[] = [];
+  #freshDirs = new Set<string>();
   #nextId = 1;
   #limit: number;
   #everReady = false;
@@ -246,6 +248,7 @@ class Pool {
         break;
       case "mkdirsDone":
         this.#failedDirs.push(...msg.failed);
+        for (const d of msg.created) this.#freshDirs.add(d);
         for (const f of msg.failed) this.#log(`could not create folder ${f.dir}: ${f.error}`);
         slot.group = undefined;
         this.#groupsPending--;
@@ -294,7 +297,10 @@ class Pool {
     if (this.#groupsPending > 0 || this.#queue.length === 0) return;
     const n = batchSize(this.#queue.length, this.#live().length);
     const batch = this.#queue.splice(0, n);
-    for (const j of batch) slot.inflight.set(j.id, j);
+    for (const j of batch) {
+      slot.inflight.set(j.id, j);
+      if (this.#freshDirs.has(posix.dirname(j.destination))) j.fresh = true;
+    }
     slot.state = "busy";
     this.#send(slot, { type: "jobs", jobs: batch });
   }

@@ -153,10 +153,14 @@ export class ResumableFileSystem extends FileSystem {
     }
   }
 
-  /** Answer MKD with the FTP path; ftp-srv would reveal the local path. */
+  /**
+   * Answer MKD with the FTP path (ftp-srv would reveal the local path), and fail on a folder
+   * that exists, as vsftpd and pure-ftpd do (ftp-srv's recursive mkdir would report success).
+   */
   override async mkdir(path: string) {
-    await super.mkdir(path);
-    return this.#resolve(path).clientPath;
+    const { fsPath, clientPath } = this.#resolve(path);
+    await Deno.mkdir(fsPath);
+    return clientPath;
   }
 
   /** ftp-srv's sandboxing: normalizes against "/" first, so ".." cannot leave root. */

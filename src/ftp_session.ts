@@ -96,14 +96,19 @@ export class FtpSession {
     this.client.close();
   }
 
-  /** Creates a folder; a folder that is already there counts as success. */
-  async mkdir(dir: string): Promise<void> {
+  /**
+   * Creates a folder; a folder that is already there counts as success.
+   * Returns true when this call created it.
+   */
+  async mkdir(dir: string): Promise<boolean> {
     try {
       await this.client.send(`MKD ${dir}`);
+      return true;
     } catch (e) {
       if (!(e instanceof FTPError)) throw e;
       // 550 is also what servers say for "exists": check before failing.
       if (!(await this.isDir(dir))) throw e;
+      return false;
     }
   }
 

@@ -38,6 +38,8 @@ export interface UploadJob {
   destination: string;
   size: number;
   mtimeMs: number;
+  /** The destination folder was created by this run, so no leftover temporary file can be there. */
+  fresh?: boolean;
   /** Progress of earlier attempts by another worker, when the job was handed back. */
   carried?: { attempts: number; bytesSent: number; resumedFrom: number[] };
 }
@@ -80,6 +82,8 @@ export type FromWorker =
   | {
     type: "mkdirsDone";
     workerId: number;
+    /** Folders this run created (MKD succeeded): empty, nothing to resume there. */
+    created: string[];
     failed: { dir: string; error: string }[];
   }
   | { type: "result"; workerId: number; result: JobResult }

@@ -88,19 +88,22 @@ export class Uploader {
     s.close();
   }
 
-  /** Creates folders in order (parents first); returns those that failed. */
-  async mkdirs(dirs: string[]): Promise<{ dir: string; error: string }[]> {
+  /** Creates folders in order (parents first); tells which it created and which failed. */
+  async mkdirs(
+    dirs: string[],
+  ): Promise<{ created: string[]; failed: { dir: string; error: string }[] }> {
+    const created: string[] = [];
     const failed: { dir: string; error: string }[] = [];
     for (const dir of dirs) {
       if (this.#interrupted) break;
       try {
-        await this.#withRetries(async (s) => await s.mkdir(dir));
+        if (await this.#withRetries((s) => s.mkdir(dir))) created.push(dir);
       } catch (e) {
         if (e instanceof ShrinkRequest) throw e;
         failed.push({ dir, error: describe(e) });
       }
     }
-    return failed;
+    return { created, failed };
   }
 
   /** Uploads one file with resume and verification; never throws except ShrinkRequest. */
@@ -112,7 +115,7 @@ export class Uploader {
     let bytesSent = job.carried?.bytesSent ?? 0;
     const resumedFrom = [...(job.carried?.resumedFrom ?? [])];
     // Atomic: a leftover temporary file of the same content is worth resuming.
-    let askServer = s.atomic || attempts > 0;
+    let askServer = (s.atomic && !job.fresh) || attempts > 0;
     let method: ResumeMethod = this.#preferredMethod();
     let lastError = "";
     let restart = false;

@@ -86,13 +86,14 @@ async function init(settings: WorkerSettings): Promise<void> {
 
 async function mkdirs(dirs: string[]): Promise<void> {
   try {
-    const failed = await uploader!.mkdirs(dirs);
-    post({ type: "mkdirsDone", workerId, failed });
+    const { created, failed } = await uploader!.mkdirs(dirs);
+    post({ type: "mkdirsDone", workerId, created, failed });
   } catch (e) {
     if (e instanceof ShrinkRequest) return shrink([]);
     post({
       type: "mkdirsDone",
       workerId,
+      created: [],
       failed: dirs.map((dir) => ({ dir, error: describe(e) })),
     });
   }
