@@ -148,6 +148,7 @@ class Pool {
   #connectErrors: string[] = [];
   #respawns = 0;
   #tooManyInARow = 0;
+  #lastCrash?: string;
   #reconnects = 0;
   #interrupted?: "SIGINT" | "SIGTERM";
   #total: number;
@@ -351,6 +352,7 @@ class Pool {
   #onCrash(slot: Slot, message: string) {
     if (slot.state === "gone") return;
     this.#log(`worker ${slot.id} died (${message}); its files go to another worker`);
+    this.#lastCrash = message;
     slot.worker.terminate();
     this.#gone(slot);
     this.#requeue(slot, []);
@@ -385,7 +387,9 @@ class Pool {
     if (live === 0) {
       if (!this.#everReady) {
         return this.#failRemaining(
-          "could not connect: " + (this.#connectErrors[0] ?? "unknown error"),
+          this.#connectErrors.length > 0 || !this.#lastCrash
+            ? `could not connect: ${this.#connectErrors[0] ?? "unknown error"}`
+            : `upload worker failed: ${this.#lastCrash}`,
         );
       }
       if (work && this.#respawns < this.#limit * 3 && !this.#interrupted) {

@@ -43,7 +43,8 @@ export interface UploadOutcome {
 export class PartialUploadError extends Error {
   /** The FTP reply code when the server ended the transfer with an error reply. */
   readonly code?: number;
-  constructor(cause: unknown, readonly bytesSent: number) {
+  /** Where this attempt started in the file. */
+  constructor(cause: unknown, readonly bytesSent: number, readonly offset: number) {
     super(cause instanceof Error ? cause.message : String(cause));
     this.name = "PartialUploadError";
     if (cause instanceof FTPError) this.code = cause.code;
@@ -193,8 +194,10 @@ export class FtpSession {
           this.abilities.restStore = false;
           throw new ResumeRefused("rest", e.message);
         }
-        if (sourceError) throw sourceError;
-        throw new PartialUploadError(e, sent());
+        // A closed data connection also ends the file stream with "Premature close": that is
+        // a network event, not a local one. A local file that really went bad is caught by the
+        // next attempt's check of the file.
+        throw new PartialUploadError(e instanceof FTPError ? e : sourceError ?? e, sent(), start);
       }
       if (command === "APPE") this.abilities.append = true;
       return {

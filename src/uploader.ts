@@ -171,7 +171,10 @@ export class Uploader {
         if (s.atomic) await session.rename(target, job.destination);
         return result("uploaded");
       } catch (e) {
-        if (e instanceof PartialUploadError) bytesSent += e.bytesSent;
+        if (e instanceof PartialUploadError) {
+          bytesSent += e.bytesSent;
+          if (e.offset > 0) resumedFrom.push(e.offset);
+        }
         if (e instanceof VerifyError && e.restart) restart = true;
         if (this.#interrupted) return result("failed", "interrupted");
         const action = actionFor(e);

@@ -1,0 +1,416 @@
+/**
+ * The fault scenarios of resume_test.ts against the real server: vsftpd on
+ * loopback behind an FTP-aware fault proxy (helpers/fault_proxy.ts) that cuts
+ * data connections at exact bytes, closes control connections, and refuses
+ * REST / APPE. Bytes are checked on the server's disk. Skipped with a notice
+ * where vsftpd is not installed (see helpers/real_server.ts).
+ */
+import assert from "node:assert/strict";
+import { posix } from "node:path";
+import { loadConfig } from "../src/config.ts";
+import { runUpload } from "../src/coordinator.ts";
+import type { ReportFile } from "../src/report.ts";
+import { bytesFor, compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { type FaultProxy, type ProxyFaults, startFaultProxy } from "./helpers/fault_proxy.ts";
+import { type RealServer, startRealServer } from "./helpers/real_server.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+const MiB = 1024 * 1024;
+
+async function withProxy(
+  faults: ProxyFaults,
+  fn: (server: RealServer, proxy: FaultProxy) => Promise<void>,
+): Promise<void> {
+  const server = await startRealServer();
+  if (!server) return;
+  let proxy: FaultProxy | undefined;
+  try {
+    proxy = await startFaultProxy({ host: server.host, port: server.port }, faults);
+    await fn(server, proxy);
+  } finally {
+    await proxy?.close();
+    await server.close();
+  }
+}
+
+/** Uploads a dataset through the proxy; the caller's `check` sees everything. */
+function scenario(opts: {
+  faults: ProxyFaults;
+  count: number;
+  sizeOf: (i: number) => number;
+  options?: Record<string, unknown>;
+}, check: (r: Awaited<ReturnType<typeof upload>>) => Promise<void> | void): Promise<void> {
+  return withProxy(opts.faults, async (server, proxy) => {
+    const r = await upload(server, proxy, opts);
+    await check(r);
+  });
+}
+
+async function upload(server: RealServer, proxy: FaultProxy, opts: {
+  count: number;
+  sizeOf: (i: number) => number;
+  options?: Record<string, unknown>;
+}) {
+  const data = await makeDataset({
+    count: opts.count,
+    sizeOf: opts.sizeOf,
+    server: {
+      host: proxy.host,
+      port: proxy.port,
+      user: server.user,
+      passwordEnv: "FTPBATCH_TEST_PW",
+    },
+    options: { retries: 4, backoffBaseMs: 20, backoffMaxMs: 200, ...opts.options },
+  });
+  try {
+    const outcome = await runUpload({
+      config: await loadConfig(data.configPath),
+      password: server.password,
+    });
+    return {
+      server,
+      proxy,
+      outcome,
+      files: outcome.report.files,
+      mismatches: await compareTree(server.root, data.expected),
+      tree: await listTree(server.root),
+      /** Commands vsftpd itself received (its protocol log). */
+      serverCommands: commandsIn(await server.log()),
+    };
+  } finally {
+    await Deno.remove(data.dir, { recursive: true });
+  }
+}
+
+/** `FTP command: Client "127.0.0.1", "REST 123"` lines of vsftpd's protocol log. */
+function commandsIn(log: string): string[] {
+  return [...log.matchAll(/FTP command: Client "[^"]*", "(.*)"$/gm)].map((m) => m[1]);
+}
+
+const starts = (prefix: string) => (c: string) => c.startsWith(prefix);
+
+/** Exchanges as "session command -> reply" lines, for assertion messages. */
+function transcript(proxy: FaultProxy): string {
+  return proxy.stats.exchanges.filter((e) => !/^(MKD|OPTS|TYPE|STRU|USER|PASS)\b/.test(e.command))
+    .map((e) => `${e.session} ${e.command} -> ${e.reply}`).join("\n");
+}
+
+/** The report entry whose temporary file is `tempPath` (atomic mode: `.NAME.ftpbatch-*.part`). */
+function fileOfTemp(files: ReportFile[], tempPath: string): ReportFile {
+  const f = files.find((f) =>
+    posix.dirname(f.destination) === posix.dirname(tempPath) &&
+    posix.basename(tempPath).startsWith(`.${posix.basename(f.destination)}.ftpbatch-`)
+  );
+  assert.ok(f, `no report entry for ${tempPath}`);
+  return f;
+}
+
+Deno.test({
+  name: "real server via proxy: data connection cut at an exact byte: REST+STOR from there",
+  ...integration,
+  async fn() {
+    const size = 64 * MiB;
+    const cut = 10 * MiB + 12345;
+    await scenario({
+      faults: { cutDataAt: { byte: cut } },
+      count: 1,
+      sizeOf: () => size,
+      options: { workers: 1 },
+    }, ({ outcome, files, proxy, mismatches, tree, serverCommands }) => {
+      const log = transcript(proxy);
+      assert.deepEqual(mismatches, []);
+      assert.equal(outcome.exitCode, 0, log);
+      const [f] = files;
+      assert.equal(f.status, "uploaded", f.error);
+      assert.equal(proxy.stats.fired.cutData, 1);
+      assert.equal(proxy.stats.cuts[0].offset, 0);
+      assert.equal(f.attempts, 2);
+      // The client notices the cut either on the data connection (reset: it reconnects) or,
+      // when it is slow to notice, by the 426 the proxy makes of vsftpd's 226 (it goes on with
+      // the same connection). Both are fine; which one depends on timing.
+      const { reconnects } = outcome.report.totals;
+      assert.ok(reconnects <= 1, `reconnects ${reconnects}`);
+      assert.equal(proxy.stats.sessions, 1 + reconnects);
+      const { exchanges } = proxy.stats;
+      assert.ok(exchanges.some((e) => starts("STOR ")(e.command) && e.reply.startsWith("426")));
+      // The proxy hands vsftpd exactly `cut` bytes and a clean end, and holds a reconnect until
+      // vsftpd has written them (its 226 also comes only after that): the SIZE the client asks
+      // next is the cut byte, and the resume starts there. What the client had in flight past
+      // the cut is lost with the reset and only shows up in bytesSent.
+      const rest = exchanges.findIndex((e) => e.command === `REST ${cut}`);
+      assert.ok(rest > 0 && exchanges[rest].reply.startsWith("350"), log);
+      const sizeBefore = exchanges.slice(0, rest).findLast((e) =>
+        e.session === exchanges[rest].session && starts("SIZE ")(e.command)
+      );
+      assert.equal(sizeBefore?.reply, `213 ${cut}`, log);
+      assert.deepEqual(f.resumedFrom, [cut]);
+      assert.ok(serverCommands.includes(`REST ${cut}`), "vsftpd got the REST");
+      // The cut attempt's bytes count too: at least the whole file went on the wire.
+      assert.ok(
+        f.bytesSent >= size && f.bytesSent < 1.1 * size,
+        `bytesSent ${f.bytesSent}`,
+      );
+      assert.equal(tree.length, 1, `temporary file renamed away: ${tree}`);
+    });
+  },
+});
+
+Deno.test({
+  name: "real server via proxy: control closed mid-transfer and after 226: reconnect, identical",
+  ...integration,
+  async fn() {
+    const big = 2 * MiB;
+    const afterBytes = 300_000;
+    await scenario({
+      faults: {
+        closeControlOnStore: { after: 2, times: 3, afterBytes },
+        closeControlBetweenFiles: { after: 3, times: 2 },
+      },
+      count: 12,
+      sizeOf: (i) => (i % 3 === 0 ? big : 50_000),
+      options: { workers: 2 },
+    }, ({ outcome, files, proxy, mismatches, tree }) => {
+      const log = transcript(proxy);
+      assert.deepEqual(mismatches, []);
+      assert.equal(outcome.exitCode, 0, log);
+      assert.equal(outcome.report.totals.uploaded, 12);
+      assert.equal(tree.length, 12, `no temporary files left: ${tree}`);
+      const { fired } = proxy.stats;
+      assert.equal(fired.closeOnStore, 3, log);
+      assert.equal(fired.closeBetweenFiles, 2, log);
+      // Each close is followed by a new login of that worker (it always has work left:
+      // the rest of the file or its verification), and nothing else logs in again.
+      const reconnects = outcome.report.totals.reconnects;
+      assert.ok(reconnects >= 5, `reconnects ${reconnects}\n${log}`);
+      assert.equal(proxy.stats.sessions, 2 + reconnects);
+      // A close during a transfer leaves the server exactly what had passed (the proxy
+      // forwards that much, ends the data cleanly and holds the reconnect until vsftpd has
+      // written it): the next attempt resumes from there (REST), or, when everything had
+      // passed (a small file), only verifies and renames.
+      const rests = new Set(
+        proxy.stats.exchanges.filter((e) => e.reply.startsWith("350") && starts("REST ")(e.command))
+          .map((e) => Number(e.command.slice(5))),
+      );
+      const ends = new Map<ReportFile, number[]>();
+      for (const c of proxy.stats.closes.filter((c) => c.fault === "onStore")) {
+        const f = fileOfTemp(files, c.command.slice("STOR ".length));
+        assert.equal(c.passed, Math.min(afterBytes, f.size - c.offset!), JSON.stringify(c));
+        const end = c.offset! + c.passed!;
+        if (end < f.size) {
+          assert.ok(rests.has(end), `REST ${end} for ${f.destination}\n${log}`);
+          ends.set(f, [...ends.get(f) ?? [], end]);
+        }
+      }
+      for (const f of files) {
+        assert.equal(f.status, "uploaded", f.error);
+        const hit = ends.get(f) ?? [];
+        if (hit.length === 0) {
+          assert.deepEqual(f.resumedFrom, [], f.destination);
+          continue;
+        }
+        // Every resume is listed, also one that was itself interrupted.
+        assert.deepEqual(f.resumedFrom, hit, f.destination);
+      }
+      for (const f of files.filter((f) => f.size < afterBytes)) {
+        assert.equal(f.bytesSent, f.size, `${f.destination}: sent once, in full`);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "real server via proxy: control closed as STOR arrives and after renames: identical",
+  ...integration,
+  async fn() {
+    await scenario({
+      faults: {
+        closeControlOnStore: { after: 3, times: 2 },
+        closeControlBetweenFiles: { after: 2, times: 2, at: "RNTO" },
+      },
+      count: 12,
+      sizeOf: (i) => (i % 3 === 0 ? 2 * MiB : 50_000),
+      options: { workers: 2 },
+    }, ({ outcome, files, proxy, mismatches, tree }) => {
+      const log = transcript(proxy);
+      assert.deepEqual(mismatches, []);
+      assert.equal(outcome.exitCode, 0, log);
+      assert.equal(outcome.report.totals.uploaded, 12);
+      assert.equal(tree.length, 12, `no temporary files left: ${tree}`);
+      assert.equal(proxy.stats.fired.closeOnStore, 2, log);
+      assert.equal(proxy.stats.fired.closeBetweenFiles, 2, log);
+      const reconnects = outcome.report.totals.reconnects;
+      assert.ok(reconnects >= 2, `reconnects ${reconnects}\n${log}`);
+      assert.equal(proxy.stats.sessions, 2 + reconnects);
+      // A STOR that never reached the server leaves nothing to resume: sent once, in full.
+      for (const f of files) {
+        assert.equal(f.status, "uploaded", f.error);
+        assert.deepEqual(f.resumedFrom, []);
+        assert.equal(f.bytesSent, f.size, f.destination);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "real server via proxy: REST refused: resume falls back to APPE, identical",
+  ...integration,
+  async fn() {
+    const size = 64 * MiB;
+    const cut = 5 * MiB + 7;
+    await scenario({
+      faults: { cutDataAt: { byte: cut }, refuseRest: true },
+      count: 1,
+      sizeOf: () => size,
+      options: { workers: 1 },
+    }, ({ outcome, files, proxy, mismatches, serverCommands }) => {
+      const log = transcript(proxy);
+      assert.deepEqual(mismatches, []);
+      assert.equal(outcome.exitCode, 0, log);
+      const [f] = files;
+      assert.equal(f.status, "uploaded", f.error);
+      assert.equal(proxy.stats.fired.cutData, 1);
+      assert.deepEqual(f.resumedFrom, [cut]);
+      assert.equal(f.attempts, 2);
+      assert.ok(f.bytesSent < 1.1 * size, `bytesSent ${f.bytesSent}`);
+      const { exchanges } = proxy.stats;
+      assert.ok(exchanges.some((e) => e.command === `REST ${cut}` && e.reply.startsWith("502")));
+      assert.ok(exchanges.some((e) => e.command.startsWith("APPE ") && e.reply.startsWith("226")));
+      assert.equal(serverCommands.filter(starts("REST")).length, 0, "REST never reached vsftpd");
+      assert.equal(serverCommands.filter(starts("APPE ")).length, 1);
+      assert.equal(serverCommands.filter(starts("STOR ")).length, 1);
+    });
+  },
+});
+
+Deno.test({
+  name: "real server via proxy: REST and APPE refused: full re-send, identical",
+  ...integration,
+  async fn() {
+    const size = 16 * MiB;
+    const cut = 4 * MiB;
+    await scenario({
+      faults: { cutDataAt: { byte: cut }, refuseRest: true, refuseAppe: true },
+      count: 1,
+      sizeOf: () => size,
+      options: { workers: 1 },
+    }, ({ outcome, files, proxy, mismatches, serverCommands }) => {
+      const log = transcript(proxy);
+      assert.deepEqual(mismatches, []);
+      assert.equal(outcome.exitCode, 0, log);
+      const [f] = files;
+      assert.equal(f.status, "uploaded", f.error);
+      assert.equal(proxy.stats.fired.cutData, 1);
+      assert.deepEqual(f.resumedFrom, []);
+      assert.equal(f.attempts, 2);
+      assert.ok(f.bytesSent >= size + cut && f.bytesSent < 2 * size, `bytesSent ${f.bytesSent}`);
+      const { exchanges } = proxy.stats;
+      assert.ok(exchanges.some((e) => e.command === `REST ${cut}` && e.reply.startsWith("502")));
+      assert.ok(exchanges.some((e) => e.command.startsWith("APPE ") && e.reply.startsWith("502")));
+      assert.equal(serverCommands.filter((c) => /^(REST|APPE)\b/.test(c)).length, 0);
+      assert.equal(serverCommands.filter(starts("STOR ")).length, 2);
+    });
+  },
+});
+
+// ---------------------------------------------------------------- the proxy itself
+
+/** Minimal FTP control client: whole replies (multi-line aware), pipelined commands. */
+class Control {
+  #buf = "";
+  #dec = new TextDecoder();
+  constructor(readonly conn: Deno.TcpConn) {}
+
+  async reply(): Promise<string[]> {
+    for (;;) {
+      const lines = this.#buf.split("\r\n");
+      const first = lines[0].match(/^(\d{3})([ -])/);
+      if (first) {
+        const end = first[2] === " "
+          ? 0
+          : lines.findIndex((l, i) => i > 0 && l.startsWith(`${first[1]} `));
+        if (end >= 0 && end < lines.length - 1) {
+          this.#buf = lines.slice(end + 1).join("\r\n");
+          return lines.slice(0, end + 1);
+        }
+      }
+      const chunk = new Uint8Array(4096);
+      const n = await this.conn.read(chunk);
+      if (n === null) throw new Error(`control closed; buffered: ${this.#buf}`);
+      this.#buf += this.#dec.decode(chunk.subarray(0, n), { stream: true });
+    }
+  }
+
+  async send(...commands: string[]): Promise<void> {
+    await this.conn.write(new TextEncoder().encode(commands.map((c) => c + "\r\n").join("")));
+  }
+
+  async ask(command: string): Promise<string> {
+    await this.send(command);
+    return (await this.reply())[0];
+  }
+}
+
+async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(conn.readable).arrayBuffer());
+}
+
+Deno.test({
+  name: "fault proxy on vsftpd: PASV/EPSV rewritten, FEAT filtered, local replies in order",
+  ...integration,
+  async fn() {
+    await withProxy({ refuseRest: true, refuseAppe: true }, async (server, proxy) => {
+      const ctl = new Control(await Deno.connect({ hostname: proxy.host, port: proxy.port }));
+      try {
+        assert.match((await ctl.reply())[0], /^220 /);
+        assert.match(await ctl.ask(`USER ${server.user}`), /^331 /);
+        assert.match(await ctl.ask(`PASS ${server.password}`), /^230 /);
+        assert.match(await ctl.ask("TYPE I"), /^200 /);
+
+        // Multi-line FEAT: REST STREAM dropped while REST is refused, back when it is not.
+        await ctl.send("FEAT");
+        const feat = await ctl.reply();
+        assert.match(feat[0], /^211-/);
+        assert.equal(feat.at(-1), "211 End");
+        assert.ok(feat.includes(" SIZE") && !feat.some((l) => /REST/.test(l)), feat.join("|"));
+        proxy.faults.refuseRest = false;
+        await ctl.send("FEAT");
+        assert.ok((await ctl.reply()).includes(" REST STREAM"));
+        proxy.faults.refuseRest = true;
+
+        // Pipelined: the proxy's own 502 waits for the server's reply before it.
+        await ctl.send("NOOP", "REST 100", "PWD", "APPE x", "NOOP");
+        const order = [];
+        for (let i = 0; i < 5; i++) order.push((await ctl.reply())[0].slice(0, 3));
+        assert.deepEqual(order, ["200", "502", "257", "502", "200"]);
+
+        // PASV: 127,0,0,1 and a proxy port (not vsftpd's); STOR through it lands on disk.
+        const pasv = await ctl.ask("PASV");
+        const m = pasv.match(/^227 .*\((127,0,0,1),(\d+),(\d+)\)/);
+        assert.ok(m, pasv);
+        const body = bytesFor(7, 300_000);
+        const up = await Deno.connect({ hostname: "127.0.0.1", port: +m[2] * 256 + +m[3] });
+        assert.match(await ctl.ask("STOR p.bin"), /^150 /);
+        await up.write(body);
+        up.close();
+        assert.match((await ctl.reply())[0], /^226 /);
+        assert.deepEqual(await Deno.readFile(`${server.root}/p.bin`), body);
+
+        // EPSV: the same for a download (server -> client direction).
+        const epsv = await ctl.ask("EPSV");
+        const e = epsv.match(/^229 .*\(\|\|\|(\d+)\|\)/);
+        assert.ok(e, epsv);
+        const down = await Deno.connect({ hostname: "127.0.0.1", port: +e[1] });
+        assert.match(await ctl.ask("RETR p.bin"), /^150 /);
+        assert.deepEqual(await readAll(down), body);
+        assert.match((await ctl.reply())[0], /^226 /);
+
+        assert.match(await ctl.ask("QUIT"), /^221 /);
+      } finally {
+        ctl.conn.close();
+      }
+      assert.ok(proxy.stats.commands.includes("PASS ***"));
+      assert.ok(!proxy.stats.commands.some((c) => c.includes(server.password)));
+      assert.equal(proxy.stats.sessions, 1);
+    });
+  },
+});
