@@ -10,13 +10,13 @@
 import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { openSession } from "./open_session.ts";
 import {
-  FtpSession,
-  openSession,
   PartialUploadError,
   type ResumeMethod,
   ResumeRefused,
-} from "./ftp_session.ts";
+  type Session as FtpSession,
+} from "./session.ts";
 import type { ConnectFailure, JobResult, UploadJob, WorkerSettings } from "./messages.ts";
 import { backoffDelay, classifyError, type ErrorAction, LocalFileError } from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
@@ -82,10 +82,7 @@ export class Uploader {
     const s = this.#session;
     this.#session = undefined;
     if (!s || s.closed) return;
-    try {
-      await s.client.sendIgnoringError("QUIT");
-    } catch { /* closing anyway */ }
-    s.close();
+    await s.quit();
   }
 
   /** Creates folders in order (parents first); tells which it created and which failed. */

@@ -1,0 +1,94 @@
+/**
+ * The FTPS transport: npm basic-ftp, which does the TLS upgrade (AUTH TLS or
+ * implicit) and TLS on the data connections. basic-ftp has no REST for
+ * uploads, so the shared resume logic in `session.ts` drives its transfer
+ * machinery directly: data connection, then `REST n`, then `STOR`.
+ *
+ * @module
+ */
+
+import { Client, FTPError } from "basic-ftp";
+import { uploadFrom } from "basic-ftp/dist/transfer.js";
+import { createReadStream } from "node:fs";
+import type { WorkerServer } from "./messages.ts";
+import { parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
+
+/** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
+export async function openBasicFtpSession(
+  server: WorkerServer,
+  timeoutMs: number,
+): Promise<BasicFtpSession> {
+  const client = new Client(timeoutMs);
+  client.ftp.encoding = "utf8";
+  try {
+    await client.access({
+      host: server.host,
+      port: server.port,
+      user: server.user ?? "anonymous",
+      password: server.password ?? (server.user ? "" : "anonymous@"),
+      secure: server.secure,
+    });
+    const feat = await client.sendIgnoringError("FEAT");
+    return new BasicFtpSession(client, parseFeatures(feat));
+  } catch (e) {
+    client.close();
+    throw e;
+  }
+}
+
+export class BasicFtpSession extends Session {
+  constructor(readonly client: Client, features: Map<string, string>) {
+    super(features);
+  }
+
+  get closed(): boolean {
+    return this.client.closed;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  protected command(line: string): Promise<Reply> {
+    return this.client.sendIgnoringError(line);
+  }
+
+  protected async openData(): Promise<void> {
+    await this.client.prepareTransfer(this.client.ftp);
+  }
+
+  protected abandonData(): void {
+    this.client.ftp.dataSocket?.destroy();
+    this.client.ftp.dataSocket = undefined;
+  }
+
+  protected async transfer(
+    verb: "STOR" | "APPE",
+    remotePath: string,
+    localPath: string,
+    start: number,
+  ): Promise<number> {
+    const ftp = this.client.ftp;
+    const dataSocket = ftp.dataSocket;
+    const source = createReadStream(localPath, { start });
+    // Bytes handed to the data connection, not merely read from disk.
+    const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
+    source.once("error", (e: Error) => ftp.closeWithError(e));
+    try {
+      await uploadFrom(source, {
+        ftp,
+        tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
+        command: verb,
+        remotePath,
+        type: "upload",
+      });
+      return sent();
+    } catch (e) {
+      // A refusal before any data moved stays an FTPError; anything later is a broken transfer.
+      if (e instanceof FTPError && sent() === 0) throw e;
+      throw new TransferFailed(e, sent());
+    } finally {
+      source.destroy();
+    }
+  }
+}
