@@ -7,11 +7,11 @@
  * @module
  */
 
-import { Client, FTPError } from "basic-ftp";
+import { Client, FTPError as BasicFtpError } from "basic-ftp";
 import { uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
 import type { WorkerServer } from "./messages.ts";
-import { parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
+import { FTPError, parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
 
 /** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
 export async function openBasicFtpSession(
@@ -21,13 +21,13 @@ export async function openBasicFtpSession(
   const client = new Client(timeoutMs);
   client.ftp.encoding = "utf8";
   try {
-    await client.access({
+    await ftpReplies(client.access({
       host: server.host,
       port: server.port,
       user: server.user ?? "anonymous",
       password: server.password ?? (server.user ? "" : "anonymous@"),
       secure: server.secure,
-    });
+    }));
     const feat = await client.sendIgnoringError("FEAT");
     return new BasicFtpSession(client, parseFeatures(feat));
   } catch (e) {
@@ -85,10 +85,24 @@ export class BasicFtpSession extends Session {
       return sent();
     } catch (e) {
       // A refusal before any data moved stays an FTPError; anything later is a broken transfer.
-      if (e instanceof FTPError && sent() === 0) throw e;
-      throw new TransferFailed(e, sent());
+      const err = asReplyError(e);
+      if (err instanceof FTPError && sent() === 0) throw err;
+      throw new TransferFailed(err, sent());
     } finally {
       source.destroy();
     }
+  }
+}
+
+/** basic-ftp's error replies as this project's FTPError, so one classifier serves both transports. */
+function asReplyError(e: unknown): unknown {
+  return e instanceof BasicFtpError ? new FTPError({ code: e.code, message: e.message }) : e;
+}
+
+async function ftpReplies<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw asReplyError(e);
   }
 }

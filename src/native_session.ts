@@ -7,12 +7,11 @@
  * @module
  */
 
-import { FTPError } from "basic-ftp";
 import type { WorkerServer } from "./messages.ts";
-import { parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
+import { FTPError, parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
 
 const encoder = new TextEncoder();
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
 
 /** Connect, log in, `OPTS UTF8 ON` (any reply is fine), binary mode, FEAT. */
 export async function openNativeSession(
@@ -28,17 +27,17 @@ export async function openNativeSession(
   const control = new Control(conn, timeoutMs);
   try {
     const greeting = await control.read();
-    if (greeting.code >= 400) throw new FTPError(greeting as never);
+    if (greeting.code >= 400) throw new FTPError(greeting);
     const user = server.user ?? "anonymous";
     let reply = await control.send(`USER ${user}`);
     if (reply.code === 331 || reply.code === 332) {
       reply = await control.send(`PASS ${server.password ?? (server.user ? "" : "anonymous@")}`);
     }
-    if (reply.code >= 400) throw new FTPError(reply as never);
+    if (reply.code >= 400) throw new FTPError(reply);
     // Servers that answer 5xx here still take UTF-8 names; the reply does not matter.
     await control.send("OPTS UTF8 ON");
     const type = await control.send("TYPE I");
-    if (type.code >= 400) throw new FTPError(type as never);
+    if (type.code >= 400) throw new FTPError(type);
     const features = parseFeatures(await control.send("FEAT"));
     return new NativeSession(control, features, (conn.remoteAddr as Deno.NetAddr).hostname);
   } catch (e) {
@@ -85,7 +84,7 @@ export class NativeSession extends Session {
     if (port === undefined) {
       const reply = await this.command("PASV");
       const m = reply.message.match(/(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/);
-      if (reply.code !== 227 || !m) throw new FTPError(reply as never);
+      if (reply.code !== 227 || !m) throw new FTPError(reply);
       port = Number(m[5]) * 256 + Number(m[6]);
     }
     const data = await timed(
@@ -119,19 +118,23 @@ export class NativeSession extends Session {
       const reply = await this.control.send(`${verb} ${remotePath}`);
       if (reply.code !== 150 && reply.code !== 125) {
         data.close();
-        throw new FTPError(reply as never);
+        throw new FTPError(reply);
       }
       const file = await Deno.open(localPath, { read: true });
+      this.control.data = data;
       try {
         if (start > 0) await file.seek(start, Deno.SeekMode.Start);
         const buf = this.#buffer ??= new Uint8Array(CHUNK);
         for (;;) {
           const n = await file.read(buf);
           if (n === null) break;
-          await writeAll(data, buf.subarray(0, n), this.control.timeoutMs);
+          this.control.arm(); // progress: a slow link is fine, a stalled one is not
+          await writeAll(data, buf.subarray(0, n));
           sent += n;
         }
       } finally {
+        this.control.disarm();
+        this.control.data = undefined;
         file.close();
       }
       data.close(); // end of file for the server
@@ -140,10 +143,11 @@ export class NativeSession extends Session {
         data.close();
       } catch { /* already closed */ }
       if (e instanceof FTPError) throw e;
+      const cause = this.control.failure(e);
       // The server will answer the broken transfer some time: drop the session rather than
       // read a late reply as the answer to the next command.
       this.control.close();
-      throw new TransferFailed(e, sent);
+      throw new TransferFailed(cause, sent);
     }
     let done: Reply;
     try {
@@ -151,7 +155,7 @@ export class NativeSession extends Session {
     } catch (e) {
       throw new TransferFailed(e, sent);
     }
-    if (done.code >= 400) throw new TransferFailed(new FTPError(done as never), sent);
+    if (done.code >= 400) throw new TransferFailed(new FTPError(done), sent);
     return sent;
   }
 }
@@ -162,8 +166,42 @@ export class Control {
   #text = "";
   #chunk = new Uint8Array(16 * 1024);
   #closed = false;
+  // One watchdog per connection instead of a timer per read and write (CPU on the hot path).
+  #deadline = 0;
+  #timedOut?: string;
+  #watchdog: ReturnType<typeof setInterval>;
+  /** The data connection in use, closed too when the watchdog fires. */
+  data?: Deno.Conn;
 
-  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number) {}
+  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number) {
+    this.#watchdog = setInterval(() => {
+      if (this.#deadline !== 0 && performance.now() > this.#deadline) {
+        this.#timedOut = this.data ? "Timeout (data socket)" : "Timeout (control socket)";
+        try {
+          this.data?.close();
+        } catch { /* already closed */ }
+        this.close();
+      }
+    }, Math.max(50, Math.min(1000, timeoutMs / 4)));
+    // Never what keeps a process alive.
+    const timer = this.#watchdog as unknown as { unref?: () => void };
+    if (typeof timer.unref === "function") timer.unref();
+    else Deno.unrefTimer(this.#watchdog as unknown as number);
+  }
+
+  /** Starts (or extends, on progress) the time the current operation may take. */
+  arm(): void {
+    this.#deadline = performance.now() + this.timeoutMs;
+  }
+
+  disarm(): void {
+    this.#deadline = 0;
+  }
+
+  /** The error to report for a failed socket call: the timeout, when that is what closed it. */
+  failure(e: unknown): unknown {
+    return this.#timedOut ? new Error(this.#timedOut) : e;
+  }
 
   get closed(): boolean {
     return this.#closed;
@@ -172,6 +210,7 @@ export class Control {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watchdog);
     try {
       this.conn.close();
     } catch { /* already closed */ }
@@ -181,10 +220,11 @@ export class Control {
     if (/[\r\n\0]/.test(line)) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw new Error("connection closed (control socket)");
     try {
-      await writeAll(this.conn, encoder.encode(line + "\r\n"), this.timeoutMs);
+      this.arm();
+      await writeAll(this.conn, encoder.encode(line + "\r\n"));
     } catch (e) {
       this.close();
-      throw e;
+      throw this.failure(e);
     }
     return await this.read();
   }
@@ -220,10 +260,13 @@ export class Control {
       if (this.#closed) throw new Error("connection closed (control socket)");
       let n: number | null;
       try {
-        n = await timed(this.conn.read(this.#chunk), this.timeoutMs, "Timeout (control socket)", () => this.close());
+        this.arm();
+        n = await this.conn.read(this.#chunk);
       } catch (e) {
         this.close();
-        throw e;
+        throw this.failure(e);
+      } finally {
+        this.disarm();
       }
       if (n === null) {
         this.close();
@@ -234,16 +277,9 @@ export class Control {
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array, timeoutMs: number): Promise<void> {
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let off = 0;
-  while (off < bytes.length) {
-    off += await timed(
-      conn.write(bytes.subarray(off)),
-      timeoutMs,
-      "Timeout (socket write)",
-      () => conn.close(),
-    );
-  }
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 /** Rejects with `message` when `p` takes longer than `ms`; `onTimeout` unblocks the operation. */

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { openBasicFtpSession } from "./basic_ftp_session.ts";
 import type { WorkerServer } from "./messages.ts";
 import { openNativeSession } from "./native_session.ts";
 import type { Session } from "./session.ts";
 
-export function openSession(server: WorkerServer, timeoutMs: number): Promise<Session> {
-  return server.secure === false
-    ? openNativeSession(server, timeoutMs)
-    : openBasicFtpSession(server, timeoutMs);
+export async function openSession(server: WorkerServer, timeoutMs: number): Promise<Session> {
+  if (server.secure === false) return await openNativeSession(server, timeoutMs);
+  // Loaded only for FTPS: it costs each worker start-up time otherwise.
+  const { openBasicFtpSession } = await import("./basic_ftp_session.ts");
+  return await openBasicFtpSession(server, timeoutMs);
 }

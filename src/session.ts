@@ -9,7 +9,18 @@
  * @module
  */
 
-import { FTPError } from "basic-ftp";
+/**
+ * An FTP error reply (code >= 400). Own class, so the plain-FTP path never
+ * loads basic-ftp; the FTPS transport converts basic-ftp's errors to it.
+ */
+export class FTPError extends Error {
+  readonly code: number;
+  constructor(reply: Reply) {
+    super(reply.message);
+    this.name = "FTPError";
+    this.code = reply.code;
+  }
+}
 
 /** How a partial remote file is continued. */
 export type ResumeMethod = "rest" | "appe" | "restart";
@@ -127,7 +138,7 @@ export abstract class Session {
   /** Sends a command that must succeed (reply < 400). */
   protected async expect(line: string): Promise<Reply> {
     const reply = await this.command(line);
-    if (reply.code >= 400) throw new FTPError(reply as never);
+    if (reply.code >= 400) throw new FTPError(reply);
     return reply;
   }
 
@@ -140,7 +151,7 @@ export abstract class Session {
     if (reply.code < 400) return true;
     // 550 is also what servers say for "exists": check before failing.
     if (await this.isDir(dir)) return false;
-    throw new FTPError(reply as never);
+    throw new FTPError(reply);
   }
 
   async isDir(dir: string): Promise<boolean> {
@@ -152,7 +163,7 @@ export abstract class Session {
   async size(path: string): Promise<number | undefined> {
     const reply = await this.command(`SIZE ${path}`);
     if (reply.code >= 500) return undefined;
-    if (reply.code !== 213) throw new FTPError(reply as never);
+    if (reply.code !== 213) throw new FTPError(reply);
     const n = parseInt(reply.message.slice(4), 10);
     if (Number.isNaN(n)) throw new Error(`unreadable SIZE reply: ${reply.message}`);
     return n;
@@ -219,7 +230,7 @@ export abstract class Session {
     if (reply.code >= 400) {
       await this.command(`DELE ${to}`);
       reply = await attempt();
-      if (reply.code >= 400) throw new FTPError(reply as never);
+      if (reply.code >= 400) throw new FTPError(reply);
     }
   }
 

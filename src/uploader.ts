@@ -7,11 +7,11 @@
  * @module
  */
 
-import { FTPError } from "basic-ftp";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { openSession } from "./open_session.ts";
 import {
+  FTPError,
   PartialUploadError,
   type ResumeMethod,
   ResumeRefused,
