@@ -11,7 +11,14 @@ import { Client, FTPError as BasicFtpError } from "basic-ftp";
 import { uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
 import type { WorkerServer } from "./messages.ts";
-import { FTPError, parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
+import {
+  FTPError,
+  parseFeatures,
+  type Reply,
+  type Sent,
+  Session,
+  TransferFailed,
+} from "./session.ts";
 
 /** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
 export async function openBasicFtpSession(
@@ -67,7 +74,7 @@ export class BasicFtpSession extends Session {
     remotePath: string,
     localPath: string,
     start: number,
-  ): Promise<number> {
+  ): Promise<Sent> {
     const ftp = this.client.ftp;
     const dataSocket = ftp.dataSocket;
     const source = createReadStream(localPath, { start });
@@ -82,7 +89,7 @@ export class BasicFtpSession extends Session {
         remotePath,
         type: "upload",
       });
-      return sent();
+      return { read: source.bytesRead, written: sent() };
     } catch (e) {
       // A refusal before any data moved stays an FTPError; anything later is a broken transfer.
       const err = asReplyError(e);

@@ -40,7 +40,7 @@ const DEFAULT_WORKER = new URL("../workers/upload_worker.ts", import.meta.url);
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { config } = opts;
-  const checked = await checkSources(config.files);
+  const checked = checkSources(config.files);
   const jobs = planJobs(checked);
   const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
   const results = new Map<number, JobResult & { worker: number }>();

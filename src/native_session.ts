@@ -8,7 +8,14 @@
  */
 
 import type { WorkerServer } from "./messages.ts";
-import { FTPError, parseFeatures, type Reply, Session, TransferFailed } from "./session.ts";
+import {
+  FTPError,
+  parseFeatures,
+  type Reply,
+  type Sent,
+  Session,
+  TransferFailed,
+} from "./session.ts";
 
 const encoder = new TextEncoder();
 const CHUNK = 1024 * 1024;
@@ -73,6 +80,10 @@ export class NativeSession extends Session {
     return this.control.send(line);
   }
 
+  protected override commands(lines: string[]): Promise<Reply[]> {
+    return this.control.sendAll(lines);
+  }
+
   protected async openData(): Promise<void> {
     let port: number | undefined;
     if (this.#epsv !== false) {
@@ -110,7 +121,7 @@ export class NativeSession extends Session {
     remotePath: string,
     localPath: string,
     start: number,
-  ): Promise<number> {
+  ): Promise<Sent> {
     const data = this.#data!;
     this.#data = undefined;
     let sent = 0;
@@ -120,22 +131,14 @@ export class NativeSession extends Session {
         data.close();
         throw new FTPError(reply);
       }
-      const file = await Deno.open(localPath, { read: true });
       this.control.data = data;
+      const progress = { sent: 0 };
       try {
-        if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-        const buf = this.#buffer ??= new Uint8Array(CHUNK);
-        for (;;) {
-          const n = await file.read(buf);
-          if (n === null) break;
-          this.control.arm(); // progress: a slow link is fine, a stalled one is not
-          await writeAll(data, buf.subarray(0, n));
-          sent += n;
-        }
+        await this.#send(data, localPath, start, progress);
       } finally {
+        sent = progress.sent;
         this.control.disarm();
         this.control.data = undefined;
-        file.close();
       }
       data.close(); // end of file for the server
     } catch (e) {
@@ -156,7 +159,29 @@ export class NativeSession extends Session {
       throw new TransferFailed(e, sent);
     }
     if (done.code >= 400) throw new TransferFailed(new FTPError(done), sent);
-    return sent;
+    return { read: sent, written: sent };
+  }
+
+  /** Copies the file from `start` to the data connection, counting in `progress` as it goes. */
+  async #send(
+    data: Deno.Conn,
+    localPath: string,
+    start: number,
+    progress: { sent: number },
+  ): Promise<void> {
+    const file = await Deno.open(localPath, { read: true });
+    try {
+      if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+      const buf = this.#buffer ??= new Uint8Array(CHUNK);
+      for (;;) {
+        const n = await file.read(buf);
+        if (n === null) return;
+        this.control.arm(); // progress: a slow link is fine, a stalled one is not
+        progress.sent += await writeAll(data, buf.subarray(0, n));
+      }
+    } finally {
+      file.close();
+    }
   }
 }
 
@@ -229,6 +254,22 @@ export class Control {
     return await this.read();
   }
 
+  /** Pipelines commands in one write; reads one reply for each, in order. */
+  async sendAll(lines: string[]): Promise<Reply[]> {
+    if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
+    if (this.#closed) throw new Error("connection closed (control socket)");
+    try {
+      this.arm();
+      await writeAll(this.conn, encoder.encode(lines.map((l) => l + "\r\n").join("")));
+    } catch (e) {
+      this.close();
+      throw this.failure(e);
+    }
+    const replies: Reply[] = [];
+    for (let i = 0; i < lines.length; i++) replies.push(await this.read());
+    return replies;
+  }
+
   /** Reads one reply: `ddd text`, or `ddd-` lines up to the `ddd ` line. */
   async read(): Promise<Reply> {
     const first = await this.#line();
@@ -277,9 +318,11 @@ export class Control {
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes`; returns their count. */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<number> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+  return off;
 }
 
 /** Rejects with `message` when `p` takes longer than `ms`; `onTimeout` unblocks the operation. */

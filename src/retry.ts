@@ -67,10 +67,4 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
-/** A problem with the local file (gone, changed, unreadable): never retried. */
-export class LocalFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LocalFileError";
-  }
-}
+export { LocalFileError } from "./session.ts";

@@ -71,6 +71,20 @@ export class ResumeRefused extends Error {
   }
 }
 
+/** What a transfer moved: bytes read from the file and bytes written to the data connection. */
+export interface Sent {
+  read: number;
+  written: number;
+}
+
+/** The local file does not match what the run expects (changed, gone, unreadable): never retried. */
+export class LocalFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LocalFileError";
+  }
+}
+
 /** A transport's failure during STOR/APPE, with the bytes it had written. */
 export class TransferFailed extends Error {
   constructor(override readonly cause: unknown, readonly bytesSent: number) {
@@ -110,6 +124,13 @@ export abstract class Session {
   abstract close(): void;
   /** Sends one command; error replies are returned, only a lost connection throws. */
   protected abstract command(line: string): Promise<Reply>;
+
+  /** Sends commands whose order alone matters (no reply decides the next); one reply each. */
+  protected async commands(lines: string[]): Promise<Reply[]> {
+    const replies: Reply[] = [];
+    for (const line of lines) replies.push(await this.command(line));
+    return replies;
+  }
   /** Opens the passive data connection (before REST, which must directly precede STOR). */
   protected abstract openData(): Promise<void>;
   /** Drops a data connection opened for a transfer that will not happen. */
@@ -124,7 +145,7 @@ export abstract class Session {
     remotePath: string,
     localPath: string,
     start: number,
-  ): Promise<number>;
+  ): Promise<Sent>;
 
   /** Logs out politely, then closes. */
   async quit(): Promise<void> {
@@ -180,6 +201,7 @@ export abstract class Session {
     remotePath: string,
     offset: number,
     method: ResumeMethod,
+    size: number,
   ): Promise<UploadOutcome> {
     const start = method === "restart" ? 0 : offset;
     const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
@@ -194,9 +216,9 @@ export abstract class Session {
       }
       this.abilities.restStore = true;
     }
-    let bytesSent: number;
+    let sent: Sent;
     try {
-      bytesSent = await this.transfer(verb, remotePath, localPath, start);
+      sent = await this.transfer(verb, remotePath, localPath, start);
     } catch (e) {
       if (e instanceof FTPError) {
         // Refused before any data moved.
@@ -217,20 +239,26 @@ export abstract class Session {
       throw new PartialUploadError(e, 0, start);
     }
     if (verb === "APPE") this.abilities.append = true;
-    return { offset: start, method: start === 0 ? "stor" : method, bytesSent };
+    // Reading more or less than the run saw at the start means the file changed meanwhile.
+    if (sent.read !== size - start) {
+      throw new LocalFileError(
+        `local file changed during the run (read ${sent.read} bytes from offset ${start}, ` +
+          `expected ${size - start}); run again to upload the new content`,
+      );
+    }
+    return { offset: start, method: start === 0 ? "stor" : method, bytesSent: sent.written };
   }
 
   /** RNFR/RNTO; where the server will not overwrite, the target is deleted and the rename tried again. */
   async rename(from: string, to: string): Promise<void> {
-    const attempt = async () => {
-      await this.expect(`RNFR ${from}`);
-      return await this.command(`RNTO ${to}`);
-    };
-    let reply = await attempt();
-    if (reply.code >= 400) {
+    // Safe to send together: a refused RNFR makes the RNTO fail too.
+    let [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
+    if (rnfr.code >= 400) throw new FTPError(rnfr);
+    if (rnto.code >= 400) {
       await this.command(`DELE ${to}`);
-      reply = await attempt();
-      if (reply.code >= 400) throw new FTPError(reply);
+      [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
+      if (rnfr.code >= 400) throw new FTPError(rnfr);
+      if (rnto.code >= 400) throw new FTPError(rnto);
     }
   }
 

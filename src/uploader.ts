@@ -7,8 +7,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { openSession } from "./open_session.ts";
 import {
   FTPError,
@@ -130,7 +128,6 @@ export class Uploader {
       if (this.#interrupted) return result("failed", "interrupted");
       attempts++;
       try {
-        await checkLocal(job);
         const session = await this.#live(job);
         let offset = 0;
         let have: number | undefined;
@@ -138,12 +135,15 @@ export class Uploader {
           have = await session.size(target);
           if (have !== undefined && have <= job.size) offset = have;
         }
+        // Continuing a file needs the same local content as before; a first full upload
+        // checks the byte count it read instead (no extra stat on the hot path).
+        if (attempts > 1 || offset > 0) await checkLocal(job);
         askServer = true;
         restart = false;
         if (have === undefined || have !== job.size) {
           if (offset === 0) method = "rest";
           try {
-            const out = await session.upload(job.source, target, offset, method);
+            const out = await session.upload(job.source, target, offset, method, job.size);
             bytesSent += out.bytesSent;
             if (out.offset > 0) resumedFrom.push(out.offset);
           } catch (e) {
@@ -325,6 +325,9 @@ async function verifyHash(
   if (!algo) return; // no usable hash command: the size check stands alone
   const theirs = await session.hash(remote);
   if (!theirs) return;
+  // Loaded on first use: most runs never hash, and workers start faster without it.
+  const { createHash } = await import("node:crypto");
+  const { createReadStream } = await import("node:fs");
   const h = createHash(algo);
   for await (const chunk of createReadStream(local)) h.update(chunk);
   const ours = h.digest("hex");
