@@ -5,8 +5,10 @@
  * How to run:
  *
  * ```sh
- * deno task bench                                  # the full spec (about 10-15 min)
+ * deno task bench                                  # the full spec (about 4 min on 2 CPUs)
  * deno task bench --sets small --runs 1 --parallel 4 --tools ftpbatch,lftp --planning 0
+ * deno task bench --sets small --tools ftpbatch,ftpbatch-noatomic,raw,raw-atomic --parallel 1,4,8
+ * deno task bench --project ../other-worktree --sets small,large --tools ftpbatch   # a branch
  * ```
  *
  * Flags: `--sets small,mixed,large` · `--runs N` (3) · `--tools
@@ -14,7 +16,11 @@
  * · `--planning N` entries for the planning benchmark (100000; 0 skips it) ·
  * `--planning-full` (let that upload finish) · `--no-floors` · `--timeout S`
  * per run (900) · `--keep` (leave the temp folder) · `--out DIR`
- * (`bench/results`).
+ * (`bench/results`) · `--project DIR` (benchmark the ftpbatch of another
+ * checkout, e.g. a branch worktree, with this harness) · `--ref REV`
+ * (benchmark commit REV, exported with `git archive` to the temp folder:
+ * edits made to the working tree during the run cannot change what is
+ * measured; without it the working tree as it is at each run is measured).
  *
  * Needs: root, `vsftpd`, `unshare`, `mount` (as `deno task test` does; the
  * server is `tests/helpers/real_server.ts`: vsftpd on 127.0.0.1, a free port,
@@ -34,11 +40,17 @@
  *   checked), then the server tree is checked: every path, every size, no
  *   extra files, sha256 of a sample. A run that did not upload everything is
  *   a failure, not a time. Runs alternate tools (order rotated per round).
- *   vsftpd's protocol log gives the commands each run sent, per file.
+ *   vsftpd's protocol log gives the commands each run sent, per file, and
+ *   when the first connection, login, MKD and STOR happened (start-up cost).
+ *   GNU time (`/usr/bin/time`, when present) gives each tool's CPU seconds;
+ *   `/proc/stat` the whole machine's busy CPU during the run, and the load
+ *   average before it is recorded: on a shared machine, others' work shows
+ *   there (compare tool CPU, it is the steadier number).
  * - Floors: Deno loopback TCP throughput, NOOP round trip, one minimal STOR
  *   of a 4 KiB file on one connection (and ftpbatch's atomic sequence done by
  *   a minimal client), `deno run main.ts --version` start-up, and the `raw`
- *   tool: an in-process minimal client (PASV+STOR per file on N connections).
+ *   tool: an in-process minimal client (PASV+STOR per file on N connections;
+ *   `raw-atomic` sends ftpbatch's per-file command sequence instead).
  * - Planning: a 100,000-entry config of tiny files: `--dry-run` wall time and
  *   peak RSS; a real upload's time to the first STOR and its peak RSS.
  *
@@ -59,11 +71,12 @@ import {
   countCommands,
   emptyRoot,
   LogCursor,
-  STOR_LINE,
+  MILESTONES,
   verifyTree,
   watchLog,
 } from "./server_check.ts";
-import { allTools, type ServerInfo, spawnTimed, type Tool } from "./tools.ts";
+import { resolve } from "node:path";
+import { allTools, project, type ServerInfo, spawnTimed, type Tool } from "./tools.ts";
 import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
 
 interface RunRecord {
@@ -89,6 +102,8 @@ interface RunRecord {
   loadBefore: number;
   /** Seconds from spawn to the first STOR in vsftpd's log (start-up, login, folders). */
   firstStorS?: number;
+  /** Seconds from spawn to the first CONNECT, OK LOGIN, MKD, STOR in vsftpd's log. */
+  milestones: Record<string, number>;
   extra?: Record<string, unknown>;
 }
 
@@ -113,6 +128,8 @@ interface Row {
 
 const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
+  [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
+  [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
 tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
 
 function list(value: string | undefined, fallback: string[]): string[] {
@@ -141,7 +158,7 @@ function loadAvg(): number {
 }
 
 async function gitState(): Promise<string> {
-  const cwd = new URL("..", import.meta.url).pathname;
+  const cwd = project.dir;
   const head = await spawnTimed("git", ["rev-parse", "--short", "HEAD"], { cwd, timeoutMs: 10_000 })
     .catch(() => null);
   const dirty = await spawnTimed("git", ["status", "--porcelain", "src", "workers", "main.ts"], {
@@ -150,6 +167,30 @@ async function gitState(): Promise<string> {
   }).catch(() => null);
   if (!head || head.code !== 0) return "unknown";
   return head.stdout.trim() + (dirty?.stdout.trim() ? " (src/workers modified)" : "");
+}
+
+/**
+ * Exports commit `rev` of the project to `dir` (git archive, plus a copy of
+ * the project's node_modules) and points `project` at it; returns the hash.
+ */
+async function exportRef(rev: string, dir: string): Promise<string> {
+  const git = (args: string[]) =>
+    spawnTimed("git", ["-C", project.dir, ...args], { timeoutMs: 60_000 });
+  const hash = await git(["rev-parse", "--verify", `${rev}^{commit}`]);
+  if (hash.code !== 0) throw new Error(hash.stderr.trim() || "not a commit");
+  const commit = hash.stdout.trim();
+  await Deno.mkdir(dir, { recursive: true });
+  const archive = `${dir}.tar`;
+  const out = await git(["archive", "--format=tar", "-o", archive, commit]);
+  if (out.code !== 0) throw new Error(`git archive: ${out.stderr.trim()}`);
+  const tar = await spawnTimed("tar", ["-xf", archive, "-C", dir], { timeoutMs: 60_000 });
+  if (tar.code !== 0) throw new Error(`tar: ${tar.stderr.trim()}`);
+  await Deno.remove(archive);
+  // npm packages as installed here (deno.lock pins them); a file vanishing mid-copy is fine.
+  await spawnTimed("cp", ["-a", `${project.dir}/node_modules`, `${dir}/`], { timeoutMs: 120_000 });
+  await Deno.stat(`${dir}/node_modules`);
+  project.dir = dir;
+  return commit;
 }
 
 async function main(): Promise<number> {
@@ -168,6 +209,8 @@ async function main(): Promise<number> {
         timeout: { type: "string" },
         keep: { type: "boolean" },
         out: { type: "string" },
+        project: { type: "string" },
+        ref: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -188,6 +231,7 @@ async function main(): Promise<number> {
   const timeoutMs = Number(values.timeout ?? 900) * 1000;
   const floorsWanted = !values["no-floors"];
   const outDir = values.out ?? new URL("./results", import.meta.url).pathname;
+  if (values.project) project.dir = resolve(values.project);
   const known = allTools();
   const bad = [
     ...sets.filter((s) => !SET_NAMES.includes(s as SetName)).map((s) => `set "${s}"`),
@@ -211,7 +255,7 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const checkAbort = () => {
-    if (abort.signal.aborted) throw new Error("interrupted");
+    if (abort.signal.aborted) throw new Interrupted();
   };
 
   const notes: string[] = [];
@@ -225,7 +269,20 @@ async function main(): Promise<number> {
     } else tools.push(t);
   }
 
+  // Others may edit the checkout during a run: its state at start and end.
+  const gitAtStart = await gitState();
   const tmp = await Deno.makeTempDir({ prefix: "ftpbatch-bench-" });
+  let ref: string | undefined;
+  if (values.ref) {
+    try {
+      ref = await exportRef(values.ref, `${tmp}/ref`);
+      log(`benchmarking ${values.ref} (${ref}) exported to ${project.dir}`);
+    } catch (e) {
+      console.error(`--ref ${values.ref}: ${(e as Error).message}`);
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      return 2;
+    }
+  }
   let server: RealServer | null = null;
   const records: RunRecord[] = [];
   let floors: Partial<Floors> | undefined;
@@ -306,7 +363,7 @@ async function main(): Promise<number> {
           const loadBefore = loadAvg();
           const cpu0 = machineBusyS();
           const t0 = performance.now();
-          const watch = watchLog(cursor, mark, STOR_LINE, t0);
+          const watch = watchLog(cursor, mark, MILESTONES, t0, { until: "stor" });
           const res = await tool.run({
             server: info,
             set,
@@ -316,7 +373,8 @@ async function main(): Promise<number> {
             signal: abort.signal,
           });
           const machineCpuS = machineBusyS() - cpu0;
-          const firstStorS = await watch.stop();
+          const milestones = await watch.stop();
+          const firstStorS = milestones.stor;
           checkAbort();
           // Let session processes finish writing their log lines.
           await new Promise((r) => setTimeout(r, 50));
@@ -346,17 +404,20 @@ async function main(): Promise<number> {
             machineCpuS,
             loadBefore,
             ...(firstStorS !== undefined ? { firstStorS } : {}),
+            milestones,
             ...(res.extra ? { extra: res.extra } : {}),
           };
           records.push(rec);
+          const status = rec.ok ? "ok" : `FAILED: ${problems.slice(0, 3).join("; ")}`;
+          const cpu = `CPU tool ${rec.toolCpuS?.toFixed(2) ?? "-"} s / machine ${
+            machineCpuS.toFixed(2)
+          } s`;
           log(
             `[${setName} ${round + 1}/${runs}] ${tool.name} ×${parallel}: ${
               res.wallS.toFixed(2)
-            } s ${rec.ok ? "ok" : `FAILED: ${problems.slice(0, 3).join("; ")}`} (${
+            } s ${status} (first STOR ${firstStorS?.toFixed(2) ?? "-"} s, ${
               rec.commandsPerFile.toFixed(2)
-            } cmds/file, ${connections} control conns, CPU tool ${
-              rec.toolCpuS?.toFixed(2) ?? "-"
-            } s / machine ${machineCpuS.toFixed(2)} s, load ${loadBefore.toFixed(2)})`,
+            } cmds/file, ${connections} control conns, ${cpu}, load ${loadBefore.toFixed(2)})`,
           );
         }
       }
@@ -393,7 +454,8 @@ async function main(): Promise<number> {
     version: 1,
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    git: await gitState(),
+    git: ref ? { ref: values.ref, commit: ref } : { atStart: gitAtStart, atEnd: await gitState() },
+    project: project.dir,
     machine: {
       cpus: navigator.hardwareConcurrency,
       deno: Deno.version.deno,
@@ -586,6 +648,12 @@ function renderTable(
     line(head),
     "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|",
     ...body.map(line),
+    "",
+    "median/min–max: wall seconds of the successful runs (failed runs give no time; ok = good/all).",
+    "×lftp: median / lftp's median at the same conns. ×floor: median / the raw client's at the same conns.",
+    "1st STOR: spawn → first STOR in vsftpd's log. cmds/file: FTP commands (logins included) / files.",
+    "tool CPU: user+sys of the tool's processes. all CPU: busy CPU of the machine during the run",
+    `(tool + vsftpd + kernel + anything else running); ${navigator.hardwareConcurrency} CPUs here, so at most ${navigator.hardwareConcurrency} s per wall second.`,
   ];
   if (floors) {
     out.push("", "Floors:");
@@ -649,6 +717,19 @@ function renderTable(
   return out.join("\n");
 }
 
+/** Ctrl-C or SIGTERM: cleaned up, nothing to report. */
+class Interrupted extends Error {
+  constructor() {
+    super("interrupted");
+  }
+}
+
 if (import.meta.main) {
-  Deno.exit(await main());
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    console.error("interrupted: server stopped, temp data removed");
+    Deno.exit(130);
+  }
 }

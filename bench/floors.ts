@@ -9,7 +9,7 @@
  */
 
 import { RawFtp } from "./raw_ftp.ts";
-import { DENO_RUN_FLAGS, MAIN_TS, type ServerInfo, spawnTimed } from "./tools.ts";
+import { DENO_RUN_FLAGS, project, type ServerInfo, spawnTimed } from "./tools.ts";
 
 export interface Floors {
   tcp: { bytes: number; seconds: number; mbPerS: number; streams: number }[];
@@ -130,7 +130,8 @@ export async function tinyUploads(
 export async function denoStartup(runs = 3) {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const out = await spawnTimed(Deno.execPath(), [...DENO_RUN_FLAGS, MAIN_TS, "--version"], {
+    const out = await spawnTimed(Deno.execPath(), [...DENO_RUN_FLAGS, project.main, "--version"], {
+      cwd: project.dir,
       timeoutMs: 60_000,
     });
     if (out.code !== 0) throw new Error(`main.ts --version exited ${out.code}: ${out.stderr}`);

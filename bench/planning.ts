@@ -16,8 +16,8 @@
  */
 
 import { makePlanningFiles } from "./datasets.ts";
-import { emptyRoot, listFiles, LogCursor, STOR_LINE, watchLog } from "./server_check.ts";
-import { DENO_RUN_FLAGS, MAIN_TS, PASSWORD_ENV, type ServerInfo } from "./tools.ts";
+import { emptyRoot, listFiles, LogCursor, MILESTONES, watchLog } from "./server_check.ts";
+import { DENO_RUN_FLAGS, PASSWORD_ENV, project, type ServerInfo } from "./tools.ts";
 
 export interface PlanningResult {
   entries: number;
@@ -36,6 +36,8 @@ export interface PlanningResult {
     error?: string;
     workers: number;
     toFirstStorS?: number;
+    /** Seconds from spawn to the first CONNECT, OK LOGIN, MKD and STOR in vsftpd's log. */
+    milestones?: Record<string, number>;
     rssAtFirstStorMiB?: number;
     /** Until exit (after SIGTERM, or the whole upload with `full`). */
     peakRssMiB: number;
@@ -45,8 +47,6 @@ export interface PlanningResult {
     filesOnServer?: number;
   };
 }
-
-const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 async function vmHwmKiB(pid: number): Promise<number | undefined> {
   try {
@@ -116,7 +116,7 @@ export async function runPlanning(opts: {
   opts.log(`planning: ${opts.entries} entries generated in ${generateS.toFixed(1)} s`);
   const env = { [PASSWORD_ENV]: opts.server.password, LC_ALL: "C.UTF-8" };
   const report = `${opts.scratch}/planning-report.json`;
-  const uploadArgs = [...DENO_RUN_FLAGS, MAIN_TS, "upload", configPath, "--quiet", "--report"];
+  const uploadArgs = [...DENO_RUN_FLAGS, project.main, "upload", configPath, "--quiet", "--report"];
 
   // 1. Dry run.
   const timeBin = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => null);
@@ -127,14 +127,14 @@ export async function runPlanning(opts: {
     ? new Deno.Command(timeBin, {
       args: ["-f", "%M", "-o", maxrssFile, Deno.execPath(), ...dryArgs],
       env,
-      cwd: PROJECT,
+      cwd: project.dir,
       stdout: "null",
       stderr: "piped",
     }).spawn()
     : new Deno.Command(Deno.execPath(), {
       args: dryArgs,
       env,
-      cwd: PROJECT,
+      cwd: project.dir,
       stdout: "null",
       stderr: "piped",
     }).spawn();
@@ -194,7 +194,7 @@ export async function runPlanning(opts: {
   const child2 = new Deno.Command(Deno.execPath(), {
     args: [...uploadArgs, report, "--workers", String(opts.workers)],
     env,
-    cwd: PROJECT,
+    cwd: project.dir,
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -208,7 +208,7 @@ export async function runPlanning(opts: {
   let toFirst: number | undefined;
   let rssAtFirst: number | undefined;
   const deadline = start2 + opts.timeoutMs;
-  const watch = watchLog(cursor, mark, STOR_LINE, start2);
+  const watch = watchLog(cursor, mark, MILESTONES, start2, { until: "stor" });
   let giveUp: ReturnType<typeof setTimeout> | undefined;
   const first = await Promise.race([
     watch.found,
@@ -220,7 +220,7 @@ export async function runPlanning(opts: {
     toFirst = first;
     rssAtFirst = await sampler2.sampleNow();
   }
-  await watch.stop();
+  const milestones = await watch.stop();
   if (!opts.full && !exited) {
     try {
       child2.kill("SIGTERM");
@@ -258,6 +258,7 @@ export async function runPlanning(opts: {
     ...(fbError ? { error: fbError } : {}),
     workers: opts.workers,
     toFirstStorS: toFirst,
+    milestones,
     rssAtFirstStorMiB: rssAtFirst !== undefined ? MiB(rssAtFirst) : undefined,
     peakRssMiB: MiB(peak2),
     exitCode: st.code,

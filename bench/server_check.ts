@@ -131,20 +131,23 @@ export function countCommands(
 }
 
 /**
- * Watches the log from `from` for the first line matching `pattern` (whole
- * lines only), polling every `everyMs`. `stop()` ends the watch and gives
- * the seconds from `t0` (a `performance.now()` value) to when the line was
- * first seen, or undefined.
+ * Watches the log from `from` for the first line matching each of
+ * `patterns` (whole lines only), polling every `everyMs`, until the last one
+ * is seen or `stop()` is called. Times are seconds from `t0` (a
+ * `performance.now()` value) to when the line was first seen. `found`
+ * resolves with the time of the pattern named `until` (default: the last).
  */
 export function watchLog(
   cursor: LogCursor,
   from: number,
-  pattern: RegExp,
+  patterns: Record<string, RegExp>,
   t0: number,
-  everyMs = 5,
-): { found: Promise<number>; stop: () => Promise<number | undefined> } {
+  opts: { everyMs?: number; until?: string } = {},
+): { found: Promise<number>; stop: () => Promise<Record<string, number>> } {
+  const names = Object.keys(patterns);
+  const until = opts.until ?? names[names.length - 1];
   let running = true;
-  let at: number | undefined;
+  const seen: Record<string, number> = {};
   let resolveFound!: (s: number) => void;
   const found = new Promise<number>((r) => (resolveFound = r));
   const enc = new TextEncoder();
@@ -153,13 +156,17 @@ export function watchLog(
     while (running) {
       const more = await cursor.since(offset).catch(() => "");
       const cut = more.lastIndexOf("\n") + 1;
-      if (pattern.test(more.slice(0, cut))) {
-        at = (performance.now() - t0) / 1000;
-        resolveFound(at);
+      const lines = more.slice(0, cut);
+      const now = (performance.now() - t0) / 1000;
+      for (const n of names) {
+        if (seen[n] === undefined && patterns[n].test(lines)) seen[n] = now;
+      }
+      if (seen[until] !== undefined) {
+        resolveFound(seen[until]);
         return;
       }
-      offset += enc.encode(more.slice(0, cut)).length;
-      await new Promise((r) => setTimeout(r, everyMs));
+      offset += enc.encode(lines).length;
+      await new Promise((r) => setTimeout(r, opts.everyMs ?? 5));
     }
   })();
   return {
@@ -167,10 +174,15 @@ export function watchLog(
     async stop() {
       running = false;
       await loop;
-      return at;
+      return seen;
     },
   };
 }
 
-/** A `STOR` command line in vsftpd's protocol log. */
-export const STOR_LINE = /FTP command: Client "[^"]*", "STOR /;
+/** Milestones of a run in vsftpd's protocol log: first connection, first MKD, first STOR. */
+export const MILESTONES: Record<string, RegExp> = {
+  connect: /\] CONNECT: Client/,
+  login: /\] OK LOGIN: Client/,
+  mkd: /FTP command: Client "[^"]*", "MKD /,
+  stor: /FTP command: Client "[^"]*", "STOR /,
+};

@@ -54,10 +54,18 @@ export interface Tool {
   run(ctx: RunContext): Promise<ToolRun>;
 }
 
-const PROJECT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-export const MAIN_TS = `${PROJECT}/main.ts`;
+/**
+ * The ftpbatch checkout that is benchmarked: this one, or another (a branch
+ * worktree) given with `--project DIR`.
+ */
+export const project = {
+  dir: new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
+  get main(): string {
+    return `${this.dir}/main.ts`;
+  },
+};
 /** Environment for every tool: UTF-8 locale, so no tool converts names. */
-const BASE_ENV = { LC_ALL: "C.UTF-8", LANG: "C.UTF-8" };
+const BASE_ENV = { LC_ALL: "C.UTF-8", LANG: "C.UTF-8", NO_COLOR: "1" };
 export const PASSWORD_ENV = "FTPBATCH_BENCH_PASSWORD";
 
 export function findExecutable(name: string): string | null {
@@ -175,8 +183,13 @@ export async function spawnTimed(
   }
 }
 
-function tail(text: string, lines = 4): string {
-  return text.trim().split("\n").slice(-lines).join(" | ").slice(0, 600);
+function tail(text: string, lines = 6): string {
+  // deno's uncaught-error output: the message is at the top, the stack below.
+  // deno-lint-ignore no-control-regex
+  const all = text.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n");
+  const err = all.findIndex((l) => /^error: /.test(l));
+  const pick = err >= 0 ? all.slice(err, err + lines) : all.slice(-lines);
+  return pick.map((l) => l.trim()).join(" | ").slice(0, 800);
 }
 
 function failure(out: Spawned, what: string): string | undefined {
@@ -230,7 +243,7 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
         Deno.execPath(),
         [
           ...DENO_RUN_FLAGS,
-          MAIN_TS,
+          project.main,
           "upload",
           config,
           "--workers",
@@ -242,7 +255,7 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
         ],
         {
           env: { [PASSWORD_ENV]: ctx.server.password },
-          cwd: PROJECT,
+          cwd: project.dir,
           timeoutMs: ctx.timeoutMs,
           signal: ctx.signal,
           measure: true,
