@@ -253,6 +253,8 @@ function got(value: unknown): string {
  * C0 and DEL; otherwise only CR, LF and NUL, which break the FTP protocol.
  */
 function controlChar(s: string, strict: boolean): string | undefined {
+  // Fast path: one regex scan; the loop below only runs to name the character.
+  if (!(strict ? /[\x00-\x1f\x7f]/ : /[\r\n\0]/).test(s)) return undefined;
   for (const c of s) {
     const code = c.charCodeAt(0);
     if (

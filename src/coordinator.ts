@@ -9,7 +9,7 @@
 
 import { posix } from "node:path";
 import type { FromWorker, JobResult, ToWorker, UploadJob, WorkerSettings } from "./messages.ts";
-import { batchSize, type CheckedSource, folderGroups, isUnder, planJobs } from "./plan.ts";
+import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "./plan.ts";
 import { buildReport, exitCodeFor, type Report, type ReportFile } from "./report.ts";
 import { checkSources } from "./sources.ts";
 import type { Config } from "./types.ts";
@@ -139,6 +139,8 @@ class Pool {
   #slots = new Map<number, Slot>();
   #results = new Map<number, JobResult & { worker: number }>();
   #groups: string[][];
+  #trunk?: string[];
+  #afterTrunk: string[][];
   #groupsPending: number;
   #failedDirs: { dir: string; error: string }[] = [];
   #freshDirs = new Set<string>();
@@ -163,8 +165,12 @@ class Pool {
     this.#jobs = new Map(jobs.map((j) => [j.id, j]));
     this.#total = jobs.length;
     this.#limit = workers;
-    this.#groups = folderGroups(jobs.map((j) => j.destination));
-    this.#groupsPending = this.#groups.length;
+    const folders = planFolders(jobs.map((j) => j.destination));
+    // The trunk goes first, alone; the branches below it can then be created in parallel.
+    this.#trunk = folders.trunk.length > 0 ? folders.trunk : undefined;
+    this.#groups = this.#trunk ? [this.#trunk] : folders.groups;
+    this.#afterTrunk = this.#trunk ? folders.groups : [];
+    this.#groupsPending = this.#groups.length + this.#afterTrunk.length;
   }
 
   async run() {
@@ -251,6 +257,11 @@ class Pool {
         this.#failedDirs.push(...msg.failed);
         for (const d of msg.created) this.#freshDirs.add(d);
         for (const f of msg.failed) this.#log(`could not create folder ${f.dir}: ${f.error}`);
+        if (slot.group === this.#trunk) {
+          this.#groups.push(...this.#afterTrunk);
+          this.#afterTrunk = [];
+          for (const s of this.#live()) if (s !== slot) this.#assign(s);
+        }
         slot.group = undefined;
         this.#groupsPending--;
         if (this.#groupsPending === 0) this.#startUploads();

@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { folderGroups } from "./plan.ts";
- * folderGroups(["/a/b/x.txt", "/a/y.txt", "/c/z.txt"]);
- * // [["/a", "/a/b"], ["/c"]]
+ * import { planFolders } from "./plan.ts";
+ * planFolders(["/in/a/x.txt", "/in/b/c/y.txt"]);
+ * // { trunk: ["/in"], groups: [["/in/a"], ["/in/b", "/in/b/c"]] }
  * ```
  *
  * @module
@@ -40,29 +40,54 @@ export function planJobs(checked: CheckedSource[]): UploadJob[] {
   return jobs.sort((a, b) => b.size - a.size || a.id - b.id);
 }
 
+/** Remote folders to create: the shared trunk first, then groups that share no folder. */
+export interface FolderPlan {
+  /** The chain from the root down to where the tree first branches, parents first. */
+  trunk: string[];
+  /** One group per branch below the trunk, parents first; groups can be created in parallel. */
+  groups: string[][];
+}
+
 /**
- * Remote folders the destinations need, in groups that share no folder:
- * one group per top-level folder, parents before children. Different
- * groups can be created by different connections at once without a race.
+ * Plans the remote folders the destinations need. Everything usually lives
+ * under one folder (`/incoming/...`): grouping below the trunk, not by the
+ * top-level folder, is what lets several connections create folders at once
+ * without two of them ever creating the same one.
  */
-export function folderGroups(destinations: Iterable<string>): string[][] {
-  const byTop = new Map<string, Set<string>>();
+export function planFolders(destinations: Iterable<string>): FolderPlan {
+  const children = new Map<string, Set<string>>();
+  const seen = new Set<string>();
   for (const dest of destinations) {
     let dir = posix.dirname(dest);
-    const chain: string[] = [];
-    while (dir !== "/" && dir !== ".") {
-      chain.push(dir);
-      dir = posix.dirname(dir);
+    while (dir !== "/" && dir !== "." && !seen.has(dir)) {
+      seen.add(dir);
+      const parent = posix.dirname(dir);
+      let siblings = children.get(parent);
+      if (!siblings) children.set(parent, siblings = new Set());
+      siblings.add(dir);
+      dir = parent;
     }
-    if (chain.length === 0) continue;
-    const top = chain[chain.length - 1];
-    let set = byTop.get(top);
-    if (!set) byTop.set(top, set = new Set());
-    for (const d of chain) set.add(d);
   }
-  return [...byTop.values()].map((set) =>
-    [...set].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1))
-  );
+  const trunk: string[] = [];
+  let end = "/";
+  for (;;) {
+    const below = children.get(end);
+    if (!below || below.size !== 1) break;
+    end = [...below][0];
+    trunk.push(end);
+  }
+  const groups: string[][] = [];
+  for (const top of children.get(end) ?? []) {
+    const group: string[] = [];
+    const stack = [top];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      group.push(dir);
+      stack.push(...(children.get(dir) ?? []));
+    }
+    groups.push(group.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1)));
+  }
+  return { trunk, groups };
 }
 
 function depth(path: string): number {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { batchSize, type CheckedSource, folderGroups, isUnder, planJobs } from "../src/plan.ts";
+import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "../src/plan.ts";
 import type { FileEntry } from "../src/types.ts";
 
 function entry(index: number, destination: string): FileEntry {
@@ -24,23 +24,35 @@ Deno.test("planJobs skips missing sources and puts the largest files first", () 
   });
 });
 
-Deno.test("folderGroups: one group per top folder, parents first, each folder once", () => {
-  const groups = folderGroups([
-    "/a/b/c/x.txt",
-    "/a/b/y.txt",
-    "/a/z.txt",
-    "/d/План/日本語/f.txt",
-    "/root-file.txt",
-    "/a/b/c/w.txt",
+Deno.test("planFolders: trunk first, then one group per branch, each folder once", () => {
+  const plan = planFolders([
+    "/in/a/c/x.txt",
+    "/in/a/y.txt",
+    "/in/z.txt",
+    "/in/d/План/日本語/f.txt",
+    "/in/a/c/w.txt",
   ]);
-  assert.deepEqual(groups, [
-    ["/a", "/a/b", "/a/b/c"],
-    ["/d", "/d/План", "/d/План/日本語"],
-  ]);
+  assert.deepEqual(plan.trunk, ["/in"]);
+  assert.deepEqual(
+    plan.groups.map((g) => g.join(" ")).sort(),
+    ["/in/a /in/a/c", "/in/d /in/d/План /in/d/План/日本語"],
+  );
 });
 
-Deno.test("folderGroups of files at the root is empty", () => {
-  assert.deepEqual(folderGroups(["/x", "/y"]), []);
+Deno.test("planFolders: no trunk when the tree branches at the root; the trunk can be deep", () => {
+  const flat = planFolders(["/a/x", "/b/y", "/root-file.txt"]);
+  assert.deepEqual(flat.trunk, []);
+  assert.deepEqual(flat.groups.map((g) => g.join(" ")).sort(), ["/a", "/b"]);
+  const deep = planFolders(["/s/t/u/1/x", "/s/t/u/2/x"]);
+  assert.deepEqual(deep.trunk, ["/s", "/s/t", "/s/t/u"]);
+  assert.deepEqual(deep.groups.map((g) => g.join(" ")).sort(), ["/s/t/u/1", "/s/t/u/2"]);
+  const chain = planFolders(["/only/one/chain/f"]);
+  assert.deepEqual(chain.trunk, ["/only", "/only/one", "/only/one/chain"]);
+  assert.deepEqual(chain.groups, []);
+});
+
+Deno.test("planFolders of files at the root is empty", () => {
+  assert.deepEqual(planFolders(["/x", "/y"]), { trunk: [], groups: [] });
 });
 
 Deno.test("batchSize spreads the tail over every worker and caps the batch", () => {
