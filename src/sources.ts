@@ -16,8 +16,8 @@ import type { FileEntry } from "./types.ts";
  * (supplementary groups are not visible to Deno).
  */
 export function checkSources(entries: FileEntry[]): CheckedSource[] {
-  const uid = Deno.uid();
-  const gid = Deno.gid();
+  const uid = ask(() => Deno.uid());
+  const gid = ask(() => Deno.gid());
   return entries.map((entry) => checkOne(entry, uid, gid));
 }
 
@@ -46,4 +46,13 @@ function readableByMode(info: Deno.FileInfo, uid: number | null, gid: number | n
   if (info.uid === uid) return (mode & 0o400) !== 0;
   if (info.gid === gid) return (mode & 0o040) !== 0;
   return (mode & 0o004) !== 0;
+}
+
+/** uid/gid need `--allow-sys=uid,gid`; without it every source is opened instead. */
+function ask(get: () => number | null): number | null {
+  try {
+    return get();
+  } catch {
+    return null;
+  }
 }
