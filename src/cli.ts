@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { ConfigError, loadConfig, resolvePassword } from "./config.ts";
 import { runUpload } from "./coordinator.ts";
-import { EXIT, type Report, summarize } from "./report.ts";
+import { EXIT, type Report, reportJson, summarize } from "./report.ts";
 import type { Config } from "./types.ts";
 
 export const VERSION = "0.1.0";
@@ -176,7 +176,7 @@ export async function runAndReport(
   }
   const { report, exitCode } = outcome;
   if (config.options.report) await writeReport(config.options.report, report, io);
-  if (flags.printReport) io.out(JSON.stringify(report, null, 2));
+  if (flags.printReport) io.out([...reportJson(report)].join("").trimEnd());
   if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report));
   if (outcome.connectError) {
     io.err(
@@ -190,7 +190,16 @@ async function writeReport(path: string, report: Report, io: Io): Promise<void> 
   // Write then rename, so a reader never sees half a report.
   const tmp = `${path}.tmp-${Deno.pid}`;
   try {
-    await Deno.writeTextFile(tmp, JSON.stringify(report, null, 2) + "\n");
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      const encoder = new TextEncoder();
+      for (const chunk of reportJson(report)) {
+        const bytes = encoder.encode(chunk);
+        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      }
+    } finally {
+      file.close();
+    }
     await Deno.rename(tmp, path);
     io.err(`report: ${path}`);
   } catch (e) {

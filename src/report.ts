@@ -107,6 +107,23 @@ export function buildReport(input: ReportInput): Report {
   };
 }
 
+/**
+ * The report as JSON text in pieces: the header indented, then one compact
+ * line per file, so a 100,000-file report is written without building one
+ * giant string (peak memory) and still reads line by line.
+ */
+export function* reportJson(report: Report, filesPerChunk = 1000): Generator<string> {
+  const { files, ...head } = report;
+  const header = JSON.stringify({ ...head, files: [] }, null, 2);
+  // The header ends with `"files": []\n}`: open the array there.
+  yield header.slice(0, header.lastIndexOf("[")) + "[";
+  for (let i = 0; i < files.length; i += filesPerChunk) {
+    const lines = files.slice(i, i + filesPerChunk).map((f) => JSON.stringify(f));
+    yield (i === 0 ? "\n    " : ",\n    ") + lines.join(",\n    ");
+  }
+  yield files.length > 0 ? "\n  ]\n}\n" : "]\n}\n";
+}
+
 /** 0 all uploaded or skipped; 1 any missing or failed; 130/143 interrupted. */
 export function exitCodeFor(report: Pick<Report, "totals" | "interrupted">): number {
   if (report.interrupted) return EXIT[report.interrupted];

@@ -4,6 +4,7 @@ import {
   exitCodeFor,
   formatBytes,
   type ReportFile,
+  reportJson,
   summarize,
 } from "../src/report.ts";
 
@@ -90,4 +91,24 @@ Deno.test("formatBytes", () => {
   assert.equal(formatBytes(0), "0 B");
   assert.equal(formatBytes(1536), "1.5 KiB");
   assert.equal(formatBytes(3 * 1024 ** 3), "3.0 GiB");
+});
+
+Deno.test("reportJson streams valid JSON equal to the report, one line per file", () => {
+  const make = (n: number) =>
+    buildReport({
+      startedAt: new Date(0),
+      finishedAt: new Date(5),
+      server,
+      workers: 2,
+      reconnects: 0,
+      files: Array.from({ length: n }, (_, i) => file(i % 2 ? "uploaded" : "missing", i)),
+    });
+  for (const n of [0, 1, 3, 2500]) {
+    const r = make(n);
+    const chunks = [...reportJson(r, 1000)];
+    const text = chunks.join("");
+    assert.deepEqual(JSON.parse(text), r);
+    assert.equal(text.split("\n").filter((l) => l.startsWith('    {"source"')).length, n);
+    if (n === 2500) assert.equal(chunks.length, 1 + 3 + 1);
+  }
 });
