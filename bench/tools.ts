@@ -220,8 +220,10 @@ interface ReportLike {
   files: { worker: number; durationMs: number; attempts: number }[];
 }
 
+/** As deno.json's `upload` task runs it (plus full --allow-sys for /proc readings). */
 export const DENO_RUN_FLAGS = [
   "run",
+  "--v8-flags=--max-semi-space-size=2",
   "--allow-read",
   "--allow-write",
   "--allow-net",
