@@ -49,6 +49,8 @@ export interface UploadOutcome {
   method: "stor" | ResumeMethod;
   /** Bytes written to the data connection. */
   bytesSent: number;
+  /** SIZE after the transfer (`undefined`: no such file), when the transport asked in passing. */
+  sizeAfter?: { size: number | undefined };
 }
 
 /** The data connection or the transfer's final reply failed; carries what was sent. */
@@ -75,6 +77,8 @@ export class ResumeRefused extends Error {
 export interface Sent {
   read: number;
   written: number;
+  /** The server's SIZE of the file right after the transfer, where the transport asked for it. */
+  sizeAfter?: Reply;
 }
 
 /** The local file does not match what the run expects (changed, gone, unreadable): never retried. */
@@ -94,6 +98,15 @@ export class TransferFailed extends Error {
 }
 
 const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
+
+/** The size in a SIZE reply; `undefined` when the server says there is no such file (5xx). */
+export function sizeFrom(reply: Reply): number | undefined {
+  if (reply.code >= 500) return undefined;
+  if (reply.code !== 213) throw new FTPError(reply);
+  const n = parseInt(reply.message.slice(4), 10);
+  if (Number.isNaN(n)) throw new Error(`unreadable SIZE reply: ${reply.message}`);
+  return n;
+}
 
 /** Parses a FEAT reply into first word -> rest (`REST` -> `STREAM`, `UTF8` -> ``). */
 export function parseFeatures(reply: Reply): Map<string, string> {
@@ -182,12 +195,7 @@ export abstract class Session {
 
   /** SIZE of a remote file; `undefined` when the server says it is not there (5xx). */
   async size(path: string): Promise<number | undefined> {
-    const reply = await this.command(`SIZE ${path}`);
-    if (reply.code >= 500) return undefined;
-    if (reply.code !== 213) throw new FTPError(reply);
-    const n = parseInt(reply.message.slice(4), 10);
-    if (Number.isNaN(n)) throw new Error(`unreadable SIZE reply: ${reply.message}`);
-    return n;
+    return sizeFrom(await this.command(`SIZE ${path}`));
   }
 
   /**
@@ -246,7 +254,12 @@ export abstract class Session {
           `expected ${size - start}); run again to upload the new content`,
       );
     }
-    return { offset: start, method: start === 0 ? "stor" : method, bytesSent: sent.written };
+    return {
+      offset: start,
+      method: start === 0 ? "stor" : method,
+      bytesSent: sent.written,
+      ...(sent.sizeAfter ? { sizeAfter: { size: sizeFrom(sent.sizeAfter) } } : {}),
+    };
   }
 
   /** RNFR/RNTO; where the server will not overwrite, the target is deleted and the rename tried again. */

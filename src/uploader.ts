@@ -140,12 +140,15 @@ export class Uploader {
         if (attempts > 1 || offset > 0) await checkLocal(job);
         askServer = true;
         restart = false;
+        let final: number | undefined;
+        let known = false;
         if (have === undefined || have !== job.size) {
           if (offset === 0) method = "rest";
           try {
             const out = await session.upload(job.source, target, offset, method, job.size);
             bytesSent += out.bytesSent;
             if (out.offset > 0) resumedFrom.push(out.offset);
+            if (out.sizeAfter) [final, known] = [out.sizeAfter.size, true];
           } catch (e) {
             if (e instanceof ResumeRefused) {
               this.#learn(session);
@@ -158,7 +161,7 @@ export class Uploader {
             this.#learn(session);
           }
         }
-        const final = await session.size(target);
+        if (!known) final = await session.size(target);
         if (final !== job.size) {
           throw new VerifyError(
             `size check failed: server has ${final ?? "no file"}, local file has ${job.size} bytes`,
