@@ -182,3 +182,49 @@ Deno.test({
     assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/1.txt")));
   },
 });
+
+Deno.test({
+  name: "serve: the embedded server alone, on loopback only; SIGTERM stops it",
+  ...integration,
+  async fn() {
+    const refused = await cli(["serve", ".", "--host", "0.0.0.0"]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /loopback/);
+
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-serve-" });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "serve", root, "--port", "0", "--user", "u", "--password", "pw"],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    try {
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let banner = "";
+      while (!/ftp:\/\/127\.0\.0\.1:\d+/.test(banner)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        banner += value;
+      }
+      const port = Number(banner.match(/ftp:\/\/127\.0\.0\.1:(\d+)/)?.[1]);
+      assert.ok(port > 0, banner);
+      const data = await makeDataset({
+        count: 3,
+        server: { host: "127.0.0.1", port, user: "u", password: "pw" },
+      });
+      const up = await cli(["upload", data.configPath]);
+      assert.equal(up.code, 0, up.stderr);
+      assert.deepEqual(await compareTree(root, data.expected), []);
+      child.kill("SIGTERM");
+      reader.releaseLock();
+      await child.stderr.cancel().catch(() => {});
+      assert.equal((await child.status).code, 0);
+      await Deno.remove(data.dir, { recursive: true });
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
