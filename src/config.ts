@@ -254,6 +254,7 @@ function got(value: unknown): string {
  */
 function controlChar(s: string, strict: boolean): string | undefined {
   // Fast path: one regex scan; the loop below only runs to name the character.
+  // deno-lint-ignore no-control-regex -- finding control characters is the point
   if (!(strict ? /[\x00-\x1f\x7f]/ : /[\r\n\0]/).test(s)) return undefined;
   for (const c of s) {
     const code = c.charCodeAt(0);

@@ -256,33 +256,20 @@ export class Control {
   }
 
   async send(line: string): Promise<Reply> {
-    if (/[\r\n\0]/.test(line)) throw new Error("command contains CR, LF or NUL");
-    if (this.#closed) throw new Error("connection closed (control socket)");
-    try {
-      this.arm();
-      await writeAll(this.conn, encoder.encode(line + "\r\n"));
-    } catch (e) {
-      this.close();
-      throw this.failure(e);
-    }
+    await this.write(line);
     return await this.read();
-  }
-
-  /** Sends a command without waiting; the caller reads its reply later, in order. */
-  async write(line: string): Promise<void> {
-    if (/[\r\n\0]/.test(line)) throw new Error("command contains CR, LF or NUL");
-    if (this.#closed) throw new Error("connection closed (control socket)");
-    try {
-      this.arm();
-      await writeAll(this.conn, encoder.encode(line + "\r\n"));
-    } catch (e) {
-      this.close();
-      throw this.failure(e);
-    }
   }
 
   /** Pipelines commands in one write; reads one reply for each, in order. */
   async sendAll(lines: string[]): Promise<Reply[]> {
+    await this.write(...lines);
+    const replies: Reply[] = [];
+    for (let i = 0; i < lines.length; i++) replies.push(await this.read());
+    return replies;
+  }
+
+  /** Sends commands (in one write) without waiting; the caller reads the replies, in order. */
+  async write(...lines: string[]): Promise<void> {
     if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw new Error("connection closed (control socket)");
     try {
@@ -292,9 +279,6 @@ export class Control {
       this.close();
       throw this.failure(e);
     }
-    const replies: Reply[] = [];
-    for (let i = 0; i < lines.length; i++) replies.push(await this.read());
-    return replies;
   }
 
   /** Reads one reply: `ddd text`, or `ddd-` lines up to the `ddd ` line. */

@@ -9,28 +9,11 @@ import { loadConfig } from "../src/config.ts";
 import { runUpload } from "../src/coordinator.ts";
 import { startEmbeddedServer } from "../src/embedded_server.ts";
 import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { partialSize, settledPartialSize, waitFor } from "./helpers/partial.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Size of the one temporary file under root once it holds at least `min` bytes. */
-async function partialSize(root: string, min: number): Promise<number | undefined> {
-  const tmp = (await listTree(root)).find((p) => p.includes(".ftpbatch-"));
-  if (!tmp) return undefined;
-  const size = (await Deno.stat(join(root, tmp))).size;
-  return size >= min ? size : undefined;
-}
 
 Deno.test({
   name: "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
@@ -62,13 +45,7 @@ Deno.test({
       assert.equal(report.interrupted, "SIGTERM");
       assert.equal(report.files[0].status, "failed");
       assert.equal(report.files[0].error, "interrupted");
-      // The server drains what was already in its socket buffers: wait until it settles.
-      let left = await partialSize(root, 1);
-      for (let before = -1; left !== before;) {
-        before = left!;
-        await new Promise((r) => setTimeout(r, 700));
-        left = await partialSize(root, 1);
-      }
+      const left = await settledPartialSize(root);
       assert.ok(left !== undefined && left < 40 * MiB, "temporary file left for resume");
 
       server.faults.throttleBytesPerSecond = undefined;

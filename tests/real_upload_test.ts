@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config.ts";
 import { runUpload } from "../src/coordinator.ts";
 import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { partialSize, settledPartialSize, waitFor } from "./helpers/partial.ts";
 import { type RealServer, type RealServerOptions, startRealServer } from "./helpers/real_server.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -47,21 +48,6 @@ async function upload(args: string[], env: Record<string, string>) {
     stderr: "piped",
   }).output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
-
-async function partialSize(root: string): Promise<number | undefined> {
-  const tmp = (await listTree(root)).find((p) => p.includes(".ftpbatch-"));
-  return tmp ? (await Deno.stat(join(root, tmp))).size : undefined;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 Deno.test({
@@ -200,13 +186,7 @@ Deno.test({
         assert.equal((await child.status).code, 143);
         const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
         assert.equal(report.files[0].error, "interrupted");
-        // vsftpd still drains what was in its socket buffer (rate-limited): wait until it settles.
-        let left = (await partialSize(server.root))!;
-        for (let before = -1; left !== before;) {
-          before = left;
-          await new Promise((r) => setTimeout(r, 700));
-          left = (await partialSize(server.root))!;
-        }
+        const left = (await settledPartialSize(server.root))!;
         assert.ok(left > 0 && left < size);
 
         const again = await runUpload({

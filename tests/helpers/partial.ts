@@ -1,0 +1,46 @@
+/**
+ * Watching a partial upload on the server's disk, for tests that act
+ * mid-transfer (SIGTERM, stopping the server).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { listTree } from "./dataset.ts";
+
+/** Polls `probe` until it gives a value; fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 20000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Size of the temporary file under `root` once it holds at least `min` bytes. */
+export async function partialSize(root: string, min = 1): Promise<number | undefined> {
+  const tmp = (await listTree(root)).find((p) => p.includes(".ftpbatch-"));
+  if (!tmp) return undefined;
+  const size = (await Deno.stat(join(root, tmp))).size;
+  return size >= min ? size : undefined;
+}
+
+/**
+ * The temporary file's size once it stops growing: a server still drains what
+ * was in its socket buffers after the client is gone.
+ */
+export async function settledPartialSize(root: string): Promise<number | undefined> {
+  let size = await partialSize(root);
+  for (let before = -1; size !== before;) {
+    before = size ?? -1;
+    await new Promise((r) => setTimeout(r, 700));
+    size = await partialSize(root);
+  }
+  return size;
+}
