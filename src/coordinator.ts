@@ -10,7 +10,7 @@
 import { posix } from "node:path";
 import type { FromWorker, JobResult, ToWorker, UploadJob, WorkerSettings } from "./messages.ts";
 import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "./plan.ts";
-import { buildReport, exitCodeFor, type Report, type ReportFile } from "./report.ts";
+import { buildReport, exitCodeFor, formatBytes, type Report, type ReportFile } from "./report.ts";
 import { checkSources } from "./sources.ts";
 import type { Config } from "./types.ts";
 
@@ -34,6 +34,7 @@ export interface RunOutcome {
   connectError?: string;
 }
 
+const PROGRESS_MS = 10_000;
 const DEFAULT_WORKER = new URL("../workers/upload_worker.ts", import.meta.url);
 
 /** Runs the whole job described by `config`. Never throws for per-file problems. */
@@ -178,7 +179,11 @@ class Pool {
     this.opts.signal?.addEventListener("abort", onAbort);
     if (this.opts.signal?.aborted) onAbort();
     for (let i = 0; i < this.#limit; i++) this.#spawn();
+    // A line every so often, so a person watching a long run sees it move.
+    const started = performance.now();
+    const progress = this.opts.log && setInterval(() => this.#progress(started), PROGRESS_MS);
     await this.#finished;
+    if (progress) clearInterval(progress);
     this.opts.signal?.removeEventListener("abort", onAbort);
     await this.#closeAll();
     return {
@@ -187,6 +192,21 @@ class Pool {
       interrupted: this.#interrupted,
       connectError: this.#everReady ? undefined : this.#connectErrors[0],
     };
+  }
+
+  #progress(started: number) {
+    let done = 0;
+    let bytes = 0;
+    for (const r of this.#results.values()) {
+      done++;
+      if (r.status === "uploaded") bytes += this.#jobs.get(r.id)?.size ?? 0;
+    }
+    const secs = (performance.now() - started) / 1000;
+    this.#log(
+      `progress: ${done}/${this.#total} files, ${formatBytes(bytes)} (${
+        formatBytes(bytes / secs)
+      }/s), ${this.#live().length} connections, ${this.#reconnects} reconnects`,
+    );
   }
 
   #log(line: string) {

@@ -46,8 +46,6 @@ class VerifyError extends Error {
 /** Called for each re-login after a lost connection. */
 export type ReconnectListener = () => void;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class Uploader {
   #session?: FtpSession;
   #interrupted = false;
@@ -70,6 +68,22 @@ export class Uploader {
   interrupt(): void {
     this.#interrupted = true;
     this.#session?.close();
+    this.#wake?.();
+  }
+
+  #wake?: () => void;
+
+  /** A backoff pause that an interrupt cuts short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
   }
 
   get interrupted(): boolean {
@@ -189,7 +203,7 @@ export class Uploader {
         if (action === "fatal") return result("failed", lastError);
         if (action === "reconnect") this.#drop();
         if (attempts > s.retries) break;
-        await sleep(backoffDelay(attempts, s.backoffBaseMs, s.backoffMaxMs));
+        await this.#sleep(backoffDelay(attempts, s.backoffBaseMs, s.backoffMaxMs));
       }
     }
     return result(
@@ -214,7 +228,7 @@ export class Uploader {
           this.#interrupted
         ) throw e;
         if (action === "reconnect") this.#drop();
-        await sleep(
+        await this.#sleep(
           backoffDelay(
             attempt,
             this.settings.backoffBaseMs,
