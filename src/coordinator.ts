@@ -428,7 +428,11 @@ class Pool {
         this.#spawn();
         return;
       }
-      this.#failRemaining(this.#interrupted ? "interrupted" : "no connection left");
+      this.#failRemaining(
+        this.#interrupted
+          ? "interrupted"
+          : `no connection left${this.#lastCrash ? ` (worker failed: ${this.#lastCrash})` : ""}`,
+      );
     }
   }
 

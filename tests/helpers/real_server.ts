@@ -27,6 +27,12 @@ export interface RealServerOptions {
   maxPerIp?: number;
   /** vsftpd `local_max_rate`: bytes per second per session, so a test can act mid-transfer. */
   maxRate?: number;
+  /**
+   * Offer explicit FTPS (AUTH TLS) with a certificate for 127.0.0.1 signed by a throwaway CA,
+   * `<dir>/ca.pem` (give it to the client, e.g. `DENO_CERT`). TLS session reuse on data
+   * connections is required, as vsftpd does by default.
+   */
+  tls?: boolean;
 }
 
 /** A running (or stopped) vsftpd instance. */
@@ -610,6 +616,18 @@ function vsftpdConfig(
     lines.push(`max_per_ip=${opts.maxPerIp}`);
   }
   if (opts.maxRate !== undefined) lines.push(`local_max_rate=${opts.maxRate}`);
+  if (opts.tls) {
+    lines.push(
+      "ssl_enable=YES",
+      `rsa_cert_file=${dir}/server.pem`,
+      `rsa_private_key_file=${dir}/server.key`,
+      "allow_anon_ssl=NO",
+      "force_local_logins_ssl=NO",
+      "force_local_data_ssl=NO",
+      "require_ssl_reuse=YES",
+      "ssl_ciphers=HIGH",
+    );
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -675,6 +693,7 @@ async function prepare(opts: RealServerOptions): Promise<VsftpdServer> {
     // Per-server random passive range below the ephemeral range (32768+);
     // vsftpd retries another port of the range if one is taken.
     const pasvMin = 20000 + 40 * Math.floor(Math.random() * 300);
+    if (opts.tls) await makeCertificates(dir);
     await Deno.writeTextFile(
       `${dir}/vsftpd.conf`,
       vsftpdConfig(dir, port, pasvMin, opts),
@@ -721,5 +740,27 @@ export async function startRealServer(
       console.error(`${e.message.split("\n")[0]}; ${realServerSkipNotice()}`);
     }
     return null;
+  }
+}
+
+/** A throwaway CA (`ca.pem`) and a server certificate for IP 127.0.0.1 signed by it. */
+async function makeCertificates(dir: string): Promise<void> {
+  const openssl = findBinary("openssl", ["/usr/bin/openssl"]);
+  if (!openssl) throw new Unavailable("openssl not found (needed for the FTPS server)");
+  await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=IP:127.0.0.1\n");
+  const steps = [
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem"]
+      .concat(["-days", "2", "-subj", "/CN=ftpbatch test CA"]),
+    ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr"]
+      .concat(["-subj", "/CN=127.0.0.1"]),
+    ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key"]
+      .concat(["-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]),
+  ];
+  for (const args of steps) {
+    const out = await new Deno.Command(openssl, { args, cwd: dir, stdout: "null", stderr: "piped" })
+      .output();
+    if (!out.success) {
+      throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+    }
   }
 }
