@@ -289,6 +289,19 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           "End",
         );
       }
+      case "SIZE": {
+        // ftp-srv answers "213 File status" for an empty file (its size 0 is falsy there).
+        if (!conn.fs) break;
+        try {
+          const path = (conn.fs as unknown as { _resolvePath(p: string): { fsPath: string } })
+            ._resolvePath(arg ?? "").fsPath;
+          const info = await Deno.stat(path);
+          if (!info.isFile) return conn.reply(550, "Not a regular file");
+          return conn.reply(213, String(info.size));
+        } catch {
+          return conn.reply(550, "No such file");
+        }
+      }
       case "XSHA256": {
         if (!faults.offerHash || !conn.fs) return conn.reply(502, "Command not implemented");
         try {

@@ -48,7 +48,7 @@ export function classifyError(err: ErrorLike): ErrorAction {
     if (TRANSIENT_TEXT.test(message) || TOO_MANY.test(message)) return "retry";
     return "fatal";
   }
-  if (err.name === "LocalFileError") return "fatal";
+  if (err.name === "LocalFileError" || err.name === "ProtocolError") return "fatal";
   // Anything else is a socket-level failure: timeout, FIN, reset, closed client.
   return "reconnect";
 }

@@ -81,6 +81,14 @@ export interface Sent {
   sizeAfter?: Reply;
 }
 
+/** The server answered in a way this client cannot use: retrying cannot help. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
 /** The local file does not match what the run expects (changed, gone, unreadable): never retried. */
 export class LocalFileError extends Error {
   constructor(message: string) {
@@ -104,7 +112,7 @@ export function sizeFrom(reply: Reply): number | undefined {
   if (reply.code >= 500) return undefined;
   if (reply.code !== 213) throw new FTPError(reply);
   const n = parseInt(reply.message.slice(4), 10);
-  if (Number.isNaN(n)) throw new Error(`unreadable SIZE reply: ${reply.message}`);
+  if (Number.isNaN(n)) throw new ProtocolError(`unreadable SIZE reply: ${reply.message}`);
   return n;
 }
 

@@ -34,6 +34,7 @@ Deno.test("classifyError: 4xx and transient 5xx retry; other 5xx and 530 are fin
   assert.equal(classifyError({ code: 553, message: "Could not create file." }), "fatal");
   assert.equal(classifyError({ code: 530, message: "Login incorrect." }), "fatal");
   assert.equal(classifyError({ name: "LocalFileError", message: "gone" }), "fatal");
+  assert.equal(classifyError({ name: "ProtocolError", message: "unreadable SIZE reply" }), "fatal");
 });
 
 Deno.test("backoffDelay doubles from the base, caps at the max, jitters the upper half", () => {
