@@ -156,3 +156,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a remote folder that cannot be created fails only the files below it, with the reason",
+  ...integration,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+    const server = await startEmbeddedServer({ root, port: 0 });
+    try {
+      const data = await makeDataset({
+        count: 12,
+        server: { host: server.host, port: server.port },
+        options: { workers: 3, retries: 1, backoffBaseMs: 10 },
+      });
+      // A file where the run needs the folder /upload/plain/d1.
+      await Deno.mkdir(join(root, "upload", "plain"), { recursive: true });
+      await Deno.writeTextFile(join(root, "upload", "plain", "d1"), "in the way");
+      const outcome = await runUpload({ config: await loadConfig(data.configPath) });
+      assert.equal(outcome.exitCode, 1);
+      const blocked = outcome.report.files.filter((f) =>
+        f.destination.startsWith("/upload/plain/d1/")
+      );
+      assert.ok(blocked.length > 0);
+      for (const f of blocked) {
+        assert.equal(f.status, "failed");
+        assert.match(f.error ?? "", /could not create remote folder \/upload\/plain\/d1/);
+      }
+      const others = outcome.report.files.filter((f) => !blocked.includes(f));
+      assert.ok(others.every((f) => f.status === "uploaded"));
+      const expected = new Map(
+        [...data.expected].filter(([d]) => !d.startsWith("/upload/plain/d1/")),
+      );
+      assert.deepEqual(await compareTree(root, expected), []);
+      await Deno.remove(data.dir, { recursive: true });
+    } finally {
+      await server.close();
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
