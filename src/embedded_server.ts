@@ -170,7 +170,8 @@ export class ResumableFileSystem extends FileSystem {
   }
 }
 
-function isLoopback(host: string): boolean {
+/** 127.0.0.0/8, ::1 or localhost: the only addresses a server of ours may listen on. */
+export function isLoopback(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" ||
     host === "localhost";
 }

@@ -7,7 +7,7 @@
 
 import { resolve } from "node:path";
 import { intFlag, type Io, UsageError } from "./cli.ts";
-import { startEmbeddedServer } from "./embedded_server.ts";
+import { isLoopback, startEmbeddedServer } from "./embedded_server.ts";
 import { parseArgs } from "node:util";
 
 export async function serveCommand(args: string[], io: Io): Promise<number> {
@@ -68,9 +68,4 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   });
   await server.close();
   return 0;
-}
-
-export function isLoopback(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" ||
-    host === "localhost";
 }

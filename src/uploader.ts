@@ -142,7 +142,7 @@ export class Uploader {
       if (this.#interrupted) return result("failed", "interrupted");
       attempts++;
       try {
-        const session = await this.#live(job);
+        const session = await this.#live();
         let offset = 0;
         let have: number | undefined;
         if (askServer && !restart) {
@@ -239,7 +239,7 @@ export class Uploader {
     }
   }
 
-  async #live(_job?: UploadJob): Promise<FtpSession> {
+  async #live(): Promise<FtpSession> {
     if (this.#session && !this.#session.closed) return this.#session;
     this.#session = undefined;
     try {

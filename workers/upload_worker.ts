@@ -8,13 +8,8 @@
  */
 
 import type { FromWorker, ToWorker, UploadJob, WorkerSettings } from "../src/messages.ts";
-import {
-  ConnectError,
-  describe,
-  ShrinkRequest,
-  toConnectError,
-  Uploader,
-} from "../src/uploader.ts";
+import { describe, ShrinkRequest, toConnectError, Uploader } from "../src/uploader.ts";
+import { backoffDelay } from "../src/retry.ts";
 
 let uploader: Uploader | undefined;
 let workerId = 0;
@@ -61,7 +56,7 @@ async function init(settings: WorkerSettings): Promise<void> {
       post({ type: "ready", workerId });
       return;
     } catch (e) {
-      const err = e instanceof ConnectError ? e : toConnectError(e);
+      const err = toConnectError(e);
       if (
         err.kind !== "unreachable" || attempt >= settings.retries ||
         uploader.interrupted
@@ -75,10 +70,7 @@ async function init(settings: WorkerSettings): Promise<void> {
         self.close();
         return;
       }
-      const delay = Math.min(
-        settings.backoffMaxMs,
-        settings.backoffBaseMs * 2 ** attempt,
-      );
+      const delay = backoffDelay(attempt + 1, settings.backoffBaseMs, settings.backoffMaxMs);
       await new Promise((r) => setTimeout(r, delay));
     }
   }
