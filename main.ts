@@ -10,7 +10,7 @@
  * @module
  */
 
-import { main } from "./src/cli.ts";
+import { main } from "./src/cli/main.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

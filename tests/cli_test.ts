@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmbeddedServer } from "../src/embedded_server.ts";
+import { startEmbeddedServer } from "../src/server/embedded_server.ts";
 import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmbeddedServer } from "../src/embedded_server.ts";
+import { startEmbeddedServer } from "../src/server/embedded_server.ts";
 import { compareTree, makeDataset } from "./helpers/dataset.ts";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));

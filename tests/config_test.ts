@@ -6,8 +6,8 @@ import {
   loadConfig,
   parseConfig,
   resolvePassword,
-} from "../src/config.ts";
-import { type Config, DEFAULT_OPTIONS, type ServerConfig } from "../src/types.ts";
+} from "../src/config/load.ts";
+import { type Config, DEFAULT_OPTIONS, type ServerConfig } from "../src/config/types.ts";
 
 // Deliberately not the cwd, so relative paths must resolve against it.
 const CONFIG_PATH = "/srv/deploy/conf/ftpbatch.json";

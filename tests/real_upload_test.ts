@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../src/config.ts";
-import { runUpload } from "../src/coordinator.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { runUpload } from "../src/run/coordinator.ts";
 import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
 import { partialSize, settledPartialSize, waitFor } from "./helpers/partial.ts";
 import { type RealServer, type RealServerOptions, startRealServer } from "./helpers/real_server.ts";

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../src/config.ts";
-import { runUpload } from "../src/coordinator.ts";
-import { type Faults, startEmbeddedServer } from "../src/embedded_server.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { runUpload } from "../src/run/coordinator.ts";
+import { type Faults, startEmbeddedServer } from "../src/server/embedded_server.ts";
 import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };

@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { FromWorker, ToWorker, UploadJob, WorkerSettings } from "../src/messages.ts";
-import { describe, ShrinkRequest, toConnectError, Uploader } from "../src/uploader.ts";
-import { backoffDelay } from "../src/retry.ts";
+import type { FromWorker, ToWorker, UploadJob, UploadSettings } from "../src/run/messages.ts";
+import { describe, ShrinkRequest, toConnectError, Uploader } from "../src/upload/uploader.ts";
+import { backoffDelay } from "../src/upload/retry.ts";
 
 let uploader: Uploader | undefined;
 let workerId = 0;
@@ -25,6 +25,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case "init":
+      workerId = msg.workerId;
       void init(msg.settings);
       break;
     case "mkdirs":
@@ -43,8 +44,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   }
 };
 
-async function init(settings: WorkerSettings): Promise<void> {
-  workerId = settings.workerId;
+async function init(settings: UploadSettings): Promise<void> {
   uploader = new Uploader(
     settings,
     () => post({ type: "reconnected", workerId }),

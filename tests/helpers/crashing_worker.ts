@@ -9,7 +9,7 @@ import "../../workers/upload_worker.ts";
 let workerId = 0;
 let results = 0;
 self.addEventListener("message", (e: MessageEvent) => {
-  if (e.data?.type === "init") workerId = e.data.settings.workerId;
+  if (e.data?.type === "init") workerId = e.data.workerId;
 });
 const post = self.postMessage.bind(self);
 self.postMessage = (msg: { type: string }) => {

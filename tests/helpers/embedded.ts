@@ -4,7 +4,7 @@ import {
   type EmbeddedServer,
   type EmbeddedServerOptions,
   startEmbeddedServer,
-} from "../../src/embedded_server.ts";
+} from "../../src/server/embedded_server.ts";
 
 /** Run `fn` against a fresh server on a temporary root; always closes and removes both. */
 export async function withServer(

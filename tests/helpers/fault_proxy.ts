@@ -45,6 +45,7 @@
  * @module
  */
 
+import { isLoopback } from "../../src/server/loopback.ts";
 export interface ProxyFaults {
   /**
    * Cut the data connection of a STOR/APPE upload once the file reaches
@@ -138,10 +139,6 @@ const SETTLE_TIMEOUT_MS = 10_000;
 const CR_LF = "\r\n";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function isLoopback(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "localhost";
-}
 
 function push<T>(list: T[], item: T): void {
   list.push(item);

@@ -10,19 +10,14 @@
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
 import { uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
-import type { WorkerServer } from "./messages.ts";
-import {
-  FTPError,
-  parseFeatures,
-  type Reply,
-  type Sent,
-  Session,
-  TransferFailed,
-} from "./session.ts";
+import type { FtpLogin } from "./open_session.ts";
+import { FTPError, TransferFailed } from "./errors.ts";
+import { parseFeatures, type Reply } from "./reply.ts";
+import { type Sent, Session } from "./session.ts";
 
 /** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
 export async function openBasicFtpSession(
-  server: WorkerServer,
+  server: FtpLogin,
   timeoutMs: number,
 ): Promise<BasicFtpSession> {
   const client = new Client(timeoutMs);

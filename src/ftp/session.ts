@@ -9,27 +9,17 @@
  * @module
  */
 
-/**
- * An FTP error reply (code >= 400). Own class, so the plain-FTP path never
- * loads basic-ftp; the FTPS transport converts basic-ftp's errors to it.
- */
-export class FTPError extends Error {
-  readonly code: number;
-  constructor(reply: Reply) {
-    super(reply.message);
-    this.name = "FTPError";
-    this.code = reply.code;
-  }
-}
+import {
+  FTPError,
+  LocalFileError,
+  PartialUploadError,
+  ResumeRefused,
+  TransferFailed,
+} from "./errors.ts";
+import { type Reply, sizeFrom } from "./reply.ts";
 
 /** How a partial remote file is continued. */
 export type ResumeMethod = "rest" | "appe" | "restart";
-
-/** A reply to one command. */
-export interface Reply {
-  code: number;
-  message: string;
-}
 
 /** What the server can do, learned from FEAT and from its replies; kept per connection. */
 export interface ServerAbilities {
@@ -53,26 +43,6 @@ export interface UploadOutcome {
   sizeAfter?: { size: number | undefined };
 }
 
-/** The data connection or the transfer's final reply failed; carries what was sent. */
-export class PartialUploadError extends Error {
-  /** The FTP reply code when the server ended the transfer with an error reply. */
-  readonly code?: number;
-  /** `offset`: where this attempt started in the file. */
-  constructor(cause: unknown, readonly bytesSent: number, readonly offset: number) {
-    super(cause instanceof Error ? cause.message : String(cause));
-    this.name = "PartialUploadError";
-    if (cause instanceof FTPError) this.code = cause.code;
-  }
-}
-
-/** The server refused a resume method; the caller falls back to the next one. */
-export class ResumeRefused extends Error {
-  constructor(readonly method: "rest" | "appe", reply: string) {
-    super(`server refused ${method.toUpperCase()}: ${reply}`);
-    this.name = "ResumeRefused";
-  }
-}
-
 /** What a transfer moved: bytes read from the file and bytes written to the data connection. */
 export interface Sent {
   read: number;
@@ -81,52 +51,7 @@ export interface Sent {
   sizeAfter?: Reply;
 }
 
-/** The server answered in a way this client cannot use: retrying cannot help. */
-export class ProtocolError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ProtocolError";
-  }
-}
-
-/** The local file does not match what the run expects (changed, gone, unreadable): never retried. */
-export class LocalFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "LocalFileError";
-  }
-}
-
-/** A transport's failure during STOR/APPE, with the bytes it had written. */
-export class TransferFailed extends Error {
-  constructor(override readonly cause: unknown, readonly bytesSent: number) {
-    super(cause instanceof Error ? cause.message : String(cause));
-    this.name = "TransferFailed";
-  }
-}
-
 const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
-
-/** The size in a SIZE reply; `undefined` when the server says there is no such file (5xx). */
-export function sizeFrom(reply: Reply): number | undefined {
-  if (reply.code >= 500) return undefined;
-  if (reply.code !== 213) throw new FTPError(reply);
-  const n = parseInt(reply.message.slice(4), 10);
-  if (Number.isNaN(n)) throw new ProtocolError(`unreadable SIZE reply: ${reply.message}`);
-  return n;
-}
-
-/** Parses a FEAT reply into first word -> rest (`REST` -> `STREAM`, `UTF8` -> ``). */
-export function parseFeatures(reply: Reply): Map<string, string> {
-  const features = new Map<string, string>();
-  if (reply.code >= 400) return features;
-  const lines = reply.message.split(/\r?\n/).slice(1, -1);
-  for (const line of lines) {
-    const [name, ...rest] = line.trim().split(" ");
-    if (name) features.set(name.toUpperCase(), rest.join(" "));
-  }
-  return features;
-}
 
 /** A logged-in connection. One command at a time. */
 export abstract class Session {

@@ -8,11 +8,17 @@
  */
 
 import { posix } from "node:path";
-import type { FromWorker, JobResult, ToWorker, UploadJob, WorkerSettings } from "./messages.ts";
-import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "./plan.ts";
-import { buildReport, exitCodeFor, formatBytes, type Report, type ReportFile } from "./report.ts";
+import type { FromWorker, JobResult, ToWorker, UploadJob, UploadSettings } from "./messages.ts";
+import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "../plan/plan.ts";
+import {
+  buildReport,
+  exitCodeFor,
+  formatBytes,
+  type Report,
+  type ReportFile,
+} from "../report/report.ts";
 import { checkSources } from "./sources.ts";
-import type { Config } from "./types.ts";
+import type { Config } from "../config/types.ts";
 
 export interface RunOptions {
   config: Config;
@@ -35,7 +41,7 @@ export interface RunOutcome {
 }
 
 const PROGRESS_MS = 10_000;
-const DEFAULT_WORKER = new URL("../workers/upload_worker.ts", import.meta.url);
+const DEFAULT_WORKER = new URL("../../workers/upload_worker.ts", import.meta.url);
 
 /** Runs the whole job described by `config`. Never throws for per-file problems. */
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
@@ -213,10 +219,9 @@ class Pool {
     this.opts.log?.(line);
   }
 
-  #settings(workerId: number): WorkerSettings {
+  #settings(): UploadSettings {
     const { server, options } = this.opts.config;
     return {
-      workerId,
       server: {
         host: server.host,
         port: server.port,
@@ -243,7 +248,7 @@ class Pool {
       e.preventDefault();
       this.#onCrash(slot, e.message);
     };
-    this.#send(slot, { type: "init", settings: this.#settings(id) });
+    this.#send(slot, { type: "init", workerId: id, settings: this.#settings() });
   }
 
   #send(slot: Slot, msg: ToWorker) {

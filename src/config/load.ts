@@ -17,7 +17,7 @@ import {
   type Secure,
   type ServerConfig,
 } from "./types.ts";
-import { normalizeDestination, parentDirs } from "./remote_path.ts";
+import { normalizeDestination, parentDirs } from "../ftp/remote_path.ts";
 
 /** One thing wrong with a config. */
 export interface ConfigProblem {

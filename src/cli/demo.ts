@@ -8,12 +8,13 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { intFlag, type Io, runAndReport, UsageError } from "./cli.ts";
-import { loadConfig } from "./config.ts";
-import { startEmbeddedServer } from "./embedded_server.ts";
+import { intFlag, type Io, UsageError } from "./args.ts";
+import { runAndReport } from "./upload.ts";
+import { loadConfig } from "../config/load.ts";
+import { startEmbeddedServer } from "../server/embedded_server.ts";
 import { parseArgs } from "node:util";
 
-const DEMO_CONFIG = new URL("../fixtures/demo.json", import.meta.url);
+const DEMO_CONFIG = new URL("../../fixtures/demo.json", import.meta.url);
 
 export async function demoCommand(args: string[], io: Io): Promise<number> {
   let values;

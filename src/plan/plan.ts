@@ -13,8 +13,8 @@
  */
 
 import { posix } from "node:path";
-import type { UploadJob } from "./messages.ts";
-import type { FileEntry } from "./types.ts";
+import type { UploadJob } from "../run/messages.ts";
+import type { FileEntry } from "../config/types.ts";
 
 /** A source as the coordinator found it before the run. */
 export type CheckedSource =

@@ -6,8 +6,9 @@
  */
 
 import { resolve } from "node:path";
-import { intFlag, type Io, UsageError } from "./cli.ts";
-import { isLoopback, startEmbeddedServer } from "./embedded_server.ts";
+import { intFlag, type Io, UsageError } from "./args.ts";
+import { startEmbeddedServer } from "../server/embedded_server.ts";
+import { isLoopback } from "../server/loopback.ts";
 import { parseArgs } from "node:util";
 
 export async function serveCommand(args: string[], io: Io): Promise<number> {

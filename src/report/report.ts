@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { FileStatus, Secure } from "./types.ts";
+import type { FileStatus, Secure } from "../config/types.ts";
 
 export interface ReportFile {
   source: string;

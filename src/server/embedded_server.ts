@@ -20,6 +20,7 @@
  * @module
  */
 import { FileSystem, FtpSrv } from "ftp-srv";
+import { isLoopback } from "./loopback.ts";
 import {
   closeSync,
   constants,
@@ -168,12 +169,6 @@ export class ResumableFileSystem extends FileSystem {
     // deno-lint-ignore no-explicit-any
     return (this as any)._resolvePath(path);
   }
-}
-
-/** 127.0.0.0/8, ::1 or localhost: the only addresses a server of ours may listen on. */
-export function isLoopback(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" ||
-    host === "localhost";
 }
 
 export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {

@@ -67,4 +67,4 @@ export function backoffDelay(
   return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
-export { LocalFileError } from "./session.ts";
+export { LocalFileError } from "../ftp/errors.ts";

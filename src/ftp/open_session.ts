@@ -5,11 +5,20 @@
  * @module
  */
 
-import type { WorkerServer } from "./messages.ts";
 import { openNativeSession } from "./native_session.ts";
 import type { Session } from "./session.ts";
 
-export async function openSession(server: WorkerServer, timeoutMs: number): Promise<Session> {
+/** Where and how to log in; the password is already resolved. */
+export interface FtpLogin {
+  host: string;
+  port: number;
+  user?: string;
+  password?: string;
+  /** `false` = plain FTP, `true` = explicit FTPS (AUTH TLS), `"implicit"` = implicit FTPS. */
+  secure: boolean | "implicit";
+}
+
+export async function openSession(server: FtpLogin, timeoutMs: number): Promise<Session> {
   if (server.secure === false) return await openNativeSession(server, timeoutMs);
   // Loaded only for FTPS: it costs each worker start-up time otherwise.
   const { openBasicFtpSession } = await import("./basic_ftp_session.ts");

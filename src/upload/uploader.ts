@@ -7,15 +7,10 @@
  * @module
  */
 
-import { openSession } from "./open_session.ts";
-import {
-  FTPError,
-  PartialUploadError,
-  type ResumeMethod,
-  ResumeRefused,
-  type Session as FtpSession,
-} from "./session.ts";
-import type { ConnectFailure, JobResult, UploadJob, WorkerSettings } from "./messages.ts";
+import { openSession } from "../ftp/open_session.ts";
+import { FTPError, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
+import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
+import type { ConnectFailure, JobResult, UploadJob, UploadSettings } from "./job.ts";
 import { backoffDelay, classifyError, type ErrorAction, LocalFileError } from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
 
@@ -55,7 +50,7 @@ export class Uploader {
   #append?: boolean;
 
   constructor(
-    readonly settings: WorkerSettings,
+    readonly settings: UploadSettings,
     readonly onReconnect: ReconnectListener = () => {},
   ) {}
 

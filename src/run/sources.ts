@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { CheckedSource } from "./plan.ts";
-import type { FileEntry } from "./types.ts";
+import type { CheckedSource } from "../plan/plan.ts";
+import type { FileEntry } from "../config/types.ts";
 
 /**
  * Checks sources in config order. Synchronous `stat` on purpose: for many

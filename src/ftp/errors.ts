@@ -1,0 +1,67 @@
+/**
+ * Errors of the FTP layer. Each says what happened in terms the retry
+ * policy (`src/upload/retry.ts`) can decide on: an error reply with its
+ * code, a transfer cut with the bytes it had sent, a refused resume method,
+ * a reply this client cannot use.
+ *
+ * @module
+ */
+
+import type { Reply } from "./reply.ts";
+
+/**
+ * An FTP error reply (code >= 400). Own class, so the plain-FTP path never
+ * loads basic-ftp; the FTPS transport converts basic-ftp's errors to it.
+ */
+export class FTPError extends Error {
+  readonly code: number;
+  constructor(reply: Reply) {
+    super(reply.message);
+    this.name = "FTPError";
+    this.code = reply.code;
+  }
+}
+
+/** The data connection or the transfer's final reply failed; carries what was sent. */
+export class PartialUploadError extends Error {
+  /** The FTP reply code when the server ended the transfer with an error reply. */
+  readonly code?: number;
+  /** `offset`: where this attempt started in the file. */
+  constructor(cause: unknown, readonly bytesSent: number, readonly offset: number) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "PartialUploadError";
+    if (cause instanceof FTPError) this.code = cause.code;
+  }
+}
+
+/** The server refused a resume method; the caller falls back to the next one. */
+export class ResumeRefused extends Error {
+  constructor(readonly method: "rest" | "appe", reply: string) {
+    super(`server refused ${method.toUpperCase()}: ${reply}`);
+    this.name = "ResumeRefused";
+  }
+}
+
+/** The server answered in a way this client cannot use: retrying cannot help. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+/** The local file does not match what the run expects (changed, gone, unreadable): never retried. */
+export class LocalFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LocalFileError";
+  }
+}
+
+/** A transport's failure during STOR/APPE, with the bytes it had written. */
+export class TransferFailed extends Error {
+  constructor(override readonly cause: unknown, readonly bytesSent: number) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = "TransferFailed";
+  }
+}
