@@ -65,3 +65,16 @@ export class TransferFailed extends Error {
     this.name = "TransferFailed";
   }
 }
+
+/**
+ * The control connection is gone (closed by the server, reset, or timed out).
+ * `idle`: it was found closed before this command got any reply and nothing
+ * of an upload was under way, the usual fate of a connection the server
+ * dropped between files; the retry policy reconnects at once for it.
+ */
+export class ConnectionLost extends Error {
+  constructor(message: string, readonly idle = false) {
+    super(message);
+    this.name = "ConnectionLost";
+  }
+}
