@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmbeddedServer } from "../src/server/embedded_server.ts";
-import { compareTree, makeDataset } from "./helpers/dataset.ts";
+import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { compareTree, makeDataset } from "../helpers/dataset.ts";
 
-const repo = fileURLToPath(new URL("..", import.meta.url));
+const repo = fileURLToPath(new URL("../..", import.meta.url));
 const outDir = await Deno.makeTempDir({ prefix: "ftpbatch-bin-" });
 const binary = join(outDir, "ftpbatch");
 

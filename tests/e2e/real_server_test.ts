@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { Client, FTPError } from "basic-ftp";
-import { type RealServer, startRealServer } from "./helpers/real_server.ts";
+import { type RealServer, startRealServer } from "../helpers/real_server.ts";
 
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes);

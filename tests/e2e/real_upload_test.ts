@@ -7,13 +7,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../src/config/load.ts";
-import { runUpload } from "../src/run/coordinator.ts";
-import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
-import { partialSize, settledPartialSize, waitFor } from "./helpers/partial.ts";
-import { type RealServer, type RealServerOptions, startRealServer } from "./helpers/real_server.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
+import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
+import {
+  type RealServer,
+  type RealServerOptions,
+  startRealServer,
+} from "../helpers/real_server.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const MiB = 1024 * 1024;
 const integration = { sanitizeOps: false, sanitizeResources: false };
 

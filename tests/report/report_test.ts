@@ -6,7 +6,7 @@ import {
   type ReportFile,
   reportJson,
   summarize,
-} from "../src/report/report.ts";
+} from "../../src/report/report.ts";
 
 function file(status: ReportFile["status"], size: number, extra: Partial<ReportFile> = {}) {
   return {

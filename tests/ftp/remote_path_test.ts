@@ -5,7 +5,7 @@ import {
   parentDirs,
   remoteBasename,
   remoteDirname,
-} from "../src/ftp/remote_path.ts";
+} from "../../src/ftp/remote_path.ts";
 
 Deno.test("normalizeDestination keeps a full file path", () => {
   assert.equal(normalizeDestination("/in/a.txt", "x.txt"), "/in/a.txt");

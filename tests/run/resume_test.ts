@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../src/config/load.ts";
-import { runUpload } from "../src/run/coordinator.ts";
-import { type Faults, startEmbeddedServer } from "../src/server/embedded_server.ts";
-import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import { type Faults, startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
@@ -160,7 +160,7 @@ Deno.test({
       count: 30,
       sizeOf: (i) => 10_000 + i,
       options: { workers: 3 },
-      workerUrl: new URL("./helpers/crashing_worker.ts", import.meta.url),
+      workerUrl: new URL("../helpers/crashing_worker.ts", import.meta.url),
     });
     assert.deepEqual(mismatches, []);
     assert.equal(outcome.exitCode, 0);

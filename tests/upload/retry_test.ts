@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelay, classifyError } from "../src/upload/retry.ts";
+import { backoffDelay, classifyError } from "../../src/upload/retry.ts";
 
 Deno.test("classifyError: too many connections shrinks the pool", () => {
   assert.equal(

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../src/config/load.ts";
-import { runUpload } from "../src/run/coordinator.ts";
-import { startEmbeddedServer } from "../src/server/embedded_server.ts";
-import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "../src/plan/plan.ts";
-import type { FileEntry } from "../src/config/types.ts";
+import {
+  batchSize,
+  type CheckedSource,
+  isUnder,
+  planFolders,
+  planJobs,
+} from "../../src/plan/plan.ts";
+import type { FileEntry } from "../../src/config/types.ts";
 
 function entry(index: number, destination: string): FileEntry {
   return { index, sourceAsWritten: `s${index}`, source: `/l/s${index}`, destination };

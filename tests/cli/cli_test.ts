@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmbeddedServer } from "../src/server/embedded_server.ts";
-import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
+import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const integration = { sanitizeOps: false, sanitizeResources: false };
 
 /** Runs `main.ts` as a user would (the upload task's permissions), capturing everything. */
@@ -172,7 +172,7 @@ Deno.test({
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     const fixtures = JSON.parse(
-      await Deno.readTextFile(new URL("../fixtures/demo.json", import.meta.url)),
+      await Deno.readTextFile(new URL("../../fixtures/demo.json", import.meta.url)),
     );
     assert.equal(report.totals.files, fixtures.files.length);
     assert.equal(report.totals.uploaded, fixtures.files.length);

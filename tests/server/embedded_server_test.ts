@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { Client, enterPassiveModeIPv4, FTPError } from "basic-ftp";
 import { uploadFrom } from "basic-ftp/dist/transfer.js";
-import { type EmbeddedServer, startEmbeddedServer } from "../src/server/embedded_server.ts";
-import { connect, randomBytes, sha256, withServer } from "./helpers/embedded.ts";
+import { type EmbeddedServer, startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { connect, randomBytes, sha256, withServer } from "../helpers/embedded.ts";
 
 const UTF8_PATH = "/a/План/日本語 café ☕ #%.txt";
 

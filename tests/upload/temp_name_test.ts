@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fingerprint, TEMP_MARK, tempPathFor } from "../src/upload/temp_name.ts";
+import { fingerprint, TEMP_MARK, tempPathFor } from "../../src/upload/temp_name.ts";
 
 Deno.test("tempPathFor: hidden sibling in the same folder, marked, with the fingerprint", () => {
   const p = tempPathFor("/a/б/План.txt", 1234, 1700000000123.7);

@@ -6,8 +6,8 @@ import {
   loadConfig,
   parseConfig,
   resolvePassword,
-} from "../src/config/load.ts";
-import { type Config, DEFAULT_OPTIONS, type ServerConfig } from "../src/config/types.ts";
+} from "../../src/config/load.ts";
+import { type Config, DEFAULT_OPTIONS, type ServerConfig } from "../../src/config/types.ts";
 
 // Deliberately not the cwd, so relative paths must resolve against it.
 const CONFIG_PATH = "/srv/deploy/conf/ftpbatch.json";
@@ -757,7 +757,7 @@ Deno.test("loadConfig: a folder is a ConfigError at (file)", async () => {
 
 Deno.test("loadConfig reads the file and resolves its path", async () => {
   // deno.json is no ftpbatch config, but it shows the file was read and parsed.
-  const path = resolve(import.meta.dirname!, "../deno.json");
+  const path = resolve(import.meta.dirname!, "../../deno.json");
   const error = await loadConfig(path).catch((e) => e);
   assert.ok(error instanceof ConfigError);
   assert.equal(error.configPath, path);

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
-import { startRealServer } from "./helpers/real_server.ts";
+import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
+import { startRealServer } from "../helpers/real_server.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 Deno.test({
   name: "FTPS: explicit TLS upload to vsftpd, bytes identical; an untrusted certificate fails",

@@ -7,12 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { posix } from "node:path";
-import { loadConfig } from "../src/config/load.ts";
-import { runUpload } from "../src/run/coordinator.ts";
-import type { ReportFile } from "../src/report/report.ts";
-import { bytesFor, compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
-import { type FaultProxy, type ProxyFaults, startFaultProxy } from "./helpers/fault_proxy.ts";
-import { type RealServer, startRealServer } from "./helpers/real_server.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import type { ReportFile } from "../../src/report/report.ts";
+import { bytesFor, compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
+import { type FaultProxy, type ProxyFaults, startFaultProxy } from "../helpers/fault_proxy.ts";
+import { type RealServer, startRealServer } from "../helpers/real_server.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;

@@ -5,13 +5,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadConfig } from "../src/config/load.ts";
-import { runUpload } from "../src/run/coordinator.ts";
-import { startEmbeddedServer } from "../src/server/embedded_server.ts";
-import { compareTree, listTree, makeDataset } from "./helpers/dataset.ts";
-import { partialSize, settledPartialSize, waitFor } from "./helpers/partial.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
+import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
 
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
 
