@@ -34,10 +34,14 @@ export class PartialUploadError extends Error {
   }
 }
 
-/** The server refused a resume method; the caller falls back to the next one. */
+/**
+ * The server refused a resume method before any data moved; the session's
+ * `abilities` say which (`restStore`/`append` false), and the caller falls back
+ * to the next method (REST, then APPE, then a full re-send).
+ */
 export class ResumeRefused extends Error {
-  constructor(readonly method: "rest" | "appe", reply: string) {
-    super(`server refused ${method.toUpperCase()}: ${reply}`);
+  constructor(message: string) {
+    super(message);
     this.name = "ResumeRefused";
   }
 }
@@ -67,10 +71,12 @@ export class TransferFailed extends Error {
 }
 
 /**
- * The control connection is gone (closed by the server, reset, or timed out).
- * `idle`: it was found closed before this command got any reply and nothing
- * of an upload was under way, the usual fate of a connection the server
- * dropped between files; the retry policy reconnects at once for it.
+ * The control connection is gone: closed by the server (also with a `421`
+ * after login), reset, timed out, or closed by this client because the
+ * replies got out of step with the commands. `idle`: it was found closed
+ * before this command got any reply and nothing of an upload was under way,
+ * the usual fate of a connection the server dropped between files; the retry
+ * policy reconnects at once for it.
  */
 export class ConnectionLost extends Error {
   constructor(message: string, readonly idle = false) {
