@@ -126,7 +126,10 @@ Deno.test("an endless multi-line reply fails (ProtocolError) and closes the conn
     await peer.reply("211-start");
     await endless(peer, "211-more and more\r\n");
   }, async (control) => {
-    await assert.rejects(control.read(), (e) => e instanceof ProtocolError && /over/.test(e.message));
+    await assert.rejects(
+      control.read(),
+      (e) => e instanceof ProtocolError && /over/.test(e.message),
+    );
     assert.ok(control.closed);
   });
   // A long but finite reply within the cap is fine.
