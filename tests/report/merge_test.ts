@@ -139,3 +139,22 @@ Deno.test("merge refuses reports that do not fit together, naming them", () => {
   refuse(["text"], /not a JSON object/);
   refuse([], /no reports/);
 });
+
+Deno.test("buildReport records the run's exit code: 3 when nothing connected, unless interrupted", () => {
+  const base = {
+    startedAt: new Date(0),
+    finishedAt: new Date(1),
+    server,
+    workers: 1,
+    reconnects: 0,
+    files: [file("/in/a", 0)].map((f) => ({ ...f, status: "uploaded" as const })),
+  };
+  assert.equal(buildReport(base).exitCode, 0);
+  assert.equal(
+    buildReport({ ...base, files: [{ ...base.files[0], status: "failed" }] }).exitCode,
+    1,
+  );
+  assert.equal(buildReport({ ...base, connectFailed: true }).exitCode, 3);
+  assert.equal(buildReport({ ...base, connectFailed: true, interrupted: "SIGINT" }).exitCode, 130);
+  assert.equal(buildReport({ ...base, interrupted: "SIGTERM" }).exitCode, 143);
+});
