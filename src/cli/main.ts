@@ -1,5 +1,5 @@
 /**
- * Command line: `upload`, `serve` and `demo`. Parses flags, turns config
+ * Command line: `upload`, `serve`, `demo` and `report merge`. Parses flags, turns config
  * problems into exit code 2, runs the coordinator, writes the report.
  *
  * @module
@@ -21,6 +21,9 @@ Usage:
   ftpbatch upload CONFIG [options]   upload what CONFIG lists
   ftpbatch serve ROOT [options]      run the embedded FTP server on loopback (to try the tool)
   ftpbatch demo [--workers N]        embedded server + fixtures/demo.json, report printed
+  ftpbatch report merge R1.json R2.json … [--output FILE]
+                                     merge shard reports into one (stdout without --output);
+                                     exits with the worst shard's code (2 > 3 > 143 > 130 > 1 > 0)
   ftpbatch --help | --version
 
 upload options (override the config's "options"):
@@ -30,6 +33,9 @@ upload options (override the config's "options"):
   --no-atomic     write straight to the destination (no temporary name + rename)
   --dry-run       check the config and sources, connect to nothing
   --quiet         no progress lines; the summary only when something went wrong
+  --shard K/N     take only shard K (0..N-1) of N: the files whose destination hashes to K.
+                  Without it: FTPBATCH_SHARD_COUNT=N with FTPBATCH_SHARD_INDEX=K, or with
+                  JOB_COMPLETION_INDEX=K (set by a Kubernetes indexed Job)
 
 serve options:
   --host H        loopback address to listen on (default 127.0.0.1)
@@ -62,6 +68,8 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
         return await (await import("./serve.ts")).serveCommand(rest, io);
       case "demo":
         return await (await import("./demo.ts")).demoCommand(rest, io);
+      case "report":
+        return await (await import("./report.ts")).reportCommand(rest, io);
       case "--version":
         io.out(VERSION);
         return EXIT.ok;

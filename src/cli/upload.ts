@@ -11,6 +11,7 @@ import type { Config } from "../config/types.ts";
 import { runUpload } from "../run/coordinator.ts";
 import { EXIT, type Report, reportJson, summarize } from "../report/report.ts";
 import { intFlag, type Io, parse, UsageError } from "./args.ts";
+import { shardFromCli } from "./shard_flag.ts";
 
 export async function uploadCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -20,17 +21,20 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
     "no-atomic": { type: "boolean" },
     "dry-run": { type: "boolean" },
     quiet: { type: "boolean" },
+    shard: { type: "string" },
   });
   if (positionals.length !== 1) {
     throw new UsageError("upload takes exactly one CONFIG file; see --help");
   }
   const workers = intFlag("workers", values.workers, 1, 64);
   const retries = intFlag("retries", values.retries, 0, 100);
+  const shard = shardFromCli(values.shard as string | undefined, io.env);
   const config = await loadConfig(positionals[0]);
   if (workers !== undefined) config.options.workers = workers;
   if (retries !== undefined) config.options.retries = retries;
   if (values.report) config.options.report = resolve(values.report as string);
   if (values["no-atomic"]) config.options.atomic = false;
+  if (shard) config.options.shard = shard;
   return await runAndReport(config, io, {
     dryRun: Boolean(values["dry-run"]),
     quiet: Boolean(values.quiet),
@@ -74,7 +78,8 @@ export async function runAndReport(
   return exitCode;
 }
 
-async function writeReport(path: string, report: Report, io: Io): Promise<void> {
+/** Writes `report` to `path` whole or not at all; false (and a line on stderr) when it could not. */
+export async function writeReport(path: string, report: Report, io: Io): Promise<boolean> {
   // Write then rename, so a reader never sees half a report.
   const tmp = `${path}.tmp-${Deno.pid}`;
   try {
@@ -90,7 +95,9 @@ async function writeReport(path: string, report: Report, io: Io): Promise<void> 
     }
     await Deno.rename(tmp, path);
     io.err(`report: ${path}`);
+    return true;
   } catch (e) {
     io.err(`could not write the report to ${path}: ${(e as Error).message}`);
+    return false;
   }
 }

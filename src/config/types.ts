@@ -36,6 +36,14 @@ export interface Options {
   backoffMaxMs: number;
   /** Socket inactivity timeout for control and data connections. */
   timeoutMs: number;
+  /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
+  shard?: Shard;
+}
+
+/** Shard `index` of `count` (0-based): one of several runs that split one config. */
+export interface Shard {
+  index: number;
+  count: number;
 }
 
 /** One `files[i]` entry after validation and path resolution. */

@@ -51,8 +51,30 @@ export interface Report {
   dryRun: boolean;
   /** Set when a signal ended the run early. */
   interrupted?: "SIGINT" | "SIGTERM";
+  /** The exit code of the run that wrote this report (see `EXIT`). */
+  exitCode: number;
+  /** Set when the run took one shard of the config's files (`--shard K/N`). */
+  shard?: ReportShard;
+  /** Set on a report merged from shard reports (`report merge`). */
+  merged?: MergedFrom;
   totals: Totals;
   files: ReportFile[];
+}
+
+/** Which shard a report covers. */
+export interface ReportShard {
+  index: number;
+  count: number;
+  /** `filesDigest` of the whole config's file list: equal in every shard of one config. */
+  digest: string;
+}
+
+/** What a merged report was made of. */
+export interface MergedFrom {
+  count: number;
+  digest: string;
+  /** Each shard's own exit code and time span, by index. */
+  shards: { index: number; exitCode: number; startedAt: string; finishedAt: string }[];
 }
 
 /** Exit codes a scheduler can act on. */
@@ -73,26 +95,19 @@ export interface ReportInput {
   dryRun?: boolean;
   interrupted?: "SIGINT" | "SIGTERM";
   reconnects: number;
+  /** No connection could be made at all (exit 3 unless interrupted). */
+  connectFailed?: boolean;
+  shard?: ReportShard;
   /** In config order. */
   files: ReportFile[];
 }
 
 export function buildReport(input: ReportInput): Report {
-  const totals: Totals = {
-    files: input.files.length,
-    uploaded: 0,
-    skipped: 0,
-    missing: 0,
-    failed: 0,
-    bytes: 0,
-    bytesSent: 0,
-    reconnects: input.reconnects,
-  };
-  for (const f of input.files) {
-    totals[f.status]++;
-    if (f.status === "uploaded") totals.bytes += f.size;
-    totals.bytesSent += f.bytesSent;
-  }
+  const totals = totalsOf(input.files, input.reconnects);
+  const interrupted = input.interrupted ? { interrupted: input.interrupted } : {};
+  const exitCode = input.connectFailed && !input.interrupted
+    ? EXIT.connect
+    : exitCodeFor({ totals, ...interrupted });
   return {
     version: 1,
     startedAt: input.startedAt.toISOString(),
@@ -101,10 +116,32 @@ export function buildReport(input: ReportInput): Report {
     server: input.server,
     workers: input.workers,
     dryRun: input.dryRun ?? false,
-    ...(input.interrupted ? { interrupted: input.interrupted } : {}),
+    ...interrupted,
+    exitCode,
+    ...(input.shard ? { shard: input.shard } : {}),
     totals,
     files: input.files,
   };
+}
+
+/** Counts by status and bytes of `files` (also used to total merged shard reports). */
+export function totalsOf(files: ReportFile[], reconnects: number): Totals {
+  const totals: Totals = {
+    files: files.length,
+    uploaded: 0,
+    skipped: 0,
+    missing: 0,
+    failed: 0,
+    bytes: 0,
+    bytesSent: 0,
+    reconnects,
+  };
+  for (const f of files) {
+    totals[f.status]++;
+    if (f.status === "uploaded") totals.bytes += f.size;
+    totals.bytesSent += f.bytesSent;
+  }
+  return totals;
 }
 
 /**
@@ -134,8 +171,9 @@ export function exitCodeFor(report: Pick<Report, "totals" | "interrupted">): num
 export function summarize(report: Report, maxProblems = 50): string {
   const t = report.totals;
   const secs = Math.max(report.durationMs, 1) / 1000;
+  const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : "";
   const lines = [
-    `${
+    `${shard}${
       report.dryRun ? "dry run: " : ""
     }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${t.missing} missing, ${t.failed} failed`,
     `${formatBytes(t.bytes)} in ${secs.toFixed(2)} s (${
