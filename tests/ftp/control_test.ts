@@ -239,3 +239,15 @@ Deno.test("a reply nobody asked for puts the connection out of step: closed, nev
     assert.ok(control.closed);
   });
 });
+
+Deno.test("endless 1xx replies before a final one fail (ProtocolError), connection closed", async () => {
+  await withControl(async (peer) => {
+    await peer.reply("220 hi");
+    await peer.expect("STOR");
+    await endless(peer, "150 still opening\r\n");
+  }, async (control) => {
+    await control.read();
+    await assert.rejects(control.send("STOR /x"), ProtocolError);
+    assert.ok(control.closed);
+  });
+});
