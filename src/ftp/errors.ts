@@ -22,13 +22,16 @@ export class FTPError extends Error {
   }
 }
 
-/** The data connection or the transfer's final reply failed; carries what was sent. */
+/**
+ * The data connection or the transfer's final reply failed; carries what was
+ * sent, and the underlying error as `cause` (an FTPError, ConnectionLost, ProtocolError...).
+ */
 export class PartialUploadError extends Error {
   /** The FTP reply code when the server ended the transfer with an error reply. */
   readonly code?: number;
   /** `offset`: where this attempt started in the file. */
   constructor(cause: unknown, readonly bytesSent: number, readonly offset: number) {
-    super(cause instanceof Error ? cause.message : String(cause));
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = "PartialUploadError";
     if (cause instanceof FTPError) this.code = cause.code;
   }

@@ -190,7 +190,7 @@ Deno.test("a 552 (quota) during the transfer is read and reported with its code"
         session.upload(path, "/q.bin", 0, "rest", bytes.length),
         (e) =>
           e instanceof PartialUploadError && e.code === 552 && /quota/.test(e.message) &&
-          e.bytesSent < bytes.length,
+          e.cause instanceof FTPError && e.bytesSent < bytes.length,
       );
       // The final reply was read: the session is still in step and usable.
       assert.equal(session.closed, false);
@@ -411,7 +411,9 @@ Deno.test("a data connection that breaks without a reply: the session is closed"
     await withSession(options, async (session) => {
       await assert.rejects(
         session.upload(path, "/c.bin", 0, "rest", bytes.length),
-        (e) => e instanceof PartialUploadError && e.code === undefined,
+        (e) =>
+          e instanceof PartialUploadError && e.code === undefined &&
+          e.cause instanceof ConnectionLost && !e.cause.idle,
       );
       assert.ok(session.closed);
     });
