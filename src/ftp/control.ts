@@ -34,8 +34,11 @@ export const MAX_PRELIMINARY = 16;
 export interface ReadOptions {
   /** Return a 1xx reply instead of skipping it (STOR/APPE: the 150 that opens the transfer). */
   preliminary?: boolean;
-  /** A shorter deadline than `timeoutMs` for this reply. */
-  limitMs?: number;
+  /**
+   * `false`: no deadline of its own; the caller keeps one with `arm` (the final reply of
+   * a transfer, read while the data goes out and the data's progress extends the deadline).
+   */
+  armed?: boolean;
 }
 
 /** The control connection: CRLF lines out, (multi-line) replies in. */
@@ -74,9 +77,9 @@ export class Control {
     else Deno.unrefTimer(this.#watchdog as unknown as number);
   }
 
-  /** Starts (or extends, on progress) the time a data transfer may stall. */
-  arm(): void {
-    this.#deadline = performance.now() + this.timeoutMs;
+  /** Starts (or extends, on progress) the time a data transfer may stall, or a reply take. */
+  arm(ms = this.timeoutMs): void {
+    this.#deadline = performance.now() + ms;
   }
 
   disarm(): void {
@@ -155,7 +158,7 @@ export class Control {
    */
   async read(options: ReadOptions = {}): Promise<Reply> {
     const quiet = this.#quiet;
-    this.#deadline = performance.now() + Math.min(options.limitMs ?? Infinity, this.timeoutMs);
+    if (options.armed !== false) this.arm();
     try {
       for (let skipped = 0;; skipped++) {
         const reply = await this.#reply();

@@ -141,12 +141,32 @@ export class NativeSession extends Session {
       throw new TransferFailed(this.outOfStep(verb, reply), 0);
     }
     const progress = { read: 0, sent: 0 };
+    let sending = true;
+    let ended = false;
+    let failed = false;
+    // The final reply is read while the data goes out: a server that gives up mid-transfer
+    // (`552` disk full) is heard at once, even one that keeps the data connection open, and
+    // a control connection that dies stops the sending.
+    const final = this.control.read({ armed: false }).then(
+      (reply) => ({ reply }),
+      (error: unknown) => ({ error }),
+    ).then((result) => {
+      ended = true;
+      if (sending) {
+        // Before the end of the data: whatever the server said, the transfer is over.
+        failed = true;
+        closeQuietly(data);
+      }
+      return result;
+    });
     // Registered with the control connection: closing the session (an interrupt) or its
     // watchdog cuts the transfer at once.
     this.control.data = data;
+    let cut: unknown; // why the data did not all go out, when the server had not said first
     try {
       await this.#send(data, source.file, progress);
-      data.close(); // end of file for the server
+      sending = false;
+      closeQuietly(data); // end of file for the server
     } catch (e) {
       closeQuietly(data);
       if (e instanceof LocalFileError) {
@@ -154,38 +174,28 @@ export class NativeSession extends Session {
         this.close();
         throw e;
       }
-      const cause = await this.#whyBroken() ?? this.control.lost(e, false, "data socket");
-      throw new TransferFailed(cause, progress.sent);
+      failed = true;
+      if (!ended) cut = this.control.lost(e, false, "data socket");
     } finally {
+      sending = false;
       this.control.data = undefined;
-      this.control.disarm();
     }
-    // Only now, after the data: a reply read before could belong to the transfer.
-    let done: Reply;
-    try {
-      done = await this.control.read();
-    } catch (e) {
-      throw new TransferFailed(e, progress.sent);
-    }
+    // The final reply's deadline starts now; after a cut, only a short wait for the server's
+    // word: it is what the user needs (`552`), and reading it keeps the session in step.
+    this.control.arm(failed ? BROKEN_TRANSFER_REPLY_MS : this.control.timeoutMs);
+    const result = await final;
+    this.control.disarm();
+    if ("error" in result) throw new TransferFailed(cut ?? result.error, progress.sent);
+    const done = result.reply;
     if (isNegative(done.code)) throw new TransferFailed(new FTPError(done), progress.sent);
     if (!isCompletion(done.code)) {
       throw new TransferFailed(this.outOfStep(verb, done), progress.sent);
     }
-    return { read: progress.read, written: progress.sent };
-  }
-
-  /**
-   * After the data connection broke: the server's error reply, when it gives one
-   * soon (`552` disk full); the session stays usable when a final reply was read.
-   */
-  async #whyBroken(): Promise<FTPError | undefined> {
-    if (this.control.closed) return undefined; // an interrupt, or the watchdog
-    try {
-      const reply = await this.control.read({ limitMs: BROKEN_TRANSFER_REPLY_MS });
-      return isNegative(reply.code) ? new FTPError(reply) : undefined;
-    } catch {
-      return undefined; // no word in time: the read closed the connection
+    if (failed) {
+      const early = new Error(`the server ended the transfer early: ${done.message}`);
+      throw new TransferFailed(cut ?? early, progress.sent);
     }
+    return { read: progress.read, written: progress.sent };
   }
 
   /**

@@ -199,6 +199,69 @@ Deno.test("a 552 (quota) during the transfer is read and reported with its code"
   });
 });
 
+Deno.test("a 552 while the data connection stays open (server stops reading) is heard at once", async () => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => release = r);
+  const options: FakeFtpOptions = {
+    on: {
+      STOR: async (_arg, peer) => {
+        await peer.reply("150 go");
+        const data = await peer.acceptData();
+        await data.read(new Uint8Array(64 * 1024));
+        await peer.reply("552 Disk quota exceeded");
+        await released; // neither reads nor closes the data connection meanwhile
+        data.close();
+      },
+    },
+  };
+  await withFile(32 * 1024 * 1024, async (path, bytes) => {
+    await withSession(options, async (session) => {
+      try {
+        await assert.rejects(
+          session.upload(path, "/q.bin", 0, "rest", bytes.length),
+          (e) => e instanceof PartialUploadError && e.code === 552 && /quota/.test(e.message),
+        );
+        assert.equal(session.closed, false);
+      } finally {
+        release();
+      }
+      assert.equal(await session.size("/nothing"), undefined);
+    });
+  });
+});
+
+Deno.test("a control connection that dies mid-transfer stops the sending at once", async () => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => release = r);
+  const options: FakeFtpOptions = {
+    on: {
+      STOR: async (_arg, peer) => {
+        await peer.reply("150 go");
+        const data = await peer.acceptData();
+        await data.read(new Uint8Array(64 * 1024));
+        peer.close(); // the control connection goes; the data connection stays, unread
+        await released;
+        data.close();
+      },
+    },
+  };
+  await withFile(32 * 1024 * 1024, async (path, bytes) => {
+    await withSession(options, async (session) => {
+      try {
+        await assert.rejects(
+          session.upload(path, "/d.bin", 0, "rest", bytes.length),
+          (e) =>
+            e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
+            /closed connection unexpectedly/.test(e.message),
+        );
+        assert.ok(session.closed);
+      } finally {
+        release();
+      }
+    });
+  });
+});
+
 Deno.test("closing the session cuts the data connection at once (interrupt, SIGTERM)", async () => {
   let started!: () => void;
   const transferring = new Promise<void>((r) => started = r);
