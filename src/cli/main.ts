@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConfigError } from "../config/load.ts";
+import { ConfigError } from "../config/errors.ts";
 import { EXIT } from "../report/report.ts";
 import { defaultIo, type Io, UsageError } from "./args.ts";
 import { uploadCommand } from "./upload.ts";

@@ -6,7 +6,8 @@
  */
 
 import { resolve } from "node:path";
-import { loadConfig, resolvePassword } from "../config/load.ts";
+import { loadConfig } from "../config/load.ts";
+import { resolvePassword } from "../config/password.ts";
 import type { Config } from "../config/types.ts";
 import { runUpload } from "../run/coordinator.ts";
 import { EXIT, type Report, reportJson, summarize } from "../report/report.ts";

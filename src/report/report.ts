@@ -11,7 +11,10 @@
  * @module
  */
 
-import type { FileStatus, Secure } from "../config/types.ts";
+import type { Secure } from "../config/types.ts";
+
+/** Final state of one file in the report. */
+export type FileStatus = "uploaded" | "skipped" | "missing" | "failed";
 
 export interface ReportFile {
   source: string;
