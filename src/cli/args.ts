@@ -1,10 +1,12 @@
 /**
  * What every command shares: where its output goes (`Io`), the one flag
- * parser, and `UsageError` for wrong words on the command line (exit 2).
+ * parser (`parseCommand`, which also answers `--help`), `UsageError` for
+ * wrong words on the command line (exit 2), and the user's folder.
  *
  * @module
  */
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** Where human-facing lines go; tests capture them. */
@@ -22,14 +24,53 @@ export const defaultIo: Io = {
 
 export class UsageError extends Error {}
 
-type FlagOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
+type FlagOptions = Record<string, { type: "string" | "boolean" }>;
 
-export function parse(args: string[], options: FlagOptions) {
+/** One command's words: its flags, how many positionals, and its help text. */
+export interface CommandSpec {
+  /** `upload`, `serve`, `demo`: names the command in messages. */
+  name: string;
+  flags: FlagOptions;
+  /** e.g. `{ count: 1, what: "CONFIG file" }`; absent = none allowed. */
+  positionals?: { count: number; what: string };
+  help: string;
+}
+
+export type Parsed =
+  | { help: true }
+  | {
+    help: false;
+    values: Record<string, string | boolean | undefined>;
+    positionals: string[];
+  };
+
+/**
+ * Parses `args` for `spec`. `--help`/`-h` wins (`{ help: true }`);
+ * an unknown flag, a missing value or the wrong number of positionals is a
+ * {@linkcode UsageError}.
+ */
+export function parseCommand(spec: CommandSpec, args: string[]): Parsed {
+  const options = { ...spec.flags, help: { type: "boolean", short: "h" } } as const;
+  let parsed;
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}; see --help`);
+    // `upload x.json --bad --help`: asking for help beats the mistake.
+    if (args.includes("--help") || args.includes("-h")) return { help: true };
+    throw new UsageError(`${spec.name}: ${(e as Error).message}; see ${spec.name} --help`);
   }
+  if (parsed.values.help) return { help: true };
+  const want = spec.positionals;
+  if (parsed.positionals.length !== (want?.count ?? 0)) {
+    throw new UsageError(
+      want
+        ? `${spec.name} takes exactly ${
+          want.count === 1 ? "one" : want.count
+        } ${want.what}; see ${spec.name} --help`
+        : `${spec.name} takes no arguments besides its options; see ${spec.name} --help`,
+    );
+  }
+  return { help: false, values: parsed.values, positionals: parsed.positionals };
 }
 
 /** A whole number flag in [min, max]. */
@@ -45,4 +86,14 @@ export function intFlag(
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   }
   return n;
+}
+
+/**
+ * The folder the user ran the command from. `deno task` runs in the project
+ * folder and passes the user's folder as `INIT_CWD`; paths on the command
+ * line are meant relative to that.
+ */
+export function userCwd(io: Io): string {
+  const init = io.env("INIT_CWD");
+  return init ? resolve(init) : Deno.cwd();
 }
