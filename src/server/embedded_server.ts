@@ -14,21 +14,17 @@
  * - {@link ResumableFileSystem}: REST+STOR keeps the prefix (ftp-srv's default zero-fills it).
  * - FEAT also advertises `EPSV` and `REST STREAM` (unless REST is refused), like real servers.
  * - Path arguments are taken verbatim: ftp-srv's parser drops `"` and treats `-x` as a flag.
+ * - Replies never show the server's local folder, only client paths ({@link clientPathsOnly}):
+ *   ftp-srv answers e.g. `550 ENOENT: no such file or directory, stat '/srv/root/x'`.
  * - Passive ports come from the OS (port 0), so servers in one process never collide.
  * - Quiet: a no-op logger; ftp-srv's SIGINT/SIGTERM/SIGQUIT handlers are removed.
  *
  * @module
  */
-import { FileSystem, FtpSrv } from "ftp-srv";
+import { FtpSrv } from "ftp-srv";
 import { isLoopback } from "./loopback.ts";
-import {
-  closeSync,
-  constants,
-  createWriteStream,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-} from "node:fs";
+import { ResumableFileSystem } from "./resumable_fs.ts";
+import { clientPathsOnly } from "./client_paths.ts";
 import { type AddressInfo, connect, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
@@ -130,47 +126,6 @@ const silentLog = {
   fatal() {},
 };
 
-/**
- * ftp-srv FileSystem with correct resume semantics. STOR after `REST n` (n>0) opens the file
- * read-write (created if missing), truncates it to n and writes from n: the prefix is kept and
- * the file ends where the upload ends. Plain STOR truncates, APPE appends. A failed upload
- * leaves its partial file (ftp-srv deletes it), so it can be resumed.
- */
-export class ResumableFileSystem extends FileSystem {
-  override write(fileName: string, { append = false, start = 0 } = {}) {
-    const { fsPath, clientPath } = this.#resolve(fileName);
-    const fd = openSync(
-      fsPath,
-      append ? "a" : start > 0 ? constants.O_RDWR | constants.O_CREAT : "w",
-    );
-    try {
-      if (!append && start > 0) ftruncateSync(fd, start);
-      const offset = append ? fstatSync(fd).size : start;
-      const stream = createWriteStream("", { fd, start: append ? undefined : start });
-      return { stream, clientPath, offset };
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-  }
-
-  /**
-   * Answer MKD with the FTP path (ftp-srv would reveal the local path), and fail on a folder
-   * that exists, as vsftpd and pure-ftpd do (ftp-srv's recursive mkdir would report success).
-   */
-  override async mkdir(path: string) {
-    const { fsPath, clientPath } = this.#resolve(path);
-    await Deno.mkdir(fsPath);
-    return clientPath;
-  }
-
-  /** ftp-srv's sandboxing: normalizes against "/" first, so ".." cannot leave root. */
-  #resolve(path: string): { fsPath: string; clientPath: string } {
-    // deno-lint-ignore no-explicit-any
-    return (this as any)._resolvePath(path);
-  }
-}
-
 export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const host = opts.host === undefined || opts.host === "localhost" ? "127.0.0.1" : opts.host;
   if (!isLoopback(host)) throw new Error(`embedded FTP server only binds loopback, not ${host}`);
@@ -189,6 +144,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     return true;
   };
 
+  const hideRoot = clientPathsOnly([opts.root, await Deno.realPath(opts.root)]);
   const listenersBefore = SIGNALS.map((s) => process.listeners(s));
   const srv = new FtpSrv({
     url: `ftp://${hostInUrl}:${opts.port ?? 0}`,
@@ -235,6 +191,8 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       connectors: new Set(),
     };
     sessions.set(conn, session);
+    const reply = conn.reply.bind(conn);
+    conn.reply = (code, ...letters) => reply(code, ...letters.map(hideRoot));
     conn.commandSocket.once("close", () => sessions.delete(conn));
     const handle = conn.commands.handle.bind(conn.commands);
     conn.commands.handle = (line) => intercept(session, line as string, handle);
