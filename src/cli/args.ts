@@ -57,7 +57,7 @@ export function parseCommand(spec: CommandSpec, args: string[]): Parsed {
   } catch (e) {
     // `upload x.json --bad --help`: asking for help beats the mistake.
     if (args.includes("--help") || args.includes("-h")) return { help: true };
-    throw new UsageError(`${spec.name}: ${(e as Error).message}; see ${spec.name} --help`);
+    throw new UsageError(`${spec.name}: ${flagProblem(e as Error)}; see ${spec.name} --help`);
   }
   if (parsed.values.help) return { help: true };
   const want = spec.positionals;
@@ -71,6 +71,12 @@ export function parseCommand(spec: CommandSpec, args: string[]): Parsed {
     );
   }
   return { help: false, values: parsed.values, positionals: parsed.positionals };
+}
+
+/** node:util's words for a flag problem, shortened; never a flag's value. */
+function flagProblem(e: Error & { code?: string }): string {
+  const flag = e.message.match(/'(-[^' ]*)/)?.[1];
+  return e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag ? `unknown option ${flag}` : e.message;
 }
 
 /** A whole number flag in [min, max]. */
