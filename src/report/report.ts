@@ -168,9 +168,16 @@ export function summarize(
     `${
       report.dryRun ? "dry run: " : ""
     }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${t.missing} missing, ${t.failed} failed`,
-    `${formatBytes(t.bytes)} complete, ${formatBytes(t.bytesSent)} sent in ${secs.toFixed(2)} s (${
-      formatBytes(t.bytesSent / secs)
-    }/s) over ${plural(report.workers, "connection")}, ${plural(t.reconnects, "reconnect")}`,
+    // A dry run connects to nothing: no rate, no connections to claim.
+    report.dryRun
+      ? `${
+        formatBytes(report.files.reduce((n, f) => n + (f.status === "skipped" ? f.size : 0), 0))
+      } to send; nothing sent`
+      : `${formatBytes(t.bytes)} complete, ${formatBytes(t.bytesSent)} sent in ${
+        secs.toFixed(2)
+      } s (${formatBytes(t.bytesSent / secs)}/s) over ${plural(report.workers, "connection")}, ${
+        plural(t.reconnects, "reconnect")
+      }`,
   ];
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
   const problems = report.files.filter((f) => f.status === "missing" || f.status === "failed");

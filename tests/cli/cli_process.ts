@@ -48,12 +48,23 @@ export function cli(
   );
 }
 
-/** `deno task <args>` of this project, started from `cwd` (as a user in another folder would). */
+/**
+ * `deno task <args>` of this project, started from `cwd` (as a user in another
+ * folder would). A fresh environment: under `deno task test` an inherited
+ * `INIT_CWD` (the outer task's) would be kept by the inner `deno task`.
+ */
 export function task(args: string[], cwd: string): Promise<CliResult> {
+  const keep = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"];
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of keep) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
   return output(
     new Deno.Command(Deno.execPath(), {
       args: ["task", "--config", DENO_JSON, ...args],
-      env: { NO_COLOR: "1" },
+      clearEnv: true,
+      env,
       cwd,
       stdout: "piped",
       stderr: "piped",

@@ -154,3 +154,19 @@ Deno.test("summary and report escape server text and redact the password", () =>
   assert.equal(summary.split("\n").length, 3, "one line per problem: " + summary);
   assert.ok(!json.includes("pw-53cr3t"));
 });
+
+Deno.test("a dry run's summary claims no connection and no rate", () => {
+  const r = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(10),
+    server,
+    workers: 4,
+    dryRun: true,
+    reconnects: 0,
+    files: [file("skipped", 3072), file("missing", 0, { error: "source not found" })],
+  });
+  const text = summarize(r);
+  assert.match(text, /^dry run: 2 files: 0 uploaded, 1 skipped, 1 missing, 0 failed$/m);
+  assert.match(text, /^3\.0 KiB to send; nothing sent$/m);
+  assert.ok(!/connection|\/s/.test(text), text);
+});
