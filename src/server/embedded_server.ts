@@ -13,6 +13,7 @@
  * - ftp-srv's data server `close` handler could replace the next EPSV's connector (-> 425).
  * - {@link ResumableFileSystem}: REST+STOR keeps the prefix (ftp-srv's default zero-fills it).
  * - FEAT also advertises `EPSV` and `REST STREAM` (unless REST is refused), like real servers.
+ * - DELE removes files only and RMD folders only, as real servers do (ftp-srv: either).
  * - Path arguments are taken verbatim: ftp-srv's parser drops `"` and treats `-x` as a flag.
  * - Replies never show the server's local folder, only client paths ({@link clientPathsOnly}):
  *   ftp-srv answers e.g. `550 ENOENT: no such file or directory, stat '/srv/root/x'`.
@@ -190,6 +191,21 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           ...feats.map((f) => ({ message: ` ${f}`, raw: true })),
           "End",
         );
+      }
+      case "DELE":
+      case "RMD":
+      case "XRMD": {
+        // ftp-srv's DELE and RMD both remove whatever is there (RMD deletes a file, DELE an
+        // empty folder); vsftpd and pure-ftpd refuse the wrong kind, and so does this server.
+        if (!conn.fs) break;
+        const info = await Deno.stat(fsPathOf(conn, arg ?? "")).catch(() => undefined);
+        if (info && directive === "DELE" && info.isDirectory) {
+          return conn.reply(550, "Is a folder; use RMD");
+        }
+        if (info && directive !== "DELE" && !info.isDirectory) {
+          return conn.reply(550, "Not a folder; use DELE");
+        }
+        break;
       }
       case "SIZE": {
         // ftp-srv answers "213 File status" for an empty file (its size 0 is falsy there).

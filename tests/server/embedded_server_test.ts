@@ -328,3 +328,22 @@ Deno.test("error replies show client paths only, never the server's local folder
     assert.match(all, /RNTO => 550 .*'\/f\.txt' -> '\/nope\/x'/);
   });
 });
+
+Deno.test("DELE removes files only, RMD folders only (ftp-srv removed either)", async () => {
+  await withServer({}, async (server) => {
+    await Deno.mkdir(join(server.root, "empty"));
+    await Deno.writeTextFile(join(server.root, "f.txt"), "x");
+    const client = await connect(server);
+    try {
+      await rejectsWith(client.send("DELE /empty"), 550);
+      await rejectsWith(client.send("RMD /f.txt"), 550);
+      assert.ok((await Deno.stat(join(server.root, "empty"))).isDirectory);
+      assert.equal(await Deno.readTextFile(join(server.root, "f.txt")), "x");
+      await client.send("DELE /f.txt");
+      await client.send("RMD /empty");
+      assert.deepEqual([...Deno.readDirSync(server.root)], []);
+    } finally {
+      client.close();
+    }
+  });
+});
