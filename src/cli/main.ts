@@ -12,9 +12,6 @@ import { defaultIo, type Io, UsageError } from "./args.ts";
 import { HELP, VERSION } from "./help.ts";
 import { uploadCommand } from "./upload.ts";
 
-export type { Io };
-export { HELP, VERSION };
-
 /** Runs the command line; returns the exit code. */
 export async function main(args: string[], io: Io = defaultIo): Promise<number> {
   const [command, ...rest] = args;
