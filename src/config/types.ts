@@ -1,5 +1,5 @@
 /**
- * Shapes shared by the pure planning/reporting code and the I/O code.
+ * The validated config's shapes and the defaults of its options.
  *
  * @module
  */
@@ -50,8 +50,6 @@ export interface Shard {
 export interface FileEntry {
   /** Position in the config's `files` array, for error messages (`files[3]`). */
   index: number;
-  /** The source as written in the config. */
-  sourceAsWritten: string;
   /** Absolute local path. */
   source: string;
   /** Absolute remote path (POSIX, NFC), a file name, never a folder. */
@@ -76,6 +74,3 @@ export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report">> = {
   backoffMaxMs: 30000,
   timeoutMs: 30000,
 };
-
-/** Final state of one file in the report. */
-export type FileStatus = "uploaded" | "skipped" | "missing" | "failed";

@@ -1,0 +1,77 @@
+/**
+ * One upload run as the command line does it (shared by `upload` and
+ * `demo`): signal handling, the run, then the report file, the summary and
+ * the exit code. Every line shown passes through `safeText` with the
+ * password, a last line of defence against what a server sends.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/types.ts";
+import { resolvePassword } from "../config/password.ts";
+import { runUpload } from "../run/coordinator.ts";
+import { EXIT, reportJson, summarize } from "../report/report.ts";
+import { safeText } from "../ftp/server_text.ts";
+import type { Io } from "./args.ts";
+import { checkReportPath, writeReport } from "./report_file.ts";
+
+export interface RunFlags {
+  dryRun?: boolean;
+  quiet?: boolean;
+  printReport?: boolean;
+  /** How the report path was given, for messages: `--report` or `options.report`. */
+  reportLabel?: string;
+}
+
+/** Runs an upload with signal handling, writes the report, prints the summary. */
+export async function runAndReport(config: Config, io: Io, flags: RunFlags): Promise<number> {
+  const password = resolvePassword(config.server, io.env, config.configPath);
+  const secrets = [password];
+  const reportPath = config.options.report;
+  if (reportPath) {
+    await checkReportPath(
+      reportPath,
+      config,
+      flags.reportLabel ?? `${config.configPath}: options.report`,
+    );
+  }
+  const controller = new AbortController();
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const handler = () => controller.abort(sig);
+    Deno.addSignalListener(sig, handler);
+    return () => Deno.removeSignalListener(sig, handler);
+  });
+  let outcome;
+  try {
+    outcome = await runUpload({
+      config,
+      password,
+      dryRun: flags.dryRun,
+      signal: controller.signal,
+      log: flags.quiet ? undefined : (line) => io.err(safeText(line, secrets)),
+    });
+  } finally {
+    handlers.forEach((remove) => remove());
+  }
+  const { report } = outcome;
+  let { exitCode } = outcome;
+  if (reportPath) {
+    const failed = await writeReport(reportPath, report, secrets);
+    if (failed === undefined) {
+      io.err(`report: ${reportPath}`);
+    } else {
+      io.err(safeText(`could not write the report to ${reportPath}: ${failed}`, secrets));
+      // A scheduler must not take a run without its proof for a clean one.
+      if (exitCode === EXIT.ok) exitCode = EXIT.someFailed;
+    }
+  }
+  if (flags.printReport) io.out([...reportJson(report, { secrets })].join("").trimEnd());
+  if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report, { secrets }));
+  if (outcome.connectError) {
+    io.err(safeText(
+      `could not connect or log in to ${config.server.host}:${config.server.port}: ${outcome.connectError}`,
+      secrets,
+    ));
+  }
+  return exitCode;
+}
