@@ -13,6 +13,7 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
                   a folder, a symlink or a device; its folder must be writable)
   --no-atomic     write straight to the destination (no temporary name + rename)
   --dry-run       check the config and sources, connect to nothing
+  --lock FILE     one run at a time: exit 4 at once while another run holds FILE
   --quiet         no progress lines; the summary only when something went wrong
   --shard K/N     take only shard K (0..N-1) of N: the files whose destination hashes to K.
                   Without it: FTPBATCH_SHARD_COUNT=N with FTPBATCH_SHARD_INDEX=K, or with
@@ -29,7 +30,7 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
 
 const CONFIG = `Config (JSON):
   { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
-    "options": { "workers", "retries", "report", "atomic", "verify": "size"|"hash",
+    "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
                  "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" } ] }
 Relative sources and "report" resolve against the config file's folder; CONFIG and --report
@@ -40,6 +41,7 @@ const EXIT_CODES = `Exit codes:
   1  at least one file missing or failed, or the report could not be written
   2  usage or config error (also a refused --report path), nothing sent
   3  could not connect or log in, nothing sent
+  4  another run holds the --lock file; this one did not start
   130/143  interrupted by SIGINT/SIGTERM (report still written)`;
 
 export const UPLOAD_HELP = `ftpbatch upload CONFIG [options]: upload what CONFIG lists.

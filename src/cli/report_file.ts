@@ -15,9 +15,15 @@ import { UsageError } from "./args.ts";
 /**
  * Throws a {@linkcode UsageError} (exit 2, nothing sent) when `path` must not
  * be written, or its folder is missing or not writable. `label` names where
- * the path came from (`--report` or `<config>: options.report`).
+ * the path came from (`--report` or `<config>: options.report`); `what` is
+ * the file this run would write there (the report, or the `--lock` file).
  */
-export async function checkReportPath(path: string, config: Config, label: string): Promise<void> {
+export async function checkReportPath(
+  path: string,
+  config: Config,
+  label: string,
+  what = "report",
+): Promise<void> {
   const refuse = (why: string): never => {
     throw new UsageError(`${label} ${path}: ${why}; nothing was sent`);
   };
@@ -34,7 +40,7 @@ export async function checkReportPath(path: string, config: Config, label: strin
   const target = await canonical(path);
   const configInfo = await Deno.stat(config.configPath).catch(() => undefined);
   if (target === await canonical(config.configPath) || sameFile(info, configInfo)) {
-    refuse("is the config file; the report would replace it");
+    refuse(`is the config file; the ${what} would replace it`);
   }
   // Only a source with the same name can be the same path; a hard link to the
   // report file (nlink > 1) can have any name, so then every source is looked at.
@@ -42,10 +48,10 @@ export async function checkReportPath(path: string, config: Config, label: strin
   const linked = (info?.nlink ?? 1) > 1;
   for (const f of config.files) {
     if (basename(f.source) === name && await canonical(f.source) === target) {
-      refuse(`is the source of files[${f.index}]; the report would replace it`);
+      refuse(`is the source of files[${f.index}]; the ${what} would replace it`);
     }
     if (linked && sameFile(info, await Deno.stat(f.source).catch(() => undefined))) {
-      refuse(`is the same file as the source of files[${f.index}]; the report would replace it`);
+      refuse(`is the same file as the source of files[${f.index}]; the ${what} would replace it`);
     }
   }
   await checkWritable(dirname(path), refuse);

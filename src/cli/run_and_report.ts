@@ -13,7 +13,9 @@ import { runUpload } from "../run/coordinator.ts";
 import { EXIT, reportJson, summarize } from "../report/report.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { Io } from "./args.ts";
+import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
 import { checkReportPath, writeReport } from "./report_file.ts";
+import { UsageError } from "./args.ts";
 
 export interface RunFlags {
   dryRun?: boolean;
@@ -21,12 +23,16 @@ export interface RunFlags {
   printReport?: boolean;
   /** How the report path was given, for messages: `--report` or `options.report`. */
   reportLabel?: string;
+  /** Likewise for the lock file: `--lock` or `options.lock`. */
+  lockLabel?: string;
 }
 
-/** Runs an upload with signal handling, writes the report, prints the summary. */
+/**
+ * Runs an upload with signal handling (under the `--lock` when one is given),
+ * writes the report, prints the summary.
+ */
 export async function runAndReport(config: Config, io: Io, flags: RunFlags): Promise<number> {
   const password = resolvePassword(config.server, io.env, config.configPath);
-  const secrets = [password];
   const reportPath = config.options.report;
   if (reportPath) {
     await checkReportPath(
@@ -35,6 +41,40 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
       flags.reportLabel ?? `${config.configPath}: options.report`,
     );
   }
+  const lockPath = config.options.lock;
+  let lock: HeldLock | undefined;
+  if (lockPath && !flags.dryRun) {
+    const label = flags.lockLabel ?? `${config.configPath}: options.lock`;
+    if (lockPath === reportPath) {
+      throw new UsageError(`${label} ${lockPath}: is also the report path; nothing was sent`);
+    }
+    await checkReportPath(lockPath, config, label, "lock file");
+    try {
+      lock = await acquireLock(lockPath);
+    } catch (e) {
+      if (e instanceof LockHeldError) {
+        io.err(e.message);
+        return EXIT.locked;
+      }
+      if (e instanceof LockFileError) throw new UsageError(`${label}: ${e.message}`);
+      throw e;
+    }
+  }
+  try {
+    return await lockedRun(config, io, flags, password);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function lockedRun(
+  config: Config,
+  io: Io,
+  flags: RunFlags,
+  password: string | undefined,
+): Promise<number> {
+  const secrets = [password];
+  const reportPath = config.options.report;
   const controller = new AbortController();
   const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
     const handler = () => controller.abort(sig);

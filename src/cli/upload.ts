@@ -24,6 +24,7 @@ const UPLOAD: CommandSpec = {
     "dry-run": { type: "boolean" },
     quiet: { type: "boolean" },
     shard: { type: "string" },
+    lock: { type: "string" },
   },
   positionals: { count: 1, what: "CONFIG file" },
   help: UPLOAD_HELP,
@@ -46,9 +47,11 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   if (values.report) config.options.report = resolve(cwd, values.report as string);
   if (values["no-atomic"]) config.options.atomic = false;
   if (shard) config.options.shard = shard;
+  if (values.lock) config.options.lock = resolve(cwd, values.lock as string);
   return await runAndReport(config, io, {
     dryRun: Boolean(values["dry-run"]),
     quiet: Boolean(values.quiet),
     ...(values.report ? { reportLabel: "--report" } : {}),
+    ...(values.lock ? { lockLabel: "--lock" } : {}),
   });
 }

@@ -27,6 +27,8 @@ export interface Options {
   retries: number;
   /** Report file path, absolute (resolved against the config folder). */
   report?: string;
+  /** Lock file path, absolute (resolved against the config folder): one run at a time. */
+  lock?: string;
   /** Upload to a temporary name and rename after verification. */
   atomic: boolean;
   /** `size` compares SIZE; `hash` also compares a server hash where one is offered. */
@@ -65,7 +67,7 @@ export interface Config {
   files: FileEntry[];
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report">> = {
+export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
   workers: 4,
   retries: 5,
   atomic: true,

@@ -24,6 +24,7 @@ const OPTION_KEYS = [
   "workers",
   "retries",
   "report",
+  "lock",
   "atomic",
   "verify",
   "backoffBaseMs",
@@ -121,6 +122,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
   const workers = r.get(o, p, "workers", integer(1, 64), d.workers);
   const retries = r.get(o, p, "retries", integer(0, 100), d.retries);
   const report = r.get<string | undefined>(o, p, "report", text(), undefined);
+  const lock = r.get<string | undefined>(o, p, "lock", text(), undefined);
   const atomic = r.get(o, p, "atomic", boolean, d.atomic);
   const verify = r.get<Options["verify"]>(
     o,
@@ -156,5 +158,6 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     timeoutMs,
   };
   if (report !== undefined) options.report = resolve(dir, report);
+  if (lock !== undefined) options.lock = resolve(dir, lock);
   return options;
 }

@@ -87,6 +87,8 @@ export const EXIT = {
   someFailed: 1,
   usage: 2,
   connect: 3,
+  /** Another run holds the `--lock` file; this one did not start. */
+  locked: 4,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
