@@ -15,8 +15,16 @@
 import { resolve } from "node:path";
 import { MergeError, mergeReports, type NamedReport } from "../report/merge.ts";
 import { EXIT, reportJson, summarize } from "../report/report.ts";
-import { type Io, parse, UsageError } from "./args.ts";
-import { writeReport } from "./upload.ts";
+import { type CommandSpec, type Io, parseCommand, UsageError } from "./args.ts";
+import { REPORT_HELP } from "./help.ts";
+import { writeReport } from "./report_file.ts";
+
+const MERGE: CommandSpec = {
+  name: "report merge",
+  flags: { output: { type: "string" }, quiet: { type: "boolean" } },
+  positionals: { what: "the shard reports to merge" },
+  help: REPORT_HELP,
+};
 
 export async function reportCommand(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
@@ -27,13 +35,12 @@ export async function reportCommand(args: string[], io: Io): Promise<number> {
       }`,
     );
   }
-  const { values, positionals } = parse(rest, {
-    output: { type: "string" },
-    quiet: { type: "boolean" },
-  });
-  if (positionals.length === 0) {
-    throw new UsageError("report merge needs the shard reports to merge; see --help");
+  const parsed = parseCommand(MERGE, rest);
+  if (parsed.help) {
+    io.out(MERGE.help);
+    return EXIT.ok;
   }
+  const { values, positionals } = parsed;
   const inputs: NamedReport[] = [];
   for (const path of positionals) inputs.push({ name: path, report: await readJson(path) });
   let merged;
@@ -44,7 +51,13 @@ export async function reportCommand(args: string[], io: Io): Promise<number> {
     throw e;
   }
   if (values.output) {
-    if (!await writeReport(resolve(values.output as string), merged, io)) return EXIT.usage;
+    const path = resolve(values.output as string);
+    const failed = await writeReport(path, merged, []);
+    if (failed !== undefined) {
+      io.err(`could not write the merged report to ${path}: ${failed}`);
+      return EXIT.usage;
+    }
+    io.err(`report: ${path}`);
   } else {
     io.out([...reportJson(merged)].join("").trimEnd());
   }

@@ -71,11 +71,11 @@ export function parseShard(text: string): Shard | string {
 /**
  * Identifies the config's list of files (every shard's, in config order), so
  * reports of shards of one config can be told from reports of another. Uses
- * sources as written, not resolved: machines may mount the data elsewhere.
+ * the destinations only: machines may check out or mount the sources elsewhere.
  */
-export function filesDigest(files: Pick<FileEntry, "sourceAsWritten" | "destination">[]): string {
+export function filesDigest(files: Pick<FileEntry, "destination">[]): string {
   const hash = createHash("sha256");
-  for (const f of files) hash.update(JSON.stringify([f.sourceAsWritten, f.destination]) + "\n");
+  for (const f of files) hash.update(JSON.stringify(f.destination) + "\n");
   return hash.digest("hex");
 }
 

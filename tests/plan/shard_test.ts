@@ -106,14 +106,10 @@ Deno.test("parseShard: K/N with 0 <= K < N; everything else a reason", () => {
   }
 });
 
-Deno.test("filesDigest: same list same digest; order, source or destination changes it", () => {
-  const a = [
-    { sourceAsWritten: "a.txt", destination: "/r/a.txt" },
-    { sourceAsWritten: "b.txt", destination: "/r/b.txt" },
-  ];
+Deno.test("filesDigest: same list same digest; order or a destination changes it", () => {
+  const a = [{ destination: "/r/a.txt" }, { destination: "/r/b.txt" }];
   assert.equal(filesDigest(a), filesDigest(structuredClone(a)));
   assert.notEqual(filesDigest(a), filesDigest([...a].reverse()));
-  assert.notEqual(filesDigest(a), filesDigest([a[0], { ...a[1], sourceAsWritten: "c.txt" }]));
   assert.notEqual(filesDigest(a), filesDigest([a[0], { ...a[1], destination: "/r/c.txt" }]));
   assert.match(filesDigest(a), /^[0-9a-f]{64}$/);
 });
