@@ -441,7 +441,9 @@ async function main(): Promise<number> {
             machineCpuS.toFixed(2)
           } s`;
           const rt = latency
-            ? `RTT ${rttMs} ms: ${latency.roundTripsPerFile.toFixed(2)} round trips/file, `
+            ? `RTT ${rttMs} ms (proxy ${latency.proxyLateMs.toFixed(2)} ms late per release): ${
+              latency.roundTripsPerFile.toFixed(2)
+            } round trips/file, `
             : "";
           log(
             `[${setName} ${round + 1}/${runs}] ${tool.name} ×${parallel}: ${

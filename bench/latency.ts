@@ -36,6 +36,11 @@ export interface LatencyFacts {
   roundTripsPerFile: number;
   /** wall ÷ RTT × connections ÷ files: what wall time alone suggests (not the count). */
   wallRttsPerFile: number;
+  /**
+   * Mean lateness of the proxy's releases (ms): on a busy machine its timers fire late, so
+   * the RTT the clients saw was about rttMs + 2 × this.
+   */
+  proxyLateMs: number;
   stats: LatencyStats;
 }
 
@@ -83,6 +88,7 @@ export async function throughLatency<T extends { wallS: number }>(
       roundTrips: rt,
       roundTripsPerFile: rt / shape.files,
       wallRttsPerFile: (result.wallS * 1000 / rttMs) * shape.connections / shape.files,
+      proxyLateMs: proxy.stats.released ? proxy.stats.lateMsSum / proxy.stats.released : 0,
       stats: { ...proxy.stats },
     },
   };

@@ -88,6 +88,13 @@ export interface LatencyStats {
   bytesDown: number;
   /** Round trips of the busiest control connection, its data connections included. */
   maxSessionRoundTrips: number;
+  /**
+   * How late the proxy released chunks (timer and event-loop lateness on a busy machine):
+   * chunks released, the sum and the worst of (release − due) in ms.
+   */
+  released: number;
+  lateMsSum: number;
+  lateMsMax: number;
 }
 
 /** Opens + turns of all connections: see the module doc. */
@@ -158,6 +165,8 @@ class DelayLine {
     readonly hooks: {
       onRead?: (chunk: Uint8Array) => void;
       onDeliver?: () => void;
+      /** A chunk was released `lateMs` after it was due. */
+      onRelease?: (lateMs: number) => void;
       transform?: Transform;
     } = {},
   ) {}
@@ -233,6 +242,7 @@ class DelayLine {
           await sleep(Math.ceil(wait));
         }
         if (this.#stopped) return;
+        this.hooks.onRelease?.(performance.now() - item.due);
         this.#queue.shift();
         this.#queued -= item.data?.length ?? 0;
         this.#wakeReader?.();
@@ -329,6 +339,14 @@ export function startLatencyProxy(
     bytesUp: 0,
     bytesDown: 0,
     maxSessionRoundTrips: 0,
+    released: 0,
+    lateMsSum: 0,
+    lateMsMax: 0,
+  };
+  const onRelease = (lateMs: number) => {
+    stats.released++;
+    stats.lateMsSum += lateMs;
+    if (lateMs > stats.lateMsMax) stats.lateMsMax = lateMs;
   };
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const relays = new Set<Relay>();
@@ -420,7 +438,11 @@ export function startLatencyProxy(
       readonly kind: "control" | "data",
     ) {
       relays.add(this);
+      // A router does not hold small segments back: without this, Nagle's algorithm on the
+      // proxy's own sockets meets the peer's delayed ACK and adds up to 40 ms to a reply.
+      client.setNoDelay(true);
       this.up = new DelayLine(opts, {
+        onRelease,
         onRead: (chunk) => {
           stats.bytesUp += chunk.length;
           if (kind === "control") { for (const b of chunk) if (b === 0x0a) stats.commands++; }
@@ -435,6 +457,7 @@ export function startLatencyProxy(
       this.down = new DelayLine(opts, {
         onRead: (chunk) => (stats.bytesDown += chunk.length),
         onDeliver: () => (session.heard = true),
+        onRelease,
         ...(kind === "control"
           ? { transform: new PassiveRewriter((l) => session.rewrite(l)) }
           : {}),
@@ -446,6 +469,7 @@ export function startLatencyProxy(
       if (closing) return null;
       try {
         this.upstream = await Deno.connect({ hostname: targetHost, port: this.serverPort });
+        this.upstream.setNoDelay(true);
         return this.upstream;
       } catch {
         return null;
