@@ -12,8 +12,13 @@
  *   cut by the delay, only bounded by `windowBytes` in flight per direction
  *   (like a TCP window: at most `windowBytes / oneWayMs`). With `mbitPerS`,
  *   a chunk first waits for the link to be free and takes its size ÷ rate to
- *   pass (serialization), then `oneWayMs` to arrive. A FIN (end of data) is
+ *   pass (serialization), then `oneWayMs` to arrive (the queue in front of
+ *   the cap holds up to `windowBytes`: a deep buffer). A FIN (end of data) is
  *   delayed the same way, behind the data before it.
+ * - Timers fire late on a busy machine: `stats.lateMsSum / stats.released`
+ *   is the mean lateness of a release, so the RTT clients saw was about
+ *   RTT + 2 × that. The proxy runs in the bench's process (and event loop:
+ *   the in-process `raw` tool delays it too).
  * - TCP's handshake (`handshake`, default on): a connection reaches the
  *   server 1.5 RTT after the client opened it (SYN, SYN-ACK, ACK: on a real
  *   link the server's accept() returns then, and the client's first bytes
