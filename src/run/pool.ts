@@ -8,13 +8,14 @@
  * @module
  */
 
-import type { FromWorker, JobResult, ToWorker, UploadJob, UploadSettings } from "./messages.ts";
+import type { FromWorker, JobResult, UploadJob, UploadSettings } from "./messages.ts";
 import { batchSize } from "../plan/plan.ts";
-import { formatBytes } from "../report/report.ts";
 import { safeText } from "../ftp/server_text.ts";
 import { backoffDelay } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
+import { connectRetryLine, progressLine } from "./progress.ts";
+import { WorkerSlot as Slot } from "./slot.ts";
 
 export interface PoolOptions {
   settings: UploadSettings;
@@ -37,16 +38,7 @@ export interface PoolOutcome {
   connectError?: string;
 }
 
-interface Slot {
-  id: number;
-  worker: Worker;
-  state: "connecting" | "ready" | "busy" | "closing" | "gone";
-  inflight: Map<number, UploadJob>;
-  group?: string[];
-}
-
 const PROGRESS_MS = 10_000;
-const FINISH_WAIT_MS = 3000;
 const INTERRUPT_WAIT_MS = 5000;
 
 export class Pool {
@@ -108,15 +100,14 @@ export class Pool {
     for (const r of this.#results.values()) {
       if (r.status === "uploaded") bytes += this.#jobs.get(r.id)?.size ?? 0;
     }
-    const secs = (performance.now() - started) / 1000;
-    const connections = this.#loggedIn();
-    this.#log(
-      `progress: ${this.#results.size}/${this.#total} files, ${formatBytes(bytes)} (${
-        formatBytes(bytes / secs)
-      }/s), ${connections} connection${
-        connections === 1 ? "" : "s"
-      }, ${this.#reconnects} reconnects`,
-    );
+    this.#log(progressLine({
+      done: this.#results.size,
+      total: this.#total,
+      bytes,
+      secs: (performance.now() - started) / 1000,
+      connections: this.#loggedIn(),
+      reconnects: this.#reconnects,
+    }));
   }
 
   #log(line: string) {
@@ -125,29 +116,20 @@ export class Pool {
 
   #spawn() {
     const id = this.#nextId++;
-    // The name tells workers apart in crash messages (and lets a test crash one on purpose).
-    const worker = new Worker(this.opts.workerUrl, { type: "module", name: `upload-${id}` });
-    const slot: Slot = { id, worker, state: "connecting", inflight: new Map() };
+    const { settings, workerUrl } = this.opts;
+    const slot = new Slot(id, workerUrl, settings, (s, msg) => this.#onMessage(s, msg), (s, e) =>
+      // An uncaught error's text may quote a server reply.
+      this.#onCrash(s, safeText(e, [settings.server.password])));
     this.#slots.set(id, slot);
-    worker.onmessage = (e: MessageEvent<FromWorker>) => this.#onMessage(slot, e.data);
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      this.#onCrash(slot, safeText(e.message, [this.opts.settings.server.password]));
-    };
-    this.#send(slot, { type: "init", settings: this.opts.settings });
-  }
-
-  #send(slot: Slot, msg: ToWorker) {
-    slot.worker.postMessage(msg);
   }
 
   #live(): Slot[] {
-    return [...this.#slots.values()].filter((s) => s.state !== "gone" && s.state !== "closing");
+    return [...this.#slots.values()].filter((s) => s.live);
   }
 
-  /** Connections logged in now (a worker still connecting is not one). */
+  /** Connections logged in now. */
   #loggedIn(): number {
-    return this.#live().filter((s) => s.state !== "connecting").length;
+    return [...this.#slots.values()].filter((s) => s.loggedIn).length;
   }
 
   #onMessage(slot: Slot, msg: FromWorker) {
@@ -162,17 +144,11 @@ export class Pool {
         break;
       case "connectRetry":
         // Said at once, once per round (every worker meets the same server).
-        if (msg.attempt > this.#loggedRetry) {
-          this.#loggedRetry = msg.attempt;
-          this.#log(
-            `could not connect: ${msg.error}; retrying (attempt ${msg.attempt} of ${msg.of}, next in ${
-              (msg.pauseMs / 1000).toFixed(1)
-            } s)`,
-          );
-        }
+        if (msg.attempt > this.#loggedRetry) this.#log(connectRetryLine(msg));
+        this.#loggedRetry = Math.max(this.#loggedRetry, msg.attempt);
         break;
       case "connectFailed":
-        this.#gone(slot);
+        slot.state = "gone";
         if (msg.kind === "tooMany") return this.#shrink(slot, []);
         // The run's own "could not connect" line says it when nothing ever logged in.
         if (this.#everReady) this.#log(`connection ${slot.id}: ${msg.error}`);
@@ -198,14 +174,14 @@ export class Pool {
         this.#assign(slot);
         break;
       case "shrink":
-        this.#gone(slot);
+        slot.state = "gone";
         this.#shrink(slot, msg.returned);
         break;
       case "reconnected":
         this.#reconnects++;
         break;
       case "closed":
-        this.#gone(slot);
+        slot.state = "gone";
         break;
     }
   }
@@ -228,7 +204,7 @@ export class Pool {
     const dest = this.#jobs.get(result.id)?.destination ?? result.id;
     this.#full = notSentServerFull(result.error ?? "");
     this.#log(`failed: ${dest}: ${result.error}; the server is full: no more files are sent`);
-    for (const s of this.#live()) this.#send(s, { type: "stopSending", reason: this.#full });
+    for (const s of this.#live()) s.send({ type: "stopSending", reason: this.#full });
     this.#failQueue(this.#full);
   }
 
@@ -239,7 +215,7 @@ export class Pool {
     if (group) {
       slot.group = group;
       slot.state = "busy";
-      this.#send(slot, { type: "mkdirs", dirs: group });
+      slot.send({ type: "mkdirs", dirs: group });
       return;
     }
     if (!this.#folders.done || this.#queue.length === 0) return;
@@ -250,14 +226,14 @@ export class Pool {
       if (this.#folders.isFresh(j)) j.fresh = true;
     }
     slot.state = "busy";
-    this.#send(slot, { type: "jobs", jobs: batch });
+    slot.send({ type: "jobs", jobs: batch });
   }
 
   #startUploads() {
     // Files under a folder that could not be created fail now, with the reason.
     this.#queue = this.#queue.filter((job) => {
       const reason = this.#folders.blocked(job);
-      if (reason) this.#results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+      if (reason) this.#fail(job, reason);
       return !reason;
     });
     for (const s of this.#live()) this.#assign(s);
@@ -289,7 +265,7 @@ export class Pool {
     this.#log(`worker ${slot.id} died (${message}); its files go to another worker`);
     this.#lastCrash = message;
     slot.worker.terminate();
-    this.#gone(slot);
+    slot.state = "gone";
     this.#requeue(slot, []);
     this.#afterLoss(true);
   }
@@ -313,37 +289,37 @@ export class Pool {
   /** After a worker is lost: replace it while there is work, or end the run. */
   #afterLoss(crashed = false) {
     if (this.#ended) return;
+    const live = this.#live().length;
     const work = this.#queue.length > 0 || this.#folders.waiting;
-    const canRespawn = work && this.#respawns < this.#limit * 3 && !this.#interrupted;
-    if (crashed && canRespawn) return this.#respawn();
-    if (this.#live().length > 0) return;
-    if (!this.#everReady) {
-      return this.#failRemaining(
-        this.#connectErrors.length > 0 || !this.#lastCrash
-          ? "not sent: could not connect or log in"
-          : `upload worker failed: ${this.#lastCrash}`,
-      );
+    // A crash is replaced at once; a lost connection only when none is left (and one worked).
+    const replace = crashed || (live === 0 && this.#everReady);
+    if (replace && work && this.#respawns < this.#limit * 3 && !this.#interrupted) {
+      this.#respawns++;
+      return this.#spawn();
     }
-    if (canRespawn) return this.#respawn();
+    if (live > 0) return;
+    const crash = this.#lastCrash;
     this.#failRemaining(
-      this.#interrupted
+      !this.#everReady
+        ? this.#connectErrors.length > 0 || !crash
+          ? "not sent: could not connect or log in"
+          : `upload worker failed: ${crash}`
+        : this.#interrupted
         ? "interrupted"
-        : `no connection left${this.#lastCrash ? ` (worker failed: ${this.#lastCrash})` : ""}`,
+        : `no connection left${crash ? ` (worker failed: ${crash})` : ""}`,
     );
   }
 
-  #respawn() {
-    this.#respawns++;
-    this.#spawn();
+  /** Fails a job that was not sent (again), unless it has its result. */
+  #fail(job: UploadJob, reason: string) {
+    if (!this.#results.has(job.id)) {
+      this.#results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+    }
   }
 
   /** Fails every queued job, unsent, with `reason`. */
   #failQueue(reason: string) {
-    for (const j of this.#queue) {
-      if (!this.#results.has(j.id)) {
-        this.#results.set(j.id, { ...unsentResult(j, reason), worker: 0 });
-      }
-    }
+    for (const j of this.#queue) this.#fail(j, reason);
     this.#queue = [];
     this.#checkDone();
   }
@@ -352,10 +328,6 @@ export class Pool {
     this.#folders.clear();
     this.#failQueue(reason);
     this.#end();
-  }
-
-  #gone(slot: Slot) {
-    slot.state = "gone";
   }
 
   #checkDone() {
@@ -369,7 +341,7 @@ export class Pool {
     this.#log(`${this.#interrupted}: stopping; partial files stay on the server to be resumed`);
     this.#queue = [];
     this.#folders.clear();
-    for (const s of this.#live()) this.#send(s, { type: "interrupt" });
+    for (const s of this.#live()) s.send({ type: "interrupt" });
     // A worker stuck in a socket call must not hold the report back.
     this.#timers.push(setTimeout(() => this.#end(), INTERRUPT_WAIT_MS));
     this.#checkDone();
@@ -383,20 +355,7 @@ export class Pool {
   }
 
   async #closeAll() {
-    const closing = this.#live().map((s) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, FINISH_WAIT_MS);
-        s.worker.addEventListener("message", (e) => {
-          if ((e as MessageEvent<FromWorker>).data.type === "closed") {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        s.state = "closing";
-        this.#send(s, { type: "finish" });
-      })
-    );
-    await Promise.all(closing);
+    await Promise.all(this.#live().map((s) => s.finish()));
     for (const s of this.#slots.values()) s.worker.terminate();
   }
 }
