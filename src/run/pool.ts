@@ -50,7 +50,8 @@ export class Pool {
   #limit: number;
   #everReady = false;
   #peak = 0;
-  #connectErrors: string[] = [];
+  /** The first reason a login failed for good. */
+  #connectError?: string;
   #loggedRetry = 0;
   #respawns = 0;
   #tooManyInARow = 0;
@@ -91,7 +92,7 @@ export class Pool {
       reconnects: this.#reconnects,
       peakConnections: this.#peak,
       interrupted: this.#interrupted,
-      connectError: this.#everReady ? undefined : this.#connectErrors[0],
+      connectError: this.#everReady ? undefined : this.#connectError,
     };
   }
 
@@ -152,7 +153,7 @@ export class Pool {
         if (msg.kind === "tooMany") return this.#shrink(slot, []);
         // The run's own "could not connect" line says it when nothing ever logged in.
         if (this.#everReady) this.#log(`connection ${slot.id}: ${msg.error}`);
-        this.#connectErrors.push(msg.error);
+        this.#connectError ??= msg.error;
         this.#afterLoss();
         break;
       case "mkdirsDone":
@@ -251,7 +252,7 @@ export class Pool {
     const { retries, backoffBaseMs, backoffMaxMs } = this.opts.settings;
     if (this.#tooManyInARow > retries + 1) {
       const reason = "server refused every connection (too many connections)";
-      this.#connectErrors.push(reason);
+      this.#connectError ??= reason;
       return this.#failRemaining(reason);
     }
     const delay = backoffDelay(this.#tooManyInARow, backoffBaseMs, backoffMaxMs);
@@ -301,7 +302,7 @@ export class Pool {
     const crash = this.#lastCrash;
     this.#failRemaining(
       !this.#everReady
-        ? this.#connectErrors.length > 0 || !crash
+        ? this.#connectError !== undefined || !crash
           ? "not sent: could not connect or log in"
           : `upload worker failed: ${crash}`
         : this.#interrupted

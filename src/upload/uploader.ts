@@ -14,7 +14,6 @@ import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
 import type { JobResult, UploadJob, UploadSettings } from "./job.ts";
 import {
   classifyError,
-  ConnectError,
   type ErrorAction,
   OutageClock,
   RetryBudget,
@@ -284,7 +283,7 @@ export class Uploader {
  * One line, no stack, made safe to show (`safeText`: control characters
  * escaped, each of `secrets` replaced), since servers echo what they got.
  */
-export function describe(e: unknown, secrets: readonly (string | undefined)[] = []): string {
+function describe(e: unknown, secrets: readonly (string | undefined)[] = []): string {
   let text = String(e);
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
