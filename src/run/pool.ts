@@ -191,20 +191,19 @@ export class Pool {
     slot.inflight.delete(result.id);
     if (!this.#results.has(result.id)) {
       this.#results.set(result.id, { ...result, worker: slot.id });
-      if (result.status === "failed" && result.error !== "interrupted" && !result.serverFull) {
-        const dest = this.#jobs.get(result.id)?.destination ?? result.id;
-        this.#log(`failed: ${dest}: ${result.error}`);
+      const error = result.error ?? "";
+      if (result.status === "failed" && error !== "interrupted" && !error.startsWith("not sent")) {
+        this.#log(`failed: ${this.#jobs.get(result.id)?.destination ?? result.id}: ${error}`);
       }
     }
-    if (result.serverFull && !this.#full) this.#stopSending(result);
+    if (result.serverFull && !this.#full) this.#stopSending(result.error ?? "");
     this.#checkDone();
   }
 
   /** The server is out of space: every file not yet sent fails unsent, with its words. */
-  #stopSending(result: JobResult) {
-    const dest = this.#jobs.get(result.id)?.destination ?? result.id;
-    this.#full = notSentServerFull(result.error ?? "");
-    this.#log(`failed: ${dest}: ${result.error}; the server is full: no more files are sent`);
+  #stopSending(serverWords: string) {
+    this.#full = notSentServerFull(serverWords);
+    this.#log(`the server is full (${serverWords}): no more files are sent`);
     for (const s of this.#live()) s.send({ type: "stopSending", reason: this.#full });
     this.#failQueue(this.#full);
   }

@@ -141,7 +141,7 @@ function messageOf(err: unknown): string {
 }
 
 /** The TLS peer's certificate was not trusted (never a network problem: retrying cannot help). */
-export function isCertificateError(err: unknown): boolean {
+function isCertificateError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   return CERTIFICATE.test(err.message) || (typeof code === "string" && CERTIFICATE.test(code));

@@ -147,7 +147,7 @@ export class Uploader {
           if (have !== undefined && have <= job.size) offset = have;
         }
         // Continuing a file needs the same local content as before.
-        if (offset > 0) await checkLocal(job);
+        if (offset > 0) checkLocal(job);
         askServer = true;
         restart = false;
         let final: number | undefined;
@@ -172,7 +172,7 @@ export class Uploader {
           }
         }
         // Every attempt, after the last byte was read: the bytes sent are one version of the file.
-        await checkLocal(job);
+        checkLocal(job);
         if (!known) final = await session.size(target);
         if (final !== job.size) {
           throw new VerifyError(
@@ -298,10 +298,11 @@ function describe(e: unknown, secrets: readonly (string | undefined)[] = []): st
  * and same inode and change time where the platform gives them (a rewrite in
  * place with the same size and a restored mtime still changes ctime).
  */
-async function checkLocal(job: UploadJob): Promise<void> {
+function checkLocal(job: UploadJob): void {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(job.source);
+    // Synchronous, like the transport's file reads: this worker's thread has nothing else to do.
+    info = Deno.statSync(job.source);
   } catch (e) {
     throw new LocalFileError(`local file unreadable: ${describe(e)}`);
   }
