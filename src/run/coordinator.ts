@@ -7,7 +7,8 @@
 
 import type { UploadSettings } from "./messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
-import { buildReport, EXIT, exitCodeFor, type Report, type ReportFile } from "../report/report.ts";
+import { filesDigest, selectShard } from "../plan/shard.ts";
+import { buildReport, type Report, type ReportFile } from "../report/report.ts";
 import { checkSources, type LocalIdentity } from "./sources.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import type { Config } from "../config/types.ts";
@@ -38,7 +39,8 @@ const DEFAULT_WORKER = new URL("../../workers/upload_worker.ts", import.meta.url
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { config } = opts;
-  const checked = checkSources(config.files);
+  const shard = config.options.shard;
+  const checked = checkSources(selectShard(config.files, shard));
   const jobs = planJobs(checked);
   const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
   let results = new Map<number, PoolResult>();
@@ -82,9 +84,11 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     dryRun: opts.dryRun,
     interrupted,
     reconnects,
+    connectFailed: Boolean(connectError),
+    ...(shard ? { shard: { ...shard, digest: filesDigest(config.files) } } : {}),
     files,
   });
-  const exitCode = connectError && !interrupted ? EXIT.connect : exitCodeFor(report);
+  const exitCode = report.exitCode;
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
 }
 

@@ -5,12 +5,7 @@
  * @module
  */
 
-import { formatBytes } from "../report/report.ts";
-
-/** `1 connection`, `2 connections`. */
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
+import { formatBytes, plural } from "../report/report.ts";
 
 /** Where the run stands; `connections` counts only the ones logged in. */
 export function progressLine(p: {
