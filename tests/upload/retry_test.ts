@@ -15,7 +15,6 @@ import {
   LocalFileError,
   PartialUploadError,
   ProtocolError,
-  ResumeRefused,
   TransferFailed,
 } from "../../src/ftp/errors.ts";
 
@@ -70,7 +69,6 @@ Deno.test("classifyError: 4xx and transient 5xx retry; other 5xx, 530 and local 
   assert.equal(classifyError(new LocalFileError("gone")), "fatal");
   assert.equal(classifyError(new ProtocolError("unreadable SIZE reply")), "fatal");
   assert.equal(classifyError(new VerifyError("size check failed")), "retry");
-  assert.equal(classifyError(new ResumeRefused("rest", "502")), "retry");
   assert.equal(classifyError(new ConnectError("auth", "530")), "fatal");
   // Decided by class, not by a name an error happens to carry.
   const named = Object.assign(new Error("x"), { name: "LocalFileError" });
