@@ -14,7 +14,7 @@ import { safeText } from "../ftp/server_text.ts";
 import { backoffDelay } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
-import { connectRetryLine, progressLine } from "./progress.ts";
+import { connectRetryLine, progressLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 
 export interface PoolOptions {
@@ -57,6 +57,7 @@ export class Pool {
   #tooManyInARow = 0;
   #lastCrash?: string;
   #reconnects = 0;
+  #sent = 0;
   #full?: string;
   #interrupted?: "SIGINT" | "SIGTERM";
   #total: number;
@@ -96,15 +97,12 @@ export class Pool {
     };
   }
 
+  /** Bytes sent (over all attempts) for the files finished so far: the progress line's rate. */
   #progress(started: number) {
-    let bytes = 0;
-    for (const r of this.#results.values()) {
-      if (r.status === "uploaded") bytes += this.#jobs.get(r.id)?.size ?? 0;
-    }
     this.#log(progressLine({
       done: this.#results.size,
       total: this.#total,
-      bytes,
+      bytes: this.#sent,
       secs: (performance.now() - started) / 1000,
       connections: this.#loggedIn(),
       reconnects: this.#reconnects,
@@ -191,6 +189,7 @@ export class Pool {
     slot.inflight.delete(result.id);
     if (!this.#results.has(result.id)) {
       this.#results.set(result.id, { ...result, worker: slot.id });
+      this.#sent += result.bytesSent;
       const error = result.error ?? "";
       if (result.status === "failed" && error !== "interrupted" && !error.startsWith("not sent")) {
         this.#log(`failed: ${this.#jobs.get(result.id)?.destination ?? result.id}: ${error}`);
@@ -298,16 +297,12 @@ export class Pool {
       return this.#spawn();
     }
     if (live > 0) return;
-    const crash = this.#lastCrash;
-    this.#failRemaining(
-      !this.#everReady
-        ? this.#connectError !== undefined || !crash
-          ? "not sent: could not connect or log in"
-          : `upload worker failed: ${crash}`
-        : this.#interrupted
-        ? "interrupted"
-        : `no connection left${crash ? ` (worker failed: ${crash})` : ""}`,
-    );
+    this.#failRemaining(unsentReason({
+      connected: this.#everReady,
+      connectError: this.#connectError,
+      crash: this.#lastCrash,
+      interrupted: this.#interrupted !== undefined,
+    }));
   }
 
   /** Fails a job that was not sent (again), unless it has its result. */

@@ -1,13 +1,14 @@
 /**
- * The lines a person watching a run reads on stderr while it goes: the
- * periodic progress line and the "could not connect, retrying" notice.
+ * The texts a run shows besides the report's numbers: the periodic progress
+ * line and the "could not connect, retrying" notice on stderr, and the
+ * reason given to files the run could not send when it lost every worker.
  *
  * @module
  */
 
 import { formatBytes, plural } from "../report/report.ts";
 
-/** Where the run stands; `connections` counts only the ones logged in. */
+/** Where the run stands; `bytes` were sent for the files done, `connections` are logged in. */
 export function progressLine(p: {
   done: number;
   total: number;
@@ -28,4 +29,18 @@ export function connectRetryLine(
 ): string {
   const next = (r.pauseMs / 1000).toFixed(1);
   return `could not connect: ${r.error}; retrying (attempt ${r.attempt} of ${r.of}, next in ${next} s)`;
+}
+
+/** Why the files still queued fail when no worker is left. */
+export function unsentReason(
+  r: { connected: boolean; connectError?: string; crash?: string; interrupted: boolean },
+): string {
+  if (!r.connected) {
+    // The server's words are said once, by the run's own "could not connect" line.
+    return r.connectError !== undefined || !r.crash
+      ? "not sent: could not connect or log in"
+      : `upload worker failed: ${r.crash}`;
+  }
+  if (r.interrupted) return "interrupted";
+  return `no connection left${r.crash ? ` (worker failed: ${r.crash})` : ""}`;
 }
