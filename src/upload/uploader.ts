@@ -296,7 +296,8 @@ function describe(e: unknown, secrets: readonly (string | undefined)[] = []): st
 /**
  * The local file must be what the run saw at the start: same size and mtime,
  * and same inode and change time where the platform gives them (a rewrite in
- * place with the same size and a restored mtime still changes ctime).
+ * place with the same size and a restored mtime still changes ctime; Deno
+ * gives ctime to the second, so only a change in a later second shows).
  */
 function checkLocal(job: UploadJob): void {
   let info: Deno.FileInfo;

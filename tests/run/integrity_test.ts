@@ -55,14 +55,15 @@ for (const restoreMtime of [false, true]) {
     }) during its upload fails, never "uploaded"`,
     ...integration,
     async fn() {
-      const size = 12 * 1024 * 1024;
+      const size = 18 * 1024 * 1024;
       const { outcome, tree, root, dir } = await runFiles(
         [{ name: "big.bin", bytes: bytesFor(1, size), destination: "/big.bin" }],
         {
-          // 6 MiB/s: about two seconds of upload, time enough to change the file under it.
+          // 6 MiB/s: about three seconds of upload, time enough to change the file under it.
           faults: { throttleBytesPerSecond: 6 * 1024 * 1024 },
           async during(dir) {
-            await new Promise((r) => setTimeout(r, 500));
+            // Past the second the file was written in: Deno gives ctime to the second only.
+            await new Promise((r) => setTimeout(r, 1100));
             const path = join(dir, "big.bin");
             const before = await Deno.stat(path);
             const f = await Deno.open(path, { write: true }); // no truncation: in place
