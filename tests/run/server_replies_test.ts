@@ -1,5 +1,5 @@
 /**
- * Whole runs against a scripted server (tests/helpers/mini_ftp_server.ts)
+ * Whole runs against a fake server (tests/helpers/scripted_server.ts)
  * that answers the way a full, chatty or dropping server does: what the run
  * reports, logs and sends.
  */
@@ -8,20 +8,20 @@ import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { summarize } from "../../src/report/report.ts";
 import { makeDataset } from "../helpers/dataset.ts";
-import { type MiniServerHooks, startMiniServer } from "../helpers/mini_ftp_server.ts";
+import { type FakeFtpOptions, startFakeFtp } from "../helpers/scripted_server.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 
-/** A run of `count` files against a mini server with `hooks`; returns outcome, log and server. */
+/** A run of `count` files against a fake server answering as `fake` says; returns outcome, log and server. */
 async function run(
-  hooks: MiniServerHooks,
+  fake: FakeFtpOptions,
   opts: { count: number; password?: string; options?: Record<string, unknown> },
 ) {
-  const server = startMiniServer(hooks);
+  const server = startFakeFtp(fake);
   const data = await makeDataset({
     count: opts.count,
     sizeOf: (i) => 1000 + i,
-    server: { host: server.host, port: server.port, user: "u", password: opts.password ?? "pw" },
+    server: { host: "127.0.0.1", port: server.port, user: "u", password: opts.password ?? "pw" },
     options: { workers: 1, retries: 3, backoffBaseMs: 200, ...opts.options },
   });
   const log: string[] = [];
@@ -38,13 +38,26 @@ async function run(
   }
 }
 
+/** The number of commands with this verb the server received. */
+function count(server: { commands: string[] }, verb: string): number {
+  return server.commands.filter((c) => c.split(" ")[0] === verb).length;
+}
+
 Deno.test({
   name: "552 after the data: that file fails at once with the server's words, no more files sent",
   ...integration,
   async fn() {
+    let stores = 0;
     const { outcome, log, server } = await run({
-      password: "pw",
-      afterStore: (_path, _bytes, n) => n === 1 ? "226 ok" : "552 Disk full: quota exceeded",
+      on: {
+        // The first file fits; then the disk is full: the data is read, the reply is 552.
+        async STOR(_path, peer) {
+          if (++stores === 1) return false;
+          await peer.reply("150 ok to send data");
+          await peer.receive();
+          await peer.reply("552 Disk full: quota exceeded");
+        },
+      },
     }, { count: 5 });
     const { files } = outcome.report;
     assert.equal(outcome.exitCode, 1);
@@ -58,7 +71,7 @@ Deno.test({
     assert.equal(unsent.length, 3, JSON.stringify(files));
     for (const f of unsent) assert.equal(f.bytesSent, 0);
     // Two STORs: the one that worked and the one that met the full disk; no retry, no more files.
-    assert.equal(server.commands.filter((c) => c.startsWith("STOR ")).length, 2);
+    assert.equal(count(server, "STOR"), 2);
     assert.ok(log.some((l) => /server is full/.test(l)), log.join("\n"));
   },
 });
@@ -69,12 +82,10 @@ Deno.test({
   ...integration,
   async fn() {
     const secret = "Sup3r-S3cret";
-    const { outcome, log, server } = await run({
-      password: "right",
-      loginRefused: (p) => `530 Login incorrect for password ${p}`,
+    const { outcome, log } = await run({
+      on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for password ${p}`) },
     }, { count: 3, password: secret, options: { workers: 2 } });
     assert.equal(outcome.exitCode, 3);
-    assert.equal(server.stats.logins, 0);
     // What a person sees on stderr: the log, the summary and the run's connect error.
     const stderr = [...log, summarize(outcome.report), outcome.connectError ?? ""].join("\n");
     const everything = stderr + JSON.stringify(outcome.report);
@@ -92,8 +103,13 @@ Deno.test({
   async fn() {
     const secret = "Pw-Echoed-Back";
     const { outcome, log } = await run({
-      password: secret,
-      afterStore: () => `553 Cannot store (user u, pass ${secret})\x1b[2J`,
+      on: {
+        async STOR(_path, peer) {
+          await peer.reply("150 ok to send data");
+          await peer.receive();
+          await peer.reply(`553 Cannot store (user u, pass ${secret})\x1b[2J`);
+        },
+      },
     }, { count: 2, password: secret });
     assert.equal(outcome.exitCode, 1);
     const everything = log.join("\n") + JSON.stringify(outcome.report);
@@ -107,16 +123,27 @@ Deno.test({
   name: "a connection the server drops between files costs no pause and no attempt",
   ...integration,
   async fn() {
+    let drops = 1;
     const { outcome, server } = await run({
-      password: "pw",
-      closeAfter: { command: "RNTO", times: 1 },
+      on: {
+        // The first rename is answered, then the server drops the connection (idle, between files).
+        async RNTO(to, peer) {
+          if (drops === 0) return false;
+          drops--;
+          const from = peer.renameFrom!;
+          peer.server.files.set(to, peer.server.files.get(from)!);
+          peer.server.files.delete(from);
+          await peer.reply("250 renamed");
+          peer.close();
+        },
+      },
     }, { count: 3, options: { retries: 1, backoffBaseMs: 3000, backoffMaxMs: 3000 } });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
     assert.equal(outcome.report.totals.uploaded, 3);
     // Reconnected once, and no file spent a second attempt (a pause would be 1.5-3 s here).
     assert.equal(outcome.report.totals.reconnects, 1);
     for (const f of outcome.report.files) assert.equal(f.attempts, 1, JSON.stringify(f));
-    assert.equal(server.stats.logins, 2);
+    assert.equal(count(server, "PASS"), 2);
   },
 });
 
