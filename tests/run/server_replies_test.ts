@@ -178,3 +178,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "ProFTPD's 530 'maximum number of clients' on a reconnect is 'too many': files handed back",
+  ...integration,
+  async fn() {
+    let logins = 0;
+    let drops = 1;
+    const { outcome, log } = await run({
+      on: {
+        // Two logins, then every slot counts as taken (as when another client got it meanwhile).
+        async PASS(_password, peer) {
+          if (logins < 2) {
+            logins++;
+            return false;
+          }
+          await peer.reply(
+            "530 Sorry, the maximum number of clients (2) from your host are already connected.",
+          );
+          peer.close();
+        },
+        // One connection is dropped after its first file, so that worker must log in again.
+        async RNTO(to, peer) {
+          if (drops === 0) return false;
+          drops--;
+          peer.server.files.set(to, peer.server.files.get(peer.renameFrom!)!);
+          peer.server.files.delete(peer.renameFrom!);
+          await peer.reply("250 renamed");
+          peer.close();
+        },
+      },
+    }, { count: 8, options: { workers: 2, retries: 1, backoffBaseMs: 20 } });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
+    assert.equal(outcome.report.totals.uploaded, 8);
+    assert.ok(log.some((l) => /too many/.test(l)), log.join("\n"));
+  },
+});
