@@ -10,7 +10,7 @@
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
 import { uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
-import type { FtpLogin } from "./open_session.ts";
+import type { FtpLogin } from "./login.ts";
 import { FTPError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { type LocalSource, type Sent, Session } from "./session.ts";
