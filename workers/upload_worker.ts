@@ -7,7 +7,13 @@
  * @module
  */
 
-import type { FromWorker, ToWorker, UploadJob, UploadSettings } from "../src/run/messages.ts";
+import type {
+  FromWorker,
+  JobResult,
+  ToWorker,
+  UploadJob,
+  UploadSettings,
+} from "../src/run/messages.ts";
 import { notSentServerFull, unsentResult } from "../src/upload/job.ts";
 import { ShrinkRequest, Uploader } from "../src/upload/uploader.ts";
 import { classifyError, RetryBudget, toConnectError } from "../src/upload/retry.ts";
@@ -100,18 +106,35 @@ async function run(): Promise<void> {
       continue;
     }
     try {
-      const result = await uploader!.upload(job);
-      if (result.serverFull) stopReason ??= notSentServerFull(result.error ?? "");
-      post({ type: "result", result });
+      // With more to come, this file's rename rides with the next file's first command.
+      const more = queue.length > 0 && !stopReason;
+      for (const result of await uploader!.pipeline(job, more)) report(result);
     } catch (e) {
       if (e instanceof ShrinkRequest) {
-        return shrink(e.job ? [e.job, ...queue.splice(0)] : queue.splice(0));
+        for (const result of e.results) report(result);
+        return shrink([...e.jobs, ...queue.splice(0)]);
       }
       throw e; // a bug: let the coordinator see the worker die and reassign
     }
   }
+  try {
+    for (const result of await uploader!.settle()) report(result);
+  } catch (e) {
+    if (e instanceof ShrinkRequest) {
+      for (const result of e.results) report(result);
+      return shrink([...e.jobs, ...queue.splice(0)]);
+    }
+    throw e;
+  }
+  // Jobs may have come in while the last renames were settled.
   running = false;
+  if (queue.length > 0) return run();
   post({ type: "idle" });
+}
+
+function report(result: JobResult): void {
+  if (result.serverFull) stopReason ??= notSentServerFull(result.error ?? "");
+  post({ type: "result", result });
 }
 
 function shrink(returned: UploadJob[]): void {

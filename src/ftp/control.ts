@@ -7,6 +7,11 @@
  * however slowly its bytes drip in). One watchdog timer per connection
  * enforces the deadlines and a data connection's inactivity limit.
  *
+ * Riders (`ride`): commands queued to go out in front of the next write, so
+ * one file's rename travels with the next file's `STOR` instead of costing a
+ * round trip of its own; their replies are read, in order, before the reply
+ * of anything sent after them.
+ *
  * Errors: `ConnectionLost` when the connection is gone (closed, reset, timed
  * out, or closed here because the replies got out of step), `ProtocolError`
  * for a reply that is unreadable or over a cap; either way the connection is
@@ -41,8 +46,20 @@ export interface ReadOptions {
   armed?: boolean;
 }
 
+/** Commands riding in front of a later write, and where their replies go. */
+interface Rider {
+  lines: string[];
+  replies: Reply[];
+  resolve(replies: Reply[]): void;
+  reject(e: unknown): void;
+}
+
 /** The control connection: CRLF lines out, (multi-line) replies in. */
 export class Control {
+  /** Queued by `ride`, not sent yet. */
+  #riding: Rider[] = [];
+  /** Sent; their replies come before those of anything sent after them. */
+  #owed: Rider[] = [];
   #decoder = new TextDecoder();
   #text = "";
   #chunk = new Uint8Array(16 * 1024);
@@ -95,6 +112,8 @@ export class Control {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
+    const lost = this.lost(undefined);
+    for (const r of this.#riding.splice(0).concat(this.#owed.splice(0))) r.reject(lost);
     for (const c of [this.data, this.conn]) {
       try {
         c?.close();
@@ -130,10 +149,39 @@ export class Control {
     return replies;
   }
 
-  /** Sends commands (in one write) without waiting; the caller reads the replies, in order. */
-  async write(...lines: string[]): Promise<void> {
+  /**
+   * Queues `lines` to go out in front of the next write (or `flush`); resolves with their
+   * replies (negative ones too), rejects when the connection is lost first.
+   */
+  ride(lines: string[]): Promise<Reply[]> {
     if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
+    if (this.#closed) return Promise.reject(this.lost(undefined));
+    const { promise, resolve, reject } = Promise.withResolvers<Reply[]>();
+    // Never an unhandled rejection: a caller that stopped waiting learns nothing new from it.
+    promise.catch(() => {});
+    this.#riding.push({ lines, replies: [], resolve, reject });
+    return promise;
+  }
+
+  /** Whether commands are queued by `ride` and not sent yet. */
+  get riding(): boolean {
+    return this.#riding.length > 0;
+  }
+
+  /** Sends the queued riders on their own and reads their replies. */
+  async flush(): Promise<void> {
+    if (this.#riding.length === 0 && this.#owed.length === 0) return;
+    if (this.#riding.length > 0) await this.write();
+    await this.#drain();
+  }
+
+  /** Sends commands (in one write) without waiting; the caller reads the replies, in order. */
+  async write(...own: string[]): Promise<void> {
+    if (own.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw this.lost(undefined);
+    const riders = this.#riding.splice(0);
+    const lines = riders.flatMap((r) => r.lines).concat(own);
+    this.#owed.push(...riders);
     if (this.#pending === 0 && this.#text !== "") {
       // Bytes nobody asked for: a reply to come would be matched to the wrong command.
       throw this.#fail(
@@ -157,6 +205,26 @@ export class Control {
    * within one deadline however slowly it arrives.
    */
   async read(options: ReadOptions = {}): Promise<Reply> {
+    await this.#drain();
+    return await this.#final(options);
+  }
+
+  /** Reads the replies owed to riders already sent, and hands them over. */
+  async #drain(): Promise<void> {
+    while (this.#owed.length > 0) {
+      const rider = this.#owed[0];
+      try {
+        while (rider.replies.length < rider.lines.length) rider.replies.push(await this.#final());
+      } catch (e) {
+        for (const r of this.#owed.splice(0)) r.reject(e);
+        throw e;
+      }
+      this.#owed.shift();
+      rider.resolve(rider.replies);
+    }
+  }
+
+  async #final(options: ReadOptions = {}): Promise<Reply> {
     const quiet = this.#quiet;
     if (options.armed !== false) this.arm();
     try {

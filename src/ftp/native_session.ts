@@ -58,8 +58,11 @@ export async function openNativeSession(
 }
 
 export class NativeSession extends Session {
-  #data?: Deno.TcpConn;
+  /** The data connection being opened for the next transfer (connect under way or done). */
+  #data?: Promise<Deno.TcpConn>;
   #epsv?: boolean;
+  /** A passive port from an `EPSV` sent with the last file's SIZE, not used yet. */
+  #prepared?: number;
   #buffer?: Uint8Array<ArrayBuffer>;
 
   constructor(
@@ -88,16 +91,38 @@ export class NativeSession extends Session {
     return this.control.sendAll(lines);
   }
 
-  /** EPSV, or PASV from the first time a server does not offer EPSV (500/502 to it). */
+  /**
+   * SIZE after a transfer; with `prepare`, the next file's `EPSV` in the same write (safe:
+   * the transfer's final reply is in, nothing is open). Its port waits in `#prepared`.
+   */
+  protected override async sizeAfter(path: string, prepare: boolean): Promise<Reply> {
+    if (!prepare || this.#epsv !== true) return await this.command(`SIZE ${path}`);
+    this.#prepared = undefined;
+    const [size, epsv] = await this.control.sendAll([`SIZE ${path}`, "EPSV"]);
+    this.#prepared = epsvPort(epsv);
+    return size;
+  }
+
+  override rideRename(from: string, to: string): Promise<Reply[]> {
+    return this.control.ride([`RNFR ${from}`, `RNTO ${to}`]);
+  }
+
+  override async flush(): Promise<void> {
+    await this.control.flush();
+  }
+
+  /**
+   * EPSV, or PASV from the first time a server does not offer EPSV (500/502 to it); a port
+   * prepared with the last SIZE is used instead when there is one. The connect is started,
+   * not waited for: `transfer` sends its command meanwhile.
+   */
   protected async openData(): Promise<void> {
-    let port: number | undefined;
-    if (this.#epsv !== false) {
+    let port = this.#prepared;
+    this.#prepared = undefined;
+    if (port === undefined && this.#epsv !== false) {
       const reply = await this.command("EPSV");
-      const m = reply.code === Code.ExtendedPassiveMode
-        ? reply.message.match(/\(\|\|\|(\d+)\|\)/)
-        : null;
-      this.#epsv = m !== null;
-      if (m) port = Number(m[1]);
+      port = epsvPort(reply);
+      this.#epsv = port !== undefined;
     }
     if (port === undefined) {
       const reply = await this.command("PASV");
@@ -105,20 +130,30 @@ export class NativeSession extends Session {
       if (reply.code !== Code.PassiveMode || !m) throw new FTPError(reply);
       port = Number(m[5]) * 256 + Number(m[6]);
     }
-    this.#data = await timed(
+    const connecting = timed(
       Deno.connect({ hostname: this.dataHost, port }),
       this.control.timeoutMs,
       "Timeout (data socket) while connecting",
-    ).catch((e) => {
-      // The server waits for this connection: the session is out of step.
-      this.close();
-      throw this.control.lost(e, false, "data socket");
-    });
+    );
+    connecting.catch(() => {}); // seen by `transfer`, or dropped with `abandonData`
+    this.#data = connecting;
   }
 
   protected abandonData(): void {
-    closeQuietly(this.#data);
+    this.#data?.then(closeQuietly, () => {});
     this.#data = undefined;
+    this.#prepared = undefined;
+  }
+
+  /** The data connection `openData` started; a failed connect leaves the session out of step. */
+  async #connected(connecting: Promise<Deno.TcpConn>): Promise<Deno.TcpConn> {
+    try {
+      return await connecting;
+    } catch (e) {
+      // The server waits for this connection: the session is out of step.
+      this.close();
+      throw this.control.lost(e, false, "data socket");
+    }
   }
 
   protected async transfer(
@@ -126,48 +161,56 @@ export class NativeSession extends Session {
     remotePath: string,
     source: LocalSource,
   ): Promise<Sent> {
-    const data = this.#data!;
+    const connecting = this.#data!;
     this.#data = undefined;
-    let reply: Reply;
-    try {
-      reply = await this.control.send(`${verb} ${remotePath}`, { preliminary: true });
-    } catch (e) {
-      closeQuietly(data);
-      throw new TransferFailed(e, 0);
-    }
-    if (!isPreliminary(reply.code)) {
-      closeQuietly(data);
-      if (isNegative(reply.code)) throw new FTPError(reply);
-      throw new TransferFailed(this.outOfStep(verb, reply), 0);
-    }
+    const early = this.abilities.earlyData !== false;
     const progress = { read: 0, sent: 0 };
-    let sending = true;
-    let ended = false;
+    let sending = false;
+    let ended = false; // the server has said its last word on this transfer
     let failed = false;
-    // The final reply is read while the data goes out: a server that gives up mid-transfer
-    // (`552` disk full) is heard at once, even one that keeps the data connection open, and
-    // a control connection that dies stops the sending.
-    const final = this.control.read({ armed: false }).then(
-      (reply) => ({ reply }),
-      (error: unknown) => ({ error }),
+    let data: Deno.TcpConn | undefined;
+    let cut: unknown; // why the data did not all go out, when the server had not said first
+    const preliminary = Promise.withResolvers<void>();
+    // The replies (the `150`, then the final one) are read while the data goes out: a server
+    // that gives up mid-transfer (`552` disk full) is heard at once, even one that keeps the
+    // data connection open, and a control connection that dies stops the sending.
+    const replies = (async () => {
+      try {
+        const first = await this.control.send(`${verb} ${remotePath}`, { preliminary: true });
+        if (!isPreliminary(first.code)) return { first };
+        // Reading the `150` took the deadline; the data's progress keeps one from now on.
+        if (sending) this.control.arm();
+        preliminary.resolve();
+        return { first, done: await this.control.read({ armed: false }) };
+      } finally {
+        preliminary.resolve();
+      }
+    })().then(
+      (r) => ({ ...r, error: undefined }),
+      (error: unknown) => ({ first: undefined, done: undefined, error }),
     ).then((result) => {
       ended = true;
-      if (sending) {
+      if (sending || !result.done) {
         // Before the end of the data: whatever the server said, the transfer is over.
         failed = true;
         closeQuietly(data);
       }
       return result;
     });
-    // Registered with the control connection: closing the session (an interrupt) or its
-    // watchdog cuts the transfer at once.
-    this.control.data = data;
-    let cut: unknown; // why the data did not all go out, when the server had not said first
     try {
-      await this.#send(data, source.file, progress);
-      sending = false;
+      data = await this.#connected(connecting);
+      if (!early) await preliminary.promise;
+      if (!ended) {
+        // Registered with the control connection: closing the session (an interrupt) or its
+        // watchdog cuts the transfer at once.
+        this.control.data = data;
+        sending = true;
+        await this.#send(data, source.file, progress);
+        sending = false;
+      }
       closeQuietly(data); // end of file for the server
     } catch (e) {
+      sending = false;
       closeQuietly(data);
       if (e instanceof LocalFileError) {
         // The server got a short file and will answer for it: not worth reading.
@@ -183,11 +226,21 @@ export class NativeSession extends Session {
     // The final reply's deadline starts now; after a cut, only a short wait for the server's
     // word: it is what the user needs (`552`), and reading it keeps the session in step.
     this.control.arm(failed ? BROKEN_TRANSFER_REPLY_MS : this.control.timeoutMs);
-    const result = await final;
+    const { first, done, error } = await replies;
     this.control.disarm();
-    if ("error" in result) throw new TransferFailed(cut ?? result.error, progress.sent);
-    const done = result.reply;
-    if (isNegative(done.code)) throw new TransferFailed(new FTPError(done), progress.sent);
+    if (error !== undefined) throw new TransferFailed(cut ?? error, progress.sent);
+    if (first && !isPreliminary(first.code)) {
+      // Refused before the transfer began (data sent early went nowhere).
+      if (isNegative(first.code)) throw new FTPError(first);
+      throw new TransferFailed(this.outOfStep(verb, first), 0);
+    }
+    if (!done) throw new TransferFailed(cut ?? new Error("no final reply"), progress.sent);
+    if (isNegative(done.code)) {
+      // A server that would not take data sent before its `150` (a `425`/`426` here): wait
+      // for the `150` from now on. A `552` turns it off too, which costs only time.
+      if (early) this.abilities.earlyData = false;
+      throw new TransferFailed(new FTPError(done), progress.sent);
+    }
     if (!isCompletion(done.code)) {
       throw new TransferFailed(this.outOfStep(verb, done), progress.sent);
     }
@@ -227,6 +280,13 @@ export class NativeSession extends Session {
       }
     }
   }
+}
+
+/** The port in a `229 ... (|||port|)` reply; undefined for any other reply. */
+function epsvPort(reply: Reply): number | undefined {
+  if (reply.code !== Code.ExtendedPassiveMode) return undefined;
+  const m = reply.message.match(/\(\|\|\|(\d+)\|\)/);
+  return m ? Number(m[1]) : undefined;
 }
 
 function closeQuietly(c: Deno.Conn | undefined): void {

@@ -31,6 +31,12 @@ export interface ServerAbilities {
   append?: boolean;
   /** Hash command offered in FEAT (XSHA256, XSHA1, XMD5, HASH, XCRC), if any. */
   hash?: string;
+  /**
+   * Data may go out as soon as the data connection is open, before the `150` (the server's
+   * kernel holds it until the server takes the connection): a round trip per file. Turned
+   * off (`false`) when a transfer sent that way is refused midway or comes out short.
+   */
+  earlyData?: boolean;
 }
 
 /** Result of one upload attempt that reached the end of the data. */
@@ -96,6 +102,25 @@ export abstract class Session {
     for (const line of lines) replies.push(await this.command(line));
     return replies;
   }
+  /**
+   * SIZE after a transfer's final reply. `prepare`: the next file follows on this
+   * connection, and a transport may send what it needs for it in the same write.
+   */
+  protected sizeAfter(path: string, _prepare: boolean): Promise<Reply> {
+    return this.command(`SIZE ${path}`);
+  }
+
+  /**
+   * RNFR+RNTO to go out in front of the next command (the next file's STOR), their
+   * replies read before its own; `undefined` where the transport cannot (then `rename`).
+   */
+  rideRename(_from: string, _to: string): Promise<Reply[]> | undefined {
+    return undefined;
+  }
+
+  /** Sends whatever rides (`rideRename`) on its own and reads the replies. */
+  async flush(): Promise<void> {}
+
   /** Opens the passive data connection (before REST, which must directly precede STOR). */
   protected abstract openData(): Promise<void>;
   /** Drops a data connection opened for a transfer that will not happen. */
@@ -167,10 +192,12 @@ export abstract class Session {
     offset: number,
     method: ResumeMethod,
     size: number,
+    prepareNext = false,
   ): Promise<UploadOutcome> {
     const start = method === "restart" ? 0 : offset;
     const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
     const source = { path: localPath, file: openSource(localPath, start) };
+    const early = this.abilities.earlyData !== false;
     let sent: Sent;
     try {
       sent = await this.#send(verb, remotePath, source, start);
@@ -186,13 +213,19 @@ export abstract class Session {
     }
     // Asked only now: pure-ftpd answers `500 Unknown command` to (and drops) any command
     // received while a transfer is open, and ProFTPD with HiddenStores answers 550 for the
-    // file until the transfer's final reply is out. One round trip per file.
+    // file until the transfer's final reply is out. One round trip per file, shared with
+    // the next file's EPSV (`prepareNext`).
     let after: number | undefined;
     try {
-      after = await this.size(remotePath);
+      const line = `SIZE ${remotePath}`;
+      const reply = await this.sizeAfter(remotePath, prepareNext);
+      if (isSuccess(reply.code) && reply.code !== Code.FileStatus) throw this.outOfStep(line, reply);
+      after = sizeFrom(reply);
     } catch (e) {
       throw new PartialUploadError(e, sent.written, start);
     }
+    // Short or long after data sent before the `150`: wait for it from now on.
+    if (early && after !== size) this.abilities.earlyData = false;
     return { offset: start, bytesSent: sent.written, sizeAfter: { size: after } };
   }
 

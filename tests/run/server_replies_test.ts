@@ -202,6 +202,9 @@ Deno.test({
         async RNTO(to, peer) {
           if (drops === 0) return false;
           drops--;
+          // Both workers logged in first: the reconnect is then the third login (a fast
+          // pipelined worker could otherwise finish every file before the other one starts).
+          for (let i = 0; i < 500 && logins < 2; i++) await new Promise((r) => setTimeout(r, 10));
           peer.server.files.set(to, peer.server.files.get(peer.renameFrom!)!);
           peer.server.files.delete(peer.renameFrom!);
           await peer.reply("250 renamed");

@@ -1,0 +1,60 @@
+/**
+ * Renames riding ahead: in atomic mode a file proven by SIZE is not renamed
+ * on its own round trip; its RNFR+RNTO go out in front of the next file's
+ * first command (`Session.rideRename`) and their replies are read before
+ * that command's. A file waiting so is *parked* here until the replies come.
+ * A rename that is refused, out of step or lost with the connection is not
+ * an error of the next file: the parked file is tried again on its own
+ * through the ordinary path (its temporary file is complete, so that is a
+ * SIZE and a rename).
+ *
+ * @module
+ */
+
+import { Code, isCompletion, isNegative } from "../ftp/codes.ts";
+import type { Reply } from "../ftp/reply.ts";
+import { safeText } from "../ftp/server_text.ts";
+import type { JobResult, UploadJob } from "./job.ts";
+
+/** How the replies to a riding RNFR+RNTO came out. */
+export type RenameOutcome =
+  | { kind: "renamed" }
+  /** Refused (negative reply) or lost with the connection: retry the file on its own. */
+  | { kind: "retry"; error: string }
+  /** Replies that fit no rename: the session is out of step and must be closed. */
+  | { kind: "outOfStep"; error: string };
+
+/** A verified file whose rename rides in front of a later command. */
+export class Parked {
+  outcome?: RenameOutcome;
+  readonly settled: Promise<void>;
+
+  constructor(
+    readonly job: UploadJob,
+    replies: Promise<Reply[]>,
+    /** The `uploaded` result, stamped when the rename is confirmed. */
+    readonly uploaded: () => JobResult,
+    /** The job with its progress so far, to be tried again on its own. */
+    readonly again: UploadJob,
+    secrets: readonly (string | undefined)[],
+  ) {
+    this.settled = replies.then(
+      (r) => {
+        this.outcome = renameOutcome(r);
+      },
+      (e: unknown) => {
+        const text = e instanceof Error ? e.message : String(e);
+        this.outcome = { kind: "retry", error: safeText(text, secrets) };
+      },
+    );
+  }
+}
+
+/** RNFR must be answered 350 and RNTO 2xx; a negative reply is a refusal, anything else a surprise. */
+export function renameOutcome([rnfr, rnto]: Reply[]): RenameOutcome {
+  if (rnfr.code === Code.PendingFurtherInfo && isCompletion(rnto.code)) return { kind: "renamed" };
+  const bad = rnfr.code === Code.PendingFurtherInfo ? rnto : rnfr;
+  const error = `rename refused: ${bad.message}`;
+  if (isNegative(bad.code)) return { kind: "retry", error };
+  return { kind: "outOfStep", error: `rename replies out of step: ${bad.message}` };
+}
