@@ -21,6 +21,8 @@ import { classifyError, RetryBudget, toConnectError } from "../src/upload/retry.
 let uploader: Uploader | undefined;
 const queue: UploadJob[] = [];
 let running = false;
+/** `idle` was said since the last batch came. */
+let askedForMore = false;
 /** Set when the server said it is full: queued jobs fail unsent with this reason. */
 let stopReason: string | undefined;
 
@@ -39,6 +41,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       void mkdirs(msg.dirs);
       break;
     case "jobs":
+      askedForMore = false;
       queue.push(...msg.jobs);
       void run();
       break;
@@ -105,9 +108,12 @@ async function run(): Promise<void> {
       post({ type: "result", result: unsentResult(job, stopReason) });
       continue;
     }
+    // The last of the batch: ask for the next one now, so it is here when this file is done
+    // and the pipeline runs on (the pool hands out nothing when it has nothing).
+    if (queue.length === 0) askForMore();
     try {
       // With more to come, this file's rename rides with the next file's first command.
-      const more = queue.length > 0 && !stopReason;
+      const more = () => queue.length > 0 && !stopReason;
       for (const result of await uploader!.pipeline(job, more)) report(result);
     } catch (e) {
       if (e instanceof ShrinkRequest) {
@@ -129,6 +135,12 @@ async function run(): Promise<void> {
   // Jobs may have come in while the last renames were settled.
   running = false;
   if (queue.length > 0) return run();
+  if (!askedForMore) askForMore();
+}
+
+/** Says `idle` once per batch: the pool then hands out the next batch, if it has one. */
+function askForMore(): void {
+  askedForMore = true;
   post({ type: "idle" });
 }
 

@@ -211,6 +211,7 @@ export class Control {
 
   /** Reads the replies owed to riders already sent, and hands them over. */
   async #drain(): Promise<void> {
+    if (this.#owed.length === 0) return;
     while (this.#owed.length > 0) {
       const rider = this.#owed[0];
       try {
@@ -222,6 +223,9 @@ export class Control {
       this.#owed.shift();
       rider.resolve(rider.replies);
     }
+    // Every reply owed before the caller's commands is in: a connection found closed now,
+    // with nothing more come back, was closed between commands (as when nothing rode).
+    this.#quiet = this.#text === "";
   }
 
   async #final(options: ReadOptions = {}): Promise<Reply> {

@@ -10,7 +10,7 @@
 import type { FtpLogin } from "./login.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
-import { FTPError, LocalFileError, TransferFailed } from "./errors.ts";
+import { ConnectionLost, FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { type LocalSource, type Sent, Session } from "./session.ts";
 
@@ -145,13 +145,15 @@ export class NativeSession extends Session {
     this.#prepared = undefined;
   }
 
-  /** The data connection `openData` started; a failed connect leaves the session out of step. */
+  /**
+   * The data connection `openData` started. A failed connect is a cut transfer: the
+   * server's word on the control connection is waited for briefly (a session closed
+   * meanwhile says so), then the session is closed as out of step.
+   */
   async #connected(connecting: Promise<Deno.TcpConn>): Promise<Deno.TcpConn> {
     try {
       return await connecting;
     } catch (e) {
-      // The server waits for this connection: the session is out of step.
-      this.close();
       throw this.control.lost(e, false, "data socket");
     }
   }
@@ -228,7 +230,12 @@ export class NativeSession extends Session {
     this.control.arm(failed ? BROKEN_TRANSFER_REPLY_MS : this.control.timeoutMs);
     const { first, done, error } = await replies;
     this.control.disarm();
-    if (error !== undefined) throw new TransferFailed(cut ?? error, progress.sent);
+    if (error !== undefined) {
+      // Closed between commands (nothing of the STOR answered): that says more than the data
+      // connection that went down with it.
+      const idle = error instanceof ConnectionLost && error.idle;
+      throw new TransferFailed(idle ? error : cut ?? error, progress.sent);
+    }
     if (first && !isPreliminary(first.code)) {
       // Refused before the transfer began (data sent early went nowhere).
       if (isNegative(first.code)) throw new FTPError(first);

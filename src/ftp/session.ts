@@ -185,6 +185,7 @@ export abstract class Session {
    * makes this throw `ResumeRefused` so the caller can pick the next method (the
    * refusal is remembered in `abilities`). The local file is opened first: a
    * missing or unreadable one throws LocalFileError before anything is sent.
+   * `prepareNext` (asked once the transfer is over): another file follows.
    */
   async upload(
     localPath: string,
@@ -192,7 +193,7 @@ export abstract class Session {
     offset: number,
     method: ResumeMethod,
     size: number,
-    prepareNext = false,
+    prepareNext: boolean | (() => boolean) = false,
   ): Promise<UploadOutcome> {
     const start = method === "restart" ? 0 : offset;
     const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
@@ -218,7 +219,8 @@ export abstract class Session {
     let after: number | undefined;
     try {
       const line = `SIZE ${remotePath}`;
-      const reply = await this.sizeAfter(remotePath, prepareNext);
+      const prepare = typeof prepareNext === "function" ? prepareNext() : prepareNext;
+      const reply = await this.sizeAfter(remotePath, prepare);
       if (isSuccess(reply.code) && reply.code !== Code.FileStatus) throw this.outOfStep(line, reply);
       after = sizeFrom(reply);
     } catch (e) {

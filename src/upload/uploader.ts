@@ -13,7 +13,12 @@
  */
 
 import { openSession } from "../ftp/open_session.ts";
-import { LocalFileError, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
+import {
+  ConnectionLost,
+  LocalFileError,
+  PartialUploadError,
+  ResumeRefused,
+} from "../ftp/errors.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
 import type { JobResult, UploadJob, UploadSettings } from "./job.ts";
@@ -121,13 +126,13 @@ export class Uploader {
   }
 
   /**
-   * Uploads `job` like `upload`; with `more` (another file follows on this connection) its
+   * Uploads `job` like `upload`; with `more()` (another file follows on this connection) its
    * rename may ride in front of the next file's first command, and its result then comes
    * from a later call or from `settle`. Returns the results finished meanwhile, in no
    * particular order. Never throws except ShrinkRequest (which hands back every file not
    * finished, parked ones included).
    */
-  async pipeline(job: UploadJob, more: boolean): Promise<JobResult[]> {
+  async pipeline(job: UploadJob, more: () => boolean): Promise<JobResult[]> {
     let own: JobResult | undefined;
     try {
       own = await this.#upload(job, more);
@@ -177,7 +182,7 @@ export class Uploader {
         continue;
       }
       try {
-        results.push((await this.#upload(p.again, false))!);
+        results.push((await this.#upload(p.again, () => false))!);
       } catch (e) {
         if (!(e instanceof ShrinkRequest)) throw e;
         returned.push(...e.jobs);
@@ -188,12 +193,12 @@ export class Uploader {
 
   /** Uploads one file with resume and verification; never throws except ShrinkRequest. */
   async upload(job: UploadJob): Promise<JobResult> {
-    const result = await this.#upload(job, false);
+    const result = await this.#upload(job, () => false);
     return result!;
   }
 
   /** `upload`; with `park`, a verified file may be parked (then `undefined` is returned). */
-  async #upload(job: UploadJob, park: boolean): Promise<JobResult | undefined> {
+  async #upload(job: UploadJob, park: () => boolean): Promise<JobResult | undefined> {
     const started = performance.now();
     const s = this.settings;
     const target = s.atomic ? tempPathFor(job.destination, job.size, job.mtimeMs) : job.destination;
@@ -267,7 +272,7 @@ export class Uploader {
           ? "hash"
           : "size";
         if (s.atomic) {
-          const riding = park ? session.rideRename(target, job.destination) : undefined;
+          const riding = park() ? session.rideRename(target, job.destination) : undefined;
           if (riding) {
             const again = {
               ...job,
@@ -290,7 +295,11 @@ export class Uploader {
         }
         if (e instanceof VerifyError && e.restart) restart = true;
         if (this.#interrupted) return failed("interrupted");
-        const action = classifyError(e);
+        // The server closed the connection between commands (it answered the rename riding
+        // ahead, then nothing of this file's STOR): an idle drop, however it was wrapped.
+        const idle = e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
+          e.cause.idle;
+        const action = classifyError(idle ? e.cause : e);
         lastError = this.describe(e);
         if (action === "tooMany") {
           this.#drop();
