@@ -16,6 +16,12 @@ import { type LocalSource, type Sent, Session } from "./session.ts";
 
 const CHUNK = 1024 * 1024;
 /**
+ * Most bytes sent before the `150` (`abilities.earlyData`): a small file goes whole, a big
+ * one waits for the `150` after this much. What a STOR that is refused, or never reaches
+ * the server, wastes on the wire stays small.
+ */
+export const EARLY_DATA_BYTES = 64 * 1024;
+/**
  * How long to wait for the server's word after the data connection broke: a
  * server that runs out of space (`552`, `452`) says so on the control
  * connection and closes the data connection; the reply is what the user needs.
@@ -172,7 +178,8 @@ export class NativeSession extends Session {
     let failed = false;
     let data: Deno.TcpConn | undefined;
     let cut: unknown; // why the data did not all go out, when the server had not said first
-    const preliminary = Promise.withResolvers<void>();
+    // Resolves true when the `150` came, false when the replies ended without one.
+    const preliminary = Promise.withResolvers<boolean>();
     // The replies (the `150`, then the final one) are read while the data goes out: a server
     // that gives up mid-transfer (`552` disk full) is heard at once, even one that keeps the
     // data connection open, and a control connection that dies stops the sending.
@@ -182,10 +189,10 @@ export class NativeSession extends Session {
         if (!isPreliminary(first.code)) return { first };
         // Reading the `150` took the deadline; the data's progress keeps one from now on.
         if (sending) this.control.arm();
-        preliminary.resolve();
+        preliminary.resolve(true);
         return { first, done: await this.control.read({ armed: false }) };
       } finally {
-        preliminary.resolve();
+        preliminary.resolve(false);
       }
     })().then(
       (r) => ({ ...r, error: undefined }),
@@ -199,6 +206,7 @@ export class NativeSession extends Session {
       }
       return result;
     });
+    const gate = { open: !early, wait: preliminary.promise };
     try {
       data = await this.#connected(connecting);
       if (!early) await preliminary.promise;
@@ -207,7 +215,7 @@ export class NativeSession extends Session {
         // watchdog cuts the transfer at once.
         this.control.data = data;
         sending = true;
-        await this.#send(data, source.file, progress);
+        await this.#send(data, source.file, progress, gate);
         sending = false;
       }
       closeQuietly(data); // end of file for the server
@@ -267,6 +275,8 @@ export class NativeSession extends Session {
     data: Deno.Conn,
     file: Deno.FsFile,
     progress: { read: number; sent: number },
+    /** Until `open` (the `150` came), at most EARLY_DATA_BYTES go out; then `wait` for it. */
+    gate: { open: boolean; wait: Promise<boolean> },
   ): Promise<void> {
     const buf = this.#buffer ??= new Uint8Array(CHUNK);
     for (;;) {
@@ -281,7 +291,13 @@ export class NativeSession extends Session {
       this.control.arm(); // progress: a slow link is fine, a stalled one is not
       // Count each write as it lands: a chunk cut halfway must still count what the kernel took.
       for (let off = 0; off < n;) {
-        const w = await data.write(buf.subarray(off, n));
+        if (!gate.open && progress.sent >= EARLY_DATA_BYTES) {
+          // No `150`, no more data: the reply that came instead says why.
+          if (!(await gate.wait)) throw new Error("the server did not start the transfer");
+          gate.open = true;
+        }
+        const end = gate.open ? n : Math.min(n, off + EARLY_DATA_BYTES - progress.sent);
+        const w = await data.write(buf.subarray(off, end));
         off += w;
         progress.sent += w;
       }

@@ -221,7 +221,9 @@ export abstract class Session {
       const line = `SIZE ${remotePath}`;
       const prepare = typeof prepareNext === "function" ? prepareNext() : prepareNext;
       const reply = await this.sizeAfter(remotePath, prepare);
-      if (isSuccess(reply.code) && reply.code !== Code.FileStatus) throw this.outOfStep(line, reply);
+      if (isSuccess(reply.code) && reply.code !== Code.FileStatus) {
+        throw this.outOfStep(line, reply);
+      }
       after = sizeFrom(reply);
     } catch (e) {
       throw new PartialUploadError(e, sent.written, start);

@@ -19,8 +19,11 @@ import type { JobResult, UploadJob } from "./job.ts";
 /** How the replies to a riding RNFR+RNTO came out. */
 export type RenameOutcome =
   | { kind: "renamed" }
-  /** Refused (negative reply) or lost with the connection: retry the file on its own. */
-  | { kind: "retry"; error: string }
+  /**
+   * Refused (negative reply) or, `lost`, gone with the connection before the replies came
+   * (the server may have renamed): retry the file on its own.
+   */
+  | { kind: "retry"; error: string; lost?: true }
   /** Replies that fit no rename: the session is out of step and must be closed. */
   | { kind: "outOfStep"; error: string };
 
@@ -44,7 +47,7 @@ export class Parked {
       },
       (e: unknown) => {
         const text = e instanceof Error ? e.message : String(e);
-        this.outcome = { kind: "retry", error: safeText(text, secrets) };
+        this.outcome = { kind: "retry", error: safeText(text, secrets), lost: true };
       },
     );
   }

@@ -58,6 +58,8 @@ export class Uploader {
   #earlyData?: boolean;
   /** Verified files whose rename rides in front of a later command (`parked.ts`). */
   #parked: Parked[] = [];
+  /** Jobs whose rename went out (verified temporary file) but whose replies were lost. */
+  #renameSent = new Set<number>();
 
   constructor(
     readonly settings: UploadSettings,
@@ -177,6 +179,7 @@ export class Uploader {
       }
       // Replies that fit no rename: the session cannot be trusted to be in step.
       if (outcome.kind === "outOfStep") this.#drop();
+      if (outcome.kind === "retry" && outcome.lost) this.#renameSent.add(p.job.id);
       if (handBack || returned.length > 0) {
         returned.push(p.again);
         continue;
@@ -234,6 +237,9 @@ export class Uploader {
         if (askServer && !restart) {
           have = await session.size(target);
           if (have !== undefined && have <= job.size) offset = have;
+          if (have === undefined && await this.#renamedBefore(session, job)) {
+            return result("uploaded", { verified: "size" });
+          }
         }
         // Continuing a file needs the same local content as before.
         if (offset > 0) checkLocal(job);
@@ -317,6 +323,18 @@ export class Uploader {
       }
     }
     return failed(`gave up after ${budget.tries} attempts: ${lastError}`);
+  }
+
+  /**
+   * A rename whose replies were lost with the connection: its temporary file had been
+   * proven (SIZE) and is gone now, so when the destination has exactly that size the
+   * rename happened. Asked once per such rename; nothing else removes a temporary file.
+   */
+  async #renamedBefore(session: FtpSession, job: UploadJob): Promise<boolean> {
+    if (!this.#renameSent.delete(job.id)) return false;
+    if ((await session.size(job.destination)) !== job.size) return false;
+    checkLocal(job);
+    return true;
   }
 
   /** Drops the connection when the action needs a new one; the pause before the next try. */

@@ -341,6 +341,10 @@ export function startFaultProxy(
       const up = this.upstream!;
       const buf = new Uint8Array(BUF_SIZE);
       try {
+        // A server reads a data connection only once it has the STOR/APPE: what a client sends
+        // sooner (before the 150) waits in the kernel until then. Held here alike, so a
+        // transfer's bytes are counted (and cut) from its first one.
+        while (!this.#aborted && !this.session.transfer && !this.session.ended) await sleep(2);
         while (!this.#aborted) {
           const n = await this.client.read(buf);
           if (n === null) break;
@@ -460,6 +464,10 @@ export function startFaultProxy(
     #reply?: Reply;
     #killed = false;
     #clientWrites: Promise<void> = Promise.resolve();
+
+    get ended(): boolean {
+      return this.#killed;
+    }
 
     constructor(readonly id: number, readonly client: Deno.TcpConn) {}
 
