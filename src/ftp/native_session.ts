@@ -12,15 +12,9 @@ import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
 import { ConnectionLost, FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type LocalSource, type Sent, Session } from "./session.ts";
+import { EARLY_DATA_BYTES, type LocalSource, type Sent, Session } from "./session.ts";
 
 const CHUNK = 1024 * 1024;
-/**
- * Most bytes sent before the `150` (`abilities.earlyData`): a small file goes whole, a big
- * one waits for the `150` after this much. What a STOR that is refused, or never reaches
- * the server, wastes on the wire stays small.
- */
-export const EARLY_DATA_BYTES = 64 * 1024;
 /**
  * How long to wait for the server's word after the data connection broke: a
  * server that runs out of space (`552`, `452`) says so on the control
@@ -171,7 +165,9 @@ export class NativeSession extends Session {
   ): Promise<Sent> {
     const connecting = this.#data!;
     this.#data = undefined;
-    const early = this.abilities.earlyData !== false;
+    // Only a transfer that fits: for a big file the round trip saved is noise, and a
+    // refused or lost STOR would waste more on the wire.
+    const early = this.abilities.earlyData !== false && source.length <= EARLY_DATA_BYTES;
     const progress = { read: 0, sent: 0 };
     let sending = false;
     let ended = false; // the server has said its last word on this transfer

@@ -59,7 +59,16 @@ export interface Sent {
 export interface LocalSource {
   path: string;
   file: Deno.FsFile;
+  /** Bytes this transfer is to send (the file from its start offset). */
+  length: number;
 }
+
+/**
+ * Largest transfer whose data goes out before the `150` (`abilities.earlyData`); at most
+ * this much is sent before it in any case. What a STOR that is refused, or never reaches
+ * the server, wastes on the wire stays small.
+ */
+export const EARLY_DATA_BYTES = 64 * 1024;
 
 const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
 
@@ -197,8 +206,8 @@ export abstract class Session {
   ): Promise<UploadOutcome> {
     const start = method === "restart" ? 0 : offset;
     const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
-    const source = { path: localPath, file: openSource(localPath, start) };
-    const early = this.abilities.earlyData !== false;
+    const source = { path: localPath, file: openSource(localPath, start), length: size - start };
+    const early = this.abilities.earlyData !== false && size - start <= EARLY_DATA_BYTES;
     let sent: Sent;
     try {
       sent = await this.#send(verb, remotePath, source, start);
