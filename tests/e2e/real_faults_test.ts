@@ -425,3 +425,90 @@ Deno.test({
     });
   },
 });
+
+/**
+ * The pipelined path's failure cases on vsftpd: the rename of a file rides in front of
+ * the next file's STOR, so a refusal or a drop there hits two files at once. Each must
+ * end byte-exact, the refused file tried again on its own (not re-sent: its temporary
+ * file is complete), the next one unharmed.
+ */
+function pipelineScenario(
+  faults: ProxyFaults,
+  check: (r: Awaited<ReturnType<typeof upload>>, log: string) => void,
+): Promise<void> {
+  return scenario({ faults, count: 6, sizeOf: () => 20_000, options: { workers: 1 } }, (r) => {
+    const log = transcript(r.proxy);
+    assert.deepEqual(r.mismatches, [], log);
+    assert.equal(r.outcome.exitCode, 0, log);
+    assert.equal(r.outcome.report.totals.uploaded, 6, log);
+    assert.equal(r.tree.length, 6, `no temporary files left: ${r.tree}`);
+    check(r, log);
+  });
+}
+
+/** The exchange that `fault` answered, and the commands that rode in the same pipeline. */
+function riding(proxy: FaultProxy, verb: string, reply: string) {
+  const { exchanges } = proxy.stats;
+  const i = exchanges.findIndex((e) => starts(`${verb} `)(e.command) && e.reply.startsWith(reply));
+  assert.ok(i >= 0, `no ${verb} answered ${reply}`);
+  return { i, exchanges };
+}
+
+Deno.test({
+  name: "vsftpd, pipelined: a refused RNTO: that file is renamed on its own, the next goes on",
+  ...integration,
+  async fn() {
+    await pipelineScenario({
+      answerInstead: { verb: "RNTO", reply: "553 Could not rename file.", after: 2 },
+    }, ({ files, proxy, outcome }, log) => {
+      const { i, exchanges } = riding(proxy, "RNTO", "553");
+      // The STOR that rode behind the refused RNTO was taken and completed, same session.
+      assert.ok(starts("STOR ")(exchanges[i + 1].command), log);
+      assert.ok(exchanges[i + 1].reply.startsWith("226"), log);
+      assert.equal(proxy.stats.sessions, 1, log);
+      assert.equal(outcome.report.totals.reconnects, 0);
+      const refused = files.find((f) => f.attempts === 2);
+      assert.ok(refused, log);
+      assert.equal(files.filter((f) => f.attempts > 1).length, 1, log);
+      for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
+    });
+  },
+});
+
+Deno.test({
+  name: "vsftpd, pipelined: a 4xx to RNFR mid-pipeline: the RNTO fails in step, nothing lost",
+  ...integration,
+  async fn() {
+    await pipelineScenario({
+      answerInstead: { verb: "RNFR", reply: "450 Busy, try later.", after: 3 },
+    }, ({ files, proxy }, log) => {
+      const { i, exchanges } = riding(proxy, "RNFR", "450");
+      // vsftpd answers the RNTO with no RNFR before it (503), then takes the STOR.
+      assert.ok(starts("RNTO ")(exchanges[i + 1].command), log);
+      assert.match(exchanges[i + 1].reply, /^5/, log);
+      assert.ok(starts("STOR ")(exchanges[i + 2].command), log);
+      assert.equal(proxy.stats.sessions, 1, log);
+      assert.equal(files.filter((f) => f.attempts > 1).length, 1, log);
+      for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
+    });
+  },
+});
+
+Deno.test({
+  name: "vsftpd, pipelined: connection lost between RNFR and RNTO: both files end byte-exact",
+  ...integration,
+  async fn() {
+    await pipelineScenario({ closeOn: { verb: "RNTO", after: 2 } }, ({ files, proxy }, log) => {
+      assert.equal(proxy.stats.fired.closeBetweenFiles, 1, log);
+      const { i, exchanges } = riding(proxy, "RNFR", "350");
+      assert.equal(exchanges[i].session, 1, log);
+      assert.equal(proxy.stats.sessions, 2, log);
+      // The parked file's temporary file was complete: renamed after the reconnect, not
+      // sent again. The file whose STOR rode behind it lost at most its early data.
+      for (const f of files) {
+        assert.ok(f.bytesSent <= 2 * f.size, `${f.destination} ${f.bytesSent}`);
+      }
+      assert.ok(files.filter((f) => f.bytesSent > f.size).length <= 1, log);
+    });
+  },
+});

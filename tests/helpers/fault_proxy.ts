@@ -76,6 +76,18 @@ export interface ProxyFaults {
    * not started). Counted over all sessions, at most `times` (default 1).
    */
   closeControlBetweenFiles?: { after: number; times?: number; at?: "226" | "RNTO" };
+  /**
+   * Answer every `after`-th `verb` command (e.g. `RNTO`) with `reply` without forwarding
+   * it, at most `times` (default 1) times: a refusal from the server, at a chosen point
+   * of a pipeline.
+   */
+  answerInstead?: { verb: string; reply: string; after: number; times?: number };
+  /**
+   * Close the session when every `after`-th `verb` command arrives (not forwarded), at
+   * most `times` (default 1) times: a connection lost between pipelined commands (the
+   * ones before it forwarded and answered, the ones after it never sent on).
+   */
+  closeOn?: { verb: string; after: number; times?: number };
   /** Answer REST with `502 Command not implemented.` without forwarding; drop `REST STREAM` from FEAT. */
   refuseRest?: boolean;
   /** Answer APPE with `502 Command not implemented.` without forwarding (not counted as a store). */
@@ -542,6 +554,10 @@ export function startFaultProxy(
       const logged = verb === "PASS" ? "PASS ***" : cmd;
       push(stats.commands, logged);
       const entry: Pending = { verb, arg, logged };
+      const instead = faults.answerInstead;
+      if (instead?.verb === verb && every(instead)) return this.#local(entry, instead.reply);
+      const close = faults.closeOn;
+      if (close?.verb === verb && every(close)) return this.faultClose("betweenFiles", cmd);
       switch (verb) {
         case "REST":
           if (faults.refuseRest) return this.#local(entry, "502 Command not implemented.");
