@@ -91,31 +91,26 @@ function toReportFile(
   interrupted: string | undefined,
 ): ReportFile {
   const base = { source: c.entry.source, destination: c.entry.destination };
-  if (!c.ok) {
-    return {
-      ...base,
-      status: "missing",
-      size: 0,
-      bytesSent: 0,
-      attempts: 0,
-      resumedFrom: [],
-      worker: 0,
-      durationMs: 0,
-      error: `source ${c.reason}`,
-    };
-  }
+  const unsent = (status: ReportFile["status"], size: number, error: string): ReportFile => ({
+    ...base,
+    status,
+    size,
+    bytesSent: 0,
+    attempts: 0,
+    resumedFrom: [],
+    worker: 0,
+    durationMs: 0,
+    error,
+  });
+  if (!c.ok) return unsent("missing", 0, `source ${c.reason}`);
+  // A name the server's code page cannot represent (config validation found it): never sent.
+  if (c.entry.unencodable) return unsent("failed", c.size, c.entry.unencodable);
   if (!r) {
-    return {
-      ...base,
-      status: dryRun ? "skipped" : "failed",
-      size: c.size,
-      bytesSent: 0,
-      attempts: 0,
-      resumedFrom: [],
-      worker: 0,
-      durationMs: 0,
-      error: dryRun ? "dry run" : interrupted ? "interrupted" : "not attempted",
-    };
+    return unsent(
+      dryRun ? "skipped" : "failed",
+      c.size,
+      dryRun ? "dry run" : interrupted ? "interrupted" : "not attempted",
+    );
   }
   return {
     ...base,
@@ -226,6 +221,7 @@ class Pool {
         user: server.user,
         password: this.opts.password,
         secure: server.secure,
+        encoding: server.encoding,
       },
       retries: options.retries,
       atomic: options.atomic,

@@ -1,0 +1,2 @@
+import iconv from "iconv-lite";
+console.log(typeof iconv.encode);
