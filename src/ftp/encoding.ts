@@ -11,7 +11,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { LocalFileError } from "./errors.ts";
 
 /** The default: UTF-8, no code-page library at all. */
@@ -48,6 +47,7 @@ export class UnencodableName extends LocalFileError {
 export type CodecProblem = "unknown" | "notAscii";
 
 type Iconv = typeof import("iconv-lite");
+type BufferClass = typeof import("node:buffer").Buffer;
 
 // FTP's verbs, digits and CRLF are ASCII: a page must keep them as they are.
 const ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("") + "\r\n";
@@ -57,8 +57,12 @@ const ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).
  * (`isUtf8`): that needs no codec. Loads iconv-lite on first use.
  */
 export async function loadCodec(name: string): Promise<Codec | CodecProblem> {
-  const iconv = (await import("iconv-lite")).default;
-  return codecFrom(iconv, name);
+  // Both dynamic: a UTF-8 run (every worker's start-up) loads neither.
+  const [{ default: iconv }, { Buffer }] = await Promise.all([
+    import("iconv-lite"),
+    import("node:buffer"),
+  ]);
+  return codecFrom(iconv, Buffer, name);
 }
 
 /** `loadCodec` for a name config validation already accepted: a problem now is a bug. */
@@ -73,8 +77,11 @@ export function passwordUnencodable(codec: Codec): UnencodableName {
   return new UnencodableName(`the password has a character ${codec.name} cannot represent`);
 }
 
-function codecFrom(iconv: Iconv, name: string): Codec | CodecProblem {
+function codecFrom(iconv: Iconv, Buffer: BufferClass, name: string): Codec | CodecProblem {
   if (!iconv.encodingExists(name)) return "unknown";
+  // The same memory as a Buffer (iconv-lite's internal codecs want one): no copy.
+  const asBuffer = (bytes: Uint8Array) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decode = (bytes: Uint8Array) => iconv.decode(asBuffer(bytes), name, { stripBOM: false });
   const bytes = iconv.encode(ASCII, name);
   if (bytes.length !== ASCII.length || bytes.some((b, i) => b !== ASCII.charCodeAt(i))) {
@@ -113,9 +120,4 @@ function describe(c: string, name: string): string {
   // unassigned) only by its code point.
   const shown = /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(c) ? `${JSON.stringify(c)} (${code})` : code;
   return `${shown} has no ${name} code`;
-}
-
-/** The same memory as a Buffer (iconv-lite's internal codecs want one): no copy. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
