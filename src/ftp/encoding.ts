@@ -100,7 +100,8 @@ function codecFrom(iconv: Iconv, Buffer: BufferClass, name: string): Codec | Cod
     encode(text) {
       const bytes = iconv.encode(text, name);
       if (decode(bytes) !== text) {
-        // The text is not shown: it may be a password (PASS); callers say what it was.
+        // Only the character is named, never the text: it may be a PASS line (the
+        // transports put `passwordUnencodable` in its place there).
         throw new UnencodableName(unencodable(text) ?? `cannot be written in ${name}`);
       }
       return bytes;

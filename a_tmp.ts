@@ -1,2 +1,0 @@
-import iconv from "iconv-lite";
-console.log(typeof iconv.encode);
