@@ -12,6 +12,7 @@ import { buildReport, type Report, type ReportFile } from "../report/report.ts";
 import { checkSources, type LocalIdentity } from "./sources.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import type { Config } from "../config/types.ts";
+import { isUtf8 } from "../ftp/encoding.ts";
 
 export interface RunOptions {
   config: Config;
@@ -78,6 +79,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       port: config.server.port,
       user: config.server.user ?? "anonymous",
       secure: config.server.secure,
+      ...(isUtf8(config.server.encoding) ? {} : { encoding: config.server.encoding }),
     },
     // The connections that actually logged in (at most at once), not the number asked for.
     workers: opts.dryRun ? workers : connections,

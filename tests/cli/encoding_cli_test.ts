@@ -47,6 +47,7 @@ Deno.test({
         const r = await cli(["upload", configPath]);
         assert.equal(r.code, 1, r.stderr);
         const report: Report = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
+        assert.equal(report.server.encoding, "cp1251");
         assert.deepEqual(report.files.map((f) => f.status), [
           "uploaded",
           "uploaded",
