@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { openNativeSession } from "../../src/ftp/native_session.ts";
 import { openBasicFtpSession } from "../../src/ftp/basic_ftp_session.ts";
 import { loadCodec, UnencodableName } from "../../src/ftp/encoding.ts";
@@ -219,4 +220,31 @@ Deno.test({
       });
     }
   },
+});
+
+Deno.test("iconv-lite (and node:buffer for it) are only ever imported dynamically by the worker's graph", async () => {
+  const worker = fileURLToPath(new URL("../../workers/upload_worker.ts", import.meta.url));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", worker],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; dependencies?: { specifier: string; isDynamic?: boolean }[] }[];
+  };
+  const uses = info.modules.flatMap((m) =>
+    (m.dependencies ?? []).filter((d) => d.specifier === "iconv-lite").map((d) => ({
+      from: m.specifier.slice(m.specifier.lastIndexOf("/src/") + 1),
+      dynamic: d.isDynamic === true,
+    }))
+  );
+  assert.deepEqual(uses, [{ from: "src/ftp/encoding.ts", dynamic: true }]);
+  // The modules a UTF-8 session loads at start import no node:buffer either.
+  for (const m of ["control.ts", "native_session.ts", "encoding.ts", "session.ts"]) {
+    const mod = info.modules.find((x) => x.specifier.endsWith(`/src/ftp/${m}`));
+    assert.ok(mod, m);
+    const buffer = (mod.dependencies ?? []).find((d) => d.specifier === "node:buffer");
+    assert.ok(!buffer || buffer.isDynamic, `${m} imports node:buffer statically`);
+  }
 });
