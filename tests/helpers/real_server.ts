@@ -102,6 +102,13 @@ export const MATRIX: readonly MatrixEntry[] = [
   { name: "pyftpdlib", options: { kind: "pyftpdlib" }, resumes: true },
 ];
 
+/** The matrix entry called `name`. */
+export function matrixEntry(name: string): MatrixEntry {
+  const entry = MATRIX.find((m) => m.name === name);
+  if (!entry) throw new Error(`no server configuration "${name}" in MATRIX`);
+  return entry;
+}
+
 const ENV_SWITCH = "FTPBATCH_REAL_SERVER";
 const USER = "ftpbatch";
 /** Fixed: the servers check it through a precomputed SHA-512 crypt hash. */
