@@ -203,6 +203,12 @@ export function matrixTests(entry: MatrixEntry): void {
         for (const f of r.report.files) assert.equal(f.attempts, 1, summary(r.report));
         // Data connections encrypted too (pure-ftpd logs no commands).
         if (server.kind !== "pure-ftpd") assert.match(await server.log(), /PROT P/);
+        if (server.kind === "proftpd") {
+          // mod_tls's verdict on every data connection (issue 9 #6: single-use TLS 1.3 tickets).
+          const tls = await Deno.readTextFile(join(server.dir, "tls.log"));
+          assert.doesNotMatch(tls, /rejecting data connection/);
+          assert.match(tls, /client reused TLS session for data connection/);
+        }
       } finally {
         await Deno.remove(data.dir, { recursive: true });
       }
