@@ -2,7 +2,7 @@
  * The product against a real Debian FTP server (vsftpd on loopback): the
  * main job through the command line, and the connection faults a real server
  * can produce (a connection limit, the server going away, SIGTERM mid-file).
- * Skipped with a notice where vsftpd is not installed (see real_server.ts).
+ * Ignored (the reason in the test name) where vsftpd is not installed (see real_server.ts).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,17 +13,16 @@ import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
 import {
   type RealServer,
+  realServerCase,
   type RealServerOptions,
-  startRealServer,
+  startServer,
 } from "../helpers/real_server.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const MiB = 1024 * 1024;
-const integration = { sanitizeOps: false, sanitizeResources: false };
 
 async function withServer(opts: RealServerOptions, fn: (s: RealServer) => Promise<void>) {
-  const server = await startRealServer(opts);
-  if (!server) return;
+  const server = await startServer(opts);
   try {
     await fn(server);
   } finally {
@@ -54,10 +53,11 @@ async function upload(args: string[], env: Record<string, string>) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test({
-  name: "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
+  ),
+  async () => {
     await withServer({}, async (server) => {
       const data = await makeDataset({
         count: 300,
@@ -96,12 +96,13 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server: max 2 connections per client, 8 workers asked: all files, none failed",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server: max 2 connections per client, 8 workers asked: all files, none failed",
+  ),
+  async () => {
     await withServer({ maxPerIp: 2 }, async (server) => {
       const data = await makeDataset({
         count: 60,
@@ -121,12 +122,13 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server: stopped mid-transfer and started again: reconnect, resume, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server: stopped mid-transfer and started again: reconnect, resume, identical",
+  ),
+  async () => {
     await withServer({ maxRate: 4 * MiB }, async (server) => {
       const data = await makeDataset({
         count: 2,
@@ -159,12 +161,13 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
+  ),
+  async () => {
     // Loopback socket buffers can hold tens of MiB that vsftpd drains after the client is
     // gone: the file is large enough that a good part is still missing after that.
     await withServer({ maxRate: 16 * MiB }, async (server) => {
@@ -210,4 +213,4 @@ Deno.test({
       }
     });
   },
-});
+);

@@ -140,6 +140,23 @@ export function unavailableReason(opts: RealServerOptions = {}): string | null {
 }
 
 /**
+ * Name and options for a `Deno.test(name, options, fn)` that starts its own server(s) with
+ * {@linkcode startServer}: ignored, the reason in its name, where such a server cannot run
+ * here, unless `FTPBATCH_REAL_SERVER=required` (then the start fails the test).
+ */
+export function realServerCase(
+  name: string,
+  opts: RealServerOptions = {},
+): [string, Omit<Deno.TestDefinition, "fn" | "name">] {
+  const reason = unavailableReason(opts);
+  const skip = reason !== null && !required();
+  return [
+    skip ? `${name} [ignored: ${reason}; ${ENV_SWITCH}=required makes it fail]` : name,
+    { ignore: skip, sanitizeOps: false, sanitizeResources: false },
+  ];
+}
+
+/**
  * Registers a test that runs `fn` against a fresh server (closed afterwards). Where the
  * server cannot run here the test is ignored, the reason in its name; with
  * `FTPBATCH_REAL_SERVER=required` it runs and fails with that reason.
@@ -149,21 +166,13 @@ export function realServerTest(
   opts: RealServerOptions,
   fn: (server: RealServer) => Promise<void>,
 ): void {
-  const reason = unavailableReason(opts);
-  const skip = reason !== null && !required();
-  Deno.test({
-    name: skip ? `${name} [ignored: ${reason}; ${ENV_SWITCH}=required makes it fail]` : name,
-    ignore: skip,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const server = await startServer(opts);
-      try {
-        await fn(server);
-      } finally {
-        await server.close();
-      }
-    },
+  Deno.test(...realServerCase(name, opts), async () => {
+    const server = await startServer(opts);
+    try {
+      await fn(server);
+    } finally {
+      await server.close();
+    }
   });
 }
 
