@@ -61,6 +61,11 @@ export interface RealServer {
   log(): Promise<string>;
   /** Kill the server and all its session processes; keeps root and port. */
   stop(): Promise<void>;
+  /**
+   * Process ids of the per-login session processes (children of the listener), for servers
+   * that fork one per login (vsftpd, pure-ftpd, proftpd); empty for pyftpdlib.
+   */
+  sessionPids(): number[];
   /** Start it again on the same port (no-op when running). */
   start(): Promise<void>;
   /** stop() and remove the temp folder. */
@@ -568,6 +573,12 @@ class ServerProcess implements RealServer {
       await this.stop();
       throw e;
     }
+  }
+
+  sessionPids(): number[] {
+    if (!this.#child) return [];
+    const listener = childrenOf(this.#child.pid).flatMap(childrenOf)[0];
+    return listener === undefined ? [] : childrenOf(listener);
   }
 
   /** Synchronous kill, for the unload hook. */
