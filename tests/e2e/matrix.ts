@@ -127,7 +127,13 @@ export function matrixTests(entry: MatrixEntry): void {
       const size = 8 * MiB;
       const data = await makeUnicodeDataset({
         server: serverSection(server),
-        options: { workers: 2, retries: 6, backoffBaseMs: 300, backoffMaxMs: 1500 },
+        options: {
+          workers: 2,
+          retries: 6,
+          backoffBaseMs: 300,
+          backoffMaxMs: 1500,
+          timeoutMs: 10_000,
+        },
         sizeOf: (i) => (i === 0 ? size : 1000),
       });
       try {
@@ -176,7 +182,7 @@ export function matrixTests(entry: MatrixEntry): void {
       const data = await makeUnicodeDataset({
         copies: 2,
         server: serverSection(server),
-        options: { workers: 6, backoffBaseMs: 100, backoffMaxMs: 1000 },
+        options: { workers: 6, backoffBaseMs: 100, backoffMaxMs: 1000, timeoutMs: 10_000 },
       });
       try {
         const report = await runInProcess(server, data);
