@@ -30,10 +30,10 @@ import { createReadStream } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
 import { pipeline } from "node:stream";
-import type { FtpLogin } from "./open_session.ts";
+import type { FtpLogin } from "./login.ts";
 import { FTPError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type Sent, Session } from "./session.ts";
+import { type LocalSource, type Sent, Session } from "./session.ts";
 
 /** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
 export async function openBasicFtpSession(
@@ -131,13 +131,13 @@ export class BasicFtpSession extends Session {
   protected async transfer(
     verb: "STOR" | "APPE",
     remotePath: string,
-    localPath: string,
+    local: LocalSource,
     start: number,
   ): Promise<Sent> {
-    if (this.#plainData) return this.#tlsTransfer(verb, remotePath, localPath, start);
+    if (this.#plainData) return this.#tlsTransfer(verb, remotePath, local, start);
     const ftp = this.client.ftp;
     const dataSocket = ftp.dataSocket;
-    const source = createReadStream(localPath, { start });
+    const source = createReadStream(local.path, { start });
     // Bytes handed to the data connection, not merely read from disk.
     const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
     source.once("error", (e: Error) => ftp.closeWithError(e));
@@ -164,14 +164,14 @@ export class BasicFtpSession extends Session {
   async #tlsTransfer(
     verb: "STOR" | "APPE",
     remotePath: string,
-    localPath: string,
+    local: LocalSource,
     start: number,
   ): Promise<Sent> {
     const ftp = this.client.ftp;
     const control = this.#tls!;
     const raw = this.#plainData!;
     this.#plainData = undefined;
-    const source = createReadStream(localPath, { start });
+    const source = createReadStream(local.path, { start });
     let data: TLSSocket | undefined;
     const sent = () => data?.bytesWritten ?? 0;
     let dataDone = false;
