@@ -6,21 +6,8 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { Client, FTPError } from "basic-ftp";
+import { randomBytes, sha256 } from "../helpers/embedded.ts";
 import { type RealServer, realServerCase, startServer } from "../helpers/real_server.ts";
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
-
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) {
-    crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  }
-  return out;
-}
 
 function source(bytes: Uint8Array): Readable {
   return Readable.from([Buffer.from(bytes)]);
@@ -55,7 +42,7 @@ async function withServer(
 async function assertOnDisk(
   server: RealServer,
   remotePath: string,
-  expected: Uint8Array<ArrayBuffer>,
+  expected: Uint8Array,
 ): Promise<void> {
   const onDisk = await Deno.readFile(`${server.root}${remotePath}`);
   assert.equal(onDisk.length, expected.length, remotePath);
@@ -80,7 +67,7 @@ Deno.test(
 
         await client.ensureDir(NESTED);
         assert.equal(await client.pwd(), NESTED);
-        const payloads = new Map<string, Uint8Array<ArrayBuffer>>();
+        const payloads = new Map<string, Uint8Array>();
         for (const [i, name] of NAMES.entries()) {
           const bytes = randomBytes(1000 + i * 4096);
           payloads.set(name, bytes);

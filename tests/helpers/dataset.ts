@@ -1,11 +1,13 @@
 /**
- * Test data: deterministic local files plus a config that uploads them.
+ * Test data and hashing, for tests/ and bench/: deterministic local files plus a config that
+ * uploads them, the unicode set, sha256 of files, and comparing a server's tree with them.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
 import { posix } from "node:path";
+import { createHash } from "node:crypto";
 
 export interface Dataset {
   dir: string;
@@ -87,10 +89,15 @@ export async function makeDataset(opts: {
   return { dir, configPath, expected, missing };
 }
 
+/** sha256 of a file, hex, read in 4 MiB pieces (big test files never sit in memory whole). */
 export async function sha256(path: string): Promise<string> {
-  const data = await Deno.readFile(path);
-  const digest = await crypto.subtle.digest("SHA-256", data);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  const h = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(4 << 20);
+  for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
+    h.update(buf.subarray(0, n));
+  }
+  return h.digest("hex");
 }
 
 /** Asserts every expected file is on the server root with the same bytes; returns mismatches. */
