@@ -155,14 +155,19 @@ export async function configure(
   if (opts.maxPerIp !== undefined && (!Number.isInteger(opts.maxPerIp) || opts.maxPerIp < 1)) {
     throw new RangeError(`maxPerIp must be a positive integer`);
   }
-  const libs = { LD_LIBRARY_PATH: `${serverCacheDir()}/usr/lib/x86_64-linux-gnu` };
+  // Unpacked by .ci/run (`<prefix>/usr/sbin/<kind>`) or installed as a package (prefix "").
+  const suffix = `/usr/sbin/${kind}`;
+  const prefix = bin.endsWith(suffix) ? bin.slice(0, -suffix.length) : "";
+  const libs: Record<string, string> = prefix
+    ? { LD_LIBRARY_PATH: `${prefix}/usr/lib/${Deno.build.arch}-linux-gnu` }
+    : {};
   switch (kind) {
     case "vsftpd":
       await Deno.writeTextFile(`${l.dir}/vsftpd.conf`, vsftpdConfig(l, opts), { mode: 0o600 });
       return { argv: [bin, `${l.dir}/vsftpd.conf`], logFile: `${l.dir}/vsftpd.log` };
     case "pure-ftpd":
       return {
-        argv: [bin, ...await pureFtpdArgs(l, opts)],
+        argv: [bin, ...await pureFtpdArgs(prefix, l, opts)],
         env: libs,
         logFile: `${l.dir}/xferlog`,
       };
@@ -173,7 +178,9 @@ export async function configure(
         `${l.user}:${l.passwordHash}:${l.uid}:${l.gid}::${l.root}:/bin/sh\n`,
         { mode: 0o600 },
       );
-      await Deno.writeTextFile(`${l.dir}/proftpd.conf`, proftpdConfig(l, opts), { mode: 0o600 });
+      await Deno.writeTextFile(`${l.dir}/proftpd.conf`, proftpdConfig(prefix, l, opts), {
+        mode: 0o600,
+      });
       return {
         argv: [bin, "--nodaemon", "--config", `${l.dir}/proftpd.conf`],
         env: libs,
@@ -250,14 +257,18 @@ function vsftpdConfig(l: Layout, opts: RealServerOptions): string {
 }
 
 /** pure-ftpd takes everything on the command line; its users come from a PureDB file. */
-async function pureFtpdArgs(l: Layout, opts: RealServerOptions): Promise<string[]> {
+async function pureFtpdArgs(
+  prefix: string,
+  l: Layout,
+  opts: RealServerOptions,
+): Promise<string[]> {
   // PureDB user line: user:hash:uid:gid:gecos:home (`/./` = chroot there):...
   await Deno.writeTextFile(
     `${l.dir}/pureftpd.passwd`,
     `${l.user}:${l.passwordHash}:${l.uid}:${l.gid}::${l.root}/./::::::::::::\n`,
     { mode: 0o600 },
   );
-  const purePw = findBinary("pure-pw", [`${serverCacheDir()}/usr/bin/pure-pw`]);
+  const purePw = findBinary("pure-pw", [`${prefix}/usr/bin/pure-pw`]);
   if (!purePw) throw new Error("pure-pw not found beside pure-ftpd");
   const mk = await new Deno.Command(purePw, {
     args: ["mkdb", `${l.dir}/pureftpd.pdb`, "-f", `${l.dir}/pureftpd.passwd`],
@@ -290,7 +301,7 @@ async function pureFtpdArgs(l: Layout, opts: RealServerOptions): Promise<string[
   return args;
 }
 
-function proftpdConfig(l: Layout, opts: RealServerOptions): string {
+function proftpdConfig(prefix: string, l: Layout, opts: RealServerOptions): string {
   const lines = [
     "ServerType standalone",
     'ServerName "ftpbatch test"',
@@ -298,7 +309,7 @@ function proftpdConfig(l: Layout, opts: RealServerOptions): string {
     "SocketBindTight on",
     `Port ${l.port}`,
     "UseIPv6 off",
-    `ModulePath ${serverCacheDir()}/usr/lib/proftpd`,
+    `ModulePath ${prefix}/usr/lib/proftpd`,
     `PidFile ${l.dir}/proftpd.pid`,
     `ScoreboardFile ${l.dir}/proftpd.scoreboard`,
     // The daemon's own user; sessions switch to the logged-in user.
