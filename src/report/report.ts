@@ -28,6 +28,8 @@ export interface ReportFile {
   /** Worker that finished it (1-based); 0 when no worker touched it. */
   worker: number;
   durationMs: number;
+  /** For an uploaded file: the check that proved it (`hash` only where the server offered one). */
+  verified?: "size" | "hash";
   error?: string;
 }
 
