@@ -132,6 +132,12 @@ function required(): boolean {
 /** Thrown for missing prerequisites: skip normally, fail when required. */
 class Unavailable extends Error {}
 
+/** One line telling how to get the real-server tests to run (for callers deciding on their own). */
+export function realServerSkipNotice(): string {
+  return "real FTP server tests ignored: run as root after .ci/run (vsftpd, pure-ftpd, proftpd, " +
+    `pyftpdlib; util-linux unshare/mount); ${ENV_SWITCH}=required makes this an error`;
+}
+
 /** Why a server with these options cannot run here, or null when it can. Synchronous. */
 export function unavailableReason(opts: RealServerOptions = {}): string | null {
   if (Deno.build.os !== "linux") return "the real FTP server harness needs Linux";
