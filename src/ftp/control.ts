@@ -12,6 +12,9 @@
  * round trip of its own; their replies are read, in order, before the reply
  * of anything sent after them.
  *
+ * Names travel in the server's encoding: UTF-8 unless a legacy code page's
+ * `Codec` is given (`encoding.ts`); the UTF-8 path never touches the codec.
+ *
  * Errors: `ConnectionLost` when the connection is gone (closed, reset, timed
  * out, or closed here because the replies got out of step), `ProtocolError`
  * for a reply that is unreadable or over a cap; either way the connection is
@@ -22,6 +25,7 @@
 
 import { Code, isPreliminary } from "./codes.ts";
 import { ConnectionLost, ProtocolError } from "./errors.ts";
+import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
 
 const encoder = new TextEncoder();
@@ -60,7 +64,7 @@ export class Control {
   #riding: Rider[] = [];
   /** Sent; their replies come before those of anything sent after them. */
   #owed: Rider[] = [];
-  #decoder = new TextDecoder();
+  #decode: (bytes: Uint8Array) => string;
   #text = "";
   #chunk = new Uint8Array(16 * 1024);
   #closed = false;
@@ -81,7 +85,14 @@ export class Control {
    */
   loggedIn = false;
 
-  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number) {
+  /** `codec`: the server's legacy code page; absent = UTF-8. */
+  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number, readonly codec?: Codec) {
+    if (codec) {
+      this.#decode = codec.decoder();
+    } else {
+      const decoder = new TextDecoder();
+      this.#decode = (bytes) => decoder.decode(bytes, { stream: true });
+    }
     this.#watchdog = setInterval(() => {
       if (this.#deadline !== 0 && performance.now() > this.#deadline) {
         this.#timedOut = this.data ? "Timeout (data socket)" : "Timeout (control socket)";
@@ -155,6 +166,8 @@ export class Control {
    */
   ride(lines: string[]): Promise<Reply[]> {
     if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
+    // A name the code page lacks throws UnencodableName now, not in some later write.
+    if (this.codec) this.codec.encode(lines.join("\r\n"));
     if (this.#closed) return Promise.reject(this.lost(undefined));
     const { promise, resolve, reject } = Promise.withResolvers<Reply[]>();
     // Never an unhandled rejection: a caller that stopped waiting learns nothing new from it.
@@ -179,8 +192,12 @@ export class Control {
   async write(...own: string[]): Promise<void> {
     if (own.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw this.lost(undefined);
-    const riders = this.#riding.splice(0);
+    const riders = this.#riding;
     const lines = riders.flatMap((r) => r.lines).concat(own);
+    const text = lines.map((l) => l + "\r\n").join("");
+    // Before anything is counted or sent: a name the code page lacks throws UnencodableName.
+    const bytes = this.codec ? this.codec.encode(text) : encoder.encode(text);
+    this.#riding = [];
     this.#owed.push(...riders);
     if (this.#pending === 0 && this.#text !== "") {
       // Bytes nobody asked for: a reply to come would be matched to the wrong command.
@@ -192,7 +209,7 @@ export class Control {
     this.#pending += lines.length;
     try {
       this.arm();
-      await writeAll(this.conn, encoder.encode(lines.map((l) => l + "\r\n").join("")));
+      await writeAll(this.conn, bytes);
     } catch (e) {
       throw this.#fail(this.lost(e, this.#quiet));
     } finally {
@@ -311,7 +328,7 @@ export class Control {
         );
       }
       this.#quiet = false;
-      this.#text += this.#decoder.decode(this.#chunk.subarray(0, n), { stream: true });
+      this.#text += this.#decode(this.#chunk.subarray(0, n));
     }
   }
 }

@@ -2,7 +2,7 @@
  * The fault scenarios of resume_test.ts against the real server: vsftpd on
  * loopback behind an FTP-aware fault proxy (helpers/fault_proxy.ts) that cuts
  * data connections at exact bytes, closes control connections, and refuses
- * REST / APPE. Bytes are checked on the server's disk. Skipped with a notice
+ * REST / APPE. Bytes are checked on the server's disk. Ignored (the reason in the test name)
  * where vsftpd is not installed (see helpers/real_server.ts).
  */
 import assert from "node:assert/strict";
@@ -13,17 +13,15 @@ import { runUpload } from "../../src/run/coordinator.ts";
 import type { ReportFile } from "../../src/report/report.ts";
 import { bytesFor, compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { type FaultProxy, type ProxyFaults, startFaultProxy } from "../helpers/fault_proxy.ts";
-import { type RealServer, startRealServer } from "../helpers/real_server.ts";
+import { type RealServer, realServerCase, startServer } from "../helpers/real_server.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
 
 async function withProxy(
   faults: ProxyFaults,
   fn: (server: RealServer, proxy: FaultProxy) => Promise<void>,
 ): Promise<void> {
-  const server = await startRealServer();
-  if (!server) return;
+  const server = await startServer();
   let proxy: FaultProxy | undefined;
   try {
     proxy = await startFaultProxy({ host: server.host, port: server.port }, faults);
@@ -106,10 +104,11 @@ function fileOfTemp(files: ReportFile[], tempPath: string): ReportFile {
   return f;
 }
 
-Deno.test({
-  name: "real server via proxy: data connection cut at an exact byte: REST+STOR from there",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server via proxy: data connection cut at an exact byte: REST+STOR from there",
+  ),
+  async () => {
     const size = 64 * MiB;
     const cut = 10 * MiB + 12345;
     await scenario({
@@ -154,12 +153,13 @@ Deno.test({
       assert.equal(tree.length, 1, `temporary file renamed away: ${tree}`);
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: control closed mid-transfer and after 226: reconnect, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server via proxy: control closed mid-transfer and after 226: reconnect, identical",
+  ),
+  async () => {
     const big = 2 * MiB;
     const afterBytes = 300_000;
     await scenario({
@@ -217,12 +217,13 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: control closed as STOR arrives and after renames: identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server via proxy: control closed as STOR arrives and after renames: identical",
+  ),
+  async () => {
     await scenario({
       faults: {
         closeControlOnStore: { after: 3, times: 2 },
@@ -260,12 +261,11 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: REST refused: resume falls back to APPE, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase("real server via proxy: REST refused: resume falls back to APPE, identical"),
+  async () => {
     const size = 64 * MiB;
     const cut = 5 * MiB + 7;
     await scenario({
@@ -291,12 +291,11 @@ Deno.test({
       assert.equal(serverCommands.filter(starts("STOR ")).length, 1);
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: REST and APPE refused: full re-send, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase("real server via proxy: REST and APPE refused: full re-send, identical"),
+  async () => {
     const size = 16 * MiB;
     const cut = 4 * MiB;
     await scenario({
@@ -321,7 +320,7 @@ Deno.test({
       assert.equal(serverCommands.filter(starts("STOR ")).length, 2);
     });
   },
-});
+);
 
 // ---------------------------------------------------------------- the proxy itself
 
@@ -365,10 +364,11 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   return new Uint8Array(await new Response(conn.readable).arrayBuffer());
 }
 
-Deno.test({
-  name: "fault proxy on vsftpd: PASV/EPSV rewritten, FEAT filtered, local replies in order",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "fault proxy on vsftpd: PASV/EPSV rewritten, FEAT filtered, local replies in order",
+  ),
+  async () => {
     await withProxy({ refuseRest: true, refuseAppe: true }, async (server, proxy) => {
       const ctl = new Control(await Deno.connect({ hostname: proxy.host, port: proxy.port }));
       try {
@@ -424,7 +424,7 @@ Deno.test({
       assert.equal(proxy.stats.sessions, 1);
     });
   },
-});
+);
 
 /**
  * The pipelined path's failure cases on vsftpd: the rename of a file rides in front of
@@ -454,10 +454,11 @@ function riding(proxy: FaultProxy, verb: string, reply: string) {
   return { i, exchanges };
 }
 
-Deno.test({
-  name: "vsftpd, pipelined: a refused RNTO: that file is renamed on its own, the next goes on",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "vsftpd, pipelined: a refused RNTO: that file is renamed on its own, the next goes on",
+  ),
+  async () => {
     await pipelineScenario({
       answerInstead: { verb: "RNTO", reply: "553 Could not rename file.", after: 2 },
     }, ({ files, proxy, outcome }, log) => {
@@ -473,12 +474,13 @@ Deno.test({
       for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
     });
   },
-});
+);
 
-Deno.test({
-  name: "vsftpd, pipelined: a 4xx to RNFR mid-pipeline: the RNTO fails in step, nothing lost",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "vsftpd, pipelined: a 4xx to RNFR mid-pipeline: the RNTO fails in step, nothing lost",
+  ),
+  async () => {
     await pipelineScenario({
       answerInstead: { verb: "RNFR", reply: "450 Busy, try later.", after: 3 },
     }, ({ files, proxy }, log) => {
@@ -492,12 +494,13 @@ Deno.test({
       for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
     });
   },
-});
+);
 
-Deno.test({
-  name: "vsftpd, pipelined: connection lost between RNFR and RNTO: both files end byte-exact",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "vsftpd, pipelined: connection lost between RNFR and RNTO: both files end byte-exact",
+  ),
+  async () => {
     await pipelineScenario({ closeOn: { verb: "RNTO", after: 2 } }, ({ files, proxy }, log) => {
       assert.equal(proxy.stats.fired.closeBetweenFiles, 1, log);
       const { i, exchanges } = riding(proxy, "RNFR", "350");
@@ -511,4 +514,4 @@ Deno.test({
       assert.ok(files.filter((f) => f.bytesSent > f.size).length <= 1, log);
     });
   },
-});
+);
