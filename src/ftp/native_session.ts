@@ -215,8 +215,9 @@ export class NativeSession extends Session {
     const gate = { open: !early, wait: preliminary.promise };
     try {
       data = await this.#connected(connecting);
-      if (!early) await preliminary.promise;
-      if (!ended) {
+      // Without early data, nothing goes out unless the `150` came.
+      const go = early || await preliminary.promise;
+      if (go && !ended) {
         // Registered with the control connection: closing the session (an interrupt) or its
         // watchdog cuts the transfer at once.
         this.control.data = data;
@@ -251,7 +252,9 @@ export class NativeSession extends Session {
       throw new TransferFailed(idle ? error : cut ?? error, progress.sent);
     }
     if (first && !isPreliminary(first.code)) {
-      // Refused before the transfer began (data sent early went nowhere).
+      // Refused before the transfer began (data sent early went nowhere): the local file
+      // is put back where it was, so the same transfer can be tried again.
+      if (progress.read > 0) source.file.seekSync(-progress.read, Deno.SeekMode.Current);
       if (isNegative(first.code)) throw new FTPError(first);
       throw new TransferFailed(this.outOfStep(verb, first), 0);
     }
