@@ -45,21 +45,37 @@ export async function openNativeSession(
     const greeting = await control.read();
     if (isNegative(greeting.code)) throw new FTPError(greeting);
     const user = server.user ?? "anonymous";
-    let reply = await control.send(`USER ${user}`);
-    if (reply.code === Code.UsernameOk || reply.code === Code.NeedAccount) {
-      const password = server.password ?? (server.user ? "" : "anonymous@");
-      reply = await control.send(`PASS ${password}`).catch((e) => {
-        throw e instanceof UnencodableName ? passwordUnencodable(codec!) : e;
+    const password = server.password ?? (server.user ? "" : "anonymous@");
+    const needsPassword = (r: Reply) => r.code === Code.UsernameOk || r.code === Code.NeedAccount;
+    let reply: Reply;
+    if (!codec) {
+      // USER and PASS in one write (a round trip less per connection). The USER reply is
+      // read first: a refusal (421 "too many") is reported as such; a server that logs in
+      // on USER alone answers the PASS with some reply that is read and not needed.
+      await control.write(`USER ${user}`, `PASS ${password}`);
+      reply = await control.read();
+      const pass = await control.read().catch((e) => {
+        if (isNegative(reply.code)) return reply;
+        throw e;
       });
+      if (needsPassword(reply)) reply = pass;
+    } else {
+      reply = await control.send(`USER ${user}`);
+      if (needsPassword(reply)) {
+        reply = await control.send(`PASS ${password}`).catch((e) => {
+          throw e instanceof UnencodableName ? passwordUnencodable(codec) : e;
+        });
+      }
     }
     if (isNegative(reply.code)) throw new FTPError(reply);
     control.loggedIn = true;
-    // Servers that answer 5xx here still take UTF-8 names; the reply does not matter. A
-    // server in a legacy code page is not asked: it could switch to UTF-8 for real.
-    if (!codec) await control.send("OPTS UTF8 ON");
-    const type = await control.send("TYPE I");
+    // After the login, in one write. Servers that answer 5xx to OPTS still take UTF-8
+    // names; its reply does not matter. A server in a legacy code page is not asked: it
+    // could switch to UTF-8 for real.
+    const replies = await control.sendAll([...(codec ? [] : ["OPTS UTF8 ON"]), "TYPE I", "FEAT"]);
+    const [type, feat] = replies.slice(-2);
     if (isNegative(type.code)) throw new FTPError(type);
-    const features = parseFeatures(await control.send("FEAT"));
+    const features = parseFeatures(feat);
     return new NativeSession(control, features, (conn.remoteAddr as Deno.NetAddr).hostname);
   } catch (e) {
     control.close();
