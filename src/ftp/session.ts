@@ -176,6 +176,22 @@ export abstract class Session {
     throw new FTPError(reply);
   }
 
+  /**
+   * `mkdir` for many folders in order (parents first): their MKDs pipelined, then the
+   * CWDs that tell "exists" from a refusal. Per folder: true created, false already
+   * there, or the refusal (the caller decides about those one by one).
+   */
+  async mkdirAll(dirs: string[]): Promise<(boolean | FTPError)[]> {
+    const made = await this.commands(dirs.map((d) => `MKD ${d}`));
+    const refused = dirs.filter((_, i) => !isSuccess(made[i].code));
+    const there = await this.commands(refused.map((d) => `CWD ${d}`));
+    let k = 0;
+    return made.map((reply) => {
+      if (isSuccess(reply.code)) return true;
+      return isCompletion(there[k++].code) ? false : new FTPError(reply);
+    });
+  }
+
   async isDir(dir: string): Promise<boolean> {
     const reply = await this.command(`CWD ${dir}`);
     return isCompletion(reply.code);

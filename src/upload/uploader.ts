@@ -44,6 +44,9 @@ export class ShrinkRequest extends Error {
   }
 }
 
+/** Folders created per pipelined write. */
+const MKD_CHUNK = 100;
+
 /** Called for each re-login after a lost connection. */
 export type ReconnectListener = () => void;
 
@@ -110,7 +113,23 @@ export class Uploader {
   ): Promise<{ created: string[]; failed: { dir: string; error: string }[] }> {
     const created: string[] = [];
     const failed: { dir: string; error: string }[] = [];
-    for (const dir of dirs) {
+    // Pipelined, a round trip per chunk instead of per folder; a folder refused there (or
+    // a chunk whose connection was lost) goes the one-by-one way below, retries and all.
+    const alone: string[] = [];
+    for (let i = 0; i < dirs.length && !this.#interrupted; i += MKD_CHUNK) {
+      const chunk = dirs.slice(i, i + MKD_CHUNK);
+      try {
+        const out = await this.#withRetries((s) => s.mkdirAll(chunk));
+        chunk.forEach((dir, j) => {
+          if (out[j] === true) created.push(dir);
+          else if (out[j] !== false) alone.push(dir);
+        });
+      } catch (e) {
+        if (e instanceof ShrinkRequest) throw e;
+        alone.push(...chunk);
+      }
+    }
+    for (const dir of alone) {
       if (this.#interrupted) break;
       try {
         if (await this.#withRetries((s) => s.mkdir(dir))) created.push(dir);
