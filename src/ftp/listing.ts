@@ -10,6 +10,7 @@
  *   text is turned into a time here: Unix `Nov 26 15:39` (to the minute, year
  *   inferred: the latest such date not after `now`) or `Nov 26  2025` (to the
  *   day), DOS `11-26-26  03:39PM` (to the minute).
+ * - Per file, the last resort: an MLST reply, or SIZE and MDTM replies.
  *
  * LIST times are read as UTC: vsftpd (`use_localtime=NO`, its default) and
  * pyftpdlib (`use_gmt_times`, its default) list UTC. A server listing its
@@ -31,8 +32,10 @@
  * @module
  */
 
+import { Code } from "./codes.ts";
 import { ProtocolError } from "./errors.ts";
-import { parseFtpTime, utcTime } from "./ftp_time.ts";
+import { mdtmFrom, parseFtpTime, utcTime } from "./ftp_time.ts";
+import type { Reply } from "./reply.ts";
 
 /** How finely a listed time is known: both sides are compared truncated to it. */
 export type Precision = "second" | "minute" | "day";
@@ -73,6 +76,39 @@ export function parseMlsd(text: ListingText): Listing {
     if (entry) entries.push([line.slice(space + 1), entry]);
   }
   return collect(entries);
+}
+
+/**
+ * Reads an MLST reply (RFC 3659 7.2: `250-` ... one line ` facts; path` ...
+ * `250 End`), the per-file fallback where a folder cannot be listed.
+ * `undefined` for an error reply (no such file) or a reply without an entry.
+ */
+export function parseMlst(reply: Reply): RemoteEntry | undefined {
+  if (reply.code !== Code.FileActionOk) return undefined;
+  for (const line of reply.message.split(/\r?\n/).slice(1)) {
+    if (!line.startsWith(" ")) continue;
+    const space = line.indexOf(" ", 1);
+    const entry = mlsdEntry(factsOf(line.slice(1, space < 0 ? undefined : space)));
+    if (entry) return entry;
+  }
+  return undefined;
+}
+
+/**
+ * The last resort, per file: SIZE and MDTM replies as an entry. `undefined`
+ * when SIZE says there is no such file (or it is a folder: SIZE fails too).
+ */
+export function entryFromSizeMdtm(size: Reply, mdtm: Reply): RemoteEntry | undefined {
+  if (size.code !== Code.FileStatus) return undefined;
+  const bytes = size.message.slice(4).trim();
+  if (!/^\d+$/.test(bytes)) return undefined;
+  const mtimeMs = mdtmFrom(mdtm);
+  return {
+    type: "file",
+    size: Number(bytes),
+    ...(mtimeMs !== undefined ? { mtimeMs } : {}),
+    precision: "second",
+  };
 }
 
 /**

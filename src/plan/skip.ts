@@ -28,7 +28,8 @@
  * @module
  */
 
-import type { Precision, RemoteEntry } from "../ftp/listing.ts";
+import { posix } from "node:path";
+import type { Listing, Precision, RemoteEntry } from "../ftp/listing.ts";
 
 export type SkipRule = "size+mtime" | "size" | "none";
 
@@ -105,6 +106,59 @@ export function dependsOnTimeSetting(
   const strict = decideSkip(local, remote, rule, { serverSetsTimes: true });
   const lenient = decideSkip(local, remote, rule, { serverSetsTimes: false });
   return strict.skip !== lenient.skip;
+}
+
+/**
+ * The folders to list before deciding: each destination's folder once,
+ * except those this run just created (empty: nothing there to skip). The
+ * cost of a re-run grows with these, not with the number of files.
+ */
+export function foldersToList(
+  destinations: Iterable<string>,
+  created: ReadonlySet<string> = new Set(),
+): string[] {
+  const folders = new Set<string>();
+  for (const dest of destinations) {
+    const dir = posix.dirname(dest);
+    if (!created.has(dir)) folders.add(dir);
+  }
+  return [...folders].sort();
+}
+
+/** A destination's entry in the listings of its folder (`undefined`: not listed, or not there). */
+export function remoteEntryOf(
+  listings: ReadonlyMap<string, Listing>,
+  destination: string,
+): RemoteEntry | undefined {
+  return listings.get(posix.dirname(destination))?.get(posix.basename(destination));
+}
+
+/** Jobs split into those to send and those already on the server, each with its reason. */
+export interface SkipPlan<J> {
+  send: J[];
+  skipped: { job: J; reason: string }[];
+  /** How many were skipped by the rule for servers that cannot set times (say so once). */
+  notOlder: number;
+}
+
+/** Applies {@linkcode decideSkip} to every job, keeping their order. */
+export function planSkips<J extends LocalFile & { destination: string }>(
+  jobs: readonly J[],
+  listings: ReadonlyMap<string, Listing>,
+  rule: SkipRule = DEFAULT_SKIP_RULE,
+  context: SkipContext = {},
+): SkipPlan<J> {
+  const plan: SkipPlan<J> = { send: [], skipped: [], notOlder: 0 };
+  for (const job of jobs) {
+    const decision = decideSkip(job, remoteEntryOf(listings, job.destination), rule, context);
+    if (!decision.skip) {
+      plan.send.push(job);
+      continue;
+    }
+    plan.skipped.push({ job, reason: decision.reason });
+    if (decision.reason === NOT_OLDER_REASON) plan.notOlder++;
+  }
+  return plan;
 }
 
 function send(reason: string): SkipDecision {

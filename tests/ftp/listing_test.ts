@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { listTime, parseList, parseMlsd } from "../../src/ftp/listing.ts";
+import {
+  entryFromSizeMdtm,
+  listTime,
+  parseList,
+  parseMlsd,
+  parseMlst,
+} from "../../src/ftp/listing.ts";
 import { ProtocolError } from "../../src/ftp/errors.ts";
 
 const NOW = Date.UTC(2026, 10, 26, 16, 0); // 26 November 2026, 16:00 UTC
@@ -189,4 +195,40 @@ Deno.test("listTime: other Unix shapes, and what it cannot read", () => {
   ) {
     assert.equal(listTime(bad, NOW).mtimeMs, undefined, bad);
   }
+});
+
+Deno.test("parseMlst: the entry line of a 250 reply; nothing for an error", () => {
+  const reply = {
+    code: 250,
+    message:
+      "250-Listing /in/a b.txt\n type=file;size=5;modify=20250101120000; /in/a b.txt\n250 End.",
+  };
+  assert.deepEqual(parseMlst(reply), {
+    type: "file",
+    size: 5,
+    mtimeMs: Date.UTC(2025, 0, 1, 12),
+    precision: "second",
+  });
+  assert.equal(parseMlst({ code: 550, message: "550 No such file or directory." }), undefined);
+  assert.equal(parseMlst({ code: 250, message: "250 End." }), undefined);
+});
+
+Deno.test("entryFromSizeMdtm: a file with its time, or nothing when SIZE fails", () => {
+  const size = { code: 213, message: "213 5" };
+  assert.deepEqual(entryFromSizeMdtm(size, { code: 213, message: "213 20250101120000" }), {
+    type: "file",
+    size: 5,
+    mtimeMs: Date.UTC(2025, 0, 1, 12),
+    precision: "second",
+  });
+  assert.deepEqual(entryFromSizeMdtm(size, { code: 550, message: "550 no" }), {
+    type: "file",
+    size: 5,
+    precision: "second",
+  });
+  assert.equal(
+    entryFromSizeMdtm({ code: 550, message: "550 Could not get file size." }, size),
+    undefined,
+  );
+  assert.equal(entryFromSizeMdtm({ code: 213, message: "213 big" }, size), undefined);
 });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { decideSkip, dependsOnTimeSetting, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
+import {
+  decideSkip,
+  dependsOnTimeSetting,
+  foldersToList,
+  NOT_OLDER_REASON,
+  planSkips,
+  remoteEntryOf,
+} from "../../src/plan/skip.ts";
 import type { RemoteEntry } from "../../src/ftp/listing.ts";
 
 const T = Date.UTC(2026, 10, 26, 15, 39, 7); // a whole second
@@ -101,4 +108,39 @@ Deno.test("dependsOnTimeSetting is true only where the server's ability changes 
   assert.equal(dependsOnTimeSetting({ ...local, size: 1 }, file({ mtimeMs: T + 60_000 })), false);
   assert.equal(dependsOnTimeSetting(local, file({ mtimeMs: T + 60_000 }), "size"), false);
   assert.equal(dependsOnTimeSetting(local, undefined), false);
+});
+
+Deno.test("foldersToList: each destination folder once, sorted, without the ones this run created", () => {
+  const dests = ["/in/b/x", "/in/a/y", "/in/a/z", "/top.txt", "/in/new/w"];
+  assert.deepEqual(foldersToList(dests, new Set(["/in/new", "/in"])), ["/", "/in/a", "/in/b"]);
+  assert.deepEqual(foldersToList([]), []);
+});
+
+Deno.test("planSkips: splits jobs by their folder's listing, in order, counting the not-older rule", () => {
+  const listings = new Map([
+    [
+      "/in",
+      new Map<string, RemoteEntry>([["same.txt", file()], [
+        "newer.txt",
+        file({ mtimeMs: T + 60_000 }),
+      ]]),
+    ],
+    ["/", new Map<string, RemoteEntry>([["root.txt", file({ size: 7 })]])],
+  ]);
+  const jobs = [
+    { id: 1, destination: "/in/same.txt", ...local },
+    { id: 2, destination: "/in/newer.txt", ...local },
+    { id: 3, destination: "/in/absent.txt", ...local },
+    { id: 4, destination: "/root.txt", ...local },
+    { id: 5, destination: "/unlisted/x.txt", ...local },
+  ];
+  const strict = planSkips(jobs, listings);
+  assert.deepEqual(strict.send.map((j) => j.id), [2, 3, 4, 5]);
+  assert.deepEqual(strict.skipped.map((s) => [s.job.id, s.reason]), [[1, "unchanged: size+mtime"]]);
+  assert.equal(strict.notOlder, 0);
+  const lenient = planSkips(jobs, listings, "size+mtime", { serverSetsTimes: false });
+  assert.deepEqual(lenient.skipped.map((s) => s.job.id), [1, 2]);
+  assert.equal(lenient.notOlder, 1);
+  assert.deepEqual(planSkips(jobs, listings, "none").send.length, 5);
+  assert.equal(remoteEntryOf(listings, "/in/same.txt")?.size, 100);
 });
