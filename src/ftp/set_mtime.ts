@@ -18,6 +18,8 @@
  * failures (550: no such file, no permission) fail only that file. A command
  * that has never worked and fails for three files is ruled out too, so a
  * server that can set no time costs a few round trips, not some per file.
+ * On a probe file (one this client just created, empty, to learn before any
+ * upload whether times can be set) any failure rules a command out at once.
  *
  * @module
  */
@@ -101,6 +103,7 @@ export async function setRemoteTime(
   send: (line: string) => Promise<Reply>,
   path: string,
   mtimeMs: number,
+  opts: { probe?: boolean } = {},
 ): Promise<SetTimeResult> {
   const known = setting.commands.find((c) => c.state === "works");
   let lastError: string | undefined;
@@ -119,7 +122,8 @@ export async function setRemoteTime(
     }
     lastError = `${c.command}: ${safeText(reply.message)}`;
     if (c.state === "works") return { outcome: "failed", error: lastError };
-    if (++c.misses >= MAX_MISSES) c.state = "ruled out";
+    // A probe file was just created by this client: any failure on it rules the command out.
+    if (++c.misses >= MAX_MISSES || opts.probe) c.state = "ruled out";
   }
   // A working command that was just ruled out (500) may leave others to try next time.
   if (cannotSetTimes(setting)) return { outcome: "unsupported" };

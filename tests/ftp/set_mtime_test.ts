@@ -218,3 +218,14 @@ Deno.test("pyftpdlib: MFMT sets the time; its MDTM only reads", async (t) => {
     await server.close();
   }
 });
+
+Deno.test("on a probe file any failure rules a command out at once", async () => {
+  // vsftpd with mdtm_write=NO reads "MDTM <time> <path>" as a file name: 550.
+  const server = scripted([[/^MDTM /, "550 Could not get file modification time."]]);
+  const setting = timeSettingFor(feat("MDTM"));
+  const r = await setRemoteTime(setting, server.send, "/in/.probe.ftpbatch-x.part", T, {
+    probe: true,
+  });
+  assert.deepEqual(r, { outcome: "unsupported" });
+  assert.equal(server.sent.length, 4);
+});
