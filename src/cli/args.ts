@@ -1,10 +1,12 @@
 /**
  * What every command shares: where its output goes (`Io`), the one flag
- * parser, and `UsageError` for wrong words on the command line (exit 2).
+ * parser (`parseCommand`, which also answers `--help`), `UsageError` for
+ * wrong words on the command line (exit 2), and the user's folder.
  *
  * @module
  */
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** Where human-facing lines go; tests capture them. */
@@ -22,14 +24,62 @@ export const defaultIo: Io = {
 
 export class UsageError extends Error {}
 
-type FlagOptions = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>["options"]>;
+type FlagOptions = Record<string, { type: "string" | "boolean" }>;
 
-export function parse(args: string[], options: FlagOptions) {
+/** One command's words: its flags, how many positionals, and its help text. */
+export interface CommandSpec {
+  /** `upload`, `serve`, `demo`: names the command in messages. */
+  name: string;
+  flags: FlagOptions;
+  /** e.g. `{ count: 1, what: "CONFIG file" }`; no count = one or more; absent = none allowed. */
+  positionals?: { count?: number; what: string };
+  help: string;
+}
+
+export type Parsed =
+  | { help: true }
+  | {
+    help: false;
+    values: Record<string, string | boolean | undefined>;
+    positionals: string[];
+  };
+
+/**
+ * Parses `args` for `spec`. `--help`/`-h` wins (`{ help: true }`);
+ * an unknown flag, a missing value or the wrong number of positionals is a
+ * {@linkcode UsageError}.
+ */
+export function parseCommand(spec: CommandSpec, args: string[]): Parsed {
+  const options = { ...spec.flags, help: { type: "boolean", short: "h" } } as const;
+  let parsed;
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}; see --help`);
+    // `upload x.json --bad --help`: asking for help beats the mistake.
+    if (args.includes("--help") || args.includes("-h")) return { help: true };
+    throw new UsageError(`${spec.name}: ${flagProblem(e as Error)}; see ${spec.name} --help`);
   }
+  if (parsed.values.help) return { help: true };
+  const want = spec.positionals;
+  const n = parsed.positionals.length;
+  if (want && want.count === undefined) {
+    if (n === 0) throw new UsageError(`${spec.name} needs ${want.what}; see ${spec.name} --help`);
+  } else if (n !== (want?.count ?? 0)) {
+    throw new UsageError(
+      want
+        ? `${spec.name} takes exactly ${
+          want.count === 1 ? "one" : want.count
+        } ${want.what}; see ${spec.name} --help`
+        : `${spec.name} takes no arguments besides its options; see ${spec.name} --help`,
+    );
+  }
+  return { help: false, values: parsed.values, positionals: parsed.positionals };
+}
+
+/** node:util's words for a flag problem, shortened; never a flag's value. */
+function flagProblem(e: Error & { code?: string }): string {
+  const flag = e.message.match(/'(-[^' ]*)/)?.[1];
+  return e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag ? `unknown option ${flag}` : e.message;
 }
 
 /** A whole number flag in [min, max]. */
@@ -45,4 +95,14 @@ export function intFlag(
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   }
   return n;
+}
+
+/**
+ * The folder the user ran the command from. `deno task` runs in the project
+ * folder and passes the user's folder as `INIT_CWD`; paths on the command
+ * line are meant relative to that.
+ */
+export function userCwd(io: Io): string {
+  const init = io.env("INIT_CWD");
+  return init ? resolve(init) : Deno.cwd();
 }

@@ -8,33 +8,34 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { intFlag, type Io, UsageError } from "./args.ts";
-import { runAndReport } from "./upload.ts";
+import { type CommandSpec, intFlag, type Io, parseCommand } from "./args.ts";
+import { DEMO_HELP } from "./help.ts";
+import { runAndReport } from "./run_and_report.ts";
 import { loadConfig } from "../config/load.ts";
+import { EXIT } from "../report/report.ts";
 import { startEmbeddedServer } from "../server/embedded_server.ts";
-import { parseArgs } from "node:util";
 
 const DEMO_CONFIG = new URL("../../fixtures/demo.json", import.meta.url);
 
+const DEMO: CommandSpec = {
+  name: "demo",
+  flags: { workers: { type: "string" } },
+  help: DEMO_HELP,
+};
+
 export async function demoCommand(args: string[], io: Io): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({ args, options: { workers: { type: "string" } } }).values;
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}; see --help`);
+  const parsed = parseCommand(DEMO, args);
+  if (parsed.help) {
+    io.out(DEMO.help);
+    return EXIT.ok;
   }
   const config = await loadConfig(fileURLToPath(DEMO_CONFIG));
-  const workers = intFlag("workers", values.workers, 1, 64);
+  const workers = intFlag("workers", parsed.values.workers, 1, 64);
   if (workers !== undefined) config.options.workers = workers;
   const work = await Deno.makeTempDir({ prefix: "ftpbatch-demo-" });
   const root = join(work, "ftp-root");
   await Deno.mkdir(root);
-  const server = await startEmbeddedServer({
-    root,
-    port: 0,
-    user: "demo",
-    password: "demo",
-  });
+  const server = await startEmbeddedServer({ root, port: 0, user: "demo", password: "demo" });
   try {
     config.server = {
       host: server.host,

@@ -1,43 +1,44 @@
 /**
  * `ftpbatch serve ROOT`: the embedded FTP server on loopback, so the tool can
- * be tried without any FTP server installed.
+ * be tried without any FTP server installed. ROOT is relative to the user's
+ * folder (see `userCwd`).
  *
  * @module
  */
 
 import { resolve } from "node:path";
-import { intFlag, type Io, UsageError } from "./args.ts";
+import { type CommandSpec, intFlag, type Io, parseCommand, UsageError, userCwd } from "./args.ts";
+import { SERVE_HELP } from "./help.ts";
+import { EXIT } from "../report/report.ts";
 import { startEmbeddedServer } from "../server/embedded_server.ts";
 import { isLoopback } from "../server/loopback.ts";
-import { parseArgs } from "node:util";
+
+const SERVE: CommandSpec = {
+  name: "serve",
+  flags: {
+    host: { type: "string" },
+    port: { type: "string" },
+    user: { type: "string" },
+    password: { type: "string" },
+  },
+  positionals: { count: 1, what: "ROOT folder" },
+  help: SERVE_HELP,
+};
 
 export async function serveCommand(args: string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        user: { type: "string" },
-        password: { type: "string" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}; see --help`);
+  const parsed = parseCommand(SERVE, args);
+  if (parsed.help) {
+    io.out(SERVE.help);
+    return EXIT.ok;
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    throw new UsageError("serve takes exactly one ROOT folder; see --help");
-  }
-  const root = resolve(positionals[0]);
+  const root = resolve(userCwd(io), positionals[0]);
   try {
     if (!(await Deno.stat(root)).isDirectory) throw new Error("not a folder");
   } catch (e) {
     throw new UsageError(`serve: ROOT ${root}: ${(e as Error).message}`);
   }
-  const host = values.host ?? "127.0.0.1";
+  const host = (values.host as string | undefined) ?? "127.0.0.1";
   if (!isLoopback(host)) {
     throw new UsageError(
       `serve: --host must be a loopback address (127.x.x.x or ::1), got ${host}`,
@@ -50,8 +51,8 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     root,
     host,
     port: intFlag("port", values.port ?? "2121", 0, 65535),
-    user: values.user,
-    password: values.password,
+    user: values.user as string | undefined,
+    password: values.password as string | undefined,
   });
   io.err(
     `serving ${root} at ${server.url} (${
@@ -68,5 +69,5 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     Deno.addSignalListener("SIGTERM", stop);
   });
   await server.close();
-  return 0;
+  return EXIT.ok;
 }

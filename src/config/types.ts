@@ -1,5 +1,5 @@
 /**
- * Shapes shared by the pure planning/reporting code and the I/O code.
+ * The validated config's shapes and the defaults of its options.
  *
  * @module
  */
@@ -27,6 +27,8 @@ export interface Options {
   retries: number;
   /** Report file path, absolute (resolved against the config folder). */
   report?: string;
+  /** Lock file path, absolute (resolved against the config folder): one run at a time. */
+  lock?: string;
   /** Upload to a temporary name and rename after verification. */
   atomic: boolean;
   /** `size` compares SIZE; `hash` also compares a server hash where one is offered. */
@@ -36,14 +38,20 @@ export interface Options {
   backoffMaxMs: number;
   /** Socket inactivity timeout for control and data connections. */
   timeoutMs: number;
+  /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
+  shard?: Shard;
+}
+
+/** Shard `index` of `count` (0-based): one of several runs that split one config. */
+export interface Shard {
+  index: number;
+  count: number;
 }
 
 /** One `files[i]` entry after validation and path resolution. */
 export interface FileEntry {
   /** Position in the config's `files` array, for error messages (`files[3]`). */
   index: number;
-  /** The source as written in the config. */
-  sourceAsWritten: string;
   /** Absolute local path. */
   source: string;
   /** Absolute remote path (POSIX, NFC), a file name, never a folder. */
@@ -59,7 +67,7 @@ export interface Config {
   files: FileEntry[];
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report">> = {
+export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
   workers: 4,
   retries: 5,
   atomic: true,
@@ -68,6 +76,3 @@ export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report">> = {
   backoffMaxMs: 30000,
   timeoutMs: 30000,
 };
-
-/** Final state of one file in the report. */
-export type FileStatus = "uploaded" | "skipped" | "missing" | "failed";

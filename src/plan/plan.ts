@@ -13,7 +13,7 @@
  */
 
 import { posix } from "node:path";
-import type { UploadJob } from "../run/messages.ts";
+import type { UploadJob } from "../upload/job.ts";
 import type { FileEntry } from "../config/types.ts";
 
 /** A source as the coordinator found it before the run. */

@@ -11,7 +11,11 @@
  * @module
  */
 
-import type { FileStatus, Secure } from "../config/types.ts";
+import type { Secure } from "../config/types.ts";
+import { safeText } from "../ftp/server_text.ts";
+
+/** Final state of one file in the report. */
+export type FileStatus = "uploaded" | "skipped" | "missing" | "failed";
 
 export interface ReportFile {
   source: string;
@@ -51,8 +55,30 @@ export interface Report {
   dryRun: boolean;
   /** Set when a signal ended the run early. */
   interrupted?: "SIGINT" | "SIGTERM";
+  /** The exit code of the run that wrote this report (see `EXIT`). */
+  exitCode: number;
+  /** Set when the run took one shard of the config's files (`--shard K/N`). */
+  shard?: ReportShard;
+  /** Set on a report merged from shard reports (`report merge`). */
+  merged?: MergedFrom;
   totals: Totals;
   files: ReportFile[];
+}
+
+/** Which shard a report covers. */
+export interface ReportShard {
+  index: number;
+  count: number;
+  /** `filesDigest` of the whole config's file list: equal in every shard of one config. */
+  digest: string;
+}
+
+/** What a merged report was made of. */
+export interface MergedFrom {
+  count: number;
+  digest: string;
+  /** Each shard's own exit code and time span, by index. */
+  shards: { index: number; exitCode: number; startedAt: string; finishedAt: string }[];
 }
 
 /** Exit codes a scheduler can act on. */
@@ -61,6 +87,8 @@ export const EXIT = {
   someFailed: 1,
   usage: 2,
   connect: 3,
+  /** Another run holds the `--lock` file; this one did not start. */
+  locked: 4,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
@@ -73,26 +101,19 @@ export interface ReportInput {
   dryRun?: boolean;
   interrupted?: "SIGINT" | "SIGTERM";
   reconnects: number;
+  /** No connection could be made at all (exit 3 unless interrupted). */
+  connectFailed?: boolean;
+  shard?: ReportShard;
   /** In config order. */
   files: ReportFile[];
 }
 
 export function buildReport(input: ReportInput): Report {
-  const totals: Totals = {
-    files: input.files.length,
-    uploaded: 0,
-    skipped: 0,
-    missing: 0,
-    failed: 0,
-    bytes: 0,
-    bytesSent: 0,
-    reconnects: input.reconnects,
-  };
-  for (const f of input.files) {
-    totals[f.status]++;
-    if (f.status === "uploaded") totals.bytes += f.size;
-    totals.bytesSent += f.bytesSent;
-  }
+  const totals = totalsOf(input.files, input.reconnects);
+  const interrupted = input.interrupted ? { interrupted: input.interrupted } : {};
+  const exitCode = input.connectFailed && !input.interrupted
+    ? EXIT.connect
+    : exitCodeFor({ totals, ...interrupted });
   return {
     version: 1,
     startedAt: input.startedAt.toISOString(),
@@ -101,24 +122,56 @@ export function buildReport(input: ReportInput): Report {
     server: input.server,
     workers: input.workers,
     dryRun: input.dryRun ?? false,
-    ...(input.interrupted ? { interrupted: input.interrupted } : {}),
+    ...interrupted,
+    exitCode,
+    ...(input.shard ? { shard: input.shard } : {}),
     totals,
     files: input.files,
   };
 }
 
+/** Counts by status and bytes of `files` (also used to total merged shard reports). */
+export function totalsOf(files: ReportFile[], reconnects: number): Totals {
+  const totals: Totals = {
+    files: files.length,
+    uploaded: 0,
+    skipped: 0,
+    missing: 0,
+    failed: 0,
+    bytes: 0,
+    bytesSent: 0,
+    reconnects,
+  };
+  for (const f of files) {
+    totals[f.status]++;
+    if (f.status === "uploaded") totals.bytes += f.size;
+    totals.bytesSent += f.bytesSent;
+  }
+  return totals;
+}
+
 /**
  * The report as JSON text in pieces: the header indented, then one compact
  * line per file, so a 100,000-file report is written without building one
- * giant string (peak memory) and still reads line by line.
+ * giant string (peak memory) and still reads line by line. Each file's
+ * `error` passes through `safeText` with `secrets` (the password): a last line
+ * of defence against server text with escape sequences or an echoed password.
  */
-export function* reportJson(report: Report, filesPerChunk = 1000): Generator<string> {
+export function* reportJson(
+  report: Report,
+  { secrets = [], filesPerChunk = 1000 }: {
+    secrets?: readonly (string | undefined)[];
+    filesPerChunk?: number;
+  } = {},
+): Generator<string> {
   const { files, ...head } = report;
   const header = JSON.stringify({ ...head, files: [] }, null, 2);
   // The header ends with `"files": []\n}`: open the array there.
   yield header.slice(0, header.lastIndexOf("[")) + "[";
   for (let i = 0; i < files.length; i += filesPerChunk) {
-    const lines = files.slice(i, i + filesPerChunk).map((f) => JSON.stringify(f));
+    const lines = files.slice(i, i + filesPerChunk).map((f) =>
+      JSON.stringify(f.error === undefined ? f : { ...f, error: safeText(f.error, secrets) })
+    );
     yield (i === 0 ? "\n    " : ",\n    ") + lines.join(",\n    ");
   }
   yield files.length > 0 ? "\n  ]\n}\n" : "]\n}\n";
@@ -130,24 +183,48 @@ export function exitCodeFor(report: Pick<Report, "totals" | "interrupted">): num
   return report.totals.missing + report.totals.failed > 0 ? EXIT.someFailed : EXIT.ok;
 }
 
-/** A few lines for people: counts, bytes, rate, and every problem with its reason. */
-export function summarize(report: Report, maxProblems = 50): string {
+/** `1 connection`, `2 connections`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * A few lines for people: counts, bytes, rate, and every problem with its
+ * reason. The rate is bytes sent over the run's time: bytes of completed
+ * files would count a resumed file's earlier part as sent now. Problem lines
+ * pass through `safeText` with `secrets` (escape sequences, echoed password).
+ */
+export function summarize(
+  report: Report,
+  { secrets = [], maxProblems = 50 }: {
+    secrets?: readonly (string | undefined)[];
+    maxProblems?: number;
+  } = {},
+): string {
   const t = report.totals;
   const secs = Math.max(report.durationMs, 1) / 1000;
+  const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : "";
   const lines = [
-    `${
+    `${shard}${
       report.dryRun ? "dry run: " : ""
     }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${t.missing} missing, ${t.failed} failed`,
-    `${formatBytes(t.bytes)} in ${secs.toFixed(2)} s (${
-      formatBytes(t.bytes / secs)
-    }/s) over ${report.workers} connection${
-      report.workers === 1 ? "" : "s"
-    }, ${t.reconnects} reconnect${t.reconnects === 1 ? "" : "s"}`,
+    // A dry run connects to nothing: no rate, no connections to claim.
+    report.dryRun
+      ? `${
+        formatBytes(report.files.reduce((n, f) => n + (f.status === "skipped" ? f.size : 0), 0))
+      } to send; nothing sent`
+      : `${formatBytes(t.bytes)} complete, ${formatBytes(t.bytesSent)} sent in ${
+        secs.toFixed(2)
+      } s (${formatBytes(t.bytesSent / secs)}/s) over ${plural(report.workers, "connection")}, ${
+        plural(t.reconnects, "reconnect")
+      }`,
   ];
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
   const problems = report.files.filter((f) => f.status === "missing" || f.status === "failed");
   for (const f of problems.slice(0, maxProblems)) {
-    lines.push(`  ${f.status}: ${f.source} -> ${f.destination}: ${f.error ?? ""}`);
+    lines.push(
+      safeText(`  ${f.status}: ${f.source} -> ${f.destination}: ${f.error ?? ""}`, secrets),
+    );
   }
   if (problems.length > maxProblems) {
     lines.push(`  … and ${problems.length - maxProblems} more in the report`);

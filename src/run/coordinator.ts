@@ -10,13 +10,8 @@
 import { posix } from "node:path";
 import type { FromWorker, JobResult, ToWorker, UploadJob, UploadSettings } from "./messages.ts";
 import { batchSize, type CheckedSource, isUnder, planFolders, planJobs } from "../plan/plan.ts";
-import {
-  buildReport,
-  exitCodeFor,
-  formatBytes,
-  type Report,
-  type ReportFile,
-} from "../report/report.ts";
+import { filesDigest, selectShard } from "../plan/shard.ts";
+import { buildReport, formatBytes, type Report, type ReportFile } from "../report/report.ts";
 import { checkSources } from "./sources.ts";
 import type { Config } from "../config/types.ts";
 
@@ -47,7 +42,8 @@ const DEFAULT_WORKER = new URL("../../workers/upload_worker.ts", import.meta.url
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { config } = opts;
-  const checked = checkSources(config.files);
+  const shard = config.options.shard;
+  const checked = checkSources(selectShard(config.files, shard));
   const jobs = planJobs(checked);
   const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
   const results = new Map<number, JobResult & { worker: number }>();
@@ -80,9 +76,11 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     dryRun: opts.dryRun,
     interrupted,
     reconnects,
+    connectFailed: Boolean(connectError),
+    ...(shard ? { shard: { ...shard, digest: filesDigest(config.files) } } : {}),
     files,
   });
-  const exitCode = connectError && !interrupted ? 3 : exitCodeFor(report);
+  const exitCode = report.exitCode;
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
 }
 

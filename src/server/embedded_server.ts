@@ -13,47 +13,27 @@
  * - ftp-srv's data server `close` handler could replace the next EPSV's connector (-> 425).
  * - {@link ResumableFileSystem}: REST+STOR keeps the prefix (ftp-srv's default zero-fills it).
  * - FEAT also advertises `EPSV` and `REST STREAM` (unless REST is refused), like real servers.
+ * - DELE removes files only and RMD folders only, as real servers do (ftp-srv: either).
  * - Path arguments are taken verbatim: ftp-srv's parser drops `"` and treats `-x` as a flag.
+ * - Replies never show the server's local folder, only client paths ({@link clientPathsOnly}):
+ *   ftp-srv answers e.g. `550 ENOENT: no such file or directory, stat '/srv/root/x'`.
  * - Passive ports come from the OS (port 0), so servers in one process never collide.
  * - Quiet: a no-op logger; ftp-srv's SIGINT/SIGTERM/SIGQUIT handlers are removed.
  *
  * @module
  */
-import { FileSystem, FtpSrv } from "ftp-srv";
+import { FtpSrv } from "ftp-srv";
 import { isLoopback } from "./loopback.ts";
-import {
-  closeSync,
-  constants,
-  createWriteStream,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-} from "node:fs";
-import { type AddressInfo, connect, type Server, type Socket } from "node:net";
-import { once } from "node:events";
-import { finished } from "node:stream/promises";
-import process from "node:process";
+import { ResumableFileSystem } from "./resumable_fs.ts";
+import { clientPathsOnly } from "./client_paths.ts";
+import { type Connection, type Connector, fsPathOf } from "./internals.ts";
+import { store, type StoreContext } from "./store.ts";
+import { type Faults, FaultUses, type ServerStats } from "./test_hooks.ts";
 
-export interface Faults {
-  /** Cut the data connection of STOR/APPE uploads once the server has written exactly `byte` bytes of the file (offset counts from file start, i.e. REST offset + received); the file on disk must then hold exactly that many bytes. `times` (default 1) = how many uploads get cut; `path` optional substring/RegExp of the remote path to match. */
-  cutDataAt?: { byte: number; times?: number; path?: string | RegExp };
-  /** Close the control connection of a session after the `after`-th STOR/APPE command is received (before/while transferring) `times` times. */
-  closeControlOnStore?: { after: number; times?: number };
-  /** REST -> "502 Command not implemented". */
-  refuseRest?: boolean;
-  /** APPE -> "502 Command not implemented". */
-  refuseAppe?: boolean;
-  /** Max simultaneous logged-in connections per client; extra logins get "421 Too many connections from your address". */
-  maxConnections?: number;
-  /** Make "OPTS UTF8 ON" answer 501 (server still takes UTF-8 names). */
-  rejectOptsUtf8?: boolean;
-  /** Store at most this many bytes per second per upload, so a test can act mid-transfer. */
-  throttleBytesPerSecond?: number;
-  /** Offer `XSHA256 path` in FEAT (as ProFTPD's mod_digest does). */
-  offerHash?: boolean;
-  /** After a complete upload, flip the file's first byte (same size): only a hash check sees it. */
-  corruptStore?: { times?: number };
-}
+export type { Faults, ServerStats };
+import { type AddressInfo, connect, type Server } from "node:net";
+import { once } from "node:events";
+import process from "node:process";
 
 export interface EmbeddedServerOptions {
   root: string;
@@ -67,17 +47,6 @@ export interface EmbeddedServerOptions {
   faults?: Faults;
 }
 
-export interface ServerStats {
-  /** Successful logins. */
-  logins: number;
-  /** Max simultaneous logged-in sessions. */
-  peakConnections: number;
-  /** Max simultaneous STOR/APPE data transfers. */
-  peakTransfers: number;
-  /** Received command lines in order ("PASS ***" masked), capped to the last 10000. */
-  commands: string[];
-}
-
 export interface EmbeddedServer {
   host: string;
   port: number;
@@ -89,22 +58,6 @@ export interface EmbeddedServer {
   close(): Promise<void>;
 }
 
-/** The parts of ftp-srv's (untyped) internals used here. */
-interface Connector {
-  dataSocket: Socket | null;
-  dataServer: Server | null;
-  waitForConnection(): Promise<Socket>;
-  end(): void;
-}
-interface Connection {
-  commandSocket: Socket;
-  connector: Connector;
-  authenticated?: boolean;
-  fs?: ResumableFileSystem;
-  restByteCount: number | undefined;
-  commands: { handle(command: string | object): Promise<unknown> };
-  reply(code: number, ...letters: unknown[]): Promise<unknown>;
-}
 interface Session {
   conn: Connection;
   ip: string;
@@ -130,47 +83,6 @@ const silentLog = {
   fatal() {},
 };
 
-/**
- * ftp-srv FileSystem with correct resume semantics. STOR after `REST n` (n>0) opens the file
- * read-write (created if missing), truncates it to n and writes from n: the prefix is kept and
- * the file ends where the upload ends. Plain STOR truncates, APPE appends. A failed upload
- * leaves its partial file (ftp-srv deletes it), so it can be resumed.
- */
-export class ResumableFileSystem extends FileSystem {
-  override write(fileName: string, { append = false, start = 0 } = {}) {
-    const { fsPath, clientPath } = this.#resolve(fileName);
-    const fd = openSync(
-      fsPath,
-      append ? "a" : start > 0 ? constants.O_RDWR | constants.O_CREAT : "w",
-    );
-    try {
-      if (!append && start > 0) ftruncateSync(fd, start);
-      const offset = append ? fstatSync(fd).size : start;
-      const stream = createWriteStream("", { fd, start: append ? undefined : start });
-      return { stream, clientPath, offset };
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-  }
-
-  /**
-   * Answer MKD with the FTP path (ftp-srv would reveal the local path), and fail on a folder
-   * that exists, as vsftpd and pure-ftpd do (ftp-srv's recursive mkdir would report success).
-   */
-  override async mkdir(path: string) {
-    const { fsPath, clientPath } = this.#resolve(path);
-    await Deno.mkdir(fsPath);
-    return clientPath;
-  }
-
-  /** ftp-srv's sandboxing: normalizes against "/" first, so ".." cannot leave root. */
-  #resolve(path: string): { fsPath: string; clientPath: string } {
-    // deno-lint-ignore no-explicit-any
-    return (this as any)._resolvePath(path);
-  }
-}
-
 export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<EmbeddedServer> {
   const host = opts.host === undefined || opts.host === "localhost" ? "127.0.0.1" : opts.host;
   if (!isLoopback(host)) throw new Error(`embedded FTP server only binds loopback, not ${host}`);
@@ -178,17 +90,10 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
   const faults: Faults = opts.faults ?? {};
   const stats: ServerStats = { logins: 0, peakConnections: 0, peakTransfers: 0, commands: [] };
   const sessions = new Map<Connection, Session>();
-  const used = new WeakMap<object, number>(); // fault object -> times it fired
-  let transfers = 0;
+  const uses = new FaultUses();
+  const storeContext: StoreContext = { faults, uses, stats, transfers: { active: 0 } };
 
-  /** Consume one use of a fault; false once `times` (default 1) is spent. */
-  const take = (fault: { times?: number }): boolean => {
-    const n = used.get(fault) ?? 0;
-    if (n >= (fault.times ?? 1)) return false;
-    used.set(fault, n + 1);
-    return true;
-  };
-
+  const hideRoot = clientPathsOnly([opts.root, await Deno.realPath(opts.root)]);
   const listenersBefore = SIGNALS.map((s) => process.listeners(s));
   const srv = new FtpSrv({
     url: `ftp://${hostInUrl}:${opts.port ?? 0}`,
@@ -235,6 +140,8 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       connectors: new Set(),
     };
     sessions.set(conn, session);
+    const reply = conn.reply.bind(conn);
+    conn.reply = (code, ...letters) => reply(code, ...letters.map(hideRoot));
     conn.commandSocket.once("close", () => sessions.delete(conn));
     const handle = conn.commands.handle.bind(conn.commands);
     conn.commands.handle = (line) => intercept(session, line as string, handle);
@@ -285,13 +192,26 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           "End",
         );
       }
+      case "DELE":
+      case "RMD":
+      case "XRMD": {
+        // ftp-srv's DELE and RMD both remove whatever is there (RMD deletes a file, DELE an
+        // empty folder); vsftpd and pure-ftpd refuse the wrong kind, and so does this server.
+        if (!conn.fs) break;
+        const info = await Deno.stat(fsPathOf(conn, arg ?? "")).catch(() => undefined);
+        if (info && directive === "DELE" && info.isDirectory) {
+          return conn.reply(550, "Is a folder; use RMD");
+        }
+        if (info && directive !== "DELE" && !info.isDirectory) {
+          return conn.reply(550, "Not a folder; use DELE");
+        }
+        break;
+      }
       case "SIZE": {
         // ftp-srv answers "213 File status" for an empty file (its size 0 is falsy there).
         if (!conn.fs) break;
         try {
-          const path = (conn.fs as unknown as { _resolvePath(p: string): { fsPath: string } })
-            ._resolvePath(arg ?? "").fsPath;
-          const info = await Deno.stat(path);
+          const info = await Deno.stat(fsPathOf(conn, arg ?? ""));
           if (!info.isFile) return conn.reply(550, "Not a regular file");
           return conn.reply(213, String(info.size));
         } catch {
@@ -301,9 +221,8 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       case "XSHA256": {
         if (!faults.offerHash || !conn.fs) return conn.reply(502, "Command not implemented");
         try {
-          const path = (conn.fs as unknown as { _resolvePath(p: string): { fsPath: string } })
-            ._resolvePath(arg ?? "").fsPath;
-          const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+          const bytes = await Deno.readFile(fsPathOf(conn, arg ?? ""));
+          const digest = await crypto.subtle.digest("SHA-256", bytes);
           const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"));
           return conn.reply(213, hex.join(""));
         } catch {
@@ -334,91 +253,14 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
         }
         s.stores++;
         const f = faults.closeControlOnStore;
-        if (f && s.stores === f.after && take(f)) {
+        if (f && s.stores === f.after && uses.take(f)) {
           conn.commandSocket.destroy(); // ftp-srv then closes the data connection too
           return;
         }
-        return store(conn, arg ?? "", directive === "APPE");
+        return store(conn, arg ?? "", directive === "APPE", storeContext);
       }
     }
     return handle(PATH_COMMANDS.has(directive) ? { directive, arg, flags: [], raw: line } : line);
-  }
-
-  /** STOR/APPE: like ftp-srv's handler, plus exact-byte cuts and a 426 for incomplete data. */
-  async function store(conn: Connection, path: string, append: boolean) {
-    const rest = conn.restByteCount ?? 0;
-    conn.restByteCount = 0; // REST applies to the next transfer only
-    conn.commandSocket.pause(); // no commands during a transfer, as in ftp-srv
-    let counted = false;
-    try {
-      let data: Socket;
-      try {
-        data = await conn.connector.waitForConnection();
-      } catch {
-        return await conn.reply(425, "No connection established");
-      }
-      const { stream: file, clientPath, offset } = conn.fs!.write(path, { append, start: rest });
-      counted = true;
-      stats.peakTransfers = Math.max(stats.peakTransfers, ++transfers);
-
-      const fault = faults.cutDataAt;
-      const matches = fault && offset <= fault.byte && (fault.path === undefined ||
-        (typeof fault.path === "string"
-          ? clientPath.includes(fault.path)
-          : fault.path.test(clientPath)));
-      let pos = offset;
-      const started = performance.now();
-      let cut = false;
-      let complete = false;
-      await conn.reply(150);
-      try {
-        for await (const chunk of data as AsyncIterable<Uint8Array>) {
-          // Cut only when this upload would write past the byte (and `times` is not spent).
-          if (matches && pos <= fault.byte && pos + chunk.length > fault.byte && take(fault)) {
-            // Prefix on disk first (a reconnecting client's SIZE must see it), then an RST
-            // like a network failure.
-            const part = chunk.subarray(0, fault.byte - pos);
-            await new Promise((written) => file.write(part, written));
-            data.resetAndDestroy();
-            cut = true;
-            break;
-          }
-          pos += chunk.length;
-          if (!file.write(chunk)) await once(file, "drain");
-          const rate = faults.throttleBytesPerSecond;
-          if (rate) {
-            const due = started + ((pos - offset) / rate) * 1000;
-            const wait = due - performance.now();
-            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          }
-        }
-        complete = !cut;
-      } catch {
-        // data connection reset by the client: the file is incomplete
-      }
-      if (!file.writableEnded) file.end();
-      await finished(file);
-      if (complete && faults.corruptStore && take(faults.corruptStore)) {
-        const fsPath = (conn.fs as unknown as { _resolvePath(p: string): { fsPath: string } })
-          ._resolvePath(path).fsPath;
-        const fd = await Deno.open(fsPath, { read: true, write: true });
-        const first = new Uint8Array(1);
-        await fd.read(first);
-        await fd.seek(0, Deno.SeekMode.Start);
-        await fd.write(new Uint8Array([first[0] ^ 0xff]));
-        fd.close();
-      }
-      await (complete
-        ? conn.reply(226, clientPath)
-        : conn.reply(426, "Connection closed; transfer aborted"));
-    } catch (err) {
-      // Error code only: the message would show the local path.
-      await conn.reply(550, `Cannot store ${path}: ${(err as { code?: string }).code ?? "error"}`);
-    } finally {
-      if (counted) transfers--;
-      conn.connector.end();
-      conn.commandSocket.resume();
-    }
   }
 
   await srv.listen();

@@ -1,46 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import { cli, integration, MAIN, withServer } from "./cli_process.ts";
 import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const integration = { sanitizeOps: false, sanitizeResources: false };
-
-/** Runs `main.ts` as a user would (the upload task's permissions), capturing everything. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      "--allow-env",
-      "--allow-sys",
-      MAIN,
-      ...args,
-    ],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-async function withServer(
-  fn: (s: Awaited<ReturnType<typeof startEmbeddedServer>>, root: string) => Promise<void>,
-  opts: { user?: string; password?: string } = { user: "u", password: "pw-53cr3t" },
-) {
-  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-  const server = await startEmbeddedServer({ root, port: 0, ...opts });
-  try {
-    await fn(server, root);
-  } finally {
-    await server.close();
-    await Deno.remove(root, { recursive: true });
-  }
-}
 
 Deno.test("--help documents commands and exit codes; no command is a usage error", async () => {
   const help = await cli(["--help"]);

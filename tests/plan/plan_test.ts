@@ -9,7 +9,7 @@ import {
 import type { FileEntry } from "../../src/config/types.ts";
 
 function entry(index: number, destination: string): FileEntry {
-  return { index, sourceAsWritten: `s${index}`, source: `/l/s${index}`, destination };
+  return { index, source: `/l/s${index}`, destination };
 }
 
 Deno.test("planJobs skips missing sources and puts the largest files first", () => {

@@ -83,7 +83,7 @@ Deno.test("summarize lists counts and every problem with its reason", () => {
   });
   const text = summarize(r);
   assert.match(text, /2 files: 1 uploaded, 0 skipped, 0 missing, 1 failed/);
-  assert.match(text, /2\.0 KiB in 1\.00 s/);
+  assert.match(text, /2\.0 KiB complete, 2\.0 KiB sent in 1\.00 s/);
   assert.match(text, /failed: \/l\/failed -> \/r\/failed: 550 Permission denied/);
 });
 
@@ -105,10 +105,68 @@ Deno.test("reportJson streams valid JSON equal to the report, one line per file"
     });
   for (const n of [0, 1, 3, 2500]) {
     const r = make(n);
-    const chunks = [...reportJson(r, 1000)];
+    const chunks = [...reportJson(r, { filesPerChunk: 1000 })];
     const text = chunks.join("");
     assert.deepEqual(JSON.parse(text), r);
     assert.equal(text.split("\n").filter((l) => l.startsWith('    {"source"')).length, n);
     if (n === 2500) assert.equal(chunks.length, 1 + 3 + 1);
   }
+});
+
+Deno.test("summary rate is bytes sent over the run's time, not bytes of completed files", () => {
+  // A 5 GiB file resumed at 4.9 GiB: 100 MiB sent in 50 s is 2 MiB/s, not "102 GiB/s".
+  const GiB = 1024 ** 3;
+  const r = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(50_000),
+    server,
+    workers: 1,
+    reconnects: 1,
+    files: [file("uploaded", 5 * GiB, { bytesSent: 100 * 1024 ** 2, resumedFrom: [4.9 * GiB] })],
+  });
+  const text = summarize(r);
+  assert.match(text, /\(2\.0 MiB\/s\)/, text);
+  assert.ok(!text.includes("GiB/s"), text);
+  assert.match(text, /over 1 connection, 1 reconnect$/m, text);
+  assert.ok(!/\b1 connections\b|\b1 reconnects\b/.test(text), text);
+});
+
+Deno.test("summary and report escape server text and redact the password", () => {
+  const hostile = "550 \x1b[2J\x1b]0;owned\x07 no such file; PASS pw-53cr3t\r\nfake line";
+  const r = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(1000),
+    server,
+    workers: 2,
+    reconnects: 0,
+    files: [file("failed", 1, { error: hostile })],
+  });
+  const secrets = ["pw-53cr3t"];
+  const summary = summarize(r, { secrets });
+  const json = [...reportJson(r, { secrets })].join("");
+  for (const text of [summary, JSON.parse(json).files[0].error]) {
+    // deno-lint-ignore no-control-regex
+    assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(text), JSON.stringify(text));
+    assert.ok(!text.includes("pw-53cr3t"), text);
+    assert.ok(text.includes("***"), text);
+    assert.ok(text.includes("\\x1b[2J"), text);
+  }
+  assert.equal(summary.split("\n").length, 3, "one line per problem: " + summary);
+  assert.ok(!json.includes("pw-53cr3t"));
+});
+
+Deno.test("a dry run's summary claims no connection and no rate", () => {
+  const r = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(10),
+    server,
+    workers: 4,
+    dryRun: true,
+    reconnects: 0,
+    files: [file("skipped", 3072), file("missing", 0, { error: "source not found" })],
+  });
+  const text = summarize(r);
+  assert.match(text, /^dry run: 2 files: 0 uploaded, 1 skipped, 1 missing, 0 failed$/m);
+  assert.match(text, /^3\.0 KiB to send; nothing sent$/m);
+  assert.ok(!/connection|\/s/.test(text), text);
 });

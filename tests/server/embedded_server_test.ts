@@ -289,3 +289,61 @@ Deno.test("close() ends connected clients and transfers, frees the port; host mu
   [idle, passiveOnly, busy].forEach((c) => c.close());
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("error replies show client paths only, never the server's local folder", async () => {
+  await withServer({}, async (server) => {
+    await Deno.mkdir(join(server.root, "exists"));
+    await Deno.writeTextFile(join(server.root, "f.txt"), "x");
+    const client = await connect(server);
+    const replies: string[] = [];
+    try {
+      for (
+        const command of [
+          "CWD /nope",
+          "DELE /nope",
+          "RMD /nope",
+          "MKD /exists",
+          "MKD /nope/a/b",
+          "RNFR /nope",
+          "MDTM /nope",
+          "STAT /nope",
+        ]
+      ) {
+        const err = await client.send(command).then(() => undefined, (e) => e);
+        assert.ok(err instanceof FTPError, `${command} should fail`);
+        replies.push(`${command} => ${err.message}`);
+      }
+      await client.send("RNFR /f.txt");
+      const rnto = await client.send("RNTO /nope/x").then(() => undefined, (e) => e);
+      assert.ok(rnto instanceof FTPError);
+      replies.push(`RNTO => ${rnto.message}`);
+    } finally {
+      client.close();
+    }
+    const all = replies.join("\n");
+    const real = await Deno.realPath(server.root);
+    assert.ok(!all.includes(server.root) && !all.includes(real), all);
+    // ftp-srv's wording stays, with the client path in it.
+    assert.match(all, /CWD \/nope => 550 .*'\/nope'/);
+    assert.match(all, /RNTO => 550 .*'\/f\.txt' -> '\/nope\/x'/);
+  });
+});
+
+Deno.test("DELE removes files only, RMD folders only (ftp-srv removed either)", async () => {
+  await withServer({}, async (server) => {
+    await Deno.mkdir(join(server.root, "empty"));
+    await Deno.writeTextFile(join(server.root, "f.txt"), "x");
+    const client = await connect(server);
+    try {
+      await rejectsWith(client.send("DELE /empty"), 550);
+      await rejectsWith(client.send("RMD /f.txt"), 550);
+      assert.ok((await Deno.stat(join(server.root, "empty"))).isDirectory);
+      assert.equal(await Deno.readTextFile(join(server.root, "f.txt")), "x");
+      await client.send("DELE /f.txt");
+      await client.send("RMD /empty");
+      assert.deepEqual([...Deno.readDirSync(server.root)], []);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Help texts: one per command (`ftpbatch upload --help`) and the overview
+ * (`ftpbatch --help`), which is built from them so the two never disagree.
+ *
+ * @module
+ */
+
+export const VERSION = "0.1.0";
+
+const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never more than files)
+  --retries N     retries per file after the first attempt (default 5)
+  --report FILE   write the JSON report here (refused if it is a source, the config,
+                  a folder, a symlink or a device; its folder must be writable)
+  --no-atomic     write straight to the destination (no temporary name + rename)
+  --dry-run       check the config and sources, connect to nothing
+  --lock FILE     one run at a time: exit 4 at once while another run holds FILE
+  --quiet         no progress lines; the summary only when something went wrong
+  --shard K/N     take only shard K (0..N-1) of N: the files whose destination hashes to K.
+                  Without it: FTPBATCH_SHARD_COUNT=N with FTPBATCH_SHARD_INDEX=K, or with
+                  JOB_COMPLETION_INDEX=K (set by a Kubernetes indexed Job)
+  -h, --help      this text`;
+
+const SERVE_OPTIONS = `  --host H        loopback address to listen on (default 127.0.0.1)
+  --port P        default 2121; 0 picks a free port
+  --user U --password P   required login (default: anonymous)
+  -h, --help      this text`;
+
+const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo config's)
+  -h, --help      this text`;
+
+const CONFIG = `Config (JSON):
+  { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
+    "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
+                 "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
+    "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" } ] }
+Relative sources and "report" resolve against the config file's folder; CONFIG and --report
+on the command line against the folder you run the command from.`;
+
+const EXIT_CODES = `Exit codes:
+  0  every file uploaded (or skipped)
+  1  at least one file missing or failed, or the report could not be written
+  2  usage or config error (also a refused --report path), nothing sent
+  3  could not connect or log in, nothing sent
+  4  another run holds the --lock file; this one did not start
+  130/143  interrupted by SIGINT/SIGTERM (report still written)`;
+
+export const UPLOAD_HELP = `ftpbatch upload CONFIG [options]: upload what CONFIG lists.
+
+Options (override the config's "options"):
+${UPLOAD_OPTIONS}
+
+${CONFIG}
+
+${EXIT_CODES}
+`;
+
+export const SERVE_HELP = `ftpbatch serve ROOT [options]: run the embedded FTP server on loopback,
+serving the folder ROOT, to try the tool without an FTP server. Ctrl-C or SIGTERM stops it.
+
+Options:
+${SERVE_OPTIONS}
+`;
+
+export const DEMO_HELP = `ftpbatch demo [options]: an embedded FTP server on a free loopback port,
+fixtures/demo.json uploaded to it, the report printed on stdout.
+
+Options:
+${DEMO_OPTIONS}
+`;
+
+export const REPORT_HELP = `ftpbatch report merge R1.json R2.json … [options]: merge the reports of
+the shards of one config into one report with the same schema; exits with the worst shard's exit
+code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs or servers,
+overlapping or missing shards.
+
+Options:
+  --output FILE   write the merged report here (default: stdout)
+  --quiet         the summary only when a shard did not exit 0
+  -h, --help      this text
+`;
+
+export const HELP =
+  `ftpbatch ${VERSION}: upload many files to an FTP server in parallel, as a JSON config says.
+
+Usage:
+  ftpbatch upload CONFIG [options]   upload what CONFIG lists
+  ftpbatch serve ROOT [options]      run the embedded FTP server on loopback (to try the tool)
+  ftpbatch demo [--workers N]        embedded server + fixtures/demo.json, report printed
+  ftpbatch report merge R1.json R2.json … [--output FILE]
+                                     merge shard reports into one (stdout without --output);
+                                     exits with the worst shard's code (2 > 3 > 143 > 130 > 1 > 0)
+  ftpbatch COMMAND --help            one command's options
+  ftpbatch --help | --version
+
+upload options (override the config's "options"):
+${UPLOAD_OPTIONS}
+
+serve options:
+${SERVE_OPTIONS}
+
+${CONFIG}
+
+${EXIT_CODES}
+`;

@@ -1,0 +1,113 @@
+/**
+ * The report file on disk: the path is checked before anything is sent (a
+ * report must never replace a source, the config, a folder, a link or a
+ * device, and a run must not upload for an hour and then find it cannot
+ * write its report), and the report is written whole or not at all.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import type { Config } from "../config/types.ts";
+import { type Report, reportJson } from "../report/report.ts";
+import { UsageError } from "./args.ts";
+
+/**
+ * Throws a {@linkcode UsageError} (exit 2, nothing sent) when `path` must not
+ * be written, or its folder is missing or not writable. `label` names where
+ * the path came from (`--report` or `<config>: options.report`); `what` is
+ * the file this run would write there (the report, or the `--lock` file).
+ */
+export async function checkReportPath(
+  path: string,
+  config: Config,
+  label: string,
+  what = "report",
+): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new UsageError(`${label} ${path}: ${why}; nothing was sent`);
+  };
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) refuse(`cannot check it (${(e as Error).message})`);
+  }
+  if (info?.isSymlink) refuse("is a symbolic link; give the path of a regular file, not a link");
+  if (info?.isDirectory) refuse("is a folder; give a file name inside it");
+  if (info && !info.isFile) refuse("is not a regular file (a device, pipe or socket)");
+
+  const target = await canonical(path);
+  const configInfo = await Deno.stat(config.configPath).catch(() => undefined);
+  if (target === await canonical(config.configPath) || sameFile(info, configInfo)) {
+    refuse(`is the config file; the ${what} would replace it`);
+  }
+  // Only a source with the same name can be the same path; a hard link to the
+  // report file (nlink > 1) can have any name, so then every source is looked at.
+  const name = basename(target);
+  const linked = (info?.nlink ?? 1) > 1;
+  for (const f of config.files) {
+    if (basename(f.source) === name && await canonical(f.source) === target) {
+      refuse(`is the source of files[${f.index}]; the ${what} would replace it`);
+    }
+    if (linked && sameFile(info, await Deno.stat(f.source).catch(() => undefined))) {
+      refuse(`is the same file as the source of files[${f.index}]; the ${what} would replace it`);
+    }
+  }
+  await checkWritable(dirname(path), refuse);
+}
+
+/** The path with its folder's symlinks resolved (the file itself may not exist yet). */
+async function canonical(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return join(await Deno.realPath(dirname(abs)), basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+function sameFile(a?: Deno.FileInfo, b?: Deno.FileInfo): boolean {
+  return a?.ino != null && b?.ino != null && a.ino === b.ino && a.dev === b.dev;
+}
+
+/** Creates and removes a file in `dir`: the only sure test that the report can be written. */
+async function checkWritable(dir: string, refuse: (why: string) => never): Promise<void> {
+  const probe = join(dir, `.ftpbatch-report-check-${Deno.pid}`);
+  try {
+    (await Deno.open(probe, { write: true, createNew: true })).close();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) refuse(`its folder ${dir} does not exist; create it`);
+    refuse(`cannot write in its folder ${dir} (${(e as Error).message})`);
+  }
+  await Deno.remove(probe);
+}
+
+/**
+ * Writes the report to a temporary name, then renames it, so a reader never
+ * sees half a report. Returns the error message, or `undefined` when written.
+ */
+export async function writeReport(
+  path: string,
+  report: Report,
+  secrets: readonly (string | undefined)[],
+): Promise<string | undefined> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  try {
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      const encoder = new TextEncoder();
+      for (const chunk of reportJson(report, { secrets })) {
+        const bytes = encoder.encode(chunk);
+        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      }
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+    return undefined;
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    return (e as Error).message;
+  }
+}

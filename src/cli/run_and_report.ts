@@ -1,0 +1,117 @@
+/**
+ * One upload run as the command line does it (shared by `upload` and
+ * `demo`): signal handling, the run, then the report file, the summary and
+ * the exit code. Every line shown passes through `safeText` with the
+ * password, a last line of defence against what a server sends.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/types.ts";
+import { resolvePassword } from "../config/password.ts";
+import { runUpload } from "../run/coordinator.ts";
+import { EXIT, reportJson, summarize } from "../report/report.ts";
+import { safeText } from "../ftp/server_text.ts";
+import type { Io } from "./args.ts";
+import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
+import { checkReportPath, writeReport } from "./report_file.ts";
+import { UsageError } from "./args.ts";
+
+export interface RunFlags {
+  dryRun?: boolean;
+  quiet?: boolean;
+  printReport?: boolean;
+  /** How the report path was given, for messages: `--report` or `options.report`. */
+  reportLabel?: string;
+  /** Likewise for the lock file: `--lock` or `options.lock`. */
+  lockLabel?: string;
+}
+
+/**
+ * Runs an upload with signal handling (under the `--lock` when one is given),
+ * writes the report, prints the summary.
+ */
+export async function runAndReport(config: Config, io: Io, flags: RunFlags): Promise<number> {
+  const password = resolvePassword(config.server, io.env, config.configPath);
+  const reportPath = config.options.report;
+  if (reportPath) {
+    await checkReportPath(
+      reportPath,
+      config,
+      flags.reportLabel ?? `${config.configPath}: options.report`,
+    );
+  }
+  const lockPath = config.options.lock;
+  let lock: HeldLock | undefined;
+  if (lockPath && !flags.dryRun) {
+    const label = flags.lockLabel ?? `${config.configPath}: options.lock`;
+    if (lockPath === reportPath) {
+      throw new UsageError(`${label} ${lockPath}: is also the report path; nothing was sent`);
+    }
+    await checkReportPath(lockPath, config, label, "lock file");
+    try {
+      lock = await acquireLock(lockPath);
+    } catch (e) {
+      if (e instanceof LockHeldError) {
+        io.err(e.message);
+        return EXIT.locked;
+      }
+      if (e instanceof LockFileError) throw new UsageError(`${label}: ${e.message}`);
+      throw e;
+    }
+  }
+  try {
+    return await lockedRun(config, io, flags, password);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function lockedRun(
+  config: Config,
+  io: Io,
+  flags: RunFlags,
+  password: string | undefined,
+): Promise<number> {
+  const secrets = [password];
+  const reportPath = config.options.report;
+  const controller = new AbortController();
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+    const handler = () => controller.abort(sig);
+    Deno.addSignalListener(sig, handler);
+    return () => Deno.removeSignalListener(sig, handler);
+  });
+  let outcome;
+  try {
+    outcome = await runUpload({
+      config,
+      password,
+      dryRun: flags.dryRun,
+      signal: controller.signal,
+      log: flags.quiet ? undefined : (line) => io.err(safeText(line, secrets)),
+    });
+  } finally {
+    handlers.forEach((remove) => remove());
+  }
+  const { report } = outcome;
+  let { exitCode } = outcome;
+  if (reportPath) {
+    const failed = await writeReport(reportPath, report, secrets);
+    if (failed === undefined) {
+      io.err(`report: ${reportPath}`);
+    } else {
+      io.err(safeText(`could not write the report to ${reportPath}: ${failed}`, secrets));
+      // A scheduler must not take a run without its proof for a clean one.
+      if (exitCode === EXIT.ok) exitCode = EXIT.someFailed;
+    }
+  }
+  if (flags.printReport) io.out([...reportJson(report, { secrets })].join("").trimEnd());
+  if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report, { secrets }));
+  if (outcome.connectError) {
+    io.err(safeText(
+      `could not connect or log in to ${config.server.host}:${config.server.port}: ${outcome.connectError}`,
+      secrets,
+    ));
+  }
+  return exitCode;
+}

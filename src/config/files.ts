@@ -1,0 +1,127 @@
+/**
+ * Validation of `files`: each entry's source and destination, one
+ * destination per file, no destination inside another, and no destination
+ * that looks like one of this tool's temporary names.
+ *
+ * @module
+ */
+
+import { basename, posix, resolve, sep } from "node:path";
+import type { FileEntry } from "./types.ts";
+import { all, type Check, got, Reader, text } from "./checks.ts";
+import { normalizeDestination, parentDirs } from "../ftp/remote_path.ts";
+import { TEMP_MARK } from "../upload/temp_name.ts";
+
+const FILE_KEYS = ["source", "destination"];
+const EXAMPLE = '[{ "source": "docs/a.txt", "destination": "/incoming/a.txt" }]';
+
+const sourceCheck: Check = (value) => {
+  const s = value as string;
+  return s.endsWith("/") || s.endsWith(sep) || [".", ".."].includes(basename(s))
+    ? "must be a file, not a folder; list each file to upload"
+    : undefined;
+};
+
+const destinationCheck: Check = (value) => {
+  const d = value as string;
+  const segments = d.split("/");
+  if (!d.startsWith("/")) {
+    return `must be an absolute remote path starting with "/", e.g. ${JSON.stringify("/" + d)}`;
+  }
+  if (segments.includes("..")) {
+    return 'must not contain ".." segments; write the full path from "/"';
+  }
+  if (posix.normalize(d) === "/") {
+    return 'must name a file, not the root folder; write "/<file name>"';
+  }
+  if (segments.at(-1) === ".") {
+    return 'names a folder; end it with "/" to keep the source file name, or add a file name';
+  }
+  return undefined;
+};
+
+/**
+ * True for a name shaped like an atomic upload's temporary file
+ * (`.<name>.ftpbatch-<fingerprint>.part`): uploading to one could be taken
+ * for, or be overwritten by, another file's temporary copy.
+ */
+export function looksLikeTempName(path: string): boolean {
+  const base = posix.basename(path);
+  return base.startsWith(".") && base.includes(TEMP_MARK) && base.endsWith(".part");
+}
+
+export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
+  if (raw === undefined) {
+    r.add("files", `missing; add "files": ${EXAMPLE}`);
+    return [];
+  }
+  if (!Array.isArray(raw) || raw.length === 0) {
+    r.add(
+      "files",
+      `must be a non-empty array like ${EXAMPLE}${
+        Array.isArray(raw) ? " (got an empty array)" : got(raw)
+      }`,
+    );
+    return [];
+  }
+  const entries: FileEntry[] = [];
+  const owners = new Map<string, number>(); // destination -> first index
+  raw.forEach((item: unknown, index) => {
+    const p = `files[${index}]`;
+    const o = r.object(item, p, FILE_KEYS, EXAMPLE.slice(1, -1));
+    if (!o) return;
+    const source = r.get<string | undefined>(
+      o,
+      p,
+      "source",
+      all(text(), sourceCheck),
+      undefined,
+      'add the local file path, e.g. "source": "docs/a.txt"',
+    );
+    const destination = r.get<string | undefined>(
+      o,
+      p,
+      "destination",
+      all(text(), destinationCheck),
+      undefined,
+      'add the remote file path, e.g. "destination": "/incoming/a.txt"',
+    );
+    if (source === undefined || destination === undefined) return;
+    const remote = normalizeDestination(destination, source);
+    if (looksLikeTempName(remote)) {
+      r.add(
+        `${p}.destination`,
+        `${
+          JSON.stringify(posix.basename(remote))
+        } has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); choose another name`,
+      );
+      return;
+    }
+    const first = owners.get(remote);
+    if (first === undefined) {
+      owners.set(remote, index);
+    } else {
+      r.add(
+        `${p}.destination`,
+        `same destination as files[${first}] (${
+          JSON.stringify(remote)
+        }); give each file its own destination`,
+      );
+    }
+    entries.push({ index, source: resolve(dir, source), destination: remote });
+  });
+  for (const entry of entries) {
+    for (const folder of parentDirs(entry.destination)) {
+      const other = owners.get(folder);
+      if (other !== undefined) {
+        r.add(
+          `files[${entry.index}].destination`,
+          `is inside ${
+            JSON.stringify(folder)
+          }, which is the destination file of files[${other}]; a remote path can't be both a file and a folder, so change one of them`,
+        );
+      }
+    }
+  }
+  return entries;
+}

@@ -1,0 +1,88 @@
+/** Runs `main.ts` in a child process as a user would, for the CLI tests. @module */
+import { fileURLToPath } from "node:url";
+import {
+  type EmbeddedServer,
+  type EmbeddedServerOptions,
+  startEmbeddedServer,
+} from "../../src/server/embedded_server.ts";
+
+export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+export const DENO_JSON = fileURLToPath(new URL("../../deno.json", import.meta.url));
+export const integration = { sanitizeOps: false, sanitizeResources: false };
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function output(cmd: Deno.Command): Promise<CliResult> {
+  const out = await cmd.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs `main.ts` with the upload task's permissions, capturing everything. */
+export function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<CliResult> {
+  return output(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-net",
+        "--allow-env",
+        "--allow-sys",
+        MAIN,
+        ...args,
+      ],
+      env: { NO_COLOR: "1", ...env },
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+}
+
+/**
+ * `deno task <args>` of this project, started from `cwd` (as a user in another
+ * folder would). A fresh environment: under `deno task test` an inherited
+ * `INIT_CWD` (the outer task's) would be kept by the inner `deno task`.
+ */
+export function task(args: string[], cwd: string): Promise<CliResult> {
+  const keep = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"];
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const name of keep) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return output(
+    new Deno.Command(Deno.execPath(), {
+      args: ["task", "--config", DENO_JSON, ...args],
+      clearEnv: true,
+      env,
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+}
+
+/** A fresh embedded server on a temporary root (login u / pw-53cr3t by default). */
+export async function withServer(
+  fn: (s: EmbeddedServer, root: string) => Promise<void>,
+  opts: Partial<EmbeddedServerOptions> = { user: "u", password: "pw-53cr3t" },
+) {
+  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
+  const server = await startEmbeddedServer({ root, port: 0, ...opts });
+  try {
+    await fn(server, root);
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
