@@ -30,12 +30,11 @@
 
 import { posix } from "node:path";
 import type { Listing, Precision, RemoteEntry } from "../ftp/listing.ts";
+import { DEFAULT_OPTIONS, type SkipRule } from "../config/types.ts";
 
-export type SkipRule = "size+mtime" | "size" | "none";
+export type { SkipRule };
 
-export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size", "none"];
-
-export const DEFAULT_SKIP_RULE: SkipRule = "size+mtime";
+export const DEFAULT_SKIP_RULE: SkipRule = DEFAULT_OPTIONS.skip;
 
 /** The local side: what the run saw of the source file. */
 export interface LocalFile {

@@ -107,14 +107,15 @@ function toReportFile(
   if (!r) {
     return {
       ...base,
-      status: dryRun ? "skipped" : "failed",
+      // A dry run sends nothing: the file is planned, which is not "skipped" (already there).
+      status: dryRun ? "planned" : "failed",
       size: c.size,
       bytesSent: 0,
       attempts: 0,
       resumedFrom: [],
       worker: 0,
       durationMs: 0,
-      error: dryRun ? "dry run" : interrupted ? "interrupted" : "not attempted",
+      ...(dryRun ? {} : { error: interrupted ? "interrupted" : "not attempted" }),
     };
   }
   return {
