@@ -13,7 +13,7 @@ import { createReadStream } from "node:fs";
 import type { FtpLogin } from "./open_session.ts";
 import { FTPError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type Sent, Session } from "./session.ts";
+import { type LocalSource, type Sent, Session } from "./session.ts";
 
 /** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
 export async function openBasicFtpSession(
@@ -67,12 +67,12 @@ export class BasicFtpSession extends Session {
   protected async transfer(
     verb: "STOR" | "APPE",
     remotePath: string,
-    localPath: string,
+    local: LocalSource,
     start: number,
   ): Promise<Sent> {
     const ftp = this.client.ftp;
     const dataSocket = ftp.dataSocket;
-    const source = createReadStream(localPath, { start });
+    const source = createReadStream(local.path, { start });
     // Bytes handed to the data connection, not merely read from disk.
     const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
     source.once("error", (e: Error) => ftp.closeWithError(e));

@@ -72,6 +72,16 @@ export function isSuccess(code: number): boolean {
   return code >= 200 && code < 400;
 }
 
+/** 2xx: the command is done. */
+export function isCompletion(code: number): boolean {
+  return code >= 200 && code < 300;
+}
+
+/** 4xx or 5xx: the command was refused. */
+export function isNegative(code: number): boolean {
+  return code >= 400 && code < 600;
+}
+
 /** 4xx: transient negative; the same command may work later. */
 export function isTransient(code: number): boolean {
   return code >= 400 && code < 500;

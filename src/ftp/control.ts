@@ -1,14 +1,45 @@
 /**
  * The control connection on Deno's TCP: CRLF command lines out, (multi-line)
- * replies in, in order, so commands can be pipelined; one watchdog timer per
- * connection bounds how long any read or write may stall.
+ * replies in, in order, so commands can be pipelined. A hostile or broken
+ * server cannot make it hang or grow: a reply line, a whole reply and the
+ * preliminary (1xx) replies before a final one are capped, and each reply
+ * has a deadline (`timeoutMs` from when the client starts waiting for it,
+ * however slowly its bytes drip in). One watchdog timer per connection
+ * enforces the deadlines and a data connection's inactivity limit.
+ *
+ * Errors: `ConnectionLost` when the connection is gone (closed, reset, timed
+ * out, or closed here because the replies got out of step), `ProtocolError`
+ * for a reply that is unreadable or over a cap; either way the connection is
+ * closed and never used again.
  *
  * @module
  */
 
+import { Code, isPreliminary } from "./codes.ts";
+import { ConnectionLost, ProtocolError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
 
 const encoder = new TextEncoder();
+
+/** Longest reply line taken (characters): a 4 KiB path in a reply, with room to spare. */
+export const MAX_LINE = 8 * 1024;
+/** Most lines in one reply: FEAT or HELP lists run to a few dozen. */
+export const MAX_REPLY_LINES = 500;
+/** Most characters in one reply. */
+export const MAX_REPLY_CHARS = 64 * 1024;
+/** Most preliminary (1xx) replies skipped while waiting for one final reply. */
+export const MAX_PRELIMINARY = 16;
+
+/** How to read a reply. */
+export interface ReadOptions {
+  /** Return a 1xx reply instead of skipping it (STOR/APPE: the 150 that opens the transfer). */
+  preliminary?: boolean;
+  /**
+   * `false`: no deadline of its own; the caller keeps one with `arm` (the final reply of
+   * a transfer, read while the data goes out and the data's progress extends the deadline).
+   */
+  armed?: boolean;
+}
 
 /** The control connection: CRLF lines out, (multi-line) replies in. */
 export class Control {
@@ -20,16 +51,23 @@ export class Control {
   #deadline = 0;
   #timedOut?: string;
   #watchdog: ReturnType<typeof setInterval>;
-  /** The data connection in use, closed too when the watchdog fires. */
+  /** Final replies still owed for commands sent (the greeting counts as one). */
+  #pending = 1;
+  /** Commands went out with nothing owed and nothing buffered, and no byte has come back since. */
+  #quiet = false;
+  /** The data connection in use: closed with the control connection, and when the watchdog fires. */
   data?: Deno.Conn;
+  /**
+   * Set once logged in: from then on a `421` reply means the server is closing the
+   * connection (vsftpd's `421 Timeout.`, ProFTPD's `421 Idle timeout`), reported as
+   * ConnectionLost. Before, a 421 is a login refusal ("too many users") the caller reads.
+   */
+  loggedIn = false;
 
   constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number) {
     this.#watchdog = setInterval(() => {
       if (this.#deadline !== 0 && performance.now() > this.#deadline) {
         this.#timedOut = this.data ? "Timeout (data socket)" : "Timeout (control socket)";
-        try {
-          this.data?.close();
-        } catch { /* already closed */ }
         this.close();
       }
     }, Math.max(50, Math.min(1000, timeoutMs / 4)));
@@ -39,39 +77,52 @@ export class Control {
     else Deno.unrefTimer(this.#watchdog as unknown as number);
   }
 
-  /** Starts (or extends, on progress) the time the current operation may take. */
-  arm(): void {
-    this.#deadline = performance.now() + this.timeoutMs;
+  /** Starts (or extends, on progress) the time a data transfer may stall, or a reply take. */
+  arm(ms = this.timeoutMs): void {
+    this.#deadline = performance.now() + ms;
   }
 
   disarm(): void {
     this.#deadline = 0;
   }
 
-  /** The error to report for a failed socket call: the timeout, when that is what closed it. */
-  failure(e: unknown): unknown {
-    return this.#timedOut ? new Error(this.#timedOut) : e;
-  }
-
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** Closes the connection and its data connection at once (an interrupt cuts the transfer). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#watchdog);
-    try {
-      this.conn.close();
-    } catch { /* already closed */ }
+    for (const c of [this.data, this.conn]) {
+      try {
+        c?.close();
+      } catch { /* already closed */ }
+    }
   }
 
-  async send(line: string): Promise<Reply> {
+  /** What a failed socket call means: the timeout or the close that caused it, else `e`. */
+  lost(e: unknown, idle = false, socket = "control socket"): ConnectionLost {
+    if (e instanceof ConnectionLost) return e;
+    if (this.#timedOut) return new ConnectionLost(this.#timedOut);
+    if (this.#closed) return new ConnectionLost(`connection closed (${socket})`);
+    const text = e instanceof Error ? e.message : String(e);
+    return new ConnectionLost(`${text} (${socket})`, idle);
+  }
+
+  /** Closes the connection and returns `e` to throw. */
+  #fail<E>(e: E): E {
+    this.close();
+    return e;
+  }
+
+  async send(line: string, options?: ReadOptions): Promise<Reply> {
     await this.write(line);
-    return await this.read();
+    return await this.read(options);
   }
 
-  /** Pipelines commands in one write; reads one reply for each, in order. */
+  /** Pipelines commands in one write; reads one final reply for each, in order. */
   async sendAll(lines: string[]): Promise<Reply[]> {
     await this.write(...lines);
     const replies: Reply[] = [];
@@ -82,31 +133,81 @@ export class Control {
   /** Sends commands (in one write) without waiting; the caller reads the replies, in order. */
   async write(...lines: string[]): Promise<void> {
     if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
-    if (this.#closed) throw new Error("connection closed (control socket)");
+    if (this.#closed) throw this.lost(undefined);
+    if (this.#pending === 0 && this.#text !== "") {
+      // Bytes nobody asked for: a reply to come would be matched to the wrong command.
+      throw this.#fail(
+        new ConnectionLost(`reply out of step (control socket): ${this.#text.slice(0, 80)}`),
+      );
+    }
+    this.#quiet = this.#pending === 0;
+    this.#pending += lines.length;
     try {
       this.arm();
       await writeAll(this.conn, encoder.encode(lines.map((l) => l + "\r\n").join("")));
     } catch (e) {
-      this.close();
-      throw this.failure(e);
+      throw this.#fail(this.lost(e, this.#quiet));
+    } finally {
+      this.disarm();
     }
   }
 
-  /** Reads one reply: `ddd text`, or `ddd-` lines up to the `ddd ` line. */
-  async read(): Promise<Reply> {
+  /**
+   * Reads one final reply (1xx replies before it skipped, unless `preliminary`),
+   * within one deadline however slowly it arrives.
+   */
+  async read(options: ReadOptions = {}): Promise<Reply> {
+    const quiet = this.#quiet;
+    if (options.armed !== false) this.arm();
+    try {
+      for (let skipped = 0;; skipped++) {
+        const reply = await this.#reply();
+        this.#quiet = false;
+        if (isPreliminary(reply.code)) {
+          if (options.preliminary) return reply;
+          if (skipped >= MAX_PRELIMINARY) {
+            throw this.#fail(new ProtocolError(`more than ${MAX_PRELIMINARY} 1xx replies`));
+          }
+          continue;
+        }
+        this.#pending--;
+        if (this.loggedIn && reply.code === Code.ServiceNotAvailable) {
+          throw this.#fail(new ConnectionLost(reply.message, quiet));
+        }
+        return reply;
+      }
+    } finally {
+      this.disarm();
+    }
+  }
+
+  /** One reply, 1xx or final: `ddd text`, or `ddd-` lines up to the `ddd ` line. */
+  async #reply(): Promise<Reply> {
     const first = await this.#line();
     const code = Number(first.slice(0, 3));
-    if (!/^\d{3}[ -]?/.test(first) || Number.isNaN(code)) {
-      this.close();
-      throw new Error(`unreadable reply (control socket): ${first.slice(0, 80)}`);
+    if (!/^\d{3}/.test(first)) {
+      throw this.#fail(
+        new ProtocolError(`unreadable reply (control socket): ${first.slice(0, 80)}`),
+      );
     }
     const lines = [first];
     if (first[3] === "-") {
+      // Lines inside may start with any digits; only `ddd ` (or a bare `ddd`) ends it.
       const end = `${first.slice(0, 3)} `;
+      let chars = first.length;
       for (;;) {
         const line = await this.#line();
         lines.push(line);
+        chars += line.length + 1;
         if (line.startsWith(end) || line === first.slice(0, 3)) break;
+        if (lines.length >= MAX_REPLY_LINES || chars > MAX_REPLY_CHARS) {
+          throw this.#fail(
+            new ProtocolError(
+              `reply over ${MAX_REPLY_LINES} lines or ${MAX_REPLY_CHARS} characters ` +
+                `(control socket): ${first.slice(0, 80)}`,
+            ),
+          );
+        }
       }
     }
     return { code, message: lines.join("\n") };
@@ -115,26 +216,29 @@ export class Control {
   async #line(): Promise<string> {
     for (;;) {
       const i = this.#text.indexOf("\n");
-      if (i >= 0) {
+      if (i >= 0 && i <= MAX_LINE) {
         const line = this.#text.slice(0, i).replace(/\r$/, "");
         this.#text = this.#text.slice(i + 1);
         return line;
       }
-      if (this.#closed) throw new Error("connection closed (control socket)");
+      if (i > MAX_LINE || this.#text.length > MAX_LINE) {
+        throw this.#fail(
+          new ProtocolError(`reply line over ${MAX_LINE} characters (control socket)`),
+        );
+      }
+      if (this.#closed) throw this.lost(undefined);
       let n: number | null;
       try {
-        this.arm();
         n = await this.conn.read(this.#chunk);
       } catch (e) {
-        this.close();
-        throw this.failure(e);
-      } finally {
-        this.disarm();
+        throw this.#fail(this.lost(e, this.#quiet));
       }
       if (n === null) {
-        this.close();
-        throw new Error("Server closed connection unexpectedly (control socket)");
+        throw this.#fail(
+          this.lost(new Error("Server closed connection unexpectedly"), this.#quiet),
+        );
       }
+      this.#quiet = false;
       this.#text += this.#decoder.decode(this.#chunk.subarray(0, n), { stream: true });
     }
   }
@@ -147,21 +251,11 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<numb
   return off;
 }
 
-/** Rejects with `message` when `p` takes longer than `ms`; `onTimeout` unblocks the operation. */
-export function timed<T>(
-  p: Promise<T>,
-  ms: number,
-  message: string,
-  onTimeout?: () => void,
-): Promise<T> {
+/** Rejects with `message` when `p` takes longer than `ms`. */
+export function timed<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      try {
-        onTimeout?.();
-      } catch { /* already closed */ }
-      reject(new Error(message));
-    }, ms);
+    timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

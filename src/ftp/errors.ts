@@ -22,22 +22,29 @@ export class FTPError extends Error {
   }
 }
 
-/** The data connection or the transfer's final reply failed; carries what was sent. */
+/**
+ * The data connection or the transfer's final reply failed; carries what was
+ * sent, and the underlying error as `cause` (an FTPError, ConnectionLost, ProtocolError...).
+ */
 export class PartialUploadError extends Error {
   /** The FTP reply code when the server ended the transfer with an error reply. */
   readonly code?: number;
   /** `offset`: where this attempt started in the file. */
   constructor(cause: unknown, readonly bytesSent: number, readonly offset: number) {
-    super(cause instanceof Error ? cause.message : String(cause));
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = "PartialUploadError";
     if (cause instanceof FTPError) this.code = cause.code;
   }
 }
 
-/** The server refused a resume method; the caller falls back to the next one. */
+/**
+ * The server refused a resume method before any data moved; the session's
+ * `abilities` say which (`restStore`/`append` false), and the caller falls back
+ * to the next method (REST, then APPE, then a full re-send).
+ */
 export class ResumeRefused extends Error {
-  constructor(readonly method: "rest" | "appe", reply: string) {
-    super(`server refused ${method.toUpperCase()}: ${reply}`);
+  constructor(message: string) {
+    super(message);
     this.name = "ResumeRefused";
   }
 }
@@ -67,10 +74,12 @@ export class TransferFailed extends Error {
 }
 
 /**
- * The control connection is gone (closed by the server, reset, or timed out).
- * `idle`: it was found closed before this command got any reply and nothing
- * of an upload was under way, the usual fate of a connection the server
- * dropped between files; the retry policy reconnects at once for it.
+ * The control connection is gone: closed by the server (also with a `421`
+ * after login), reset, timed out, or closed by this client because the
+ * replies got out of step with the commands. `idle`: it was found closed
+ * before this command got any reply and nothing of an upload was under way,
+ * the usual fate of a connection the server dropped between files; the retry
+ * policy reconnects at once for it.
  */
 export class ConnectionLost extends Error {
   constructor(message: string, readonly idle = false) {

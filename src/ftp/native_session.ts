@@ -8,11 +8,19 @@
  */
 
 import type { FtpLogin } from "./open_session.ts";
+import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed, writeAll } from "./control.ts";
-import { FTPError, TransferFailed } from "./errors.ts";
+import { FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type Sent, Session } from "./session.ts";
+import { type LocalSource, type Sent, Session } from "./session.ts";
+
 const CHUNK = 1024 * 1024;
+/**
+ * How long to wait for the server's word after the data connection broke: a
+ * server that runs out of space (`552`, `452`) says so on the control
+ * connection and closes the data connection; the reply is what the user needs.
+ */
+const BROKEN_TRANSFER_REPLY_MS = 2000;
 
 /** Connect, log in, `OPTS UTF8 ON` (any reply is fine), binary mode, FEAT. */
 export async function openNativeSession(
@@ -27,18 +35,20 @@ export async function openNativeSession(
   conn.setNoDelay(true);
   const control = new Control(conn, timeoutMs);
   try {
+    // A `120` (ready in n minutes) may come first: `read` skips 1xx replies.
     const greeting = await control.read();
-    if (greeting.code >= 400) throw new FTPError(greeting);
+    if (isNegative(greeting.code)) throw new FTPError(greeting);
     const user = server.user ?? "anonymous";
     let reply = await control.send(`USER ${user}`);
-    if (reply.code === 331 || reply.code === 332) {
+    if (reply.code === Code.UsernameOk || reply.code === Code.NeedAccount) {
       reply = await control.send(`PASS ${server.password ?? (server.user ? "" : "anonymous@")}`);
     }
-    if (reply.code >= 400) throw new FTPError(reply);
+    if (isNegative(reply.code)) throw new FTPError(reply);
+    control.loggedIn = true;
     // Servers that answer 5xx here still take UTF-8 names; the reply does not matter.
     await control.send("OPTS UTF8 ON");
     const type = await control.send("TYPE I");
-    if (type.code >= 400) throw new FTPError(type);
+    if (isNegative(type.code)) throw new FTPError(type);
     const features = parseFeatures(await control.send("FEAT"));
     return new NativeSession(control, features, (conn.remoteAddr as Deno.NetAddr).hostname);
   } catch (e) {
@@ -78,117 +88,144 @@ export class NativeSession extends Session {
     return this.control.sendAll(lines);
   }
 
+  /** EPSV, or PASV from the first time a server does not offer EPSV (500/502 to it). */
   protected async openData(): Promise<void> {
     let port: number | undefined;
     if (this.#epsv !== false) {
       const reply = await this.command("EPSV");
-      const m = reply.code === 229 ? reply.message.match(/\(\|\|\|(\d+)\|\)/) : null;
+      const m = reply.code === Code.ExtendedPassiveMode
+        ? reply.message.match(/\(\|\|\|(\d+)\|\)/)
+        : null;
       this.#epsv = m !== null;
       if (m) port = Number(m[1]);
     }
     if (port === undefined) {
       const reply = await this.command("PASV");
       const m = reply.message.match(/(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/);
-      if (reply.code !== 227 || !m) throw new FTPError(reply);
+      if (reply.code !== Code.PassiveMode || !m) throw new FTPError(reply);
       port = Number(m[5]) * 256 + Number(m[6]);
     }
-    const data = await timed(
+    this.#data = await timed(
       Deno.connect({ hostname: this.dataHost, port }),
       this.control.timeoutMs,
       "Timeout (data socket) while connecting",
     ).catch((e) => {
-      this.close(); // the server waits for this connection: the session is out of step
-      throw e;
+      // The server waits for this connection: the session is out of step.
+      this.close();
+      throw this.control.lost(e, false, "data socket");
     });
-    this.#data = data;
   }
 
   protected abandonData(): void {
-    try {
-      this.#data?.close();
-    } catch { /* already closed */ }
+    closeQuietly(this.#data);
     this.#data = undefined;
   }
 
   protected async transfer(
     verb: "STOR" | "APPE",
     remotePath: string,
-    localPath: string,
-    start: number,
+    source: LocalSource,
   ): Promise<Sent> {
     const data = this.#data!;
     this.#data = undefined;
-    let sent = 0;
+    let reply: Reply;
     try {
-      const reply = await this.control.send(`${verb} ${remotePath}`);
-      if (reply.code !== 150 && reply.code !== 125) {
-        data.close();
-        throw new FTPError(reply);
-      }
-      this.control.data = data;
-      const progress = { sent: 0 };
-      try {
-        await this.#send(data, localPath, start, progress);
-      } finally {
-        sent = progress.sent;
-        this.control.disarm();
-        this.control.data = undefined;
-      }
-      data.close(); // end of file for the server
-      // Servers take commands in order and answer this one only after the transfer: asking now
-      // saves a round trip per file. Its answer decides nothing before the transfer's own reply.
-      await this.control.write(`SIZE ${remotePath}`);
+      reply = await this.control.send(`${verb} ${remotePath}`, { preliminary: true });
     } catch (e) {
-      try {
-        data.close();
-      } catch { /* already closed */ }
-      if (e instanceof FTPError) throw e;
-      const cause = this.control.failure(e);
-      // The server will answer the broken transfer some time: drop the session rather than
-      // read a late reply as the answer to the next command.
-      this.control.close();
-      throw new TransferFailed(cause, sent);
+      closeQuietly(data);
+      throw new TransferFailed(e, 0);
     }
-    let done: Reply;
-    let sizeAfter: Reply | undefined;
+    if (!isPreliminary(reply.code)) {
+      closeQuietly(data);
+      if (isNegative(reply.code)) throw new FTPError(reply);
+      throw new TransferFailed(this.outOfStep(verb, reply), 0);
+    }
+    const progress = { read: 0, sent: 0 };
+    let sending = true;
+    let ended = false;
+    let failed = false;
+    // The final reply is read while the data goes out: a server that gives up mid-transfer
+    // (`552` disk full) is heard at once, even one that keeps the data connection open, and
+    // a control connection that dies stops the sending.
+    const final = this.control.read({ armed: false }).then(
+      (reply) => ({ reply }),
+      (error: unknown) => ({ error }),
+    ).then((result) => {
+      ended = true;
+      if (sending) {
+        // Before the end of the data: whatever the server said, the transfer is over.
+        failed = true;
+        closeQuietly(data);
+      }
+      return result;
+    });
+    // Registered with the control connection: closing the session (an interrupt) or its
+    // watchdog cuts the transfer at once.
+    this.control.data = data;
+    let cut: unknown; // why the data did not all go out, when the server had not said first
     try {
-      done = await this.control.read();
-      sizeAfter = await this.control.read();
+      await this.#send(data, source.file, progress);
+      sending = false;
+      closeQuietly(data); // end of file for the server
     } catch (e) {
-      throw new TransferFailed(e, sent);
+      closeQuietly(data);
+      if (e instanceof LocalFileError) {
+        // The server got a short file and will answer for it: not worth reading.
+        this.close();
+        throw e;
+      }
+      failed = true;
+      if (!ended) cut = this.control.lost(e, false, "data socket");
+    } finally {
+      sending = false;
+      this.control.data = undefined;
     }
-    if (done.code === 213 && sizeAfter.code !== 213) {
-      // A server that reads commands during a transfer answered SIZE before the transfer was
-      // done: that size proves nothing, so the caller asks again.
-      [done, sizeAfter] = [sizeAfter, undefined];
+    // The final reply's deadline starts now; after a cut, only a short wait for the server's
+    // word: it is what the user needs (`552`), and reading it keeps the session in step.
+    this.control.arm(failed ? BROKEN_TRANSFER_REPLY_MS : this.control.timeoutMs);
+    const result = await final;
+    this.control.disarm();
+    if ("error" in result) throw new TransferFailed(cut ?? result.error, progress.sent);
+    const done = result.reply;
+    if (isNegative(done.code)) throw new TransferFailed(new FTPError(done), progress.sent);
+    if (!isCompletion(done.code)) {
+      throw new TransferFailed(this.outOfStep(verb, done), progress.sent);
     }
-    if (done.code >= 400) throw new TransferFailed(new FTPError(done), sent);
-    return { read: sent, written: sent, ...(sizeAfter ? { sizeAfter } : {}) };
+    if (failed) {
+      const early = new Error(`the server ended the transfer early: ${done.message}`);
+      throw new TransferFailed(cut ?? early, progress.sent);
+    }
+    return { read: progress.read, written: progress.sent };
   }
 
   /**
-   * Copies the file from `start` to the data connection, counting in `progress` as it goes.
+   * Copies the file to the data connection, counting in `progress` as it goes.
    * File reads are synchronous on purpose: each connection has its own worker thread, and a
    * sync read from the page cache costs far less than the async calls it replaces.
    */
   async #send(
     data: Deno.Conn,
-    localPath: string,
-    start: number,
-    progress: { sent: number },
+    file: Deno.FsFile,
+    progress: { read: number; sent: number },
   ): Promise<void> {
-    const file = Deno.openSync(localPath, { read: true });
-    try {
-      if (start > 0) file.seekSync(start, Deno.SeekMode.Start);
-      const buf = this.#buffer ??= new Uint8Array(CHUNK);
-      for (;;) {
-        const n = file.readSync(buf);
-        if (n === null) return;
-        this.control.arm(); // progress: a slow link is fine, a stalled one is not
-        progress.sent += await writeAll(data, buf.subarray(0, n));
+    const buf = this.#buffer ??= new Uint8Array(CHUNK);
+    for (;;) {
+      let n: number | null;
+      try {
+        n = file.readSync(buf);
+      } catch (e) {
+        throw new LocalFileError(`local file unreadable: ${e instanceof Error ? e.message : e}`);
       }
-    } finally {
-      file.close();
+      if (n === null) return;
+      progress.read += n;
+      this.control.arm(); // progress: a slow link is fine, a stalled one is not
+      progress.sent += await writeAll(data, buf.subarray(0, n));
     }
   }
+}
+
+function closeQuietly(c: Deno.Conn | undefined): void {
+  try {
+    c?.close();
+  } catch { /* already closed */ }
 }

@@ -32,43 +32,6 @@ export function normalizeDestination(
 }
 
 /**
- * The folder that holds a remote path.
- *
- * @example
- * ```ts
- * remoteDirname("/incoming/docs/a.txt"); // "/incoming/docs"
- * remoteDirname("/a.txt"); // "/"
- * ```
- */
-export function remoteDirname(path: string): string {
-  return posix.dirname(path);
-}
-
-/**
- * The last segment of a remote path.
- *
- * @example
- * ```ts
- * remoteBasename("/incoming/docs/План.txt"); // "План.txt"
- * ```
- */
-export function remoteBasename(path: string): string {
-  return posix.basename(path);
-}
-
-/**
- * Joins remote path segments with "/" and normalizes the result.
- *
- * @example
- * ```ts
- * joinRemote("/incoming/docs", ".a.txt.part"); // "/incoming/docs/.a.txt.part"
- * ```
- */
-export function joinRemote(...segments: string[]): string {
-  return posix.join(...segments);
-}
-
-/**
  * Every ancestor folder of a remote path except "/", outermost first: the
  * folders to create, in order, before uploading to `path`.
  *

@@ -5,12 +5,13 @@
  * @example
  * ```ts
  * import { sizeFrom } from "./reply.ts";
- * sizeFrom({ code: 213, message: "213 1234" }); // 1234
+ * sizeFrom({ code: 213, message: "213 1234" }); // 1234 (213: Code.FileStatus)
  * ```
  *
  * @module
  */
 
+import { Code, isNegative, isPermanent } from "./codes.ts";
 import { FTPError, ProtocolError } from "./errors.ts";
 
 /** A reply to one command. */
@@ -21,8 +22,8 @@ export interface Reply {
 
 /** The size in a SIZE reply; `undefined` when the server says there is no such file (5xx). */
 export function sizeFrom(reply: Reply): number | undefined {
-  if (reply.code >= 500) return undefined;
-  if (reply.code !== 213) throw new FTPError(reply);
+  if (isPermanent(reply.code)) return undefined;
+  if (reply.code !== Code.FileStatus) throw new FTPError(reply);
   const n = parseInt(reply.message.slice(4), 10);
   if (Number.isNaN(n)) throw new ProtocolError(`unreadable SIZE reply: ${reply.message}`);
   return n;
@@ -31,7 +32,7 @@ export function sizeFrom(reply: Reply): number | undefined {
 /** Parses a FEAT reply into first word -> rest (`REST` -> `STREAM`, `UTF8` -> ``). */
 export function parseFeatures(reply: Reply): Map<string, string> {
   const features = new Map<string, string>();
-  if (reply.code >= 400) return features;
+  if (isNegative(reply.code)) return features;
   const lines = reply.message.split(/\r?\n/).slice(1, -1);
   for (const line of lines) {
     const [name, ...rest] = line.trim().split(" ");

@@ -1,15 +1,17 @@
 /**
  * One logged-in FTP connection with the few operations an upload needs:
- * MKD, SIZE, upload at an offset (REST+STOR, APPE or STOR), rename, delete,
- * hash. The resume protocol lives here once; how bytes and commands travel
- * is left to the two transports: `native_session.ts` (Deno's own TCP, plain
- * FTP, the fast path) and `basic_ftp_session.ts` (npm basic-ftp, for FTPS).
- * Retry decisions live elsewhere (`retry.ts`, `uploader.ts`).
+ * MKD, SIZE, upload at an offset (REST+STOR, APPE or STOR), rename, hash.
+ * The resume protocol lives here once; how bytes and commands travel is left
+ * to the two transports: `native_session.ts` (Deno's own TCP, plain FTP, the
+ * fast path) and `basic_ftp_session.ts` (npm basic-ftp, for FTPS). Retry
+ * decisions live elsewhere (`retry.ts`, `uploader.ts`).
  *
  * @module
  */
 
+import { Code, isCompletion, isNegative, isPermanent, isPreliminary, isSuccess } from "./codes.ts";
 import {
+  ConnectionLost,
   FTPError,
   LocalFileError,
   PartialUploadError,
@@ -25,21 +27,19 @@ export type ResumeMethod = "rest" | "appe" | "restart";
 export interface ServerAbilities {
   /** FEAT lists `REST STREAM`, or a REST was answered 350. `undefined` = not known yet. */
   restStore?: boolean;
-  /** APPE worked, or failed with a "not implemented" reply. */
+  /** APPE worked (true), or was refused before any data moved (false). */
   append?: boolean;
   /** Hash command offered in FEAT (XSHA256, XSHA1, XMD5, HASH, XCRC), if any. */
   hash?: string;
-  features: Map<string, string>;
 }
 
 /** Result of one upload attempt that reached the end of the data. */
 export interface UploadOutcome {
   /** Where in the file this attempt started (0 for a full upload). */
   offset: number;
-  method: "stor" | ResumeMethod;
   /** Bytes written to the data connection. */
   bytesSent: number;
-  /** SIZE after the transfer (`undefined`: no such file), when the transport asked in passing. */
+  /** SIZE asked after the transfer's final reply (`size` undefined: no such file). */
   sizeAfter?: { size: number | undefined };
 }
 
@@ -47,11 +47,31 @@ export interface UploadOutcome {
 export interface Sent {
   read: number;
   written: number;
-  /** The server's SIZE of the file right after the transfer, where the transport asked for it. */
-  sizeAfter?: Reply;
+}
+
+/** The local file of a transfer, opened (and positioned at the start offset) before any command. */
+export interface LocalSource {
+  path: string;
+  file: Deno.FsFile;
 }
 
 const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
+
+/**
+ * Refusals of a resumed STOR or of APPE that say something other than "not this
+ * way" (storage full, no data connection, login, closing, a bad name): a full
+ * STOR would meet them too, so they do not turn a resume method off.
+ */
+const NOT_ABOUT_RESUME: ReadonlySet<number> = new Set([
+  Code.ServiceNotAvailable,
+  Code.CantOpenData,
+  Code.TransferAborted,
+  Code.InsufficientStorage,
+  Code.NotLoggedIn,
+  Code.NeedAccountForStoring,
+  Code.ExceededStorage,
+  Code.BadFileName,
+]);
 
 /** A logged-in connection. One command at a time. */
 export abstract class Session {
@@ -59,16 +79,15 @@ export abstract class Session {
 
   constructor(features: Map<string, string>) {
     this.abilities = {
-      features,
       restStore: features.get("REST")?.toUpperCase() === "STREAM" ? true : undefined,
       hash: HASH_COMMANDS.find((c) => features.has(c)),
     };
   }
 
   abstract get closed(): boolean;
-  /** Drops the connection at once. */
+  /** Drops the connection, and any data connection with it, at once. */
   abstract close(): void;
-  /** Sends one command; error replies are returned, only a lost connection throws. */
+  /** Sends one command; returns its final reply (error replies too); a lost connection throws. */
   protected abstract command(line: string): Promise<Reply>;
 
   /** Sends commands whose order alone matters (no reply decides the next); one reply each. */
@@ -82,14 +101,15 @@ export abstract class Session {
   /** Drops a data connection opened for a transfer that will not happen. */
   protected abstract abandonData(): void;
   /**
-   * Sends STOR/APPE, streams `localPath` from `start` over the open data
-   * connection, waits for the final reply. Throws FTPError for a refused
-   * command (nothing sent) or TransferFailed.
+   * Sends STOR/APPE, streams the file from `start` over the open data
+   * connection, waits for the final reply. Throws FTPError for a command
+   * refused before any data moved, LocalFileError when the file cannot be
+   * read, or TransferFailed.
    */
   protected abstract transfer(
     verb: "STOR" | "APPE",
     remotePath: string,
-    localPath: string,
+    source: LocalSource,
     start: number,
   ): Promise<Sent>;
 
@@ -102,11 +122,10 @@ export abstract class Session {
     this.close();
   }
 
-  /** Sends a command that must succeed (reply < 400). */
-  protected async expect(line: string): Promise<Reply> {
-    const reply = await this.command(line);
-    if (reply.code >= 400) throw new FTPError(reply);
-    return reply;
+  /** The replies got out of step with the commands: close, never reuse. */
+  protected outOfStep(line: string, reply: Reply): ConnectionLost {
+    this.close();
+    return new ConnectionLost(`reply out of step: ${line.split(" ")[0]} got ${reply.message}`);
   }
 
   /**
@@ -115,7 +134,7 @@ export abstract class Session {
    */
   async mkdir(dir: string): Promise<boolean> {
     const reply = await this.command(`MKD ${dir}`);
-    if (reply.code < 400) return true;
+    if (isSuccess(reply.code)) return true;
     // 550 is also what servers say for "exists": check before failing.
     if (await this.isDir(dir)) return false;
     throw new FTPError(reply);
@@ -123,19 +142,24 @@ export abstract class Session {
 
   async isDir(dir: string): Promise<boolean> {
     const reply = await this.command(`CWD ${dir}`);
-    return reply.code >= 200 && reply.code < 300;
+    return isCompletion(reply.code);
   }
 
   /** SIZE of a remote file; `undefined` when the server says it is not there (5xx). */
   async size(path: string): Promise<number | undefined> {
-    return sizeFrom(await this.command(`SIZE ${path}`));
+    const line = `SIZE ${path}`;
+    const reply = await this.command(line);
+    if (isSuccess(reply.code) && reply.code !== Code.FileStatus) throw this.outOfStep(line, reply);
+    return sizeFrom(reply);
   }
 
   /**
-   * Sends `localPath` from `offset` to `remotePath`. With offset 0 it is a
-   * plain STOR. Otherwise `method` says how to continue; a server that
-   * refuses it makes this throw `ResumeRefused` so the caller can pick the
-   * next method (the choice is remembered in `abilities`).
+   * Sends `localPath` from `offset` to `remotePath`, then asks its SIZE. With
+   * offset 0 it is a plain STOR. Otherwise `method` says how to continue; a
+   * server that refuses it (the REST, or the STOR/APPE before any data moved)
+   * makes this throw `ResumeRefused` so the caller can pick the next method (the
+   * refusal is remembered in `abilities`). The local file is opened first: a
+   * missing or unreadable one throws LocalFileError before anything is sent.
    */
   async upload(
     localPath: string,
@@ -146,40 +170,13 @@ export abstract class Session {
   ): Promise<UploadOutcome> {
     const start = method === "restart" ? 0 : offset;
     const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
-    // Passive data connection first: REST must be the last command before STOR (RFC 3659).
-    await this.openData();
-    if (start > 0 && method === "rest") {
-      const reply = await this.command(`REST ${start}`);
-      if (reply.code !== 350) {
-        this.abilities.restStore = false;
-        this.abandonData();
-        throw new ResumeRefused("rest", `${reply.code} ${reply.message}`);
-      }
-      this.abilities.restStore = true;
-    }
+    const source = { path: localPath, file: openSource(localPath, start) };
     let sent: Sent;
     try {
-      sent = await this.transfer(verb, remotePath, localPath, start);
-    } catch (e) {
-      if (e instanceof FTPError) {
-        // Refused before any data moved.
-        if (verb === "APPE" && [500, 502, 504].includes(e.code)) {
-          this.abilities.append = false;
-          throw new ResumeRefused("appe", e.message);
-        }
-        // ProFTPD-style servers take REST (350) and then refuse the STOR.
-        if (verb === "STOR" && start > 0 && e.code >= 500) {
-          this.abilities.restStore = false;
-          throw new ResumeRefused("rest", e.message);
-        }
-        throw new PartialUploadError(e, 0, start);
-      }
-      if (e instanceof TransferFailed) {
-        throw new PartialUploadError(e.cause, e.bytesSent, start);
-      }
-      throw new PartialUploadError(e, 0, start);
+      sent = await this.#send(verb, remotePath, source, start);
+    } finally {
+      source.file.close();
     }
-    if (verb === "APPE") this.abilities.append = true;
     // Reading more or less than the run saw at the start means the file changed meanwhile.
     if (sent.read !== size - start) {
       throw new LocalFileError(
@@ -187,29 +184,101 @@ export abstract class Session {
           `expected ${size - start}); run again to upload the new content`,
       );
     }
-    return {
-      offset: start,
-      method: start === 0 ? "stor" : method,
-      bytesSent: sent.written,
-      ...(sent.sizeAfter ? { sizeAfter: { size: sizeFrom(sent.sizeAfter) } } : {}),
-    };
+    // Asked only now: pure-ftpd answers `500 Unknown command` to (and drops) any command
+    // received while a transfer is open, and ProFTPD with HiddenStores answers 550 for the
+    // file until the transfer's final reply is out. One round trip per file.
+    let after: number | undefined;
+    try {
+      after = await this.size(remotePath);
+    } catch (e) {
+      throw new PartialUploadError(e, sent.written, start);
+    }
+    return { offset: start, bytesSent: sent.written, sizeAfter: { size: after } };
   }
 
-  /** RNFR/RNTO; where the server will not overwrite, the target is deleted and the rename tried again. */
-  async rename(from: string, to: string): Promise<void> {
-    // Safe to send together: a refused RNFR makes the RNTO fail too.
-    let [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
-    if (rnfr.code >= 400) throw new FTPError(rnfr);
-    if (rnto.code >= 400) {
-      await this.command(`DELE ${to}`);
-      [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
-      if (rnfr.code >= 400) throw new FTPError(rnfr);
-      if (rnto.code >= 400) throw new FTPError(rnto);
+  /** REST (when resuming that way), then the transfer; errors as `upload` says. */
+  async #send(
+    verb: "STOR" | "APPE",
+    remotePath: string,
+    source: LocalSource,
+    start: number,
+  ): Promise<Sent> {
+    // Passive data connection first: REST must be the last command before STOR (RFC 3659).
+    await this.openData();
+    const rest = verb === "STOR" && start > 0;
+    if (rest) {
+      const reply = await this.command(`REST ${start}`);
+      if (reply.code !== Code.PendingFurtherInfo) {
+        this.abandonData();
+        if (isPreliminary(reply.code) || isSuccess(reply.code)) {
+          throw this.outOfStep(`REST ${start}`, reply);
+        }
+        this.abilities.restStore = false;
+        throw new ResumeRefused(`server refused REST ${start}: ${reply.message}`);
+      }
+      this.abilities.restStore = true;
+    }
+    try {
+      const sent = await this.transfer(verb, remotePath, source, start);
+      if (verb === "APPE") this.abilities.append = true;
+      return sent;
+    } catch (e) {
+      if (e instanceof FTPError) {
+        // Refused before any data moved. ProFTPD with `AllowStoreRestart off` takes the REST
+        // (350) and then refuses the STOR, and APPE, with `451 Append/Restart not permitted`:
+        // what the server did, not the code class, says the method is refused.
+        if (start > 0 && !NOT_ABOUT_RESUME.has(e.code)) {
+          if (rest) this.abilities.restStore = false;
+          else this.abilities.append = false;
+          throw new ResumeRefused(
+            `server refused ${rest ? `STOR after REST ${start}` : "APPE"}: ${e.message}`,
+          );
+        }
+        throw new PartialUploadError(e, 0, start);
+      }
+      if (e instanceof LocalFileError) throw e;
+      if (e instanceof TransferFailed) throw new PartialUploadError(e.cause, e.bytesSent, start);
+      throw new PartialUploadError(e, 0, start);
     }
   }
 
-  async remove(path: string): Promise<void> {
-    await this.command(`DELE ${path}`);
+  /**
+   * RNFR/RNTO onto `to`. Some servers (Windows ones) will not rename onto an existing
+   * file and refuse RNTO with 550/553; only then, and only when `to` is there (SIZE or
+   * MDTM says so), the old file is deleted and the rename tried again. A transient (4xx)
+   * refusal never deletes anything.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    // Safe to send together: a refused RNFR makes the RNTO fail too.
+    const [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
+    if (isNegative(rnfr.code)) throw new FTPError(rnfr);
+    if (!isNegative(rnto.code)) return;
+    const refusesOverwrite = rnto.code === Code.FileUnavailable || rnto.code === Code.BadFileName;
+    if (!refusesOverwrite || !(await this.#exists(to))) throw new FTPError(rnto);
+    const dele = await this.command(`DELE ${to}`);
+    if (isNegative(dele.code)) {
+      throw new FTPError({
+        code: rnto.code,
+        message: `${rnto.message} (the old file could not be deleted either: ${dele.message})`,
+      });
+    }
+    for (const reply of await this.commands([`RNFR ${from}`, `RNTO ${to}`])) {
+      if (isNegative(reply.code)) {
+        throw new FTPError({
+          code: reply.code,
+          message: `rename failed after the old destination was deleted: ${to} is gone and ` +
+            `the new content is still at ${from} (${reply.message})`,
+        });
+      }
+    }
+  }
+
+  /** Whether a plain file is at `path`: SIZE, or MDTM where SIZE is not implemented. */
+  async #exists(path: string): Promise<boolean> {
+    const size = await this.command(`SIZE ${path}`);
+    if (size.code === Code.FileStatus) return true;
+    if (size.code === Code.FileUnavailable || !isPermanent(size.code)) return false;
+    return (await this.command(`MDTM ${path}`)).code === Code.FileStatus;
   }
 
   /** The server's hash of a file with the command FEAT offered, lower-case hex, or undefined. */
@@ -217,7 +286,20 @@ export abstract class Session {
     const cmd = this.abilities.hash;
     if (!cmd) return undefined;
     const reply = await this.command(`${cmd} ${path}`);
-    if (reply.code >= 400) return undefined;
+    if (isNegative(reply.code)) return undefined;
     return reply.message.match(/\b([0-9a-fA-F]{8,128})\b/)?.[1].toLowerCase();
+  }
+}
+
+/** Opens the local file at `start`; a missing or unreadable one is a LocalFileError. */
+function openSource(path: string, start: number): Deno.FsFile {
+  let file: Deno.FsFile | undefined;
+  try {
+    file = Deno.openSync(path, { read: true });
+    if (start > 0) file.seekSync(start, Deno.SeekMode.Start);
+    return file;
+  } catch (e) {
+    file?.close();
+    throw new LocalFileError(`local file unreadable: ${e instanceof Error ? e.message : e}`);
   }
 }

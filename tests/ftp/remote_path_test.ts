@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  joinRemote,
-  normalizeDestination,
-  parentDirs,
-  remoteBasename,
-  remoteDirname,
-} from "../../src/ftp/remote_path.ts";
+import { normalizeDestination, parentDirs } from "../../src/ftp/remote_path.ts";
 
 Deno.test("normalizeDestination keeps a full file path", () => {
   assert.equal(normalizeDestination("/in/a.txt", "x.txt"), "/in/a.txt");
@@ -45,17 +39,6 @@ Deno.test("normalizeDestination NFC-normalizes destination and source name", () 
     normalizeDestination("/Пла\u0306н/", "a.txt"),
     "/Пла\u0306н/a.txt".normalize("NFC"),
   );
-});
-
-Deno.test("remoteDirname and remoteBasename", () => {
-  assert.equal(remoteDirname("/incoming/docs/a.txt"), "/incoming/docs");
-  assert.equal(remoteDirname("/a.txt"), "/");
-  assert.equal(remoteBasename("/incoming/docs/План.txt"), "План.txt");
-});
-
-Deno.test("joinRemote joins with / and normalizes", () => {
-  assert.equal(joinRemote("/in/docs", ".a.txt.part"), "/in/docs/.a.txt.part");
-  assert.equal(joinRemote("/in/", "/x//y"), "/in/x/y");
 });
 
 Deno.test("parentDirs lists ancestors except /, outermost first", () => {
