@@ -49,7 +49,8 @@ export async function rawLogin(
           hostname: "127.0.0.1",
           port: Number(m[5]) * 256 + Number(m[6]),
         });
-        await expect(control.send(`${verb} ${path}`), (c) => c === 150 || c === 125, verb);
+        const opened = control.send(`${verb} ${path}`, { preliminary: true });
+        await expect(opened, (c) => c === 150 || c === 125, verb);
         const bytes = new Uint8Array(
           await timed(new Response(data.readable).arrayBuffer(), TIMEOUT_MS, "listing timed out"),
         );
