@@ -8,12 +8,13 @@
  */
 
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
-import { uploadFrom } from "basic-ftp/dist/transfer.js";
+import { downloadTo, uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
+import { Writable } from "node:stream";
 import type { FtpLogin } from "./open_session.ts";
-import { FTPError, TransferFailed } from "./errors.ts";
+import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type LocalSource, type Sent, Session } from "./session.ts";
+import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
 
 /** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
 export async function openBasicFtpSession(
@@ -93,6 +94,34 @@ export class BasicFtpSession extends Session {
     } finally {
       source.destroy();
     }
+  }
+
+  protected async receive(line: string, max: number): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const sink = new Writable({
+      write(chunk: Uint8Array, _encoding, callback) {
+        total += chunk.length;
+        if (total > max) return callback(new ProtocolError(`folder listing over ${max} bytes`));
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    try {
+      await downloadTo(sink, {
+        ftp: this.client.ftp,
+        tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
+        command: line,
+        remotePath: "",
+        type: "list",
+      });
+    } catch (e) {
+      const err = asReplyError(e);
+      // Anything but a refusal leaves the session in an unknown state: not used again.
+      if (!(err instanceof FTPError)) this.close();
+      throw err;
+    }
+    return joinChunks(chunks, total);
   }
 }
 

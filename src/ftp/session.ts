@@ -1,10 +1,13 @@
 /**
  * One logged-in FTP connection with the few operations an upload needs:
- * MKD, SIZE, upload at an offset (REST+STOR, APPE or STOR), rename, hash.
- * The resume protocol lives here once; how bytes and commands travel is left
+ * MKD, SIZE, upload at an offset (REST+STOR, APPE or STOR), rename, hash,
+ * and those that tell what is already there: a folder's listing, one file's
+ * size and time, setting a file's time. The resume protocol lives here once; how bytes and commands travel is left
  * to the two transports: `native_session.ts` (Deno's own TCP, plain FTP, the
  * fast path) and `basic_ftp_session.ts` (npm basic-ftp, for FTPS). Retry
- * decisions live elsewhere (`retry.ts`, `uploader.ts`).
+ * decisions live elsewhere (`retry.ts`, `uploader.ts`). Over 350 lines: every
+ * operation here is built on the transports' protected command and data
+ * primitives; the parsing they need lives in `listing.ts` and `set_mtime.ts`.
  *
  * @module
  */
@@ -19,6 +22,15 @@ import {
   TransferFailed,
 } from "./errors.ts";
 import { type Reply, sizeFrom } from "./reply.ts";
+import {
+  entryFromSizeMdtm,
+  type Listing,
+  parseList,
+  parseMlsd,
+  parseMlst,
+  type RemoteEntry,
+} from "./listing.ts";
+import { setRemoteTime, type SetTimeResult, type TimeSetting } from "./set_mtime.ts";
 
 /** How a partial remote file is continued. */
 export type ResumeMethod = "rest" | "appe" | "restart";
@@ -55,6 +67,9 @@ export interface LocalSource {
   file: Deno.FsFile;
 }
 
+/** Most bytes one folder listing may take: a hostile server could send forever. */
+export const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+
 const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
 
 /**
@@ -77,7 +92,10 @@ const NOT_ABOUT_RESUME: ReadonlySet<number> = new Set([
 export abstract class Session {
   readonly abilities: ServerAbilities;
 
-  constructor(features: Map<string, string>) {
+  constructor(
+    /** FEAT's answer: feature name (upper case) -> the rest of its line. */
+    readonly features: ReadonlyMap<string, string>,
+  ) {
     this.abilities = {
       restStore: features.get("REST")?.toUpperCase() === "STREAM" ? true : undefined,
       hash: HASH_COMMANDS.find((c) => features.has(c)),
@@ -98,6 +116,12 @@ export abstract class Session {
   }
   /** Opens the passive data connection (before REST, which must directly precede STOR). */
   protected abstract openData(): Promise<void>;
+  /**
+   * Sends a listing command (`MLSD`, `LIST`) over the open data connection and
+   * returns what came, at most `max` bytes (more is a ProtocolError and closes
+   * the session). Throws FTPError when the server refuses the command.
+   */
+  protected abstract receive(line: string, max: number): Promise<Uint8Array>;
   /** Drops a data connection opened for a transfer that will not happen. */
   protected abstract abandonData(): void;
   /**
@@ -281,6 +305,44 @@ export abstract class Session {
     return (await this.command(`MDTM ${path}`)).code === Code.FileStatus;
   }
 
+  /**
+   * What the server has in `dir`: one MLSD where FEAT lists MLST, else one LIST
+   * (see listing.ts), after a CWD into it so no server reads the folder's name as
+   * LIST options or a wildcard pattern. FTPError when the folder cannot be
+   * entered or listed; ProtocolError for a listing too big or in no known format.
+   */
+  async list(dir: string, maxBytes = MAX_LISTING_BYTES): Promise<Listing> {
+    const cwd = await this.command(`CWD ${dir}`);
+    if (isNegative(cwd.code)) throw new FTPError(cwd);
+    if (!isCompletion(cwd.code)) throw this.outOfStep(`CWD ${dir}`, cwd);
+    const mlsd = this.features.has("MLST");
+    await this.openData();
+    const bytes = await this.receive(mlsd ? "MLSD" : "LIST", maxBytes);
+    return mlsd ? parseMlsd(bytes) : await parseList(bytes);
+  }
+
+  /** One file's size and time (MLST, else SIZE and MDTM): the last resort, per file. */
+  async stat(path: string): Promise<RemoteEntry | undefined> {
+    if (this.features.has("MLST")) return parseMlst(await this.command(`MLST ${path}`));
+    const [size, mdtm] = await this.commands([`SIZE ${path}`, `MDTM ${path}`]);
+    return entryFromSizeMdtm(size, mdtm);
+  }
+
+  /** Sets `path`'s modification time with the command `setting` has learned (set_mtime.ts). */
+  setTime(
+    setting: TimeSetting,
+    path: string,
+    mtimeMs: number,
+    opts?: { probe?: boolean },
+  ): Promise<SetTimeResult> {
+    return setRemoteTime(setting, (line) => this.command(line), path, mtimeMs, opts);
+  }
+
+  /** Deletes a file this client created for itself (the time probe); true when it is gone. */
+  async remove(path: string): Promise<boolean> {
+    return isCompletion((await this.command(`DELE ${path}`)).code);
+  }
+
   /** The server's hash of a file with the command FEAT offered, lower-case hex, or undefined. */
   async hash(path: string): Promise<string | undefined> {
     const cmd = this.abilities.hash;
@@ -302,4 +364,15 @@ function openSource(path: string, start: number): Deno.FsFile {
     file?.close();
     throw new LocalFileError(`local file unreadable: ${e instanceof Error ? e.message : e}`);
   }
+}
+
+/** The chunks a data connection delivered, as one array of `total` bytes. */
+export function joinChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const bytes = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.length;
+  }
+  return bytes;
 }
