@@ -11,7 +11,7 @@ import { Client, FTPError as BasicFtpError } from "basic-ftp";
 import { downloadTo, uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
 import { Writable } from "node:stream";
-import type { FtpLogin } from "./open_session.ts";
+import type { FtpLogin } from "./login.ts";
 import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";

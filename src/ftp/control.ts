@@ -245,7 +245,7 @@ export class Control {
 }
 
 /** Writes all of `bytes`; returns their count. */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<number> {
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<number> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
   return off;

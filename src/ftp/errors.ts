@@ -7,15 +7,14 @@
  * @module
  */
 
-import type { Reply } from "./reply.ts";
-
 /**
  * An FTP error reply (code >= 400). Own class, so the plain-FTP path never
  * loads basic-ftp; the FTPS transport converts basic-ftp's errors to it.
  */
 export class FTPError extends Error {
   readonly code: number;
-  constructor(reply: Reply) {
+  // A structural reply (code, message): reply.ts imports this file, not the other way round.
+  constructor(reply: { code: number; message: string }) {
     super(reply.message);
     this.name = "FTPError";
     this.code = reply.code;

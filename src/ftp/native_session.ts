@@ -7,9 +7,9 @@
  * @module
  */
 
-import type { FtpLogin } from "./open_session.ts";
+import type { FtpLogin } from "./login.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
-import { Control, timed, writeAll } from "./control.ts";
+import { Control, timed } from "./control.ts";
 import { FTPError, LocalFileError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
@@ -264,7 +264,12 @@ export class NativeSession extends Session {
       if (n === null) return;
       progress.read += n;
       this.control.arm(); // progress: a slow link is fine, a stalled one is not
-      progress.sent += await writeAll(data, buf.subarray(0, n));
+      // Count each write as it lands: a chunk cut halfway must still count what the kernel took.
+      for (let off = 0; off < n;) {
+        const w = await data.write(buf.subarray(off, n));
+        off += w;
+        progress.sent += w;
+      }
     }
   }
 }

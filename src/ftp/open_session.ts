@@ -6,17 +6,10 @@
  */
 
 import { openNativeSession } from "./native_session.ts";
+import type { FtpLogin } from "./login.ts";
 import type { Session } from "./session.ts";
 
-/** Where and how to log in; the password is already resolved. */
-export interface FtpLogin {
-  host: string;
-  port: number;
-  user?: string;
-  password?: string;
-  /** `false` = plain FTP, `true` = explicit FTPS (AUTH TLS), `"implicit"` = implicit FTPS. */
-  secure: boolean | "implicit";
-}
+export type { FtpLogin };
 
 export async function openSession(server: FtpLogin, timeoutMs: number): Promise<Session> {
   if (server.secure === false) return await openNativeSession(server, timeoutMs);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FtpLogin } from "../ftp/open_session.ts";
+import type { FtpLogin } from "../ftp/login.ts";
 
 /** Everything an uploader needs to know once, at start. */
 export interface UploadSettings {

@@ -1,0 +1,16 @@
+/**
+ * Where and how a session logs in: the one shape both transports and the
+ * upload layer share.
+ *
+ * @module
+ */
+
+/** Where and how to log in; the password is already resolved. */
+export interface FtpLogin {
+  host: string;
+  port: number;
+  user?: string;
+  password?: string;
+  /** `false` = plain FTP, `true` = explicit FTPS (AUTH TLS), `"implicit"` = implicit FTPS. */
+  secure: boolean | "implicit";
+}
