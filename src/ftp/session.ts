@@ -308,12 +308,13 @@ export abstract class Session {
   /**
    * What the server has in `dir`: one MLSD where FEAT lists MLST, else one LIST
    * (see listing.ts), after a CWD into it so no server reads the folder's name as
-   * LIST options or a wildcard pattern. FTPError when the folder cannot be
-   * entered or listed; ProtocolError for a listing too big or in no known format.
+   * LIST options or a wildcard pattern. `undefined` when the folder cannot be
+   * entered (CWD refused: not there). FTPError when the listing is refused;
+   * ProtocolError for a listing too big or in no known format.
    */
-  async list(dir: string, maxBytes = MAX_LISTING_BYTES): Promise<Listing> {
+  async list(dir: string, maxBytes = MAX_LISTING_BYTES): Promise<Listing | undefined> {
     const cwd = await this.command(`CWD ${dir}`);
-    if (isNegative(cwd.code)) throw new FTPError(cwd);
+    if (isNegative(cwd.code)) return undefined;
     if (!isCompletion(cwd.code)) throw this.outOfStep(`CWD ${dir}`, cwd);
     const mlsd = this.features.has("MLST");
     await this.openData();

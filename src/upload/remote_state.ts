@@ -32,16 +32,20 @@ export interface FolderState {
   dir: string;
   /** Only names that were asked for and are there. */
   entries: [string, RemoteEntry][];
-  /** `"listing"`: one MLSD/LIST; `"per file"`: the folder could not be listed. */
-  how: "listing" | "per file";
+  /**
+   * `"listing"`: one MLSD/LIST; `"per file"`: the folder could not be listed;
+   * `"absent"`: the folder is not there (so none of the names is).
+   */
+  how: "listing" | "per file" | "absent";
   /** Why the folder could not be listed (then `how` is `"per file"`). */
   listError?: string;
 }
 
 /**
- * Reads one folder. A listing the server refuses (FTPError) or that cannot be
- * read (ProtocolError: too big, unknown format) falls back to asking per file;
- * any other error (the retries ran out) is thrown.
+ * Reads one folder. A folder that cannot be entered is absent. A listing the
+ * server refuses (FTPError) or that cannot be read (ProtocolError: too big,
+ * unknown format) falls back to asking per file; any other error (the retries
+ * ran out) is thrown.
  */
 export async function readFolder(run: SessionRunner, req: FolderRequest): Promise<FolderState> {
   let listing;
@@ -56,6 +60,7 @@ export async function readFolder(run: SessionRunner, req: FolderRequest): Promis
     }
     return { dir: req.dir, entries, how: "per file", listError: e.message };
   }
+  if (!listing) return { dir: req.dir, entries: [], how: "absent" };
   const entries: [string, RemoteEntry][] = [];
   for (const name of req.names) {
     const entry = listing.get(name);

@@ -33,6 +33,11 @@ async function exercise(session: Session, root: string): Promise<void> {
   const run = runnerOf(session);
   const state = await readFolder(run, { dir: "/in", names: ["a.txt", "b c.txt", "new.txt"] });
   assert.equal(state.how, "listing");
+  assert.deepEqual(await readFolder(run, { dir: "/nothing/here", names: ["a.txt"] }), {
+    dir: "/nothing/here",
+    entries: [],
+    how: "absent",
+  });
   assert.deepEqual(state.entries.map(([n, e]) => [n, e.type, e.size]), [
     ["a.txt", "file", 5],
     ["b c.txt", "file", 7],
