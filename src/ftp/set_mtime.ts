@@ -64,7 +64,7 @@ const MAX_MISSES = 3;
  * vsftpd's MDTM), then the SITE UTIME forms, then MFMT where FEAT is silent
  * about it (FEAT lists are not always complete).
  */
-export function timeSettingFor(features: Map<string, string>): TimeSetting {
+export function timeSettingFor(features: ReadonlyMap<string, string>): TimeSetting {
   const order: TimeCommand[] = [];
   if (features.has("MFMT")) order.push("MFMT");
   if (features.has("MDTM")) order.push("MDTM");

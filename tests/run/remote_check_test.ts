@@ -1,0 +1,131 @@
+/**
+ * The skip phase on its own: which jobs it drops, from what the server has,
+ * and what it costs (commands in vsftpd's log); the fallbacks where it cannot
+ * do its work.
+ */
+import assert from "node:assert/strict";
+import { checkRemote, type RemoteCheckOptions } from "../../src/run/remote_check.ts";
+import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
+import type { UploadJob } from "../../src/upload/job.ts";
+import { startRealServer } from "../helpers/real_server.ts";
+import { startFakeFtp } from "../helpers/scripted_server.ts";
+
+// Recent (two days ago, whole seconds): vsftpd lists it to the minute. Older than six months it
+// would list the day only, and a change within the same day would not show.
+const T = Math.floor(Date.now() / 1000) * 1000 - 2 * 86_400_000;
+const HOUR = 3_600_000;
+
+function job(id: number, destination: string, size: number, mtimeMs = T): UploadJob {
+  return { id, source: `/local/${id}`, destination, size, mtimeMs };
+}
+
+function options(over: Partial<RemoteCheckOptions> & Pick<RemoteCheckOptions, "jobs" | "login">) {
+  return { rule: "size+mtime" as const, timeoutMs: 10_000, retries: 1, connections: 4, ...over };
+}
+
+Deno.test("vsftpd: unchanged files dropped, changed and new ones kept; one LIST per existing folder", async (t) => {
+  const server = await startRealServer();
+  if (!server) {
+    await t.step({ name: "ignored: vsftpd not available", ignore: true, fn: () => {} });
+    return;
+  }
+  try {
+    const root = server.root;
+    await Deno.mkdir(`${root}/in/sub`, { recursive: true });
+    for (
+      const [name, text, mtime] of [["same.txt", "12345", T], ["touched.txt", "12345", T], [
+        "sub/deep.txt",
+        "x",
+        T,
+      ]] as const
+    ) {
+      await Deno.writeTextFile(`${root}/in/${name}`, text);
+      await Deno.utime(`${root}/in/${name}`, mtime / 1000, mtime / 1000);
+    }
+    await server.seedOwner(`${root}/in`);
+    const jobs = [
+      job(1, "/in/same.txt", 5),
+      job(2, "/in/touched.txt", 5, T + HOUR), // same size, changed an hour later
+      job(3, "/in/resized.txt", 9),
+      job(4, "/in/sub/deep.txt", 1),
+      job(5, "/new/a/b/c.txt", 3), // /new is not there: nor is anything below it
+      job(6, "/new/a/d.txt", 3),
+    ];
+    const login = {
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      secure: false as const,
+    };
+    const lines: string[] = [];
+    const check = await checkRemote(options({ jobs, login, log: (l) => lines.push(l) }));
+    assert.deepEqual(check.skipped.map((s) => [s.job.id, s.reason]), [
+      [1, "unchanged: size+mtime"],
+      [4, "unchanged: size+mtime"],
+    ]);
+    assert.deepEqual(check.send.map((j) => j.id), [2, 3, 5, 6]);
+    assert.deepEqual(check.notes, []);
+    assert.equal(check.serverSetsTimes, undefined); // no file needed the probe
+    assert.deepEqual(lines, []);
+    const log = await server.log();
+    assert.equal(log.match(/"LIST"/g)?.length, 2); // /in and /in/sub
+    assert.equal((log.match(/"CWD \/new[^"]*"/g) ?? []).length, 1); // /new only: the rest is below it
+    assert.equal((log.match(/"(SIZE|MDTM|STOR)[^"]*"/g) ?? []).length, 0);
+
+    // The size rule keeps the same-size file too; "none" reads nothing.
+    const bySize = await checkRemote(options({ jobs, login, rule: "size" }));
+    assert.deepEqual(bySize.skipped.map((s) => s.job.id), [1, 2, 4]);
+    const before = (await server.log()).length;
+    const none = await checkRemote(options({ jobs, login, rule: "none" }));
+    assert.deepEqual(none.send.map((j) => j.id), [1, 2, 3, 4, 5, 6]);
+    assert.equal((await server.log()).length, before);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a server that cannot set times: probed once, a same-size newer remote copy is unchanged, said once", async () => {
+  // The fake server lists nothing (LIST not implemented: per file, SIZE and MDTM, which
+  // always says 2026-01-01), and no command sets a time.
+  const server = startFakeFtp();
+  server.dirs.add("/in");
+  server.files.set("/in/old.txt", new Uint8Array(4));
+  server.files.set("/in/edited.txt", new Uint8Array(4));
+  const uploadedAt = Date.UTC(2026, 0, 1);
+  try {
+    const check = await checkRemote(options({
+      jobs: [
+        job(1, "/in/old.txt", 4, uploadedAt - HOUR),
+        job(2, "/in/edited.txt", 4, uploadedAt + HOUR),
+      ],
+      login: server.login,
+    }));
+    assert.equal(check.serverSetsTimes, false);
+    assert.deepEqual(check.skipped.map((s) => [s.job.id, s.reason]), [[1, NOT_OLDER_REASON]]);
+    assert.deepEqual(check.send.map((j) => j.id), [2]);
+    assert.deepEqual(check.notes, [CANNOT_SET_TIMES_NOTE]);
+    // The probe file was stored and deleted: the server holds what it held.
+    assert.deepEqual([...server.files.keys()].sort(), ["/in/edited.txt", "/in/old.txt"]);
+    assert.equal(server.commands.filter((c) => c.startsWith("STOR")).length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("no server: every file is sent and the reason logged once (the pool reports the failure)", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const lines: string[] = [];
+  const jobs = [job(1, "/a.txt", 1), job(2, "/b/c.txt", 1)];
+  const check = await checkRemote(options({
+    jobs,
+    login: { host: "127.0.0.1", port, secure: false },
+    log: (line) => lines.push(line),
+  }));
+  assert.deepEqual(check.send, jobs);
+  assert.deepEqual(check.skipped, []);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /could not check what is on the server .*: every file is sent/);
+});
