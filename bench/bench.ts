@@ -9,6 +9,7 @@
  * deno task bench --sets small --runs 1 --parallel 4 --tools ftpbatch,lftp --planning 0
  * deno task bench --sets small --tools ftpbatch,ftpbatch-noatomic,raw,raw-atomic --parallel 1,4,8
  * deno task bench --project ../other-worktree --sets small,large --tools ftpbatch   # a branch
+ * deno task bench --latency 20,100 --sets small --tools ftpbatch,lftp,rclone,curl --planning 0 --no-floors
  * ```
  *
  * Flags: `--sets small,mixed,large` · `--runs N` (3) · `--tools
@@ -20,7 +21,11 @@
  * checkout, e.g. a branch worktree, with this harness) · `--ref REV`
  * (benchmark commit REV, exported with `git archive` to the temp folder:
  * edits made to the working tree during the run cannot change what is
- * measured; without it the working tree as it is at each run is measured).
+ * measured; without it the working tree as it is at each run is measured) ·
+ * `--latency 0,20,100` RTTs in ms (0 = loopback, the default): every run
+ * through the latency proxy of `latency.ts` at each RTT, round trips per file
+ * counted · `--latency-mbit N` bandwidth cap per connection and direction ·
+ * `--no-handshake` (connections open in no time: not what a real link does).
  *
  * Needs: root, `vsftpd`, `unshare`, `mount` (as `deno task test` does; the
  * server is `tests/helpers/real_server.ts`: vsftpd on 127.0.0.1, a free port,
@@ -78,11 +83,14 @@ import {
 import { resolve } from "node:path";
 import { allTools, project, type ServerInfo, spawnTimed, type Tool } from "./tools.ts";
 import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
+import { type LatencyFacts, latencyTargets, parseRtts, throughLatency } from "./latency.ts";
 
 interface RunRecord {
   set: string;
   tool: string;
   parallel: number;
+  /** Round trip time through the latency proxy (0: loopback, no proxy). */
+  rttMs: number;
   round: number;
   files: number;
   bytes: number;
@@ -105,12 +113,15 @@ interface RunRecord {
   /** Seconds from spawn to the first CONNECT, OK LOGIN, MKD, STOR in vsftpd's log. */
   milestones: Record<string, number>;
   extra?: Record<string, unknown>;
+  /** Through the latency proxy: round trips counted, see latency.ts. */
+  latency?: LatencyFacts;
 }
 
 interface Row {
   set: string;
   tool: string;
   parallel: number;
+  rttMs: number;
   runs: number;
   failures: number;
   medianS?: number;
@@ -124,12 +135,14 @@ interface Row {
   toolCpuS?: number;
   machineCpuS?: number;
   firstStorS?: number;
+  roundTripsPerFile?: number;
 }
 
 const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
   [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
   [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
+  [--latency 0,20,100] [--latency-mbit N] [--no-handshake]   (RTTs in ms through a latency proxy)
 tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
 
 function list(value: string | undefined, fallback: string[]): string[] {
@@ -211,6 +224,9 @@ async function main(): Promise<number> {
         out: { type: "string" },
         project: { type: "string" },
         ref: { type: "string" },
+        latency: { type: "string" },
+        "latency-mbit": { type: "string" },
+        "no-handshake": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -230,6 +246,12 @@ async function main(): Promise<number> {
   const planningEntries = Number(values.planning ?? 100_000);
   const timeoutMs = Number(values.timeout ?? 900) * 1000;
   const floorsWanted = !values["no-floors"];
+  const rtts = parseRtts(values.latency);
+  const mbit = values["latency-mbit"] === undefined ? undefined : Number(values["latency-mbit"]);
+  const latencySettings = {
+    handshake: !values["no-handshake"],
+    ...(mbit ? { mbitPerS: mbit } : {}),
+  };
   const outDir = values.out ?? new URL("./results", import.meta.url).pathname;
   if (values.project) project.dir = resolve(values.project);
   const known = allTools();
@@ -240,6 +262,8 @@ async function main(): Promise<number> {
     ...(!Number.isInteger(runs) || runs < 1 ? ["--runs"] : []),
     ...(!Number.isInteger(planningEntries) || planningEntries < 0 ? ["--planning"] : []),
     ...(!(timeoutMs > 0) ? ["--timeout"] : []),
+    ...(rtts === null ? ["--latency"] : []),
+    ...(mbit !== undefined && !(mbit > 0) ? ["--latency-mbit"] : []),
   ];
   if (bad.length) {
     console.error(`unknown or invalid: ${bad.join(", ")}\n${USAGE}`);
@@ -343,19 +367,21 @@ async function main(): Promise<number> {
         } s`,
       );
       // Every (tool, parallelism) pair of this set; sequential tools once.
-      const combos: { tool: Tool; parallel: number }[] = [];
-      for (const tool of tools) {
-        if (tool.sequential) combos.push({ tool, parallel: 1 });
-        else for (const p of parallels) combos.push({ tool, parallel: p });
-      }
-      // The raw floor at one connection, for the sequential tools' ratio.
-      if (tools.some((t) => t.sequential) && tools.some((t) => t.name === "raw")) {
-        if (!parallels.includes(1)) combos.push({ tool: known.get("raw")!, parallel: 1 });
+      const combos: { tool: Tool; parallel: number; rttMs: number }[] = [];
+      for (const rttMs of rtts!) {
+        for (const tool of tools) {
+          if (tool.sequential) combos.push({ tool, parallel: 1, rttMs });
+          else for (const p of parallels) combos.push({ tool, parallel: p, rttMs });
+        }
+        // The raw floor at one connection, for the sequential tools' ratio.
+        if (tools.some((t) => t.sequential) && tools.some((t) => t.name === "raw")) {
+          if (!parallels.includes(1)) combos.push({ tool: known.get("raw")!, parallel: 1, rttMs });
+        }
       }
       for (let round = 0; round < runs; round++) {
         const shift = round % combos.length;
         const order = [...combos.slice(shift), ...combos.slice(0, shift)];
-        for (const { tool, parallel } of order) {
+        for (const { tool, parallel, rttMs } of order) {
           checkAbort();
           await emptyRoot(root);
           await spawnTimed("sync", [], { timeoutMs: 60_000 }).catch(() => {});
@@ -364,14 +390,14 @@ async function main(): Promise<number> {
           const cpu0 = machineBusyS();
           const t0 = performance.now();
           const watch = watchLog(cursor, mark, MILESTONES, t0, { until: "stor" });
-          const res = await tool.run({
-            server: info,
-            set,
-            parallel,
-            scratch,
-            timeoutMs,
-            signal: abort.signal,
-          });
+          const { result: res, latency } = await throughLatency(
+            rttMs,
+            info,
+            latencySettings,
+            { files: set.files.length, connections: parallel },
+            (server) =>
+              tool.run({ server, set, parallel, scratch, timeoutMs, signal: abort.signal }),
+          );
           const machineCpuS = machineBusyS() - cpu0;
           const milestones = await watch.stop();
           const firstStorS = milestones.stor;
@@ -387,6 +413,7 @@ async function main(): Promise<number> {
             set: setName,
             tool: tool.name,
             parallel,
+            rttMs,
             round: round + 1,
             files: set.files.length,
             bytes: set.bytes,
@@ -406,16 +433,22 @@ async function main(): Promise<number> {
             ...(firstStorS !== undefined ? { firstStorS } : {}),
             milestones,
             ...(res.extra ? { extra: res.extra } : {}),
+            ...(latency ? { latency } : {}),
           };
           records.push(rec);
           const status = rec.ok ? "ok" : `FAILED: ${problems.slice(0, 3).join("; ")}`;
           const cpu = `CPU tool ${rec.toolCpuS?.toFixed(2) ?? "-"} s / machine ${
             machineCpuS.toFixed(2)
           } s`;
+          const rt = latency
+            ? `RTT ${rttMs} ms (proxy ${latency.proxyLateMs.toFixed(2)} ms late per release): ${
+              latency.roundTripsPerFile.toFixed(2)
+            } round trips/file, `
+            : "";
           log(
             `[${setName} ${round + 1}/${runs}] ${tool.name} ×${parallel}: ${
               res.wallS.toFixed(2)
-            } s ${status} (first STOR ${firstStorS?.toFixed(2) ?? "-"} s, ${
+            } s ${status} (${rt}first STOR ${firstStorS?.toFixed(2) ?? "-"} s, ${
               rec.commandsPerFile.toFixed(2)
             } cmds/file, ${connections} control conns, ${cpu}, load ${loadBefore.toFixed(2)})`,
           );
@@ -484,7 +517,7 @@ async function main(): Promise<number> {
 function summarize(records: RunRecord[]): Row[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
-    const key = `${r.set}\0${r.tool}\0${r.parallel}`;
+    const key = `${r.set}\0${r.tool}\0${r.parallel}\0${r.rttMs}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const rows: Row[] = [];
@@ -495,6 +528,7 @@ function summarize(records: RunRecord[]): Row[] {
       set: first.set,
       tool: first.tool,
       parallel: first.parallel,
+      rttMs: first.rttMs,
       runs: rs.length,
       failures: rs.length - ok.length,
     };
@@ -512,15 +546,19 @@ function summarize(records: RunRecord[]): Row[] {
       row.machineCpuS = median(ok.map((r) => r.machineCpuS));
       const fs = ok.filter((r) => r.firstStorS !== undefined).map((r) => r.firstStorS!);
       if (fs.length) row.firstStorS = median(fs);
+      const rt = ok.filter((r) => r.latency).map((r) => r.latency!.roundTripsPerFile);
+      if (rt.length) row.roundTripsPerFile = median(rt);
     }
     rows.push(row);
   }
   for (const row of rows) {
     const lftp = rows.find((r) =>
-      r.set === row.set && r.tool === "lftp" && r.parallel === row.parallel
+      r.set === row.set && r.tool === "lftp" && r.parallel === row.parallel &&
+      r.rttMs === row.rttMs
     );
     const floor = rows.find((r) =>
-      r.set === row.set && r.tool === "raw" && r.parallel === row.parallel
+      r.set === row.set && r.tool === "raw" && r.parallel === row.parallel &&
+      r.rttMs === row.rttMs
     );
     if (row.medianS !== undefined && lftp?.medianS) row.vsLftp = row.medianS / lftp.medianS;
     if (row.medianS !== undefined && floor?.medianS) row.vsFloor = row.medianS / floor.medianS;
@@ -529,7 +567,7 @@ function summarize(records: RunRecord[]): Row[] {
   const toolOrder = (t: string) =>
     ["ftpbatch", "ftpbatch-noatomic", "lftp", "rclone", "curl", "raw", "raw-atomic"].indexOf(t);
   return rows.sort((a, b) =>
-    setOrder(a.set) - setOrder(b.set) || a.parallel - b.parallel ||
+    setOrder(a.set) - setOrder(b.set) || a.rttMs - b.rttMs || a.parallel - b.parallel ||
     toolOrder(a.tool) - toolOrder(b.tool)
   );
 }
@@ -544,7 +582,7 @@ interface Target {
 function checkTargets(rows: Row[], planning?: PlanningResult): Target[] {
   const out: Target[] = [];
   const get = (set: string, tool: string, p: number) =>
-    rows.find((r) => r.set === set && r.tool === tool && r.parallel === p);
+    rows.find((r) => r.set === set && r.tool === tool && r.parallel === p && r.rttMs === 0);
   for (const p of [4, 8]) {
     const f = get("small", "ftpbatch", p);
     const l = get("small", "lftp", p);
@@ -569,6 +607,7 @@ function checkTargets(rows: Row[], planning?: PlanningResult): Target[] {
       pass: ratio === undefined ? (f?.failures ? false : undefined) : ratio >= 0.95,
     });
   }
+  out.push(...latencyTargets(rows));
   if (planning) {
     const d = planning.dryRun;
     out.push({
@@ -641,6 +680,15 @@ function renderTable(
     r.machineCpuS?.toFixed(2) ?? "-",
     `${r.runs - r.failures}/${r.runs}`,
   ]);
+  // Latency mode: the RTT after the connections, the round trips counted after the commands.
+  if (rows.some((r) => r.rttMs > 0)) {
+    head.splice(11, 0, "RT/file");
+    head.splice(3, 0, "RTT ms");
+    rows.forEach((r, i) => {
+      body[i].splice(11, 0, r.roundTripsPerFile?.toFixed(2) ?? "-");
+      body[i].splice(3, 0, r.rttMs ? String(r.rttMs) : "0 (lo)");
+    });
+  }
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>
     "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
@@ -652,6 +700,12 @@ function renderTable(
     "median/min–max: wall seconds of the successful runs (failed runs give no time; ok = good/all).",
     "×lftp: median / lftp's median at the same conns. ×floor: median / the raw client's at the same conns.",
     "1st STOR: spawn → first STOR in vsftpd's log. cmds/file: FTP commands (logins included) / files.",
+    ...(rows.some((r) => r.rttMs > 0)
+      ? [
+        "RTT: through the latency proxy (0 = loopback). RT/file: round trips counted by the proxy",
+        "(connection opens + client turns, logins and folders included) / files: see latency_proxy.ts.",
+      ]
+      : []),
     "tool CPU: user+sys of the tool's processes. all CPU: busy CPU of the machine during the run",
     `(tool + vsftpd + kernel + anything else running); ${navigator.hardwareConcurrency} CPUs here, so at most ${navigator.hardwareConcurrency} s per wall second.`,
   ];

@@ -2,19 +2,21 @@
 /// <reference lib="deno.worker" />
 /**
  * Upload worker: one FTP connection, jobs from the coordinator, one result
- * message per file. All protocol and retry logic lives in `src/uploader.ts`.
+ * message per file. Protocol and retry logic live in `src/upload/`.
  *
  * @module
  */
 
 import type { FromWorker, ToWorker, UploadJob, UploadSettings } from "../src/run/messages.ts";
-import { describe, ShrinkRequest, toConnectError, Uploader } from "../src/upload/uploader.ts";
-import { backoffDelay } from "../src/upload/retry.ts";
+import { notSentServerFull, unsentResult } from "../src/upload/job.ts";
+import { ShrinkRequest, Uploader } from "../src/upload/uploader.ts";
+import { classifyError, RetryBudget, toConnectError } from "../src/upload/retry.ts";
 
 let uploader: Uploader | undefined;
-let workerId = 0;
 const queue: UploadJob[] = [];
 let running = false;
+/** Set when the server said it is full: queued jobs fail unsent with this reason. */
+let stopReason: string | undefined;
 
 function post(msg: FromWorker): void {
   self.postMessage(msg);
@@ -25,7 +27,6 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case "init":
-      workerId = msg.workerId;
       void init(msg.settings);
       break;
     case "mkdirs":
@@ -34,6 +35,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     case "jobs":
       queue.push(...msg.jobs);
       void run();
+      break;
+    case "stopSending":
+      stopReason ??= msg.reason;
       break;
     case "interrupt":
       uploader?.interrupt();
@@ -45,33 +49,32 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 };
 
 async function init(settings: UploadSettings): Promise<void> {
-  uploader = new Uploader(
-    settings,
-    () => post({ type: "reconnected", workerId }),
-  );
-  // A server that is briefly unreachable gets the same retry budget as a file.
-  for (let attempt = 0;; attempt++) {
+  const up = uploader = new Uploader(settings, () => post({ type: "reconnected" }));
+  // A server that is briefly unreachable gets the same retry budget as a file (counted by tries).
+  const budget = new RetryBudget(settings);
+  for (;;) {
+    budget.start();
     try {
-      await uploader.connect();
-      post({ type: "ready", workerId });
+      await up.connect();
+      post({ type: "ready" });
       return;
     } catch (e) {
-      const err = toConnectError(e);
-      if (
-        err.kind !== "unreachable" || attempt >= settings.retries ||
-        uploader.interrupted
-      ) {
-        post({
-          type: "connectFailed",
-          workerId,
-          kind: err.kind,
-          error: err.message,
-        });
+      const err = toConnectError(e, (x) => up.describe(x));
+      const action = classifyError(err);
+      const pause = action === "unreachable" && !up.interrupted ? budget.after(action) : undefined;
+      if (pause === undefined) {
+        post({ type: "connectFailed", kind: err.kind, error: err.message });
         self.close();
         return;
       }
-      const delay = backoffDelay(attempt + 1, settings.backoffBaseMs, settings.backoffMaxMs);
-      await new Promise((r) => setTimeout(r, delay));
+      post({
+        type: "connectRetry",
+        attempt: budget.tries + 1,
+        of: settings.retries + 1,
+        pauseMs: pause,
+        error: err.message,
+      });
+      await new Promise((r) => setTimeout(r, pause));
     }
   }
 }
@@ -79,15 +82,11 @@ async function init(settings: UploadSettings): Promise<void> {
 async function mkdirs(dirs: string[]): Promise<void> {
   try {
     const { created, failed } = await uploader!.mkdirs(dirs);
-    post({ type: "mkdirsDone", workerId, created, failed });
+    post({ type: "mkdirsDone", created, failed });
   } catch (e) {
     if (e instanceof ShrinkRequest) return shrink([]);
-    post({
-      type: "mkdirsDone",
-      workerId,
-      created: [],
-      failed: dirs.map((dir) => ({ dir, error: describe(e) })),
-    });
+    const error = uploader!.describe(e);
+    post({ type: "mkdirsDone", created: [], failed: dirs.map((dir) => ({ dir, error })) });
   }
 }
 
@@ -96,9 +95,14 @@ async function run(): Promise<void> {
   running = true;
   while (queue.length > 0) {
     const job = queue.shift()!;
+    if (stopReason) {
+      post({ type: "result", result: unsentResult(job, stopReason) });
+      continue;
+    }
     try {
       const result = await uploader!.upload(job);
-      post({ type: "result", workerId, result });
+      if (result.serverFull) stopReason ??= notSentServerFull(result.error ?? "");
+      post({ type: "result", result });
     } catch (e) {
       if (e instanceof ShrinkRequest) {
         return shrink(e.job ? [e.job, ...queue.splice(0)] : queue.splice(0));
@@ -107,16 +111,16 @@ async function run(): Promise<void> {
     }
   }
   running = false;
-  post({ type: "idle", workerId });
+  post({ type: "idle" });
 }
 
 function shrink(returned: UploadJob[]): void {
-  post({ type: "shrink", workerId, returned });
+  post({ type: "shrink", returned });
   self.close();
 }
 
 async function finish(): Promise<void> {
   await uploader?.close();
-  post({ type: "closed", workerId });
+  post({ type: "closed" });
   self.close();
 }

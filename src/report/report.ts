@@ -33,6 +33,8 @@ export interface ReportFile {
   durationMs: number;
   /** Why a file was skipped (`"unchanged: size+mtime"`). */
   reason?: string;
+  /** For an uploaded file: the check that proved it (`hash` only where the server offered one). */
+  verified?: "size" | "hash";
   error?: string;
 }
 

@@ -3,7 +3,8 @@
  *
  * The coordinator owns the queue; a worker owns one FTP connection. A worker
  * that runs out of work says `idle` and gets the next batch, so one slow file
- * never holds up the others.
+ * never holds up the others. The pool knows which worker sent a message by
+ * the worker it came from, so messages carry no worker id.
  *
  * @module
  */
@@ -13,9 +14,11 @@ import type { ConnectFailure, JobResult, UploadJob, UploadSettings } from "../up
 export type { ConnectFailure, JobResult, UploadJob, UploadSettings };
 
 export type ToWorker =
-  | { type: "init"; workerId: number; settings: UploadSettings }
+  | { type: "init"; settings: UploadSettings }
   | { type: "mkdirs"; dirs: string[] }
   | { type: "jobs"; jobs: UploadJob[] }
+  /** The server is out of space: the jobs still queued here fail with `reason`, unsent. */
+  | { type: "stopSending"; reason: string }
   /** No more work: log out and close. */
   | { type: "finish" }
   /** Interrupted: stop after the current attempt reaches a resumable state. */
@@ -23,25 +26,21 @@ export type ToWorker =
 
 export type FromWorker =
   /** Logged in and ready for work. */
-  | { type: "ready"; workerId: number }
+  | { type: "ready" }
+  /** The first login failed and will be tried again: `attempt` (2..) of `of`, after `pauseMs`. */
+  | { type: "connectRetry"; attempt: number; of: number; pauseMs: number; error: string }
   /** Could not log in at all; the worker has closed itself. */
-  | {
-    type: "connectFailed";
-    workerId: number;
-    kind: ConnectFailure;
-    error: string;
-  }
+  | { type: "connectFailed"; kind: ConnectFailure; error: string }
   | {
     type: "mkdirsDone";
-    workerId: number;
     /** Folders this run created (MKD succeeded): empty, nothing to resume there. */
     created: string[];
     failed: { dir: string; error: string }[];
   }
-  | { type: "result"; workerId: number; result: JobResult }
+  | { type: "result"; result: JobResult }
   /** Finished its batch; wants more. */
-  | { type: "idle"; workerId: number }
+  | { type: "idle" }
   /** The server refused a (re)login as "too many connections": these jobs go back to the queue and the worker closes. */
-  | { type: "shrink"; workerId: number; returned: UploadJob[] }
-  | { type: "reconnected"; workerId: number }
-  | { type: "closed"; workerId: number };
+  | { type: "shrink"; returned: UploadJob[] }
+  | { type: "reconnected" }
+  | { type: "closed" };

@@ -15,18 +15,39 @@ import type { FileEntry } from "../config/types.ts";
  * from the mode bits; only a file they call unreadable is opened to be sure
  * (supplementary groups are not visible to Deno).
  */
-export function checkSources(entries: FileEntry[]): CheckedSource[] {
+export function checkSources(entries: FileEntry[]): (CheckedSource & LocalIdentity)[] {
   const uid = ask(() => Deno.uid());
   const gid = ask(() => Deno.gid());
   return entries.map((entry) => checkOne(entry, uid, gid));
 }
 
-function checkOne(entry: FileEntry, uid: number | null, gid: number | null): CheckedSource {
+/** Inode and change time of a source as checked; absent where the platform has none. */
+export interface LocalIdentity {
+  ino?: number;
+  ctimeMs?: number;
+}
+
+function checkOne(
+  entry: FileEntry,
+  uid: number | null,
+  gid: number | null,
+): CheckedSource & LocalIdentity {
   try {
     const info = Deno.statSync(entry.source);
     if (!info.isFile) return { entry, ok: false, reason: "not a regular file" };
     if (!readableByMode(info, uid, gid)) Deno.openSync(entry.source, { read: true }).close();
-    return { entry, ok: true, size: info.size, mtimeMs: info.mtime?.getTime() ?? 0 };
+    const checked = {
+      entry,
+      ok: true as const,
+      size: info.size,
+      mtimeMs: info.mtime?.getTime() ?? 0,
+    };
+    // Inode and change time, where the platform gives them: the uploader tells a rewrite in
+    // place (same size, mtime set back) from the file seen here.
+    return Object.assign(checked, {
+      ...(info.ino !== null ? { ino: info.ino } : {}),
+      ...(info.ctime ? { ctimeMs: info.ctime.getTime() } : {}),
+    });
   } catch (e) {
     const reason = e instanceof Deno.errors.NotFound
       ? "no such file"

@@ -25,6 +25,9 @@ export interface UploadJob {
   destination: string;
   size: number;
   mtimeMs: number;
+  /** Inode and change time where the platform gives them: a rewrite in place changes ctime. */
+  ino?: number;
+  ctimeMs?: number;
   /** The destination folder was created by this run, so no leftover temporary file can be there. */
   fresh?: boolean;
   /** Progress of earlier attempts by another worker, when the job was handed back. */
@@ -41,8 +44,34 @@ export interface JobResult {
   /** Offsets at which an attempt resumed instead of starting at 0. */
   resumedFrom: number[];
   durationMs: number;
+  /** Which check proved an uploaded file: its size, or its size and the server's hash. */
+  verified?: "size" | "hash";
+  /** The server said it is out of space (452/552): the run sends it no more files. */
+  serverFull?: true;
   error?: string;
 }
 
-/** Why a connection could not be made: the run decides to retry, shrink or stop. */
-export type ConnectFailure = "auth" | "unreachable" | "tooMany";
+/**
+ * Why a connection could not be made: `unreachable` is retried, `tooMany`
+ * shrinks the pool, `auth` (login refused) and `certificate` (untrusted TLS
+ * certificate) stop the run.
+ */
+export type ConnectFailure = "auth" | "certificate" | "unreachable" | "tooMany";
+
+/** The result of a job that was never sent (its earlier progress, if any, kept), failed for `reason`. */
+export function unsentResult(job: UploadJob, reason: string): JobResult {
+  return {
+    id: job.id,
+    status: "failed",
+    bytesSent: job.carried?.bytesSent ?? 0,
+    attempts: job.carried?.attempts ?? 0,
+    resumedFrom: job.carried?.resumedFrom ?? [],
+    durationMs: 0,
+    error: reason,
+  };
+}
+
+/** The reason given to files not sent after the server said it is full (`serverWords`: its reply). */
+export function notSentServerFull(serverWords: string): string {
+  return `not sent: the server reported it is full (${serverWords})`;
+}

@@ -8,33 +8,25 @@
  */
 
 import { openSession } from "../ftp/open_session.ts";
-import { FTPError, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
+import { LocalFileError, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
+import { safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
-import type { ConnectFailure, JobResult, UploadJob, UploadSettings } from "./job.ts";
-import { backoffDelay, classifyError, type ErrorAction, LocalFileError } from "./retry.ts";
+import type { JobResult, UploadJob, UploadSettings } from "./job.ts";
+import {
+  classifyError,
+  type ErrorAction,
+  OutageClock,
+  RetryBudget,
+  toConnectError,
+  VerifyError,
+} from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
-
-/** Login failed; `kind` tells the coordinator whether to retry, shrink or stop. */
-export class ConnectError extends Error {
-  constructor(readonly kind: ConnectFailure, message: string) {
-    super(message);
-    this.name = "ConnectError";
-  }
-}
 
 /** The server wants fewer connections: hand `job` (with its progress so far) back. */
 export class ShrinkRequest extends Error {
   constructor(readonly job?: UploadJob) {
     super("server refused another connection (too many)");
     this.name = "ShrinkRequest";
-  }
-}
-
-/** The server's copy is wrong; `restart` when its bytes (not just its length) differ. */
-class VerifyError extends Error {
-  constructor(message: string, readonly restart = false) {
-    super(message);
-    this.name = "VerifyError";
   }
 }
 
@@ -45,6 +37,7 @@ export class Uploader {
   #session?: FtpSession;
   #interrupted = false;
   #connectedOnce = false;
+  #outage = new OutageClock();
   // Learned per server and kept across reconnects for the rest of the run.
   #restStore?: boolean;
   #append?: boolean;
@@ -104,10 +97,15 @@ export class Uploader {
         if (await this.#withRetries((s) => s.mkdir(dir))) created.push(dir);
       } catch (e) {
         if (e instanceof ShrinkRequest) throw e;
-        failed.push({ dir, error: describe(e) });
+        failed.push({ dir, error: this.describe(e) });
       }
     }
     return { created, failed };
+  }
+
+  /** One line for the log and the report, never with the password or control characters. */
+  describe(e: unknown): string {
+    return describe(e, [this.settings.server.password]);
   }
 
   /** Uploads one file with resume and verification; never throws except ShrinkRequest. */
@@ -115,27 +113,31 @@ export class Uploader {
     const started = performance.now();
     const s = this.settings;
     const target = s.atomic ? tempPathFor(job.destination, job.size, job.mtimeMs) : job.destination;
-    let attempts = job.carried?.attempts ?? 0;
+    const budget = new RetryBudget(s, this.#outage, job.carried?.attempts ?? 0);
     let bytesSent = job.carried?.bytesSent ?? 0;
     const resumedFrom = [...(job.carried?.resumedFrom ?? [])];
     // Atomic: a leftover temporary file of the same content is worth resuming.
-    let askServer = (s.atomic && !job.fresh) || attempts > 0;
+    let askServer = (s.atomic && !job.fresh) || budget.tries > 0;
     let method: ResumeMethod = this.#preferredMethod();
     let lastError = "";
     let restart = false;
-    const result = (status: JobResult["status"], error?: string): JobResult => ({
+    const result = (
+      status: JobResult["status"],
+      extra: Partial<JobResult> = {},
+    ): JobResult => ({
       id: job.id,
       status,
       bytesSent,
-      attempts,
+      attempts: budget.tries,
       resumedFrom,
       durationMs: Math.round(performance.now() - started),
-      ...(error ? { error } : {}),
+      ...extra,
     });
+    const failed = (error: string) => result("failed", { error });
 
-    while (attempts <= s.retries) {
-      if (this.#interrupted) return result("failed", "interrupted");
-      attempts++;
+    for (;;) {
+      if (this.#interrupted) return failed("interrupted");
+      budget.start();
       try {
         const session = await this.#live();
         let offset = 0;
@@ -144,9 +146,8 @@ export class Uploader {
           have = await session.size(target);
           if (have !== undefined && have <= job.size) offset = have;
         }
-        // Continuing a file needs the same local content as before; a first full upload
-        // checks the byte count it read instead (no extra stat on the hot path).
-        if (attempts > 1 || offset > 0) await checkLocal(job);
+        // Continuing a file needs the same local content as before.
+        if (offset > 0) checkLocal(job);
         askServer = true;
         restart = false;
         let final: number | undefined;
@@ -162,7 +163,7 @@ export class Uploader {
             if (e instanceof ResumeRefused) {
               this.#learn(session);
               method = this.#preferredMethod();
-              attempts--; // a refused method sent nothing: not an attempt
+              budget.refund(); // a refused method sent nothing: not an attempt
               continue;
             }
             throw e;
@@ -170,66 +171,69 @@ export class Uploader {
             this.#learn(session);
           }
         }
+        // Every attempt, after the last byte was read: the bytes sent are one version of the file.
+        checkLocal(job);
         if (!known) final = await session.size(target);
         if (final !== job.size) {
           throw new VerifyError(
             `size check failed: server has ${final ?? "no file"}, local file has ${job.size} bytes`,
           );
         }
-        if (s.verify === "hash") await verifyHash(session, target, job.source);
+        const verified = s.verify === "hash" && await verifyHash(session, target, job.source)
+          ? "hash"
+          : "size";
         if (s.atomic) await session.rename(target, job.destination);
-        return result("uploaded");
+        return result("uploaded", { verified });
       } catch (e) {
         if (e instanceof PartialUploadError) {
           bytesSent += e.bytesSent;
           if (e.offset > 0) resumedFrom.push(e.offset);
         }
         if (e instanceof VerifyError && e.restart) restart = true;
-        if (this.#interrupted) return result("failed", "interrupted");
-        const action = actionFor(e);
-        lastError = describe(e);
+        if (this.#interrupted) return failed("interrupted");
+        const action = classifyError(e);
+        lastError = this.describe(e);
         if (action === "tooMany") {
           this.#drop();
+          budget.refund();
           throw new ShrinkRequest({
             ...job,
-            carried: { attempts: attempts - 1, bytesSent, resumedFrom },
+            carried: { attempts: budget.tries, bytesSent, resumedFrom },
           });
         }
-        if (action === "fatal") return result("failed", lastError);
-        if (action === "reconnect") this.#drop();
-        if (attempts > s.retries) break;
-        await this.#sleep(backoffDelay(attempts, s.backoffBaseMs, s.backoffMaxMs));
+        if (action === "full") return result("failed", { error: lastError, serverFull: true });
+        if (action === "fatal") return failed(lastError);
+        const pause = this.#afterFailure(budget, action);
+        if (pause === undefined) break;
+        if (pause > 0) await this.#sleep(pause);
       }
     }
-    return result(
-      "failed",
-      `gave up after ${attempts} attempts: ${lastError}`,
-    );
+    return failed(`gave up after ${budget.tries} attempts: ${lastError}`);
+  }
+
+  /** Drops the connection when the action needs a new one; the pause before the next try. */
+  #afterFailure(budget: RetryBudget, action: ErrorAction): number | undefined {
+    if (action !== "retry") this.#drop();
+    return budget.after(action);
   }
 
   /** Runs `op` on a live session, reconnecting on lost connections, within the retry budget. */
   async #withRetries<T>(op: (s: FtpSession) => Promise<T>): Promise<T> {
-    for (let attempt = 1;; attempt++) {
+    const budget = new RetryBudget(this.settings, this.#outage);
+    for (;;) {
+      budget.start();
       try {
         return await op(await this.#live());
       } catch (e) {
-        const action = actionFor(e);
+        const action = classifyError(e);
         if (action === "tooMany") {
           this.#drop();
           throw new ShrinkRequest();
         }
-        if (
-          action === "fatal" || attempt > this.settings.retries ||
-          this.#interrupted
-        ) throw e;
-        if (action === "reconnect") this.#drop();
-        await this.#sleep(
-          backoffDelay(
-            attempt,
-            this.settings.backoffBaseMs,
-            this.settings.backoffMaxMs,
-          ),
-        );
+        if (action === "fatal" || action === "full" || this.#interrupted) throw e;
+        const pause = this.#afterFailure(budget, action);
+        if (pause === undefined) throw e;
+        if (pause > 0) await this.#sleep(pause);
       }
     }
   }
@@ -246,8 +250,9 @@ export class Uploader {
       session.abilities.append ??= this.#append;
       this.#session = session;
     } catch (e) {
-      throw toConnectError(e);
+      throw toConnectError(e, (err) => this.describe(err));
     }
+    this.#outage.ended();
     if (this.#connectedOnce) this.onReconnect();
     this.#connectedOnce = true;
     return this.#session;
@@ -274,50 +279,45 @@ export class Uploader {
   }
 }
 
-function actionFor(e: unknown): ErrorAction {
-  if (e instanceof ConnectError) {
-    if (e.kind === "tooMany") return "tooMany";
-    return e.kind === "auth" ? "fatal" : "reconnect";
-  }
-  if (e instanceof VerifyError) return "retry";
-  return classifyError(e as Error & { code?: number });
-}
-
-/** Turns a failed login into the coordinator's three cases. */
-export function toConnectError(e: unknown): ConnectError {
-  if (e instanceof ConnectError) return e;
-  const msg = describe(e);
-  const action = classifyError(e as Error & { code?: number });
-  if (action === "tooMany") return new ConnectError("tooMany", msg);
-  if (e instanceof FTPError && (e.code === 530 || e.code === 331)) {
-    return new ConnectError("auth", msg);
-  }
-  return new ConnectError("unreachable", msg);
-}
-
-/** One line, no stack; basic-ftp messages never contain the password. */
-export function describe(e: unknown): string {
+/**
+ * One line, no stack, made safe to show (`safeText`: control characters
+ * escaped, each of `secrets` replaced), since servers echo what they got.
+ */
+function describe(e: unknown, secrets: readonly (string | undefined)[] = []): string {
+  let text = String(e);
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
-    const text = e.message.replace(/\s+/g, " ").trim();
-    return typeof code === "number" && !text.startsWith(String(code)) ? `${code} ${text}` : text;
+    text = e.message.replace(/\s+/g, " ").trim();
+    if (typeof code === "number" && !text.startsWith(String(code))) text = `${code} ${text}`;
   }
-  return String(e);
+  return safeText(text, secrets);
 }
 
-async function checkLocal(job: UploadJob): Promise<void> {
+/**
+ * The local file must be what the run saw at the start: same size and mtime,
+ * and same inode and change time where the platform gives them (a rewrite in
+ * place with the same size and a restored mtime still changes ctime; Deno
+ * gives ctime to the second, so only a change in a later second shows).
+ */
+function checkLocal(job: UploadJob): void {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(job.source);
+    // Synchronous, like the transport's file reads: this worker's thread has nothing else to do.
+    info = Deno.statSync(job.source);
   } catch (e) {
     throw new LocalFileError(`local file unreadable: ${describe(e)}`);
   }
-  if (
-    info.size !== job.size ||
-    (info.mtime && Math.floor(info.mtime.getTime()) !== Math.floor(job.mtimeMs))
-  ) {
+  const changed = info.size !== job.size ? "size" : info.mtime &&
+      Math.floor(info.mtime.getTime()) !== Math.floor(job.mtimeMs)
+    ? "mtime"
+    : job.ino !== undefined && info.ino !== null && info.ino !== job.ino
+    ? "inode"
+    : job.ctimeMs !== undefined && info.ctime && info.ctime.getTime() !== job.ctimeMs
+    ? "ctime"
+    : undefined;
+  if (changed) {
     throw new LocalFileError(
-      "local file changed during the run (size or mtime differs); run again to upload the new content",
+      `local file changed during the run (${changed} differs); run again to upload the new content`,
     );
   }
 }
@@ -332,11 +332,11 @@ async function verifyHash(
   session: FtpSession,
   remote: string,
   local: string,
-): Promise<void> {
+): Promise<boolean> {
   const algo = HASH_ALGORITHMS[session.abilities.hash ?? ""];
-  if (!algo) return; // no usable hash command: the size check stands alone
+  if (!algo) return false; // no usable hash command: the size check stands alone
   const theirs = await session.hash(remote);
-  if (!theirs) return;
+  if (!theirs) return false;
   // Loaded on first use: most runs never hash, and workers start faster without it.
   const { createHash } = await import("node:crypto");
   const { createReadStream } = await import("node:fs");
@@ -346,4 +346,5 @@ async function verifyHash(
   if (ours !== theirs) {
     throw new VerifyError(`hash check failed: server ${theirs}, local ${ours}`, true);
   }
+  return true;
 }

@@ -1,40 +1,99 @@
 import assert from "node:assert/strict";
-import { backoffDelay, classifyError } from "../../src/upload/retry.ts";
+import {
+  backoffDelay,
+  CERT_HINT,
+  classifyError,
+  ConnectError,
+  OutageClock,
+  RetryBudget,
+  toConnectError,
+  VerifyError,
+} from "../../src/upload/retry.ts";
+import {
+  ConnectionLost,
+  FTPError,
+  LocalFileError,
+  PartialUploadError,
+  ProtocolError,
+  TransferFailed,
+} from "../../src/ftp/errors.ts";
 
-Deno.test("classifyError: too many connections shrinks the pool", () => {
+const reply = (code: number, message: string) => new FTPError({ code, message });
+
+Deno.test("classifyError: too many connections shrinks the pool, in 421 and 530 alike", () => {
+  for (
+    const e of [
+      reply(421, "421 There are too many connections from your internet address."),
+      reply(530, "530 Sorry, too many users"),
+      reply(421, "421 No more connections allowed"),
+      // ProFTPD's per-host limit (MaxClientsPerHost) answers the login with 530.
+      reply(
+        530,
+        "530 Sorry, the maximum number of clients (2) from your host are already connected.",
+      ),
+      reply(421, "421 Connection limit reached"),
+    ]
+  ) assert.equal(classifyError(e), "tooMany", e.message);
   assert.equal(
-    classifyError({
-      code: 421,
-      message: "There are too many connections from your internet address.",
-    }),
+    toConnectError(
+      reply(
+        530,
+        "530 Sorry, the maximum number of clients (2) from your host are already connected.",
+      ),
+      String,
+    ).kind,
     "tooMany",
   );
-  assert.equal(classifyError({ code: 530, message: "Sorry, too many users" }), "tooMany");
-  assert.equal(classifyError({ code: 421, message: "No more connections allowed" }), "tooMany");
+  assert.equal(toConnectError(reply(530, "530 Login incorrect."), String).kind, "auth");
 });
 
-Deno.test("classifyError: lost connections reconnect", () => {
-  assert.equal(classifyError({ code: 421, message: "Timeout." }), "reconnect");
+Deno.test("classifyError: lost connections reconnect; an idle drop reconnects at once", () => {
+  assert.equal(classifyError(reply(421, "421 Timeout.")), "reconnect");
+  assert.equal(classifyError(new ConnectionLost("Server closed connection")), "reconnect");
+  assert.equal(classifyError(new ConnectionLost("Server closed connection", true)), "reconnectNow");
+  assert.equal(classifyError(new Error("read ECONNRESET")), "reconnect");
   assert.equal(
-    classifyError({ message: "Server sent FIN packet unexpectedly, closing connection." }),
+    classifyError(new PartialUploadError(new Error("Timeout (data socket)"), 5, 0)),
     "reconnect",
   );
-  assert.equal(classifyError({ code: "ECONNRESET", message: "read ECONNRESET" }), "reconnect");
-  assert.equal(classifyError({ message: "Timeout (data socket)" }), "reconnect");
+  assert.equal(classifyError(new ConnectError("unreachable", "ECONNREFUSED")), "unreachable");
 });
 
-Deno.test("classifyError: 4xx and transient 5xx retry; other 5xx and 530 are final", () => {
-  assert.equal(
-    classifyError({ code: 426, message: "Connection closed; transfer aborted." }),
-    "retry",
-  );
-  assert.equal(classifyError({ code: 451, message: "Local error" }), "retry");
-  assert.equal(classifyError({ code: 550, message: "Broken pipe" }), "retry");
-  assert.equal(classifyError({ code: 550, message: "Permission denied." }), "fatal");
-  assert.equal(classifyError({ code: 553, message: "Could not create file." }), "fatal");
-  assert.equal(classifyError({ code: 530, message: "Login incorrect." }), "fatal");
-  assert.equal(classifyError({ name: "LocalFileError", message: "gone" }), "fatal");
-  assert.equal(classifyError({ name: "ProtocolError", message: "unreadable SIZE reply" }), "fatal");
+Deno.test("classifyError: 4xx and transient 5xx retry; other 5xx, 530 and local problems are final", () => {
+  assert.equal(classifyError(reply(426, "Connection closed; transfer aborted.")), "retry");
+  assert.equal(classifyError(reply(451, "Local error")), "retry");
+  assert.equal(classifyError(reply(550, "Broken pipe")), "retry");
+  assert.equal(classifyError(reply(550, "Permission denied.")), "fatal");
+  assert.equal(classifyError(reply(553, "Could not create file.")), "fatal");
+  assert.equal(classifyError(reply(530, "Login incorrect.")), "fatal");
+  assert.equal(classifyError(new LocalFileError("gone")), "fatal");
+  assert.equal(classifyError(new ProtocolError("unreadable SIZE reply")), "fatal");
+  assert.equal(classifyError(new VerifyError("size check failed")), "retry");
+  assert.equal(classifyError(new ConnectError("auth", "530")), "fatal");
+  // Decided by class, not by a name an error happens to carry.
+  const named = Object.assign(new Error("x"), { name: "LocalFileError" });
+  assert.equal(classifyError(named), "reconnect");
+});
+
+Deno.test("classifyError: 452/552 mean the server is full, during a transfer too", () => {
+  assert.equal(classifyError(reply(552, "552 Disk full")), "full");
+  assert.equal(classifyError(reply(452, "452 Insufficient storage space")), "full");
+  const cut = new PartialUploadError(reply(552, "552 Quota exceeded"), 1000, 0);
+  assert.equal(classifyError(cut), "full");
+  assert.equal(classifyError(new TransferFailed(reply(452, "452 No space"), 10)), "full");
+});
+
+Deno.test("an untrusted TLS certificate is fatal at once, with the DENO_CERT hint", () => {
+  const deno = new Error("invalid peer certificate: UnknownIssuer");
+  assert.equal(classifyError(deno), "fatal");
+  const node = Object.assign(new Error("self-signed certificate in certificate chain"), {
+    code: "SELF_SIGNED_CERT_IN_CHAIN",
+  });
+  assert.equal(classifyError(node), "fatal");
+  const c = toConnectError(deno, (e) => (e as Error).message);
+  assert.equal(c.kind, "certificate");
+  assert.ok(c.message.includes(CERT_HINT), c.message);
+  assert.equal(toConnectError(new Error("connect ECONNREFUSED"), String).kind, "unreachable");
 });
 
 Deno.test("backoffDelay doubles from the base, caps at the max, jitters the upper half", () => {
@@ -44,4 +103,52 @@ Deno.test("backoffDelay doubles from the base, caps at the max, jitters the uppe
   assert.equal(backoffDelay(10, 1000, 30000, () => 1), 30000);
   assert.equal(backoffDelay(10, 1000, 30000, () => 0), 15000);
   assert.equal(backoffDelay(2, 0, 30000, () => 0.5), 0);
+});
+
+const timing = { retries: 2, backoffBaseMs: 100, backoffMaxMs: 1000 };
+
+Deno.test("RetryBudget: retries+1 tries, a pause before each retry", () => {
+  const b = new RetryBudget(timing);
+  for (let i = 1; i <= 3; i++) {
+    b.start();
+    const pause = b.after("reconnect");
+    if (i <= 2) assert.ok(pause !== undefined && pause > 0, `try ${i}`);
+    else assert.equal(pause, undefined);
+  }
+  assert.equal(b.tries, 3);
+});
+
+Deno.test("RetryBudget: an idle drop is free and without a pause, once per operation", () => {
+  const b = new RetryBudget(timing);
+  b.start();
+  assert.equal(b.after("reconnectNow"), 0);
+  assert.equal(b.tries, 0);
+  b.start();
+  const second = b.after("reconnectNow");
+  assert.ok(second !== undefined && second > 0, "the second drop in a row pauses");
+  assert.equal(b.tries, 1);
+});
+
+Deno.test("RetryBudget: an outage is counted by time, not by tries", () => {
+  let now = 0;
+  const clock = new OutageClock(2000, () => now);
+  const b = new RetryBudget({ ...timing, retries: 1 }, clock);
+  // Ten refused reconnects within the window spend nothing.
+  for (let i = 0; i < 10; i++) {
+    b.start();
+    assert.ok(b.after("unreachable") !== undefined);
+    now += 150;
+  }
+  assert.equal(b.tries, 0);
+  // Past the window, each counts.
+  now += 2000;
+  b.start();
+  assert.ok(b.after("unreachable") !== undefined);
+  b.start();
+  assert.equal(b.after("unreachable"), undefined);
+  assert.equal(b.tries, 2);
+  // Without a clock (a first connect), an unreachable server spends tries.
+  const first = new RetryBudget({ ...timing, retries: 0 });
+  first.start();
+  assert.equal(first.after("unreachable"), undefined);
 });

@@ -1,0 +1,216 @@
+/**
+ * Whole runs against a fake server (tests/helpers/scripted_server.ts)
+ * that answers the way a full, chatty or dropping server does: what the run
+ * reports, logs and sends.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import { summarize } from "../../src/report/report.ts";
+import { makeDataset } from "../helpers/dataset.ts";
+import { type FakeFtpOptions, startFakeFtp } from "../helpers/scripted_server.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+
+/** A run of `count` files against a fake server answering as `fake` says; returns outcome, log and server. */
+async function run(
+  fake: FakeFtpOptions,
+  opts: { count: number; password?: string; options?: Record<string, unknown> },
+) {
+  const server = startFakeFtp(fake);
+  const data = await makeDataset({
+    count: opts.count,
+    sizeOf: (i) => 1000 + i,
+    server: { host: "127.0.0.1", port: server.port, user: "u", password: opts.password ?? "pw" },
+    options: { workers: 1, retries: 3, backoffBaseMs: 200, ...opts.options },
+  });
+  const log: string[] = [];
+  try {
+    const outcome = await runUpload({
+      config: await loadConfig(data.configPath),
+      password: opts.password ?? "pw",
+      log: (l) => log.push(l),
+    });
+    return { outcome, log, server };
+  } finally {
+    await server.close();
+    await Deno.remove(data.dir, { recursive: true });
+  }
+}
+
+/** The number of commands with this verb the server received. */
+function count(server: { commands: string[] }, verb: string): number {
+  return server.commands.filter((c) => c.split(" ")[0] === verb).length;
+}
+
+Deno.test({
+  name: "552 after the data: that file fails at once with the server's words, no more files sent",
+  ...integration,
+  async fn() {
+    let stores = 0;
+    const { outcome, log, server } = await run({
+      on: {
+        // The first file fits; then the disk is full: the data is read, the reply is 552.
+        async STOR(_path, peer) {
+          if (++stores === 1) return false;
+          await peer.reply("150 ok to send data");
+          await peer.receive();
+          await peer.reply("552 Disk full: quota exceeded");
+        },
+      },
+    }, { count: 5 });
+    const { files } = outcome.report;
+    assert.equal(outcome.exitCode, 1);
+    assert.equal(outcome.report.totals.uploaded, 1);
+    assert.equal(outcome.report.totals.failed, 4);
+    const full = files.filter((f) => /552 Disk full/.test(f.error ?? "") && f.attempts === 1);
+    assert.equal(full.length, 1, JSON.stringify(files));
+    const unsent = files.filter((f) =>
+      /^not sent: the server reported it is full \(552/.test(f.error ?? "")
+    );
+    assert.equal(unsent.length, 3, JSON.stringify(files));
+    for (const f of unsent) assert.equal(f.bytesSent, 0);
+    // Two STORs: the one that worked and the one that met the full disk; no retry, no more files.
+    assert.equal(count(server, "STOR"), 2);
+    assert.ok(log.some((l) => /server is full/.test(l)), log.join("\n"));
+  },
+});
+
+Deno.test({
+  name:
+    "a server echoing the password in its 530 never gets it into the log or the report; said once",
+  ...integration,
+  async fn() {
+    const secret = "Sup3r-S3cret";
+    const { outcome, log } = await run({
+      on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for password ${p}`) },
+    }, { count: 3, password: secret, options: { workers: 2 } });
+    assert.equal(outcome.exitCode, 3);
+    // What a person sees on stderr: the log, the summary and the run's connect error.
+    const stderr = [...log, summarize(outcome.report), outcome.connectError ?? ""].join("\n");
+    const everything = stderr + JSON.stringify(outcome.report);
+    assert.ok(!everything.includes(secret), everything);
+    assert.match(outcome.connectError ?? "", /530 Login incorrect for password \*\*\*/);
+    // The server's words once, not per worker and per file.
+    assert.equal(stderr.split("Login incorrect").length - 1, 1, stderr);
+    for (const f of outcome.report.files) assert.match(f.error ?? "", /could not connect/);
+  },
+});
+
+Deno.test({
+  name: "a 5xx reply echoing the password during the run is redacted in the report and the log",
+  ...integration,
+  async fn() {
+    const secret = "Pw-Echoed-Back";
+    const { outcome, log } = await run({
+      on: {
+        async STOR(_path, peer) {
+          await peer.reply("150 ok to send data");
+          await peer.receive();
+          await peer.reply(`553 Cannot store (user u, pass ${secret})\x1b[2J`);
+        },
+      },
+    }, { count: 2, password: secret });
+    assert.equal(outcome.exitCode, 1);
+    const everything = log.join("\n") + JSON.stringify(outcome.report);
+    assert.ok(!everything.includes(secret), everything);
+    assert.ok(!everything.includes("\x1b"), "escape sequences escaped");
+    assert.match(outcome.report.files[0].error ?? "", /pass \*\*\*\)\\x1b\[2J/);
+  },
+});
+
+Deno.test({
+  name: "a connection the server drops between files costs no pause and no attempt",
+  ...integration,
+  async fn() {
+    let drops = 1;
+    const { outcome, server } = await run({
+      on: {
+        // The first rename is answered, then the server drops the connection (idle, between files).
+        async RNTO(to, peer) {
+          if (drops === 0) return false;
+          drops--;
+          const from = peer.renameFrom!;
+          peer.server.files.set(to, peer.server.files.get(from)!);
+          peer.server.files.delete(from);
+          await peer.reply("250 renamed");
+          peer.close();
+        },
+      },
+    }, { count: 3, options: { retries: 1, backoffBaseMs: 3000, backoffMaxMs: 3000 } });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
+    assert.equal(outcome.report.totals.uploaded, 3);
+    // Reconnected once, and no file spent a second attempt (a pause would be 1.5-3 s here).
+    assert.equal(outcome.report.totals.reconnects, 1);
+    for (const f of outcome.report.files) assert.equal(f.attempts, 1, JSON.stringify(f));
+    assert.equal(count(server, "PASS"), 2);
+  },
+});
+
+Deno.test({
+  name: "a wrong port: the log says at once that connecting failed and the run retries",
+  ...integration,
+  async fn() {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const data = await makeDataset({
+      count: 2,
+      server: { host: "127.0.0.1", port },
+      options: { workers: 2, retries: 2, backoffBaseMs: 50, backoffMaxMs: 100 },
+    });
+    const log: string[] = [];
+    try {
+      const outcome = await runUpload({
+        config: await loadConfig(data.configPath),
+        log: (line) => log.push(line),
+      });
+      assert.equal(outcome.exitCode, 3);
+      const retries = log.filter((line) => /^could not connect: .*; retrying/.test(line));
+      // One line per round (not one per worker): attempts 2 and 3 of 3, each with its pause.
+      assert.equal(retries.length, 2, log.join("\n"));
+      assert.match(retries[0], /\(attempt 2 of 3, next in \d+\.\d s\)$/);
+      assert.match(retries[1], /\(attempt 3 of 3, next in \d+\.\d s\)$/);
+      assert.equal(outcome.report.workers, 0, "no connection ever logged in");
+      assert.match(summarize(outcome.report), /over 0 connections/);
+    } finally {
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "ProFTPD's 530 'maximum number of clients' on a reconnect is 'too many': files handed back",
+  ...integration,
+  async fn() {
+    let logins = 0;
+    let drops = 1;
+    const { outcome, log } = await run({
+      on: {
+        // Two logins, then every slot counts as taken (as when another client got it meanwhile).
+        async PASS(_password, peer) {
+          if (logins < 2) {
+            logins++;
+            return false;
+          }
+          await peer.reply(
+            "530 Sorry, the maximum number of clients (2) from your host are already connected.",
+          );
+          peer.close();
+        },
+        // One connection is dropped after its first file, so that worker must log in again.
+        async RNTO(to, peer) {
+          if (drops === 0) return false;
+          drops--;
+          peer.server.files.set(to, peer.server.files.get(peer.renameFrom!)!);
+          peer.server.files.delete(peer.renameFrom!);
+          await peer.reply("250 renamed");
+          peer.close();
+        },
+      },
+    }, { count: 8, options: { workers: 2, retries: 1, backoffBaseMs: 20 } });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
+    assert.equal(outcome.report.totals.uploaded, 8);
+    assert.ok(log.some((l) => /too many/.test(l)), log.join("\n"));
+  },
+});
