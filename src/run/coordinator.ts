@@ -11,6 +11,8 @@ import { filesDigest, selectShard } from "../plan/shard.ts";
 import { buildReport, type Report, type ReportFile } from "../report/report.ts";
 import { checkSources, type LocalIdentity } from "./sources.ts";
 import { Pool, type PoolResult } from "./pool.ts";
+import { checkRemote } from "./remote_check.ts";
+import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
 
 export interface RunOptions {
@@ -41,15 +43,40 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const { config } = opts;
   const shard = config.options.shard;
   const checked = checkSources(selectShard(config.files, shard));
-  const jobs = planJobs(checked);
-  const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
+  let jobs = planJobs(checked);
   let results = new Map<number, PoolResult>();
   let reconnects = 0;
   let connections = 0;
   let connectError: string | undefined;
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
+  const notes: string[] = [];
+  const skipped = new Map<number, string>();
 
+  // What is already on the server is not sent again (a dry run connects to nothing).
   if (!opts.dryRun && jobs.length > 0) {
+    const settings = uploadSettings(opts);
+    const check = await checkRemote({
+      jobs,
+      rule: config.options.skip,
+      login: settings.server,
+      timeoutMs: settings.timeoutMs,
+      retries: settings.retries,
+      connections: config.options.workers,
+      log: opts.log,
+      signal: opts.signal,
+    });
+    jobs = check.send;
+    for (const s of check.skipped) skipped.set(s.job.id, s.reason);
+    notes.push(...check.notes);
+    if (check.skipped.length > 0) {
+      opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
+    }
+  }
+  const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
+
+  if (!opts.dryRun && jobs.length > 0 && opts.signal?.aborted) {
+    interrupted = signalName(opts.signal.reason); // during the skip phase: nothing sent
+  } else if (!opts.dryRun && jobs.length > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
       const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
@@ -67,8 +94,14 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       .run());
   }
 
+  // Said once, whether the skip phase or an upload found it out.
+  if ([...results.values()].some((r) => r.timeSet === "unsupported")) {
+    if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
+  }
   const files = checked.map((c) =>
-    toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted)
+    skipped.has(c.entry.index) && c.ok
+      ? skippedFile(c, skipped.get(c.entry.index)!)
+      : toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted)
   );
   const report = buildReport({
     startedAt,
@@ -81,6 +114,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     },
     // The connections that actually logged in (at most at once), not the number asked for.
     workers: opts.dryRun ? workers : connections,
+    notes,
     dryRun: opts.dryRun,
     interrupted,
     reconnects,
@@ -90,6 +124,26 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   });
   const exitCode = report.exitCode;
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
+}
+
+/** A file already on the server: nothing sent, the reason kept. */
+function skippedFile(c: CheckedSource & { ok: true }, reason: string): ReportFile {
+  return {
+    source: c.entry.source,
+    destination: c.entry.destination,
+    status: "skipped",
+    size: c.size,
+    bytesSent: 0,
+    attempts: 0,
+    resumedFrom: [],
+    worker: 0,
+    durationMs: 0,
+    reason,
+  };
+}
+
+function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
+  return reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
 }
 
 function toReportFile(

@@ -2,8 +2,9 @@
  * What is already on the server, read over one connection for the skip
  * decision (`plan/skip.ts`): a destination folder's listing, narrowed to the
  * names the run wants from it, falling back to one MLST or SIZE+MDTM per file
- * where the folder cannot be listed; and the time probe, which learns before
- * any upload whether the server can set modification times.
+ * where the folder cannot be listed; the time probe, which learns before any
+ * upload whether the server can set modification times; and setting an
+ * uploaded file's time, so the next run can compare.
  *
  * Every operation goes through `run`, the uploader's reconnect-and-retry loop,
  * so a dropped connection costs a reconnect, not a wrong decision.
@@ -15,7 +16,7 @@ import { posix } from "node:path";
 import { FTPError, ProtocolError } from "../ftp/errors.ts";
 import type { RemoteEntry } from "../ftp/listing.ts";
 import type { Session } from "../ftp/session.ts";
-import { cannotSetTimes, type TimeSetting } from "../ftp/set_mtime.ts";
+import { cannotSetTimes, type TimeSetting, timeSettingFor } from "../ftp/set_mtime.ts";
 import { tempPathFor } from "./temp_name.ts";
 
 /** Runs `op` on a live session, reconnecting and retrying as the uploader does. */
@@ -104,5 +105,34 @@ export async function probeTimeSetting(
   } finally {
     await run((s) => s.remove(probe)).catch(() => {});
     await Deno.remove(empty).catch(() => {});
+  }
+}
+
+/** Holds what one uploader learned of setting times, across its reconnects. */
+export interface TimeHolder {
+  setting?: TimeSetting;
+}
+
+/** What came of giving an uploaded file its local modification time. */
+export type TimeSet = "set" | "failed" | "unsupported";
+
+/**
+ * Gives `path` the local file's time, learning (into `setting`, created from
+ * the first session's FEAT) which command the server takes. Never throws: the
+ * file is uploaded and verified either way; without its time the next run
+ * sends it again (or, where no time can be set, compares size and age).
+ */
+export async function setUploadedTime(
+  session: Session,
+  holder: TimeHolder,
+  path: string,
+  mtimeMs: number,
+): Promise<TimeSet> {
+  const setting = holder.setting ??= timeSettingFor(session.features);
+  if (cannotSetTimes(setting)) return "unsupported";
+  try {
+    return (await session.setTime(setting, path, mtimeMs)).outcome;
+  } catch {
+    return "failed"; // the connection went: the next attempt or run sees to it
   }
 }

@@ -21,6 +21,7 @@ import {
   VerifyError,
 } from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
+import { setUploadedTime, type TimeHolder } from "./remote_state.ts";
 
 /** The server wants fewer connections: hand `job` (with its progress so far) back. */
 export class ShrinkRequest extends Error {
@@ -41,6 +42,7 @@ export class Uploader {
   // Learned per server and kept across reconnects for the rest of the run.
   #restStore?: boolean;
   #append?: boolean;
+  #times: TimeHolder = {};
 
   constructor(
     readonly settings: UploadSettings,
@@ -182,8 +184,10 @@ export class Uploader {
         const verified = s.verify === "hash" && await verifyHash(session, target, job.source)
           ? "hash"
           : "size";
+        // Before the rename: the time goes with the file; a failed rename leaves the old one's.
+        const timeSet = await setUploadedTime(session, this.#times, target, job.mtimeMs);
         if (s.atomic) await session.rename(target, job.destination);
-        return result("uploaded", { verified });
+        return result("uploaded", { verified, timeSet });
       } catch (e) {
         if (e instanceof PartialUploadError) {
           bytesSent += e.bytesSent;
