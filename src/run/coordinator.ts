@@ -12,6 +12,8 @@ import { buildReport, type Report, type ReportFile } from "../report/report.ts";
 import { checkSources, type LocalIdentity } from "./sources.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import { checkRemote } from "./remote_check.ts";
+import { unsentReason } from "./progress.ts";
+import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
 
@@ -65,7 +67,12 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       log: opts.log,
       signal: opts.signal,
     });
-    jobs = check.send;
+    if (check.loginRefused) {
+      connectError = check.loginRefused;
+      const reason = unsentReason({ connected: false, connectError, interrupted: false });
+      for (const job of jobs) results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+    }
+    jobs = check.loginRefused ? [] : check.send;
     for (const s of check.skipped) skipped.set(s.job.id, s.reason);
     notes.push(...check.notes);
     if (check.skipped.length > 0) {

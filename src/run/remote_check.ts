@@ -29,6 +29,7 @@ import {
   remoteEntryOf,
 } from "../plan/skip.ts";
 import type { UploadJob } from "../upload/job.ts";
+import { toConnectError } from "../upload/retry.ts";
 import {
   type FolderRequest,
   type FolderState,
@@ -59,6 +60,12 @@ export interface RemoteCheck {
   notes: string[];
   /** What was learned of the server's time setting (undefined: not needed). */
   serverSetsTimes?: boolean;
+  /**
+   * The login was refused for good (wrong password, untrusted certificate): the
+   * run stops here, as the pool would after its own try, without a second try
+   * (a second failed login per run would count twice against lockout rules).
+   */
+  loginRefused?: string;
 }
 
 /** Folders per connection before another connection is worth its login. */
@@ -75,15 +82,13 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     () => new Link(o),
   );
   try {
-    // One login first: a server that cannot be reached is the pool's to report.
+    // One login first. A server that cannot be reached is the pool's to report (once, after
+    // its retries): said here too, it would be said twice.
     await links[0].run(() => Promise.resolve());
   } catch (e) {
-    o.log?.(
-      `could not check what is on the server (${
-        describe(e, o.login.password)
-      }): every file is sent`,
-    );
-    return everything;
+    const refused = toConnectError(e, (err) => describe(err, o.login.password));
+    const final = refused.kind === "auth" || refused.kind === "certificate";
+    return final ? { ...everything, loginRefused: refused.message } : everything;
   }
   try {
     const states = await readAll(links, requests, o.signal);

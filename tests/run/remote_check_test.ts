@@ -9,6 +9,9 @@ import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts"
 import type { UploadJob } from "../../src/upload/job.ts";
 import { startRealServer } from "../helpers/real_server.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";
+import { makeDataset } from "../helpers/dataset.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
 
 // Recent (two days ago, whole seconds): vsftpd lists it to the minute. Older than six months it
 // would list the day only, and a change within the same day would not show.
@@ -113,7 +116,7 @@ Deno.test("a server that cannot set times: probed once, a same-size newer remote
   }
 });
 
-Deno.test("no server: every file is sent and the reason logged once (the pool reports the failure)", async () => {
+Deno.test("no server: every file is sent, nothing said (the pool reports the failure, once)", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -126,6 +129,37 @@ Deno.test("no server: every file is sent and the reason logged once (the pool re
   }));
   assert.deepEqual(check.send, jobs);
   assert.deepEqual(check.skipped, []);
-  assert.equal(lines.length, 1);
-  assert.match(lines[0], /could not check what is on the server .*: every file is sent/);
+  assert.deepEqual(lines, []);
+});
+
+Deno.test({
+  name: "a refused login ends the run at the skip phase: exit 3, one login tried, not two",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = startFakeFtp({
+      on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for ${p}`) },
+    });
+    const data = await makeDataset({
+      count: 4,
+      server: { host: "127.0.0.1", port: server.port, user: "u", password: "s3cret-pw" },
+      options: { retries: 3, backoffBaseMs: 10 },
+    });
+    try {
+      const outcome = await runUpload({
+        config: await loadConfig(data.configPath),
+        password: "s3cret-pw",
+      });
+      assert.equal(outcome.exitCode, 3);
+      assert.equal(server.commands.filter((c) => c.startsWith("PASS")).length, 1);
+      assert.match(outcome.connectError ?? "", /530 Login incorrect for \*\*\*/);
+      assert.equal(outcome.report.totals.failed, 4);
+      for (const f of outcome.report.files) {
+        assert.equal(f.error, "not sent: could not connect or log in");
+      }
+    } finally {
+      await server.close();
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
 });
