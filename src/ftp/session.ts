@@ -270,13 +270,17 @@ export abstract class Session {
    * RNFR/RNTO onto `to`. Some servers (Windows ones) will not rename onto an existing
    * file and refuse RNTO with 550/553; only then, and only when `to` is there (SIZE or
    * MDTM says so), the old file is deleted and the rename tried again. A transient (4xx)
-   * refusal never deletes anything.
+   * refusal never deletes anything. `before`, a command about `from` whose answer decides
+   * nothing here (setting its time), goes out in the same write; its reply is returned.
    */
-  async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string, before?: string): Promise<Reply | undefined> {
     // Safe to send together: a refused RNFR makes the RNTO fail too.
-    const [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
+    const lines = [`RNFR ${from}`, `RNTO ${to}`];
+    const replies = await this.commands(before === undefined ? lines : [before, ...lines]);
+    const first = before === undefined ? undefined : replies.shift();
+    const [rnfr, rnto] = replies;
     if (isNegative(rnfr.code)) throw new FTPError(rnfr);
-    if (!isNegative(rnto.code)) return;
+    if (!isNegative(rnto.code)) return first;
     const refusesOverwrite = rnto.code === Code.FileUnavailable || rnto.code === Code.BadFileName;
     if (!refusesOverwrite || !(await this.#exists(to))) throw new FTPError(rnto);
     const dele = await this.command(`DELE ${to}`);
@@ -295,6 +299,7 @@ export abstract class Session {
         });
       }
     }
+    return first;
   }
 
   /** Whether a plain file is at `path`: SIZE, or MDTM where SIZE is not implemented. */

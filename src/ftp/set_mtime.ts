@@ -94,6 +94,21 @@ export function timeCommandLine(command: TimeCommand, path: string, mtimeMs: num
 }
 
 /**
+ * The line that sets `path`'s time with the command that has worked on this
+ * server, or `undefined` while none has: once one works, the line can go out
+ * in one write with the commands after it (the rename), its reply handed to
+ * {@linkcode setRemoteTime} as the answer of its one `send`.
+ */
+export function knownTimeLine(
+  setting: TimeSetting,
+  path: string,
+  mtimeMs: number,
+): string | undefined {
+  const known = setting.commands.find((c) => c.state === "works");
+  return known && timeCommandLine(known.command, path, mtimeMs);
+}
+
+/**
  * Sets `path`'s modification time with the first command the server takes,
  * updating `setting` with what the replies teach. `send` sends one command
  * line and returns its reply (error replies returned, not thrown).

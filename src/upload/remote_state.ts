@@ -16,7 +16,13 @@ import { posix } from "node:path";
 import { FTPError, ProtocolError } from "../ftp/errors.ts";
 import type { RemoteEntry } from "../ftp/listing.ts";
 import type { Session } from "../ftp/session.ts";
-import { cannotSetTimes, type TimeSetting, timeSettingFor } from "../ftp/set_mtime.ts";
+import {
+  cannotSetTimes,
+  knownTimeLine,
+  setRemoteTime,
+  type TimeSetting,
+  timeSettingFor,
+} from "../ftp/set_mtime.ts";
 import { tempPathFor } from "./temp_name.ts";
 
 /** Runs `op` on a live session, reconnecting and retrying as the uploader does. */
@@ -117,22 +123,40 @@ export interface TimeHolder {
 export type TimeSet = "set" | "failed" | "unsupported";
 
 /**
- * Gives `path` the local file's time, learning (into `setting`, created from
- * the first session's FEAT) which command the server takes. Never throws: the
- * file is uploaded and verified either way; without its time the next run
- * sends it again (or, where no time can be set, compares size and age).
+ * The end of an upload: gives the verified file (`target`) the local file's
+ * time, learning (into `holder`, from the first session's FEAT) which command
+ * the server takes, then (atomic mode, `destination` given) renames it into
+ * place. Before the rename: the time goes with the file, and a rename that
+ * fails leaves the old file's time alone. Once a command has worked, it goes
+ * out in one write with the rename (no extra round trip per file).
+ *
+ * Setting the time never fails the file (without it the next run sends the file
+ * again, or where no time can be set compares size and age); the rename's
+ * errors are thrown as before.
  */
-export async function setUploadedTime(
+export async function finishUpload(
   session: Session,
   holder: TimeHolder,
-  path: string,
+  target: string,
+  destination: string | undefined,
   mtimeMs: number,
 ): Promise<TimeSet> {
   const setting = holder.setting ??= timeSettingFor(session.features);
-  if (cannotSetTimes(setting)) return "unsupported";
-  try {
-    return (await session.setTime(setting, path, mtimeMs)).outcome;
-  } catch {
-    return "failed"; // the connection went: the next attempt or run sees to it
+  let outcome: TimeSet = "unsupported";
+  const line = knownTimeLine(setting, target, mtimeMs);
+  if (line !== undefined && destination !== undefined) {
+    const reply = await session.rename(target, destination, line);
+    // setRemoteTime sends the known command once: its reply is the one that just came.
+    const r = await setRemoteTime(setting, () => Promise.resolve(reply!), target, mtimeMs);
+    return r.outcome;
   }
+  if (!cannotSetTimes(setting)) {
+    try {
+      outcome = (await session.setTime(setting, target, mtimeMs)).outcome;
+    } catch {
+      outcome = "failed"; // the connection went: the rename below meets it and is retried
+    }
+  }
+  if (destination !== undefined) await session.rename(target, destination);
+  return outcome;
 }
