@@ -147,8 +147,11 @@ function folderRequests(jobs: UploadJob[]): FolderRequest[] {
 }
 
 /**
- * Reads every folder over the links, parents first; a folder under one that
- * is absent is absent too, unasked. `undefined` when interrupted.
+ * Reads every folder over the links, parents first. The folders above one
+ * are checked first (one CWD each, once): below a folder that is not there,
+ * nothing is asked. The other links log in only once the first finds a folder
+ * that is there: a first run to an empty server costs one login and a CWD or
+ * two. `undefined` when interrupted.
  */
 async function readAll(
   links: Link[],
@@ -156,22 +159,30 @@ async function readAll(
   signal?: AbortSignal,
 ): Promise<FolderState[] | undefined> {
   const states: FolderState[] = [];
-  const absent = new Set<string>();
+  const exists = new Map<string, boolean>();
+  const above = async (link: Link, dir: string): Promise<boolean> => {
+    for (const a of ancestors(dir).reverse()) {
+      let there = exists.get(a);
+      if (there === undefined) exists.set(a, there = await link.run((s) => s.isDir(a)));
+      if (!there) return false;
+    }
+    return true;
+  };
   let next = 0;
+  let others: Promise<void>[] | undefined;
   const lane = async (link: Link) => {
     while (next < requests.length && !signal?.aborted) {
       const req = requests[next++];
-      if (ancestors(req.dir).some((d) => absent.has(d))) {
-        states.push({ dir: req.dir, entries: [], how: "absent" });
-        absent.add(req.dir);
-        continue;
-      }
-      const state = await readFolder(link.runner, req);
-      if (state.how === "absent") absent.add(req.dir);
+      const state: FolderState = await above(link, req.dir)
+        ? await readFolder(link.runner, req)
+        : { dir: req.dir, entries: [], how: "absent" };
+      exists.set(req.dir, state.how !== "absent");
+      if (state.how !== "absent") others ??= links.slice(1).map(lane);
       states.push(state);
     }
   };
-  await Promise.all(links.map(lane));
+  await lane(links[0]);
+  await Promise.all(others ?? []);
   return signal?.aborted ? undefined : states;
 }
 

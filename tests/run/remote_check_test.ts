@@ -163,3 +163,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a first run to an empty server: one login, one CWD per top folder, nothing below", async () => {
+  const server = startFakeFtp();
+  const jobs = Array.from({ length: 60 }, (_, i) => job(i, `/top${i % 3}/d${i % 20}/f${i}.txt`, 1));
+  try {
+    const check = await checkRemote(options({ jobs, login: server.login, connections: 4 }));
+    assert.equal(check.send.length, 60);
+    assert.equal(server.peers.length, 1);
+    assert.deepEqual(server.commands.filter((c) => c.startsWith("CWD")).sort(), [
+      "CWD /top0",
+      "CWD /top1",
+      "CWD /top2",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
