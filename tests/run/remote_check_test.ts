@@ -180,3 +180,31 @@ Deno.test("a first run to an empty server: one login, one CWD per top folder, no
     await server.close();
   }
 });
+
+Deno.test("a connection lost in the skip phase costs a reconnect, not a wrong decision", async () => {
+  let drops = 1;
+  const server = startFakeFtp({
+    on: {
+      // The first LIST: the server goes away. After the reconnect LIST is not implemented (502),
+      // so the files are asked one by one.
+      LIST: (_arg, peer) => {
+        if (drops-- <= 0) return false;
+        peer.close();
+      },
+    },
+  });
+  server.dirs.add("/in");
+  server.files.set("/in/a.txt", new Uint8Array(4));
+  try {
+    const uploadedAt = Date.UTC(2026, 0, 1); // what the fake server's MDTM says
+    const check = await checkRemote(options({
+      jobs: [job(1, "/in/a.txt", 4, uploadedAt), job(2, "/in/b.txt", 4, uploadedAt)],
+      login: server.login,
+    }));
+    assert.deepEqual(check.skipped.map((s) => s.job.id), [1]);
+    assert.deepEqual(check.send.map((j) => j.id), [2]);
+    assert.equal(server.peers.length, 2);
+  } finally {
+    await server.close();
+  }
+});
