@@ -1,16 +1,40 @@
 /**
  * The FTPS transport: npm basic-ftp, which does the TLS upgrade (AUTH TLS or
- * implicit) and TLS on the data connections. basic-ftp has no REST for
- * uploads, so the shared resume logic in `session.ts` drives its transfer
- * machinery directly: data connection, then `REST n`, then `STOR`.
+ * implicit). basic-ftp has no REST for uploads, so the shared resume logic
+ * in `session.ts` drives the transfer: data connection, then `REST n`, then
+ * `STOR`.
+ *
+ * Data connections under TLS are made here rather than by basic-ftp, for two
+ * server quirks:
+ * - pyftpdlib closes a data connection that receives anything (a TLS
+ *   ClientHello) before the transfer command, and basic-ftp starts TLS as soon
+ *   as the TCP connection is up. Here the data connection stays plain TCP
+ *   until the `150`/`125` reply to STOR/APPE, then TLS starts (as lftp and
+ *   Python's ftplib do); vsftpd, pure-ftpd and proftpd accept that order too.
+ * - proftpd (mod_tls defaults) requires each data connection to resume the
+ *   control connection's TLS session, and under TLS 1.3 accepts each session
+ *   ticket once ("client did not reuse TLS session, rejecting data
+ *   connection"). A client would have to offer a fresh ticket per data
+ *   connection, but Deno 2.9.6's node:tls emits no `session` event for TLS 1.3
+ *   tickets, so every data connection offers the same one. FTPS connections
+ *   are therefore capped at TLS 1.2, whose session id every data connection
+ *   may resume (clean on proftpd, vsftpd `require_ssl_reuse`, pure-ftpd,
+ *   pyftpdlib).
  *
  * @module
  */
 
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
-import { downloadTo, uploadFrom } from "basic-ftp/dist/transfer.js";
+import {
+  downloadTo,
+  parseEpsvResponse,
+  parsePasvResponse,
+  uploadFrom,
+} from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
-import { Writable } from "node:stream";
+import { connect as tcpConnect, type Socket } from "node:net";
+import { connect as tlsConnect, TLSSocket } from "node:tls";
+import { pipeline, Writable } from "node:stream";
 import type { FtpLogin } from "./login.ts";
 import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
@@ -30,6 +54,8 @@ export async function openBasicFtpSession(
       user: server.user ?? "anonymous",
       password: server.password ?? (server.user ? "" : "anonymous@"),
       secure: server.secure,
+      // TLS 1.2: see the module doc (proftpd's single-use TLS 1.3 tickets).
+      secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
     return new BasicFtpSession(client, parseFeatures(feat));
@@ -40,8 +66,17 @@ export async function openBasicFtpSession(
 }
 
 export class BasicFtpSession extends Session {
+  /** The plain TCP data connection of the next transfer, when the control connection is TLS. */
+  #plainData: Socket | undefined;
+  #usePasv = false;
+
   constructor(readonly client: Client, features: Map<string, string>) {
     super(features);
+  }
+
+  get #tls(): TLSSocket | undefined {
+    const control = this.client.ftp.socket;
+    return control instanceof TLSSocket ? control : undefined;
   }
 
   get closed(): boolean {
@@ -57,10 +92,43 @@ export class BasicFtpSession extends Session {
   }
 
   protected async openData(): Promise<void> {
-    await this.client.prepareTransfer(this.client.ftp);
+    if (!this.#tls) {
+      await this.client.prepareTransfer(this.client.ftp);
+      return;
+    }
+    // Always to the control connection's address, never a host a PASV reply names.
+    const host = this.client.ftp.socket.remoteAddress!;
+    let port: number | undefined;
+    if (!this.#usePasv) {
+      const reply = await this.client.sendIgnoringError("EPSV");
+      if (reply.code === 229) port = parseEpsvResponse(reply.message);
+      else this.#usePasv = true;
+    }
+    if (port === undefined) {
+      const reply = await this.client.sendIgnoringError("PASV");
+      if (reply.code !== 227) throw new FTPError(reply);
+      port = parsePasvResponse(reply.message).port;
+    }
+    this.#plainData = await new Promise<Socket>((resolve, reject) => {
+      const socket = tcpConnect({ host, port }, () => {
+        socket.setTimeout(0);
+        socket.off("error", reject);
+        resolve(socket);
+      });
+      socket.setTimeout(this.client.ftp.timeout, () => {
+        socket.destroy();
+        reject(new Error(`Timeout (data socket) while connecting to ${host}:${port}`));
+      });
+      socket.once("error", reject);
+    }).catch((e) => {
+      this.close(); // the server waits for this connection: the session is out of step
+      throw e;
+    });
   }
 
   protected abandonData(): void {
+    this.#plainData?.destroy();
+    this.#plainData = undefined;
     this.client.ftp.dataSocket?.destroy();
     this.client.ftp.dataSocket = undefined;
   }
@@ -71,6 +139,7 @@ export class BasicFtpSession extends Session {
     local: LocalSource,
     start: number,
   ): Promise<Sent> {
+    if (this.#plainData) return this.#tlsTransfer(verb, remotePath, local, start);
     const ftp = this.client.ftp;
     const dataSocket = ftp.dataSocket;
     const source = createReadStream(local.path, { start });
@@ -96,25 +165,63 @@ export class BasicFtpSession extends Session {
     }
   }
 
+  /** Over TLS: the transfer command, the file streamed once TLS is up on the data connection. */
+  async #tlsTransfer(
+    verb: "STOR" | "APPE",
+    remotePath: string,
+    local: LocalSource,
+    start: number,
+  ): Promise<Sent> {
+    const source = createReadStream(local.path, { start });
+    let data: TLSSocket | undefined;
+    const sent = () => data?.bytesWritten ?? 0;
+    try {
+      await this.#overTlsData(`${verb} ${remotePath}`, (socket, done, fail) => {
+        data = socket;
+        socket.once("secureConnect", () => {
+          pipeline(source, socket, (err) => err ? fail(err) : done());
+        });
+      });
+      return { read: source.bytesRead, written: sent() };
+    } catch (e) {
+      const err = asReplyError(e);
+      if (err instanceof FTPError && sent() === 0) throw err;
+      throw new TransferFailed(err, sent());
+    } finally {
+      source.destroy();
+    }
+  }
+
   protected async receive(line: string, max: number): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
-    const sink = new Writable({
-      write(chunk: Uint8Array, _encoding, callback) {
-        total += chunk.length;
-        if (total > max) return callback(new ProtocolError(`folder listing over ${max} bytes`));
-        chunks.push(chunk);
-        callback();
-      },
-    });
+    /** Keeps a chunk; the error to stop with when the listing goes over `max`. */
+    const keep = (chunk: Uint8Array): Error | undefined => {
+      total += chunk.length;
+      if (total > max) return new ProtocolError(`folder listing over ${max} bytes (${line})`);
+      chunks.push(chunk);
+    };
     try {
-      await downloadTo(sink, {
-        ftp: this.client.ftp,
-        tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
-        command: line,
-        remotePath: "",
-        type: "list",
-      });
+      if (this.#plainData) {
+        await this.#overTlsData(line, (socket, done, fail) => {
+          socket.on("data", (chunk: Uint8Array) => {
+            const over = keep(chunk);
+            if (over) fail(over);
+          });
+          socket.once("end", done);
+        });
+      } else {
+        await downloadTo(
+          new Writable({ write: (chunk, _enc, callback) => callback(keep(chunk)) }),
+          {
+            ftp: this.client.ftp,
+            tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
+            command: line,
+            remotePath: "",
+            type: "list",
+          },
+        );
+      }
     } catch (e) {
       const err = asReplyError(e);
       // Anything but a refusal leaves the session in an unknown state: not used again.
@@ -122,6 +229,49 @@ export class BasicFtpSession extends Session {
       throw err;
     }
     return joinChunks(chunks, total);
+  }
+
+  /**
+   * Over TLS: sends `command`, and starts TLS on the (plain, already connected)
+   * data connection only once the server answered 150/125; `use` drives the
+   * data connection and calls `done` at its end or `fail`. Resolves on the
+   * final 2xx reply after `done`.
+   */
+  async #overTlsData(
+    command: string,
+    use: (data: TLSSocket, done: () => void, fail: (e: Error) => void) => void,
+  ): Promise<void> {
+    const ftp = this.client.ftp;
+    const control = this.#tls!;
+    const raw = this.#plainData!;
+    this.#plainData = undefined;
+    let data: TLSSocket | undefined;
+    let dataDone = false;
+    let reply: Reply | undefined;
+    try {
+      await ftp.handle(command, (res, task) => {
+        if (res instanceof Error) {
+          task.reject(res);
+        } else if ((res.code === 150 || res.code === 125) && !data) {
+          // The control connection's session, resumed (servers require it: see the module doc).
+          data = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: control.getSession() });
+          data.setTimeout(ftp.timeout, () => data!.destroy(new Error("Timeout (data socket)")));
+          data.once("error", (e) => task.reject(e));
+          use(data, () => {
+            dataDone = true;
+            if (reply) task.resolve(reply);
+          }, (e) => task.reject(e));
+        } else if (res.code >= 200 && res.code < 300) {
+          reply = { code: res.code, message: res.message };
+          if (dataDone) task.resolve(reply);
+        } else if (res.code >= 300) {
+          task.reject(new FTPError({ code: res.code, message: res.message }));
+        }
+      });
+    } finally {
+      raw.destroy();
+      data?.destroy();
+    }
   }
 }
 
