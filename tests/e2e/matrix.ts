@@ -2,7 +2,7 @@
  * The product tests every server configuration of the matrix
  * (tests/helpers/real_server.ts `MATRIX`) must pass: the unicode set, the
  * server killed and restarted mid-file, a per-IP limit below the number of
- * workers, and FTPS with a throwaway CA. Each `matrix_*_test.ts` file
+ * workers, a re-run that finds everything there, and FTPS with a throwaway CA. Each `matrix_*_test.ts` file
  * registers them for one configuration, so `deno test --parallel` runs the
  * servers side by side. Bytes on the server are compared (sha256) and the
  * report is checked.
@@ -187,6 +187,39 @@ export function matrixTests(entry: MatrixEntry): void {
       try {
         const report = await runInProcess(server, data);
         await assertAllUploaded(server, data, report);
+      } finally {
+        await Deno.remove(data.dir, { recursive: true });
+      }
+    },
+  );
+
+  realServerTest(
+    name("re-run with nothing changed: every file skipped, nothing sent; remote times = local"),
+    entry.options,
+    async (server) => {
+      const data = await makeUnicodeDataset({
+        server: serverSection(server),
+        options: { workers: 3, timeoutMs: 10_000 },
+      });
+      try {
+        const first = await runInProcess(server, data);
+        await assertAllUploaded(server, data, first);
+        // The server's files carry the local times (set with the command the server took).
+        for (const [dest, local] of data.expected) {
+          const remote = (await Deno.stat(join(server.root, dest))).mtime!.getTime();
+          const mine = (await Deno.stat(local)).mtime!.getTime();
+          assert.equal(remote, Math.floor(mine / 1000) * 1000, dest);
+        }
+        const again = await runInProcess(server, data);
+        assert.equal(again.exitCode, 0);
+        assert.deepEqual(
+          again.files.filter((f) => f.status !== "skipped").map((f) => f.destination),
+          [],
+          summary(again),
+        );
+        assert.equal(again.totals.bytesSent, 0);
+        for (const f of again.files) assert.equal(f.reason, "unchanged: size+mtime");
+        assert.deepEqual(again.notes ?? [], []);
       } finally {
         await Deno.remove(data.dir, { recursive: true });
       }
