@@ -227,7 +227,9 @@ export function matrixTests(entry: MatrixEntry): void {
   );
 
   realServerTest(
-    name("FTPS (AUTH TLS, throwaway CA via DENO_CERT): every file on the first attempt"),
+    name(
+      "FTPS (AUTH TLS, throwaway CA via DENO_CERT): every file on the first attempt, a re-run sends none",
+    ),
     { ...entry.options, tls: true },
     async (server) => {
       const data = await makeUnicodeDataset({
@@ -244,6 +246,12 @@ export function matrixTests(entry: MatrixEntry): void {
         for (const f of r.report.files) assert.equal(f.attempts, 1, summary(r.report));
         // Data connections encrypted too (pure-ftpd logs no commands).
         if (server.kind !== "pure-ftpd") assert.match(await server.log(), /PROT P/);
+        // Again: the folders are listed over TLS data connections too, and nothing is sent.
+        const again = await runCli(server, data, { DENO_CERT: join(server.dir, "ca.pem") });
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.report.totals.skipped, data.expected.size, summary(again.report));
+        assert.equal(again.report.totals.bytesSent, 0);
+        if (server.kind !== "pure-ftpd") assert.match(await server.log(), /\b(MLSD|LIST)\b/);
         if (server.kind === "proftpd") {
           // mod_tls's verdict on every data connection (issue 9 #6: single-use TLS 1.3 tickets).
           const tls = await Deno.readTextFile(join(server.dir, "tls.log"));
