@@ -1,11 +1,11 @@
 /**
  * Listings from real servers read back to the sizes and times their files
- * have on disk: vsftpd's LIST (no MLSD), pyftpdlib's MLSD and LIST.
+ * have on disk: every server's LIST, and MLSD where FEAT offers it (all but
+ * vsftpd).
  */
 import assert from "node:assert/strict";
 import { type Listing, parseList, parseMlsd, type Precision } from "../../src/ftp/listing.ts";
-import { startRealServer } from "../helpers/real_server.ts";
-import { startPyftpdlib } from "../helpers/pyftpdlib_server.ts";
+import { realServerTest } from "../helpers/real_server.ts";
 import { rawLogin } from "../helpers/raw_ftp.ts";
 
 const RECENT = Math.floor((Date.now() - 2 * 3_600_000) / 1000) * 1000 + 37_000; // :37 seconds
@@ -44,61 +44,35 @@ async function assertMatchesDisk(
   }
 }
 
-Deno.test("vsftpd: LIST read to the minute (recent) and the day (older than six months)", async (t) => {
-  const server = await startRealServer();
-  if (!server) {
-    await t.step({ name: "ignored: vsftpd not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
-    await seed(server.root);
-    const ftp = await rawLogin(server.port, server.user, server.password);
-    try {
-      assert.equal(ftp.features.has("MLST"), false); // vsftpd has no MLSD: LIST it is
-      const { bytes, reply } = await ftp.list("LIST", "/in");
-      assert.equal(reply.code, 226);
-      const listing = await parseList(bytes);
-      await assertMatchesDisk(listing, server.root, {
-        "a b.txt": "minute",
-        "Café ☕.txt": "minute",
-        "old.bin": "day",
-      });
-    } finally {
-      ftp.close();
-    }
-  } finally {
-    await server.close();
-  }
-});
-
-Deno.test("pyftpdlib: MLSD read to the second; its LIST to the minute and day", async (t) => {
-  const server = await startPyftpdlib();
-  if (!server) {
-    await t.step({ name: "ignored: pyftpdlib not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
-    await seed(server.root);
-    const ftp = await rawLogin(server.port);
-    try {
-      assert.equal(ftp.features.has("MLST"), true);
-      const mlsd = await ftp.list("MLSD", "/in");
-      assert.equal(mlsd.reply.code, 226);
-      await assertMatchesDisk(parseMlsd(mlsd.bytes), server.root, {
-        "a b.txt": "second",
-        "Café ☕.txt": "second",
-        "old.bin": "second",
-      });
-      const list = await ftp.list("LIST", "/in");
-      await assertMatchesDisk(await parseList(list.bytes), server.root, {
-        "a b.txt": "minute",
-        "Café ☕.txt": "minute",
-        "old.bin": "day",
-      });
-    } finally {
-      ftp.close();
-    }
-  } finally {
-    await server.close();
-  }
-});
+for (const kind of ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"] as const) {
+  realServerTest(
+    `${kind}: LIST read to the minute (recent) and the day (older); MLSD, where FEAT has MLST, to the second`,
+    { kind },
+    async (server) => {
+      await seed(server.root);
+      await server.seedOwner(`${server.root}/in`);
+      const ftp = await rawLogin(server.port, server.user, server.password);
+      try {
+        const list = await ftp.list("LIST", "/in");
+        assert.equal(list.reply.code, 226);
+        await assertMatchesDisk(await parseList(list.bytes), server.root, {
+          "a b.txt": "minute",
+          "Café ☕.txt": "minute",
+          "old.bin": "day",
+        });
+        // vsftpd has no MLSD; the others list MLST in FEAT.
+        assert.equal(ftp.features.has("MLST"), kind !== "vsftpd");
+        if (!ftp.features.has("MLST")) return;
+        const mlsd = await ftp.list("MLSD", "/in");
+        assert.equal(mlsd.reply.code, 226);
+        await assertMatchesDisk(parseMlsd(mlsd.bytes), server.root, {
+          "a b.txt": "second",
+          "Café ☕.txt": "second",
+          "old.bin": "second",
+        });
+      } finally {
+        ftp.close();
+      }
+    },
+  );
+}

@@ -6,8 +6,7 @@ import {
   timeSettingFor,
 } from "../../src/ftp/set_mtime.ts";
 import type { Reply } from "../../src/ftp/reply.ts";
-import { startRealServer } from "../helpers/real_server.ts";
-import { startPyftpdlib } from "../helpers/pyftpdlib_server.ts";
+import { realServerTest, type ServerKind } from "../helpers/real_server.ts";
 import { rawLogin } from "../helpers/raw_ftp.ts";
 
 const T = Date.UTC(2025, 0, 1, 12, 0, 0, 750);
@@ -161,61 +160,51 @@ async function assertTimesSet(root: string): Promise<void> {
   }
 }
 
-Deno.test("vsftpd: MDTM YYYYMMDDHHMMSS path sets the time (mdtm_write)", async (t) => {
-  const server = await startRealServer();
-  if (!server) {
-    await t.step({ name: "ignored: vsftpd not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
+/** What each server of the matrix takes, learned from its FEAT and replies. */
+const TAKES: [ServerKind, string][] = [
+  ["vsftpd", "MDTM"], // `mdtm_write` (default YES); FEAT lists MDTM, no MFMT
+  ["pure-ftpd", "MFMT"],
+  ["proftpd", "MFMT"], // mod_facts
+  ["pyftpdlib", "MFMT"],
+];
+
+for (const [kind, command] of TAKES) {
+  realServerTest(`${kind}: the time is set with ${command}, learned; a missing file fails alone`, {
+    kind,
+  }, async (server) => {
     await seed(server.root);
     await server.seedOwner(`${server.root}/in`);
     const ftp = await rawLogin(server.port, server.user, server.password);
     try {
-      assert.equal(ftp.features.has("MFMT"), false);
       const setting = timeSettingFor(ftp.features);
       for (const name of names) {
         const r = await setRemoteTime(setting, ftp.send, `/in/${name}`, T);
-        assert.deepEqual(r, { outcome: "set", command: "MDTM" });
+        assert.deepEqual(r, { outcome: "set", command });
       }
       await assertTimesSet(server.root);
       const missing = await setRemoteTime(setting, ftp.send, "/in/missing.txt", T);
       assert.equal(missing.outcome, "failed");
+      assert.equal(cannotSetTimes(setting), false);
     } finally {
       ftp.close();
     }
-  } finally {
-    await server.close();
-  }
-});
+  });
+}
 
-Deno.test("pyftpdlib: MFMT sets the time; its MDTM only reads", async (t) => {
-  const server = await startPyftpdlib();
-  if (!server) {
-    await t.step({ name: "ignored: pyftpdlib not available", ignore: true, fn: () => {} });
-    return;
-  }
+realServerTest("pyftpdlib: its MDTM only reads; a time in front is read as a name", {
+  kind: "pyftpdlib",
+}, async (server) => {
+  await seed(server.root);
+  await server.seedOwner(`${server.root}/in`);
+  const ftp = await rawLogin(server.port, server.user, server.password);
   try {
-    await seed(server.root);
-    const ftp = await rawLogin(server.port);
-    try {
-      const setting = timeSettingFor(ftp.features);
-      for (const name of names) {
-        const r = await setRemoteTime(setting, ftp.send, `/in/${name}`, T);
-        assert.deepEqual(r, { outcome: "set", command: "MFMT" });
-      }
-      await assertTimesSet(server.root);
-      // Its MDTM with a time reads a file named "<time> <path>": a 550, never a success.
-      const readOnly = timeSettingFor(new Map([["MDTM", ""]]));
-      readOnly.commands = readOnly.commands.filter((c) => c.command === "MDTM");
-      const r = await setRemoteTime(readOnly, ftp.send, "/in/a b.txt", Date.UTC(2020, 0, 1));
-      assert.equal(r.outcome, "failed");
-      await assertTimesSet(server.root);
-    } finally {
-      ftp.close();
-    }
+    const readOnly = timeSettingFor(new Map([["MDTM", ""]]));
+    readOnly.commands = readOnly.commands.filter((c) => c.command === "MDTM");
+    const r = await setRemoteTime(readOnly, ftp.send, "/in/a b.txt", T);
+    assert.equal(r.outcome, "failed");
+    assert.notEqual((await Deno.stat(`${server.root}/in/a b.txt`)).mtime?.getTime(), T);
   } finally {
-    await server.close();
+    ftp.close();
   }
 });
 

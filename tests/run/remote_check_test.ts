@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { checkRemote, type RemoteCheckOptions } from "../../src/run/remote_check.ts";
 import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
-import { startRealServer } from "../helpers/real_server.ts";
+import { realServerTest } from "../helpers/real_server.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -26,13 +26,10 @@ function options(over: Partial<RemoteCheckOptions> & Pick<RemoteCheckOptions, "j
   return { rule: "size+mtime" as const, timeoutMs: 10_000, retries: 1, connections: 4, ...over };
 }
 
-Deno.test("vsftpd: unchanged files dropped, changed and new ones kept; one LIST per existing folder", async (t) => {
-  const server = await startRealServer();
-  if (!server) {
-    await t.step({ name: "ignored: vsftpd not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
+realServerTest(
+  "vsftpd: unchanged files dropped, changed and new ones kept; one LIST per existing folder",
+  { kind: "vsftpd" },
+  async (server) => {
     const root = server.root;
     await Deno.mkdir(`${root}/in/sub`, { recursive: true });
     for (
@@ -83,10 +80,8 @@ Deno.test("vsftpd: unchanged files dropped, changed and new ones kept; one LIST 
     const none = await checkRemote(options({ jobs, login, rule: "none" }));
     assert.deepEqual(none.send.map((j) => j.id), [1, 2, 3, 4, 5, 6]);
     assert.equal((await server.log()).length, before);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
 Deno.test("a server that cannot set times: probed once, a same-size newer remote copy is unchanged, said once", async () => {
   // The fake server lists nothing (LIST not implemented: per file, SIZE and MDTM, which

@@ -15,8 +15,7 @@ import {
   type SessionRunner,
 } from "../../src/upload/remote_state.ts";
 import { TEMP_MARK } from "../../src/upload/temp_name.ts";
-import { startRealServer } from "../helpers/real_server.ts";
-import { startPyftpdlib } from "../helpers/pyftpdlib_server.ts";
+import { realServerTest } from "../helpers/real_server.ts";
 import { type Handler, startFakeFtp } from "../helpers/scripted_server.ts";
 
 const TIMEOUT = 10_000;
@@ -56,13 +55,10 @@ async function exercise(session: Session, root: string): Promise<void> {
   assert.equal((await Deno.stat(`${root}/in/a.txt`)).mtime?.getTime(), T);
 }
 
-Deno.test("vsftpd: a folder read with one LIST; the probe finds MDTM sets times, and leaves nothing", async (t) => {
-  const server = await startRealServer();
-  if (!server) {
-    await t.step({ name: "ignored: vsftpd not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
+realServerTest(
+  "vsftpd: a folder read with one LIST; the probe finds MDTM sets times, and leaves nothing",
+  { kind: "vsftpd" },
+  async (server) => {
     await seed(server.root);
     await server.seedOwner(`${server.root}/in`);
     const session = await openSession({ ...server, secure: false }, TIMEOUT);
@@ -75,32 +71,26 @@ Deno.test("vsftpd: a folder read with one LIST; the probe finds MDTM sets times,
     assert.equal(log.match(/"LIST"/g)?.length, 1);
     assert.match(log, new RegExp(`"STOR /in/\\.ftpbatch-time-probe\\${TEMP_MARK}`));
     assert.match(log, /"DELE \/in\/\.ftpbatch-time-probe/);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
-Deno.test("pyftpdlib: a folder read with one MLSD; the probe finds MFMT", async (t) => {
-  const server = await startPyftpdlib();
-  if (!server) {
-    await t.step({ name: "ignored: pyftpdlib not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
-    await seed(server.root);
-    const session = await openSession(
-      { host: "127.0.0.1", port: server.port, secure: false },
-      TIMEOUT,
-    );
-    try {
-      await exercise(session, server.root);
-    } finally {
-      session.close();
-    }
-  } finally {
-    await server.close();
-  }
-});
+for (const kind of ["pure-ftpd", "proftpd", "pyftpdlib"] as const) {
+  realServerTest(
+    `${kind}: a folder read with one MLSD; the probe finds MFMT`,
+    { kind },
+    async (server) => {
+      await seed(server.root);
+      await server.seedOwner(`${server.root}/in`);
+      const session = await openSession({ ...server, secure: false }, TIMEOUT);
+      try {
+        assert.equal(session.features.has("MLST"), true);
+        await exercise(session, server.root);
+      } finally {
+        session.close();
+      }
+    },
+  );
+}
 
 Deno.test("a folder the server will not list is read per file (SIZE and MDTM)", async () => {
   const server = startFakeFtp({
@@ -153,13 +143,10 @@ Deno.test("the probe: no command sets a time, or one says so and does not: false
   }
 });
 
-Deno.test("vsftpd: finishUpload sets the time, then renames; once MDTM has worked, in one write with the rename", async (t) => {
-  const server = await startRealServer();
-  if (!server) {
-    await t.step({ name: "ignored: vsftpd not available", ignore: true, fn: () => {} });
-    return;
-  }
-  try {
+realServerTest(
+  "vsftpd: finishUpload sets the time, then renames; once MDTM has worked, in one write with the rename",
+  { kind: "vsftpd" },
+  async (server) => {
     await Deno.mkdir(`${server.root}/in`);
     for (const name of [".a.part", ".b.part", "c.txt"]) {
       await Deno.writeTextFile(`${server.root}/in/${name}`, name);
@@ -188,10 +175,8 @@ Deno.test("vsftpd: finishUpload sets the time, then renames; once MDTM has worke
       .map((l) => l.replace(/.*", "/, "").replace(/"$/, ""));
     const i = commands.findIndex((c) => c.startsWith("MDTM") && c.endsWith("/in/.b.part"));
     assert.deepEqual(commands.slice(i + 1, i + 3), ["RNFR /in/.b.part", "RNTO /in/b.txt"]);
-  } finally {
-    await server.close();
-  }
-});
+  },
+);
 
 Deno.test("finishUpload on a server that sets no time: renamed all the same, 'unsupported' once learned", async () => {
   const server = startFakeFtp();
