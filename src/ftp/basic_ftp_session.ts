@@ -36,17 +36,24 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
 import { pipeline, Writable } from "node:stream";
 import type { FtpLogin } from "./login.ts";
+import { type Codec, isUtf8, legacyCodec } from "./encoding.ts";
+import { useServerEncoding } from "./basic_ftp_encoding.ts";
 import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
 
-/** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
+/**
+ * Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored; not sent to a server in a
+ * legacy encoding), login, binary mode, FEAT.
+ */
 export async function openBasicFtpSession(
   server: FtpLogin,
   timeoutMs: number,
 ): Promise<BasicFtpSession> {
   const client = new Client(timeoutMs);
-  client.ftp.encoding = "utf8";
+  // A legacy code page (`server.encoding`) is loaded only when configured.
+  const legacy = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
+  useServerEncoding(client, legacy);
   try {
     await ftpReplies(client.access({
       host: server.host,
@@ -58,7 +65,7 @@ export async function openBasicFtpSession(
       secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
-    return new BasicFtpSession(client, parseFeatures(feat));
+    return new BasicFtpSession(client, parseFeatures(feat), legacy);
   } catch (e) {
     client.close();
     throw e;
@@ -70,7 +77,11 @@ export class BasicFtpSession extends Session {
   #plainData: Socket | undefined;
   #usePasv = false;
 
-  constructor(readonly client: Client, features: Map<string, string>) {
+  constructor(
+    readonly client: Client,
+    features: Map<string, string>,
+    readonly codec: Codec | undefined = undefined,
+  ) {
     super(features);
   }
 
@@ -156,10 +167,7 @@ export class BasicFtpSession extends Session {
       });
       return { read: source.bytesRead, written: sent() };
     } catch (e) {
-      // A refusal before any data moved stays an FTPError; anything later is a broken transfer.
-      const err = asReplyError(e);
-      if (err instanceof FTPError && sent() === 0) throw err;
-      throw new TransferFailed(err, sent());
+      throw transferError(e, sent());
     } finally {
       source.destroy();
     }
@@ -184,9 +192,7 @@ export class BasicFtpSession extends Session {
       });
       return { read: source.bytesRead, written: sent() };
     } catch (e) {
-      const err = asReplyError(e);
-      if (err instanceof FTPError && sent() === 0) throw err;
-      throw new TransferFailed(err, sent());
+      throw transferError(e, sent());
     } finally {
       source.destroy();
     }
@@ -286,4 +292,10 @@ async function ftpReplies<T>(p: Promise<T>): Promise<T> {
   } catch (e) {
     throw asReplyError(e);
   }
+}
+
+/** A refusal before any data moved stays an FTPError; anything later is a broken transfer. */
+function transferError(e: unknown, sent: number): Error {
+  const err = asReplyError(e);
+  return err instanceof FTPError && sent === 0 ? err : new TransferFailed(err, sent);
 }

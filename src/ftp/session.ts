@@ -32,6 +32,7 @@ import {
   type RemoteEntry,
 } from "./listing.ts";
 import { setRemoteTime, type SetTimeResult, type TimeSetting } from "./set_mtime.ts";
+import { type Codec, UnencodableName } from "./encoding.ts";
 
 /** How a partial remote file is continued. */
 export type ResumeMethod = "rest" | "appe" | "restart";
@@ -103,6 +104,8 @@ export abstract class Session {
     };
   }
 
+  /** The server's legacy code page for names (`server.encoding`); absent = UTF-8. */
+  abstract get codec(): Codec | undefined;
   abstract get closed(): boolean;
   /** Drops the connection, and any data connection with it, at once. */
   abstract close(): void;
@@ -283,6 +286,8 @@ export abstract class Session {
         throw new PartialUploadError(e, 0, start);
       }
       if (e instanceof LocalFileError) throw e;
+      // A name the server's code page cannot carry: refused before the command went out.
+      if (e instanceof TransferFailed && e.cause instanceof UnencodableName) throw e.cause;
       if (e instanceof TransferFailed) throw new PartialUploadError(e.cause, e.bytesSent, start);
       throw new PartialUploadError(e, 0, start);
     }
@@ -346,7 +351,9 @@ export abstract class Session {
     const mlsd = this.features.has("MLST");
     await this.openData();
     const bytes = await this.receive(mlsd ? "MLSD" : "LIST", maxBytes);
-    return mlsd ? parseMlsd(bytes) : await parseList(bytes);
+    // Names come in the server's code page where one is configured, else UTF-8.
+    const text = this.codec ? this.codec.decoder()(bytes) : bytes;
+    return mlsd ? parseMlsd(text) : await parseList(text);
   }
 
   /** One file's size and time (MLST, else SIZE and MDTM): the last resort, per file. */

@@ -16,6 +16,7 @@ import { unsentReason } from "./progress.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
+import { isUtf8 } from "../ftp/encoding.ts";
 
 export interface RunOptions {
   config: Config;
@@ -106,9 +107,13 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
   }
   const files = checked.map((c) =>
-    skipped.has(c.entry.index) && c.ok
-      ? skippedFile(c, skipped.get(c.entry.index)!)
-      : toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted)
+    toReportFile(
+      c,
+      results.get(c.entry.index),
+      opts.dryRun,
+      interrupted,
+      skipped.get(c.entry.index),
+    )
   );
   const report = buildReport({
     startedAt,
@@ -118,6 +123,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       port: config.server.port,
       user: config.server.user ?? "anonymous",
       secure: config.server.secure,
+      ...(isUtf8(config.server.encoding) ? {} : { encoding: config.server.encoding }),
     },
     // The connections that actually logged in (at most at once), not the number asked for.
     workers: opts.dryRun ? workers : connections,
@@ -133,22 +139,6 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
 }
 
-/** A file already on the server: nothing sent, the reason kept. */
-function skippedFile(c: CheckedSource & { ok: true }, reason: string): ReportFile {
-  return {
-    source: c.entry.source,
-    destination: c.entry.destination,
-    status: "skipped",
-    size: c.size,
-    bytesSent: 0,
-    attempts: 0,
-    resumedFrom: [],
-    worker: 0,
-    durationMs: 0,
-    reason,
-  };
-}
-
 function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
   return reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
 }
@@ -158,34 +148,33 @@ function toReportFile(
   r: PoolResult | undefined,
   dryRun: boolean | undefined,
   interrupted: string | undefined,
+  skipReason: string | undefined,
 ): ReportFile {
   const base = { source: c.entry.source, destination: c.entry.destination };
-  if (!c.ok) {
-    return {
-      ...base,
-      status: "missing",
-      size: 0,
-      bytesSent: 0,
-      attempts: 0,
-      resumedFrom: [],
-      worker: 0,
-      durationMs: 0,
-      error: `source ${c.reason}`,
-    };
-  }
+  const unsent = (
+    status: ReportFile["status"],
+    size: number,
+    more: { error?: string; reason?: string } = {},
+  ): ReportFile => ({
+    ...base,
+    status,
+    size,
+    bytesSent: 0,
+    attempts: 0,
+    resumedFrom: [],
+    worker: 0,
+    durationMs: 0,
+    ...more,
+  });
+  if (!c.ok) return unsent("missing", 0, { error: `source ${c.reason}` });
+  // A name the server's code page cannot represent (config validation found it): never sent.
+  if (c.entry.unencodable) return unsent("failed", c.size, { error: c.entry.unencodable });
+  // Already on the server: nothing sent, the reason kept.
+  if (skipReason !== undefined) return unsent("skipped", c.size, { reason: skipReason });
   if (!r) {
-    return {
-      ...base,
-      // A dry run sends nothing: the file is planned, which is not "skipped" (already there).
-      status: dryRun ? "planned" : "failed",
-      size: c.size,
-      bytesSent: 0,
-      attempts: 0,
-      resumedFrom: [],
-      worker: 0,
-      durationMs: 0,
-      ...(dryRun ? {} : { error: interrupted ? "interrupted" : "not attempted" }),
-    };
+    // A dry run sends nothing: its files are planned, which is not "skipped" (already there).
+    if (dryRun) return unsent("planned", c.size);
+    return unsent("failed", c.size, { error: interrupted ? "interrupted" : "not attempted" });
   }
   return {
     ...base,
@@ -211,6 +200,7 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       user: server.user,
       password: opts.password,
       secure: server.secure,
+      encoding: server.encoding,
     },
     retries: options.retries,
     atomic: options.atomic,
