@@ -17,8 +17,9 @@
  * local time instead makes times look shifted, so files are sent again rather
  * than skipped (see `src/plan/skip.ts`).
  *
- * Names are decoded as UTF-8 and NFC-normalized, like the destinations the
- * config gives (`normalizeDestination`). Two listed names that are the same
+ * Names are NFC-normalized, like the destinations the config gives
+ * (`normalizeDestination`); bytes are decoded as UTF-8 (a session with a
+ * legacy code page decodes them itself and passes text). Two listed names that are the same
  * after NFC are both left out: which one the server means is unknowable, and a
  * file missing from the listing is simply sent.
  *
