@@ -19,9 +19,9 @@
  *
  * Names are NFC-normalized, like the destinations the config gives
  * (`normalizeDestination`); bytes are decoded as UTF-8 (a session with a
- * legacy code page decodes them itself and passes text). Two listed names that are the same
- * after NFC are both left out: which one the server means is unknowable, and a
- * file missing from the listing is simply sent.
+ * legacy code page decodes them itself and passes text). Two listed names
+ * that are the same after NFC are both left out: which one the server means
+ * is unknowable, and a file missing from the listing is simply sent.
  *
  * @example
  * ```ts
@@ -179,9 +179,7 @@ export function listTime(raw: string, now: number): { mtimeMs?: number; precisio
     return timed(utcTime(year, month, day, hour, minute), "minute");
   }
   // Unix: month and day in either order (or Japanese 11月 26日), then a time or a year.
-  m =
-    /^(?:(\p{L}{3}) (\d{1,2})|(\d{1,2}) (\p{L}{3})|(\d{1,2})月 (\d{1,2})日) (?:(\d{1,2}):(\d{2})|(\d{4})年?)$/u
-      .exec(text);
+  m = UNIX_DATE.exec(text);
   if (!m) return unknown;
   const month = m[5] ? Number(m[5]) : monthNumber(m[1] ?? m[4]);
   const day = Number(m[2] ?? m[3] ?? m[6]);
@@ -214,6 +212,13 @@ function recentDate(
   }
   return undefined;
 }
+
+/** `Nov 26`, `26 Nov` or `11月 26日`, then `15:39` or `2025` (`2025年`). */
+const UNIX_DATE = new RegExp(
+  String.raw`^(?:(\p{L}{3}) (\d{1,2})|(\d{1,2}) (\p{L}{3})|(\d{1,2})月 (\d{1,2})日) ` +
+    String.raw`(?:(\d{1,2}):(\d{2})|(\d{4})年?)$`,
+  "u",
+);
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
