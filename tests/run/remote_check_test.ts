@@ -203,3 +203,40 @@ Deno.test("a connection lost in the skip phase costs a reconnect, not a wrong de
     await server.close();
   }
 });
+
+Deno.test({
+  name: "interrupted during the skip phase: nothing sent, exit 130, the files reported interrupted",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const controller = new AbortController();
+    const server = startFakeFtp({
+      on: {
+        // The first folder's CWD takes a while: the interrupt comes meanwhile.
+        CWD: async (arg, peer) => {
+          controller.abort("SIGINT");
+          await new Promise((r) => setTimeout(r, 100));
+          await peer.reply(server.dirs.has(arg) ? "250 ok" : "550 no such folder");
+        },
+      },
+    });
+    const data = await makeDataset({
+      count: 6,
+      server: { host: "127.0.0.1", port: server.port, user: "u", password: "pw" },
+    });
+    try {
+      const outcome = await runUpload({
+        config: await loadConfig(data.configPath),
+        password: "pw",
+        signal: controller.signal,
+      });
+      assert.equal(outcome.exitCode, 130);
+      assert.equal(outcome.report.interrupted, "SIGINT");
+      assert.deepEqual(new Set(outcome.report.files.map((f) => f.error)), new Set(["interrupted"]));
+      assert.equal(server.commands.filter((c) => c.startsWith("STOR")).length, 0);
+    } finally {
+      await server.close();
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
+});
