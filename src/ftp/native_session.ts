@@ -10,10 +10,22 @@
 import type { FtpLogin } from "./login.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
-import { isUtf8, legacyCodec, passwordUnencodable, UnencodableName } from "./encoding.ts";
-import { ConnectionLost, FTPError, LocalFileError, TransferFailed } from "./errors.ts";
+import {
+  type Codec,
+  isUtf8,
+  legacyCodec,
+  passwordUnencodable,
+  UnencodableName,
+} from "./encoding.ts";
+import {
+  ConnectionLost,
+  FTPError,
+  LocalFileError,
+  ProtocolError,
+  TransferFailed,
+} from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { EARLY_DATA_BYTES, type LocalSource, type Sent, Session } from "./session.ts";
+import { EARLY_DATA_BYTES, joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
 
 const CHUNK = 1024 * 1024;
 /**
@@ -100,6 +112,10 @@ export class NativeSession extends Session {
     super(features);
   }
 
+  get codec(): Codec | undefined {
+    return this.control.codec;
+  }
+
   get closed(): boolean {
     return this.control.closed;
   }
@@ -129,8 +145,9 @@ export class NativeSession extends Session {
     return size;
   }
 
-  override rideRename(from: string, to: string): Promise<Reply[]> {
-    return this.control.ride([`RNFR ${from}`, `RNTO ${to}`]);
+  override rideRename(from: string, to: string, before?: string): Promise<Reply[]> {
+    const lines = [`RNFR ${from}`, `RNTO ${to}`];
+    return this.control.ride(before === undefined ? lines : [before, ...lines]);
   }
 
   override async flush(): Promise<void> {
@@ -289,6 +306,59 @@ export class NativeSession extends Session {
       throw new TransferFailed(cut ?? early, progress.sent);
     }
     return { read: progress.read, written: progress.sent };
+  }
+
+  protected async receive(line: string, max: number): Promise<Uint8Array> {
+    const connecting = this.#data!;
+    this.#data = undefined;
+    const drop = () => void connecting.then(closeQuietly, () => {});
+    let reply: Reply;
+    try {
+      reply = await this.control.send(line, { preliminary: true });
+    } catch (e) {
+      drop();
+      throw e;
+    }
+    if (!isPreliminary(reply.code)) {
+      drop();
+      if (isNegative(reply.code)) throw new FTPError(reply);
+      throw this.outOfStep(line, reply);
+    }
+    let data: Deno.TcpConn;
+    try {
+      data = await this.#connected(connecting);
+    } catch (e) {
+      this.close(); // the server waits for this connection: out of step
+      throw e;
+    }
+    this.control.data = data;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        this.control.arm(); // each chunk extends the deadline; a stalled listing times out
+        const n = await data.read(buf);
+        if (n === null) break;
+        total += n;
+        if (total > max) {
+          this.close();
+          throw new ProtocolError(`folder listing over ${max} bytes (${line})`);
+        }
+        chunks.push(buf.slice(0, n));
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) throw e;
+      throw this.control.lost(e, false, "data socket");
+    } finally {
+      this.control.disarm();
+      this.control.data = undefined;
+      closeQuietly(data);
+    }
+    const done = await this.control.read();
+    if (isNegative(done.code)) throw new FTPError(done);
+    if (!isCompletion(done.code)) throw this.outOfStep(line, done);
+    return joinChunks(chunks, total);
   }
 
   /**

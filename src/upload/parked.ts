@@ -32,17 +32,23 @@ export class Parked {
   outcome?: RenameOutcome;
   readonly settled: Promise<void>;
 
+  /** The reply to the command that rode before the rename (setting the time), if one did. */
+  before?: Reply;
+
   constructor(
     readonly job: UploadJob,
     replies: Promise<Reply[]>,
-    /** The `uploaded` result, stamped when the rename is confirmed. */
-    readonly uploaded: () => JobResult,
+    /** Whether a command rode before RNFR+RNTO (its reply comes first). */
+    withBefore: boolean,
+    /** The `uploaded` result, stamped when the rename is confirmed (`before`'s reply). */
+    readonly uploaded: (before?: Reply) => Promise<JobResult>,
     /** The job with its progress so far, to be tried again on its own. */
     readonly again: UploadJob,
     secrets: readonly (string | undefined)[],
   ) {
     this.settled = replies.then(
       (r) => {
+        if (withBefore) this.before = r.shift();
         this.outcome = renameOutcome(r);
       },
       (e: unknown) => {

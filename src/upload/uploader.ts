@@ -1,7 +1,8 @@
 /**
  * Uploads files over one connection and owns the reconnect loop: every
- * attempt asks the server what it has, sends only the rest, verifies the size
- * and (atomic mode) renames the temporary file onto the real name. Used by
+ * attempt asks the server what it has, sends only the rest, verifies the size,
+ * gives the file the local modification time (`remote_state.ts`) and (atomic
+ * mode) renames the temporary file onto the real name. Used by
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
  *
  * Files on one connection are pipelined (`pipeline`): the SIZE that proves a
@@ -32,6 +33,9 @@ import {
 } from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
 import { Parked } from "./parked.ts";
+import { finishUpload, type TimeHolder } from "./remote_state.ts";
+import { cannotSetTimes, knownTimeLine, setRemoteTime, timeSettingFor } from "../ftp/set_mtime.ts";
+import type { Reply } from "../ftp/reply.ts";
 
 /**
  * The server wants fewer connections: hand `jobs` (with their progress so far) back;
@@ -63,6 +67,7 @@ export class Uploader {
   #parked: Parked[] = [];
   /** Jobs whose rename went out (verified temporary file) but whose replies were lost. */
   #renameSent = new Set<number>();
+  #times: TimeHolder = {};
 
   constructor(
     readonly settings: UploadSettings,
@@ -193,7 +198,7 @@ export class Uploader {
     for (const p of done) {
       const outcome = p.outcome!;
       if (outcome.kind === "renamed") {
-        results.push(p.uploaded());
+        results.push(await p.uploaded(p.before));
         continue;
       }
       // Replies that fit no rename: the session cannot be trusted to be in step.
@@ -296,23 +301,36 @@ export class Uploader {
         const verified = s.verify === "hash" && await verifyHash(session, target, job.source)
           ? "hash"
           : "size";
-        if (s.atomic) {
-          const riding = park() ? session.rideRename(target, job.destination) : undefined;
+        if (s.atomic && park()) {
+          // The time (once its command is known) and the rename ride with the next file.
+          const setting = this.#times.setting ??= timeSettingFor(session.features);
+          const line = knownTimeLine(setting, target, job.mtimeMs);
+          const riding = line !== undefined || cannotSetTimes(setting)
+            ? session.rideRename(target, job.destination, line)
+            : undefined;
           if (riding) {
             const again = {
               ...job,
               fresh: false,
               carried: { attempts: budget.tries, bytesSent, resumedFrom },
             };
+            const uploaded = async (reply?: Reply) => {
+              const timeSet = reply
+                ? (await setRemoteTime(setting, () => Promise.resolve(reply), target, job.mtimeMs))
+                  .outcome
+                : "unsupported";
+              return result("uploaded", { verified, timeSet });
+            };
             const secrets = [s.server.password];
             this.#parked.push(
-              new Parked(job, riding, () => result("uploaded", { verified }), again, secrets),
+              new Parked(job, riding, line !== undefined, uploaded, again, secrets),
             );
             return undefined;
           }
-          await session.rename(target, job.destination);
         }
-        return result("uploaded", { verified });
+        const destination = s.atomic ? job.destination : undefined;
+        const timeSet = await finishUpload(session, this.#times, target, destination, job.mtimeMs);
+        return result("uploaded", { verified, timeSet });
       } catch (e) {
         if (e instanceof PartialUploadError) {
           bytesSent += e.bytesSent;
