@@ -4,6 +4,13 @@
  * between the file and the socket (npm basic-ftp, through Node's stream and
  * socket layers, spent about 2 ms of CPU per small file here).
  *
+ * Per file, on a pipelined connection: the next file's EPSV goes with this
+ * file's SIZE (`sizeAfter`), the data connection is opened while the STOR goes
+ * out, and a small file's data goes before the `150` (`abilities.earlyData`).
+ * Over 350 lines: login, the data connection, the transfer (its replies read
+ * while the data goes out) and listings share one control connection's state;
+ * the transfer, the hot path, stays readable in one place.
+ *
  * @module
  */
 

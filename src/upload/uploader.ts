@@ -10,6 +10,10 @@
  * the next file's STOR (`parked.ts`), so a file costs about three round trips
  * instead of six. Nothing is sent while a transfer is open.
  *
+ * Over 350 lines: the retry loop, the folder phase and the pipelining share one
+ * connection's state (the session, what was learned of the server, the parked
+ * renames); apart, each would reach into the others' private fields.
+ *
  * @module
  */
 
