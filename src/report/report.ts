@@ -64,7 +64,24 @@ export interface Report {
   /** Set on a report merged from shard reports (`report merge`). */
   merged?: MergedFrom;
   totals: Totals;
+  /**
+   * Folder entries only (`files[index]` whose source is a folder): the totals
+   * of the files walked from each, the symlinks not followed and the empty
+   * folders created.
+   */
+  entries?: ReportEntry[];
   files: ReportFile[];
+}
+
+/** Totals of one folder entry (see `Report.entries`). */
+export interface ReportEntry extends Omit<Totals, "reconnects"> {
+  /** Position in the config's `files`. */
+  index: number;
+  source: string;
+  /** The remote folder. */
+  destination: string;
+  symlinks: number;
+  emptyFolders: number;
 }
 
 /** Which shard a report covers. */
@@ -106,6 +123,7 @@ export interface ReportInput {
   /** No connection could be made at all (exit 3 unless interrupted). */
   connectFailed?: boolean;
   shard?: ReportShard;
+  entries?: ReportEntry[];
   /** In config order. */
   files: ReportFile[];
 }
@@ -128,6 +146,7 @@ export function buildReport(input: ReportInput): Report {
     exitCode,
     ...(input.shard ? { shard: input.shard } : {}),
     totals,
+    ...(input.entries?.length ? { entries: input.entries } : {}),
     files: input.files,
   };
 }

@@ -1,15 +1,20 @@
 /**
  * One run: checks the sources, plans the jobs, hands them to the worker pool
  * (`pool.ts`), and turns what came back into the report and the exit code.
+ * Folder sources are walked while the pool runs and their files streamed in
+ * (`folder_feed.ts`); listed files go first, largest first.
  *
  * @module
  */
 
 import type { UploadSettings } from "./messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
-import { filesDigest, selectShard } from "../plan/shard.ts";
+import { filesDigest } from "../plan/shard.ts";
 import { buildReport, type Report, type ReportFile } from "../report/report.ts";
-import { checkSources, type LocalIdentity } from "./sources.ts";
+import type { LocalIdentity } from "./sources.ts";
+import { FolderFeed } from "./folder_feed.ts";
+import { assembleFiles, sortEntries } from "./folder_sources.ts";
+import type { WalkHook } from "./walk.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import type { Config } from "../config/types.ts";
 
@@ -24,6 +29,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Worker module; tests swap in a faulty build. */
   workerUrl?: URL;
+  /** Test hook: sees every item the folder walk yields. */
+  walkHook?: WalkHook;
 }
 
 export interface RunOutcome {
@@ -40,16 +47,26 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { config } = opts;
   const shard = config.options.shard;
-  const checked = checkSources(selectShard(config.files, shard));
+  const { checked, folders } = sortEntries(config);
   const jobs = planJobs(checked);
-  const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
+  const feed = new FolderFeed(folders, {
+    shard,
+    listed: new Set(jobs.map((j) => j.destination)),
+    firstId: config.files.length,
+    log: opts.log,
+    hook: opts.walkHook,
+  });
+  const workers = Math.max(
+    1,
+    Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
+  );
   let results = new Map<number, PoolResult>();
   let reconnects = 0;
   let connections = 0;
   let connectError: string | undefined;
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
 
-  if (!opts.dryRun && jobs.length > 0) {
+  if (!opts.dryRun && jobs.length + folders.length > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
       const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
@@ -62,13 +79,20 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       log: opts.log,
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
+      ...(folders.length > 0 ? { feed } : {}),
     }, jobs);
     ({ results, reconnects, interrupted, connectError, peakConnections: connections } = await pool
       .run());
   }
+  // The files the pool never pulled are reported too (a stopped run's walk is not finished).
+  if (!interrupted) await feed.drain();
 
-  const files = checked.map((c) =>
-    toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted)
+  const { files, entries } = assembleFiles(
+    checked,
+    folders,
+    feed.files,
+    feed.tallies,
+    (c, id) => toReportFile(c, results.get(id), opts.dryRun, interrupted),
   );
   const report = buildReport({
     startedAt,
@@ -86,6 +110,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     reconnects,
     connectFailed: Boolean(connectError),
     ...(shard ? { shard: { ...shard, digest: filesDigest(config.files) } } : {}),
+    entries,
     files,
   });
   const exitCode = report.exitCode;
