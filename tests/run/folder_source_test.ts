@@ -1,0 +1,306 @@
+/**
+ * Folder sources against the embedded server: the tree arrives byte-exact
+ * with non-ASCII names (NFC), filters applied (exclude wins, an excluded
+ * folder is not entered), empty folders created, symlinks skipped unless
+ * followed (loops stopped); per-entry totals; shards split the walked files;
+ * and the walk streams: the server sees a STOR before the walk yields its
+ * last file (a hook, not timing).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { validateConfig } from "../../src/config/validate.ts";
+import { ConfigError } from "../../src/config/errors.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
+import { mergeReports } from "../../src/report/merge.ts";
+import type { EmbeddedServer } from "../../src/server/embedded_server.ts";
+import { compareTree, listTree } from "../helpers/dataset.ts";
+import { withServer } from "../helpers/embedded.ts";
+import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
+
+const integration = { sanitizeOps: false, sanitizeResources: false };
+
+function configFor(
+  server: EmbeddedServer,
+  files: unknown[],
+  options: Record<string, unknown> = {},
+) {
+  return validateConfig({
+    server: { host: server.host, port: server.port },
+    options: { workers: 3, retries: 1, backoffBaseMs: 50, ...options },
+    files,
+  }, "/nowhere/config.json");
+}
+
+function prefixed(map: Map<string, string>, prefix: string): Map<string, string> {
+  return new Map([...map].map(([rel, local]) => [`${prefix}/${rel}`, local]));
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "folder source: tree with non-ASCII names, excludes, empty folders, symlinks skipped",
+  ...integration,
+  async fn() {
+    const tree = await makeFolderTree();
+    const extra = join(tree.root, "..", "extra.txt");
+    await Deno.writeTextFile(extra, "listed next to a folder");
+    await withServer({ port: 0 }, async (server) => {
+      const config = configFor(server, [
+        { source: extra, destination: "/other/extra.txt" },
+        // Without a trailing "/" on either side: the entry is a folder because its source is.
+        { source: tree.root, destination: "/www" },
+        { source: tree.root + "/", destination: "/filtered/", exclude: TREE_EXCLUDE },
+      ]);
+      const { report, exitCode } = await runUpload({ config });
+      assert.equal(
+        exitCode,
+        0,
+        JSON.stringify(report.files.filter((f) => f.status !== "uploaded")),
+      );
+      const filtered = prefixed(tree.expected, "/filtered");
+      assert.deepEqual(await compareTree(server.root, filtered), []);
+      for (const rel of tree.absent) {
+        assert.ok(!(await exists(join(server.root, "filtered", rel))), `${rel} must not be sent`);
+      }
+      for (const d of tree.emptyFolders) {
+        assert.ok(await isDir(join(server.root, "filtered", d)), `empty folder ${d} created`);
+        assert.ok(await isDir(join(server.root, "www", d)), `empty folder ${d} created`);
+      }
+      // The unfiltered copy has the logs and node_modules, still no symlinks.
+      assert.ok(await exists(join(server.root, "www/logs/old/x.log")));
+      assert.ok(!(await exists(join(server.root, "www/link-to-index"))));
+      assert.ok(!(await exists(join(server.root, "www/link-dir"))));
+      // Names are NFC on the server, as for listed files.
+      assert.ok(await exists(join(server.root, "filtered", "café menu.txt".normalize("NFC"))));
+      assert.ok(!(await exists(join(server.root, "filtered", "cafe\u0301 menu.txt"))));
+
+      // Report: files in config order, each folder's files at its entry; totals per entry.
+      assert.equal(report.files[0].destination, "/other/extra.txt");
+      const n = tree.expected.size;
+      assert.ok(report.files.slice(-n).every((f) => f.destination.startsWith("/filtered/")));
+      assert.equal(report.totals.uploaded, report.totals.files);
+      assert.equal(report.totals.files, 1 + (n + 4) + n);
+      const entries = report.entries ?? [];
+      assert.deepEqual(entries.map((e) => [e.index, e.destination]), [[1, "/www"], [
+        2,
+        "/filtered",
+      ]]);
+      const f = entries[1];
+      assert.equal(f.files, n);
+      assert.equal(f.uploaded, n);
+      assert.equal(f.failed + f.missing + f.skipped, 0);
+      assert.equal(f.symlinks, tree.symlinks);
+      assert.equal(f.emptyFolders, tree.emptyFolders.length);
+      let bytes = 0;
+      for (const local of tree.expected.values()) bytes += (await Deno.stat(local)).size;
+      assert.equal(f.bytes, bytes);
+      // Each remote folder asked for once per entry: walked folders are created on demand, once.
+      const mkd = server.stats.commands.filter((c) => c.startsWith("MKD /filtered"));
+      assert.equal(new Set(mkd).size, mkd.length, `MKD repeated: ${mkd.join(", ")}`);
+    });
+  },
+});
+
+Deno.test({
+  name: "folder source: include keeps only matching files; exclude wins over include",
+  ...integration,
+  async fn() {
+    const tree = await makeFolderTree();
+    await withServer({ port: 0 }, async (server) => {
+      const config = configFor(server, [{
+        source: tree.root,
+        destination: "/t",
+        include: ["**/*.txt", "**/*.log"],
+        exclude: ["logs/**"],
+      }]);
+      const { report, exitCode } = await runUpload({ config });
+      assert.equal(exitCode, 0);
+      const got = await listTree(server.root);
+      const want = [
+        "t/deep/a/b/c/d.txt",
+        "t/with space/a b.txt",
+        "t/zero.txt",
+        "t/café menu.txt".normalize("NFC"),
+        "t/Документы/План работ.txt",
+        "t/Документы/журнал.log",
+        "t/日本語/ファイル 1.txt",
+      ].sort();
+      assert.deepEqual(got, want);
+      assert.equal(report.entries?.[0].uploaded, want.length);
+      // Empty folders that the include globs do not match are not created.
+      assert.ok(!(await exists(join(server.root, "t/empty"))));
+    });
+  },
+});
+
+Deno.test({
+  name: "folder source: followSymlinks follows links to files and folders, a loop once",
+  ...integration,
+  async fn() {
+    const tree = await makeFolderTree();
+    await Deno.symlink(tree.root, join(tree.root, "deep", "loop"));
+    await withServer({ port: 0 }, async (server) => {
+      const config = configFor(server, [{
+        source: tree.root,
+        destination: "/s",
+        followSymlinks: true,
+        exclude: TREE_EXCLUDE,
+      }]);
+      const { report, exitCode } = await runUpload({ config });
+      assert.equal(exitCode, 0);
+      const remote = (p: string) => join(server.root, "s", p);
+      assert.deepEqual(
+        await Deno.readFile(remote("link-to-index")),
+        await Deno.readFile(join(tree.root, "index.html")),
+      );
+      assert.deepEqual(
+        await Deno.readFile(remote("link-dir/План работ.txt")),
+        await Deno.readFile(join(tree.root, "Документы/План работ.txt")),
+      );
+      assert.ok(!(await exists(remote("deep/loop"))), "a link back up the tree is not followed");
+      assert.equal(report.entries?.[0].symlinks, 1, "the loop is counted");
+    });
+  },
+});
+
+Deno.test({
+  name: "folder source: uploading starts before the walk ends (streamed, not listed first)",
+  ...integration,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ftpbatch-stream-" });
+    const FILES = 400;
+    for (let d = 0; d < 8; d++) {
+      await Deno.mkdir(join(dir, `d${d}`));
+      for (let i = 0; i < FILES / 8; i++) {
+        await Deno.writeTextFile(join(dir, `d${d}`, `f${i}.txt`), `${d}/${i}`);
+      }
+    }
+    await withServer({ port: 0 }, async (server) => {
+      const config = configFor(server, [{ source: dir, destination: "/big" }], { workers: 2 });
+      let yielded = 0;
+      let storsWhenLastYielded = -1;
+      const { report, exitCode } = await runUpload({
+        config,
+        walkHook: (item) => {
+          if (item.kind !== "file") return;
+          if (++yielded === FILES) {
+            storsWhenLastYielded = server.stats.commands.filter((c) =>
+              c.startsWith("STOR ")
+            ).length;
+          }
+        },
+      });
+      assert.equal(exitCode, 0);
+      assert.equal(report.totals.uploaded, FILES);
+      assert.equal(yielded, FILES);
+      // The pool pulls the next chunk (256 files) only when its queue runs low (64 a worker),
+      // so the server has seen STORs before the walker yields the last file.
+      assert.ok(storsWhenLastYielded >= 1, `STORs before the walk ended: ${storsWhenLastYielded}`);
+      assert.equal((await listTree(server.root)).length, FILES);
+    });
+  },
+});
+
+Deno.test({
+  name: "folder source: shards split the walked files by destination; merged = unsharded",
+  ...integration,
+  async fn() {
+    const tree = await makeFolderTree();
+    await withServer({ port: 0 }, async (server) => {
+      const files = [{ source: tree.root, destination: "/sh", exclude: TREE_EXCLUDE }];
+      const reports = [];
+      for (let index = 0; index < 3; index++) {
+        const config = configFor(server, files);
+        config.options.shard = { index, count: 3 };
+        const { report, exitCode } = await runUpload({ config });
+        assert.equal(exitCode, 0);
+        reports.push(report);
+      }
+      const sent = reports.flatMap((r) => r.files.map((f) => f.destination)).sort();
+      assert.deepEqual(sent, [...tree.expected.keys()].map((k) => `/sh/${k}`).sort());
+      assert.ok(reports.filter((r) => r.files.length > 0).length >= 2, "spread over shards");
+      assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/sh")), []);
+      for (const d of tree.emptyFolders) assert.ok(await isDir(join(server.root, "sh", d)));
+      const stors = server.stats.commands.filter((c) => c.startsWith("STOR "));
+      assert.equal(stors.length, tree.expected.size, "every file sent exactly once");
+      const merged = mergeReports(reports.map((report, k) => ({ name: `r${k}`, report })));
+      const single = await runUpload({ config: configFor(server, files), dryRun: true });
+      assert.equal(merged.totals.files, single.report.totals.files);
+      assert.equal(merged.totals.uploaded, tree.expected.size);
+    });
+  },
+});
+
+Deno.test({
+  name: "folder source: a dry run walks the tree and connects to nothing",
+  ...integration,
+  async fn() {
+    const tree = await makeFolderTree();
+    await withServer({ port: 0 }, async (server) => {
+      const config = configFor(server, [{
+        source: tree.root,
+        destination: "/d",
+        exclude: TREE_EXCLUDE,
+      }]);
+      const { report, exitCode } = await runUpload({ config, dryRun: true });
+      assert.equal(exitCode, 0);
+      assert.equal(report.totals.files, tree.expected.size);
+      assert.equal(server.stats.logins, 0);
+      assert.deepEqual(await listTree(server.root), []);
+    });
+  },
+});
+
+Deno.test("folder source: filters on a source that is a file are a config error (exit 2 path)", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "a.txt");
+  await Deno.writeTextFile(file, "x");
+  const config = validateConfig({
+    server: { host: "127.0.0.1", port: 1 },
+    files: [
+      { source: file, destination: "/a.txt" },
+      { source: file, destination: "/in", exclude: ["*.log"] },
+      { source: file + "/", destination: "/in2" },
+    ],
+  }, join(dir, "c.json"));
+  await assert.rejects(() => runUpload({ config }), (e) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.problems.map((p) => p.path), ["files[1].exclude", "files[2].source"]);
+    assert.match(e.message, /files\[1\]\.exclude: is only for folder sources/);
+    return true;
+  });
+});
+
+Deno.test("folder source: a folder found at run time overlapping another folder entry is a config error", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(join(dir, "a"));
+  await Deno.mkdir(join(dir, "b"));
+  const config = validateConfig({
+    server: { host: "127.0.0.1", port: 1 },
+    files: [
+      // As files these would be /www/a and /www/sub/b; as folders /www and /www/sub.
+      { source: "a", destination: "/www/" },
+      { source: "b", destination: "/www/sub/" },
+    ],
+  }, join(dir, "c.json"));
+  await assert.rejects(() => runUpload({ config }), (e) => {
+    assert.ok(e instanceof ConfigError);
+    assert.deepEqual(e.problems.map((p) => p.path), ["files[1].destination"]);
+    return true;
+  });
+});
