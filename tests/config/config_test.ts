@@ -481,7 +481,7 @@ Deno.test("each files entry is an object with exactly source and destination", (
   assertProblem(
     edit((c) => delete c.files[0].source),
     "files[0].source",
-    "missing; add the local file path",
+    "missing; add the local file or folder path",
   );
   assertProblem(
     edit((c) => delete c.files[0].destination),
@@ -523,14 +523,93 @@ Deno.test("no control characters in source or destination", () => {
   );
 });
 
-Deno.test("a source must not name a folder", () => {
-  for (const bad of ["docs/", ".", "..", "docs/.."]) {
-    assertProblem(
-      edit((c) => (c.files[0].source = bad)),
-      "files[0].source",
-      "must be a file, not a folder",
-    );
+Deno.test("a source written as a folder is a folder entry: its destination names the remote folder", () => {
+  for (
+    const [source, destination, folder] of [
+      ["docs/", "/in/", "/in"],
+      ["docs/", "/in", "/in"],
+      ["docs/", "/", "/"],
+    ]
+  ) {
+    const entry = parse(edit((c) => (c.files = [{ source, destination }]))).files[0];
+    assert.equal(entry.destination, folder);
+    assert.deepEqual(entry.tree, {
+      include: [],
+      exclude: [],
+      followSymlinks: false,
+      declaredBy: "source",
+    });
   }
+  const dot = parse(edit((c) => (c.files = [{ source: ".", destination: "/in/" }]))).files[0];
+  assert.equal(dot.destination, "/in");
+  assert.equal(dot.tree?.declaredBy, "source");
+  // A plain name: its kind is known only when the source is looked at; the folder is kept.
+  const auto = parse(edit((c) => (c.files = [{ source: "site", destination: "/in/" }]))).files[0];
+  assert.equal(auto.tree, undefined);
+  assert.equal(auto.destination, "/in/site");
+  assert.equal(auto.folderDestination, "/in");
+});
+
+Deno.test("folder entries: include, exclude and followSymlinks", () => {
+  const entry = parse(edit((c) => {
+    c.files = [{
+      source: "site",
+      destination: "/www/",
+      include: ["**/*.html", "img/**"],
+      exclude: ["**/*.log"],
+      followSymlinks: true,
+    }];
+  })).files[0];
+  assert.equal(entry.destination, "/www");
+  assert.deepEqual(entry.tree, {
+    include: ["**/*.html", "img/**"],
+    exclude: ["**/*.log"],
+    followSymlinks: true,
+    declaredBy: "include",
+  });
+  const bad = (change: Json, path: string, fragment: string) =>
+    assertProblem(
+      edit((c) => (c.files = [{ source: "site", destination: "/www", ...change }])),
+      path,
+      fragment,
+    );
+  bad({ include: "**/*.log" }, "files[0].include", "must be an array of globs");
+  bad({ exclude: [3] }, "files[0].exclude[0]", "must be a string");
+  bad({ exclude: ["ok/**", ""] }, "files[0].exclude[1]", "must not be empty");
+  bad({ include: ["[abc"] }, "files[0].include[0]", "is not a valid glob");
+  bad({ include: ["/abs/**"] }, "files[0].include[0]", "relative to the folder");
+  bad({ followSymlinks: "yes" }, "files[0].followSymlinks", "must be true or false");
+  bad({ exclude: ["a"], destination: "/../x" }, "files[0].destination", '".."');
+});
+
+Deno.test("folder entries: two folders must not share a remote tree, nor a file's path", () => {
+  assertProblem(
+    edit((c) => {
+      c.files = [
+        { source: "a/", destination: "/www" },
+        { source: "b/", destination: "/www/sub/" },
+      ];
+    }),
+    "files[1].destination",
+    "overlaps the folder files[0] uploads to",
+  );
+  assertProblem(
+    edit((c) => {
+      c.files = [
+        { source: "a.txt", destination: "/www" },
+        { source: "b/", destination: "/www" },
+      ];
+    }),
+    "files[1].destination",
+    "is the destination file of files[0]",
+  );
+  // A listed file inside a folder's remote tree is fine (the listed entry wins for its path).
+  parse(edit((c) => {
+    c.files = [
+      { source: "site/", destination: "/www" },
+      { source: "extra.txt", destination: "/www/extra.txt" },
+    ];
+  }));
 });
 
 Deno.test("relative sources resolve against the config folder, not the cwd", () => {
