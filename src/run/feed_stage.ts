@@ -25,6 +25,14 @@ export interface JobFeed {
   next(): Promise<FeedChunk | undefined>;
 }
 
+/** Jobs a chunk releases to the queue, and those that fail unsent (their folder failed). */
+export interface Release {
+  ready: UploadJob[];
+  blocked: { job: UploadJob; reason: string }[];
+}
+
+const NOTHING: Release = { ready: [], blocked: [] };
+
 /** Queue this long per worker, and the next chunk is pulled. */
 const LOW_WATER_PER_WORKER = 64;
 
@@ -47,28 +55,29 @@ export class FeedStage {
 
   /**
    * Pulls the next chunk when the queue is low and none is in flight.
-   * `arrived(count, ready)`: `count` new jobs, `ready` of them can go now
-   * (the rest wait for their folders).
+   * `arrived(count, release)`: `count` new jobs; `release` holds those that
+   * can go now and those that fail (under a folder that could not be
+   * created); the rest wait for their folders.
    */
-  pull(queued: number, workers: number, arrived: (count: number, ready: UploadJob[]) => void) {
+  pull(queued: number, workers: number, arrived: (count: number, release: Release) => void) {
     if (this.#pulling || this.#exhausted || this.#stopped || this.#dirs) return;
     if (queued >= Math.max(1, workers) * LOW_WATER_PER_WORKER) return;
     this.#pulling = true;
     this.feed.next().then((chunk) => {
       this.#pulling = false;
       if (!chunk) this.#exhausted = true;
-      if (!chunk || this.#stopped) return arrived(0, []);
+      if (!chunk || this.#stopped) return arrived(0, NOTHING);
       if (chunk.dirs.length > 0) {
         this.#dirs = chunk.dirs;
         this.#held = chunk.jobs;
-        return arrived(chunk.jobs.length, []);
+        return arrived(chunk.jobs.length, NOTHING);
       }
-      arrived(chunk.jobs.length, chunk.jobs);
+      arrived(chunk.jobs.length, this.#release(chunk.jobs));
     }, (e) => {
       this.#pulling = false;
       this.#exhausted = true;
       this.onError(`walking the folder sources failed: ${e instanceof Error ? e.message : e}`);
-      arrived(0, []);
+      arrived(0, NOTHING);
     });
   }
 
@@ -85,16 +94,19 @@ export class FeedStage {
   }
 
   /** The holder finished: the chunk's files go, but those under a failed folder fail. */
-  dirsDone(created: string[], failed: FailedFolder[]): {
-    ready: UploadJob[];
-    blocked: { job: UploadJob; reason: string }[];
-  } {
+  dirsDone(created: string[], failed: FailedFolder[]): Release {
     for (const d of created) this.#created.add(d);
     this.#failed.push(...failed);
     const jobs = this.#held;
     this.#dirs = undefined;
     this.#holder = undefined;
     this.#held = [];
+    return this.#release(jobs);
+  }
+
+  /** Splits jobs into those that can go and those under a folder that failed (asked in an earlier chunk too). */
+  #release(jobs: UploadJob[]): Release {
+    if (this.#failed.length === 0) return { ready: jobs, blocked: [] };
     const ready: UploadJob[] = [];
     const blocked: { job: UploadJob; reason: string }[] = [];
     for (const job of jobs) {

@@ -110,6 +110,8 @@ export class FolderFeed implements JobFeed {
     const destination = item.rel ? posix.join(remote, item.rel.normalize("NFC")) : remote;
     switch (item.kind) {
       case "symlink":
+        // Counted by the shard its path falls in, so merged shard reports add up.
+        if (!this.#mine(destination)) return;
         if (this.tallies[i].symlinks++ === 0) {
           this.o.log?.(
             `files[${entry.index}]: symlinks are not followed (${item.rel}${

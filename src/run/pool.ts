@@ -4,7 +4,9 @@
  * replacing a worker that died, shrinking when the server refuses "one
  * connection too many", and stopping when the server is full. Files walked
  * from folder sources stream in after the listed ones (`feed_stage.ts`).
- * Decisions about a single file live in `src/upload/`.
+ * Decisions about a single file live in `src/upload/`. (Over 350 lines: the
+ * queue, the worker lifecycle and the phases share state; each phase's rules
+ * live in `folders.ts` and `feed_stage.ts`.)
  *
  * @module
  */
@@ -15,7 +17,7 @@ import { safeText } from "../ftp/server_text.ts";
 import { backoffDelay } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
-import { FeedStage, type JobFeed } from "./feed_stage.ts";
+import { FeedStage, type JobFeed, type Release } from "./feed_stage.ts";
 import { connectRetryLine, progressLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 
@@ -246,20 +248,20 @@ export class Pool {
 
   /** Pulls the next chunk of walked files when the queue runs low. */
   #pullFeed() {
-    this.#feed?.pull(this.#queue.length, this.#live().length, (count, ready) => {
+    this.#feed?.pull(this.#queue.length, this.#live().length, (count, release) => {
       this.#total += count;
-      this.#addJobs(ready);
+      this.#addJobs(release);
     });
   }
 
   /** A chunk's folders are there (or failed): its files join the queue. */
   #feedDirsDone(created: string[], failed: { dir: string; error: string }[]) {
-    const { ready, blocked } = this.#feed!.dirsDone(created, failed);
-    for (const { job, reason } of blocked) this.#fail(job, reason);
-    this.#addJobs(ready);
+    this.#addJobs(this.#feed!.dirsDone(created, failed));
   }
 
-  #addJobs(jobs: UploadJob[]) {
+  /** Walked files join the queue; those under a folder that could not be created fail now. */
+  #addJobs({ ready: jobs, blocked }: Release) {
+    for (const { job, reason } of blocked) this.#fail(job, reason);
     for (const j of jobs) this.#jobs.set(j.id, j);
     this.#queue.push(...jobs);
     if (this.#full) this.#failQueue(this.#full);

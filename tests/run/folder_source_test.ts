@@ -242,6 +242,42 @@ Deno.test({
       const single = await runUpload({ config: configFor(server, files), dryRun: true });
       assert.equal(merged.totals.files, single.report.totals.files);
       assert.equal(merged.totals.uploaded, tree.expected.size);
+      // Per-entry totals add up over the shards (each shard creates its share of empty folders).
+      assert.equal(merged.entries?.[0].uploaded, tree.expected.size);
+      assert.equal(merged.entries?.[0].emptyFolders, tree.emptyFolders.length);
+      assert.equal(merged.entries?.[0].symlinks, tree.symlinks);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "folder source: files under a remote folder that cannot be created fail unsent, in every chunk",
+  ...integration,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ftpbatch-blocked-" });
+    await Deno.writeTextFile(join(dir, "a.txt"), "a");
+    await Deno.mkdir(join(dir, "blocked"));
+    // More than one chunk (256 files) under the folder: later chunks ask for no new folder.
+    const BLOCKED = 300;
+    for (let i = 0; i < BLOCKED; i++) await Deno.writeTextFile(join(dir, "blocked", `f${i}`), "");
+    await withServer({ port: 0 }, async (server) => {
+      await Deno.mkdir(join(server.root, "w"));
+      await Deno.writeTextFile(join(server.root, "w", "blocked"), "a file where a folder goes");
+      const config = configFor(server, [{ source: dir, destination: "/w" }]);
+      const { report, exitCode } = await runUpload({ config });
+      assert.equal(exitCode, 1);
+      assert.equal(report.totals.uploaded, 1);
+      assert.equal(report.totals.failed, BLOCKED);
+      for (const f of report.files.filter((f) => f.status === "failed")) {
+        assert.match(f.error ?? "", /could not create remote folder \/w\/blocked/);
+        assert.equal(f.bytesSent, 0);
+      }
+      assert.equal(server.stats.commands.filter((c) => c.startsWith("STOR ")).length, 1);
+      assert.equal(
+        await Deno.readTextFile(join(server.root, "w", "blocked")),
+        "a file where a folder goes",
+      );
     });
   },
 });
