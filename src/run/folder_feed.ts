@@ -41,6 +41,15 @@ export interface FolderTally {
   emptyFolders: number;
 }
 
+/**
+ * Decides which of a chunk's jobs to send (the skip rules: what is already on
+ * the server is not sent again); the others are reported with the reason.
+ */
+export type Screen = (jobs: UploadJob[]) => Promise<{
+  send: UploadJob[];
+  skipped: { job: UploadJob; reason: string }[];
+}>;
+
 /** Files per chunk: enough to keep workers busy, small enough that uploads start early. */
 const CHUNK_FILES = 256;
 
@@ -48,6 +57,8 @@ export class FolderFeed implements JobFeed {
   /** Per folder source (same order), its walked files in walk order. */
   readonly files: WalkedFile[][];
   readonly tallies: FolderTally[];
+  /** Walked files not sent because `screen` found them on the server, by job id, with the reason. */
+  readonly skipped = new Map<number, string>();
   #nextId: number;
   #ensured = new Set<string>(["/"]);
   #walks: AsyncGenerator<[number, WalkItem]>;
@@ -63,6 +74,7 @@ export class FolderFeed implements JobFeed {
       firstId: number;
       log?: (line: string) => void;
       hook?: WalkHook;
+      screen?: Screen;
     },
   ) {
     this.files = folders.map(() => []);
@@ -81,6 +93,11 @@ export class FolderFeed implements JobFeed {
         break;
       }
       this.#take(step.value[0], step.value[1], chunk);
+    }
+    if (this.o.screen && chunk.jobs.length > 0) {
+      const { send, skipped } = await this.o.screen(chunk.jobs);
+      for (const s of skipped) this.skipped.set(s.job.id, s.reason);
+      chunk.jobs = send;
     }
     return chunk.jobs.length > 0 || chunk.dirs.length > 0 ? chunk : undefined;
   }
