@@ -31,17 +31,24 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
 import { pipeline } from "node:stream";
 import type { FtpLogin } from "./login.ts";
+import { isUtf8, legacyCodec } from "./encoding.ts";
+import { useServerEncoding } from "./basic_ftp_encoding.ts";
 import { FTPError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { type LocalSource, type Sent, Session } from "./session.ts";
 
-/** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
+/**
+ * Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored; not sent to a server in a
+ * legacy encoding), login, binary mode, FEAT.
+ */
 export async function openBasicFtpSession(
   server: FtpLogin,
   timeoutMs: number,
 ): Promise<BasicFtpSession> {
   const client = new Client(timeoutMs);
-  client.ftp.encoding = "utf8";
+  // A legacy code page (`server.encoding`) is loaded only when configured.
+  const legacy = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
+  useServerEncoding(client, legacy);
   try {
     await ftpReplies(client.access({
       host: server.host,
@@ -151,10 +158,7 @@ export class BasicFtpSession extends Session {
       });
       return { read: source.bytesRead, written: sent() };
     } catch (e) {
-      // A refusal before any data moved stays an FTPError; anything later is a broken transfer.
-      const err = asReplyError(e);
-      if (err instanceof FTPError && sent() === 0) throw err;
-      throw new TransferFailed(err, sent());
+      throw transferError(e, sent());
     } finally {
       source.destroy();
     }
@@ -201,9 +205,7 @@ export class BasicFtpSession extends Session {
       });
       return { read: source.bytesRead, written: sent() };
     } catch (e) {
-      const err = asReplyError(e);
-      if (err instanceof FTPError && sent() === 0) throw err;
-      throw new TransferFailed(err, sent());
+      throw transferError(e, sent());
     } finally {
       source.destroy();
       raw.destroy();
@@ -223,4 +225,10 @@ async function ftpReplies<T>(p: Promise<T>): Promise<T> {
   } catch (e) {
     throw asReplyError(e);
   }
+}
+
+/** A refusal before any data moved stays an FTPError; anything later is a broken transfer. */
+function transferError(e: unknown, sent: number): Error {
+  const err = asReplyError(e);
+  return err instanceof FTPError && sent === 0 ? err : new TransferFailed(err, sent);
 }
