@@ -18,6 +18,7 @@ import type { WalkHook } from "./walk.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import type { Config } from "../config/types.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
+import { destinationCheck } from "../config/encoding.ts";
 
 export interface RunOptions {
   config: Config;
@@ -56,6 +57,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     firstId: config.files.length,
     log: opts.log,
     hook: opts.walkHook,
+    ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
   });
   const workers = Math.max(
     1,

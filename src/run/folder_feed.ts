@@ -75,6 +75,8 @@ export class FolderFeed implements JobFeed {
       log?: (line: string) => void;
       hook?: WalkHook;
       screen?: Screen;
+      /** Why a destination cannot be sent in the server's code page (`server.encoding`). */
+      unencodable?: (destination: string) => string | undefined;
     },
   ) {
     this.files = folders.map(() => []);
@@ -157,7 +159,9 @@ export class FolderFeed implements JobFeed {
           return;
         }
         const rec = this.#record(i, destination, item.path, item.checked);
-        if (!item.checked.ok) return;
+        const unencodable = this.o.unencodable?.(destination);
+        if (unencodable) rec.entry.unencodable = unencodable; // failed in the report, not sent
+        if (!item.checked.ok || unencodable) return;
         this.#need(posix.dirname(destination), chunk);
         const { size, mtimeMs, ino, ctimeMs } = item.checked;
         const job: UploadJob = { id: rec.id, source: item.path, destination, size, mtimeMs };
@@ -174,7 +178,7 @@ export class FolderFeed implements JobFeed {
     source: string,
     checked: { ok: true; size: number; mtimeMs: number } | { ok: false; reason: string },
   ): WalkedFile {
-    const entry = { index: this.folders[i].entry.index, source, destination };
+    const entry: FileEntry = { index: this.folders[i].entry.index, source, destination };
     const rec = checked.ok
       ? {
         entry,

@@ -12,19 +12,20 @@ import { validateConfig } from "../../src/config/validate.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { mergeReports } from "../../src/report/merge.ts";
-import type { EmbeddedServer } from "../../src/server/embedded_server.ts";
+import { type EmbeddedServer, nameBytes } from "../../src/server/embedded_server.ts";
+import { parseConfig } from "../../src/config/load.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
 import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
 
 const integration = { sanitizeOps: false, sanitizeResources: false };
 
-function configFor(
+async function configFor(
   server: EmbeddedServer,
   files: unknown[],
   options: Record<string, unknown> = {},
 ) {
-  return validateConfig({
+  return await validateConfig({
     server: { host: server.host, port: server.port },
     options: { workers: 3, retries: 1, backoffBaseMs: 50, ...options },
     files,
@@ -60,7 +61,7 @@ Deno.test({
     const extra = join(tree.root, "..", "extra.txt");
     await Deno.writeTextFile(extra, "listed next to a folder");
     await withServer({ port: 0 }, async (server) => {
-      const config = configFor(server, [
+      const config = await configFor(server, [
         { source: extra, destination: "/other/extra.txt" },
         // Without a trailing "/" on either side: the entry is a folder because its source is.
         { source: tree.root, destination: "/www" },
@@ -122,7 +123,7 @@ Deno.test({
   async fn() {
     const tree = await makeFolderTree();
     await withServer({ port: 0 }, async (server) => {
-      const config = configFor(server, [{
+      const config = await configFor(server, [{
         source: tree.root,
         destination: "/t",
         include: ["**/*.txt", "**/*.log"],
@@ -155,7 +156,7 @@ Deno.test({
     const tree = await makeFolderTree();
     await Deno.symlink(tree.root, join(tree.root, "deep", "loop"));
     await withServer({ port: 0 }, async (server) => {
-      const config = configFor(server, [{
+      const config = await configFor(server, [{
         source: tree.root,
         destination: "/s",
         followSymlinks: true,
@@ -191,7 +192,9 @@ Deno.test({
       }
     }
     await withServer({ port: 0 }, async (server) => {
-      const config = configFor(server, [{ source: dir, destination: "/big" }], { workers: 2 });
+      const config = await configFor(server, [{ source: dir, destination: "/big" }], {
+        workers: 2,
+      });
       let yielded = 0;
       let storsWhenLastYielded = -1;
       const { report, exitCode } = await runUpload({
@@ -225,7 +228,7 @@ Deno.test({
       const files = [{ source: tree.root, destination: "/sh", exclude: TREE_EXCLUDE }];
       const reports = [];
       for (let index = 0; index < 3; index++) {
-        const config = configFor(server, files);
+        const config = await configFor(server, files);
         config.options.shard = { index, count: 3 };
         const { report, exitCode } = await runUpload({ config });
         assert.equal(exitCode, 0);
@@ -239,7 +242,7 @@ Deno.test({
       const stors = server.stats.commands.filter((c) => c.startsWith("STOR "));
       assert.equal(stors.length, tree.expected.size, "every file sent exactly once");
       const merged = mergeReports(reports.map((report, k) => ({ name: `r${k}`, report })));
-      const single = await runUpload({ config: configFor(server, files), dryRun: true });
+      const single = await runUpload({ config: await configFor(server, files), dryRun: true });
       assert.equal(merged.totals.files, single.report.totals.files);
       assert.equal(merged.totals.uploaded, tree.expected.size);
       // Per-entry totals add up over the shards (each shard creates its share of empty folders).
@@ -264,7 +267,7 @@ Deno.test({
     await withServer({ port: 0 }, async (server) => {
       await Deno.mkdir(join(server.root, "w"));
       await Deno.writeTextFile(join(server.root, "w", "blocked"), "a file where a folder goes");
-      const config = configFor(server, [{ source: dir, destination: "/w" }]);
+      const config = await configFor(server, [{ source: dir, destination: "/w" }]);
       const { report, exitCode } = await runUpload({ config });
       assert.equal(exitCode, 1);
       assert.equal(report.totals.uploaded, 1);
@@ -288,7 +291,7 @@ Deno.test({
   async fn() {
     const tree = await makeFolderTree();
     await withServer({ port: 0 }, async (server) => {
-      const config = configFor(server, [{
+      const config = await configFor(server, [{
         source: tree.root,
         destination: "/d",
         exclude: TREE_EXCLUDE,
@@ -306,7 +309,7 @@ Deno.test("folder source: filters on a source that is a file are a config error 
   const dir = await Deno.makeTempDir();
   const file = join(dir, "a.txt");
   await Deno.writeTextFile(file, "x");
-  const config = validateConfig({
+  const config = await validateConfig({
     server: { host: "127.0.0.1", port: 1 },
     files: [
       { source: file, destination: "/a.txt" },
@@ -326,7 +329,7 @@ Deno.test("folder source: a folder found at run time overlapping another folder 
   const dir = await Deno.makeTempDir();
   await Deno.mkdir(join(dir, "a"));
   await Deno.mkdir(join(dir, "b"));
-  const config = validateConfig({
+  const config = await validateConfig({
     server: { host: "127.0.0.1", port: 1 },
     files: [
       // As files these would be /www/a and /www/sub/b; as folders /www and /www/sub.
@@ -339,4 +342,45 @@ Deno.test("folder source: a folder found at run time overlapping another folder 
     assert.deepEqual(e.problems.map((p) => p.path), ["files[1].destination"]);
     return true;
   });
+});
+
+Deno.test({
+  name: "folder source on a cp1251 server: walked names sent as code-page bytes; 日本 fails unsent",
+  ...integration,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ftpbatch-enc-tree-" });
+    for (const rel of ["План.txt", "Папка/Отчёт.txt", "日本.txt", "日本/a.txt"]) {
+      await Deno.mkdir(join(dir, rel, ".."), { recursive: true });
+      await Deno.writeTextFile(join(dir, rel), rel);
+    }
+    await withServer({ port: 0, byteNames: true }, async (server) => {
+      const config = await parseConfig(
+        JSON.stringify({
+          server: { host: server.host, port: server.port, encoding: "cp1251" },
+          options: { workers: 2, retries: 1 },
+          files: [{ source: dir, destination: "/d" }],
+        }),
+        "/nowhere/c.json",
+      );
+      const { report, exitCode } = await runUpload({ config });
+      assert.equal(exitCode, 1);
+      const byDest = new Map(report.files.map((f) => [f.destination, f]));
+      assert.equal(byDest.get("/d/План.txt")?.status, "uploaded");
+      assert.equal(byDest.get("/d/Папка/Отчёт.txt")?.status, "uploaded");
+      for (const d of ["/d/日本.txt", "/d/日本/a.txt"]) {
+        const f = byDest.get(d)!;
+        assert.equal(f.status, "failed");
+        assert.equal(f.bytesSent, 0);
+        assert.match(
+          f.error!,
+          /not representable in the server's encoding \(server\.encoding cp1251\)/,
+        );
+      }
+      const hex = (name: string) =>
+        nameBytes(name).map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" ");
+      const names = [...Deno.readDirSync(join(server.root, "d"))].map((e) => hex(e.name)).sort();
+      assert.deepEqual(names, ["CF E0 EF EA E0", "CF EB E0 ED 2E 74 78 74"]);
+      assert.ok(!server.stats.commands.some((c) => c.includes("?") || c.includes("日")));
+    });
+  },
 });
