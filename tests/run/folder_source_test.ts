@@ -286,6 +286,39 @@ Deno.test({
 });
 
 Deno.test({
+  name: "folder source: SIGINT while the walk is still going: exit 130, what was uploaded is exact",
+  ...integration,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ftpbatch-int-" });
+    const FILES = 700;
+    for (let i = 0; i < FILES; i++) await Deno.writeTextFile(join(dir, `f${i}.txt`), `file ${i}`);
+    await withServer({ port: 0 }, async (server) => {
+      const config = await configFor(server, [{ source: dir, destination: "/i" }], { workers: 2 });
+      const controller = new AbortController();
+      let yielded = 0;
+      const { report, exitCode } = await runUpload({
+        config,
+        signal: controller.signal,
+        // The second chunk is being walked: uploads of the first are under way.
+        walkHook: (item) => item.kind === "file" && ++yielded === 300 && controller.abort("SIGINT"),
+      });
+      assert.equal(exitCode, 130);
+      assert.equal(report.interrupted, "SIGINT");
+      assert.ok(yielded < FILES, "the walk stopped with the run");
+      const uploaded = report.files.filter((f) => f.status === "uploaded");
+      for (const f of uploaded) {
+        const i = f.destination.slice("/i/f".length, -".txt".length);
+        assert.equal(await Deno.readTextFile(join(server.root, f.destination)), `file ${i}`);
+      }
+      assert.ok(report.files.every((f) => f.status === "uploaded" || f.status === "failed"));
+      // Nothing complete on the server that the report does not call uploaded.
+      const done = (await listTree(server.root)).filter((p) => !p.includes(".ftpbatch-"));
+      assert.deepEqual(done.sort(), uploaded.map((f) => f.destination.slice(1)).sort());
+    });
+  },
+});
+
+Deno.test({
   name: "folder source: a dry run walks the tree and connects to nothing",
   ...integration,
   async fn() {
