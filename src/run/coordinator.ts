@@ -53,7 +53,9 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const jobs = planJobs(checked);
   const feed = new FolderFeed(folders, {
     shard,
-    listed: new Set(jobs.map((j) => j.destination)),
+    listed: new Set(checked.map((c) => c.entry.destination)),
+    // This run's own outputs are not sources, even inside a source folder.
+    ignore: new Set([config.options.report, config.options.lock].filter((p) => p !== undefined)),
     firstId: config.files.length,
     log: opts.log,
     hook: opts.walkHook,

@@ -75,6 +75,8 @@ export class FolderFeed implements JobFeed {
       log?: (line: string) => void;
       hook?: WalkHook;
       screen?: Screen;
+      /** Local files never sent (the run's report and lock files). */
+      ignore?: Set<string>;
       /** Why a destination cannot be sent in the server's code page (`server.encoding`). */
       unencodable?: (destination: string) => string | undefined;
     },
@@ -152,6 +154,7 @@ export class FolderFeed implements JobFeed {
         return;
       case "file": {
         if (!this.#mine(destination) || this.o.listed.has(destination)) return;
+        if (this.o.ignore?.has(item.path)) return;
         if (looksLikeTempName(destination)) {
           const reason =
             `has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); not sent`;

@@ -319,6 +319,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "folder source: the run's report and lock files inside the folder are not sent",
+  ...integration,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "ftpbatch-own-" });
+    await Deno.writeTextFile(join(dir, "a.txt"), "a");
+    await Deno.writeTextFile(join(dir, "report.json"), "{}"); // an earlier run's report
+    await Deno.writeTextFile(join(dir, "run.lock"), "");
+    await withServer({ port: 0 }, async (server) => {
+      const config = await configFor(server, [{ source: dir, destination: "/o" }], {
+        report: join(dir, "report.json"),
+        lock: join(dir, "run.lock"),
+      });
+      const { exitCode } = await runUpload({ config });
+      assert.equal(exitCode, 0);
+      assert.deepEqual(await listTree(server.root), ["o/a.txt"]);
+    });
+  },
+});
+
+Deno.test({
   name: "folder source: a dry run walks the tree and connects to nothing",
   ...integration,
   async fn() {
