@@ -59,15 +59,19 @@ function checkOne(path: string, uid: number | null, gid: number | null): Checked
       ...(info.ctime ? { ctimeMs: info.ctime.getTime() } : {}),
     });
   } catch (e) {
-    const reason = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    return { ok: false, reason };
+    return { ok: false, reason: localReason(e, "no such file") };
   }
+}
+
+/** Why a local file or folder could not be read, in the report's words (`missing` for not found). */
+export function localReason(e: unknown, missing: string): string {
+  return e instanceof Deno.errors.NotFound
+    ? missing
+    : e instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : e instanceof Error
+    ? e.message
+    : String(e);
 }
 
 function readableByMode(info: Deno.FileInfo, uid: number | null, gid: number | null): boolean {

@@ -15,7 +15,7 @@
 import { join } from "node:path";
 import { compileGlob } from "../config/tree.ts";
 import type { TreeOptions } from "../config/types.ts";
-import { type CheckedFile, checkFile } from "./sources.ts";
+import { type CheckedFile, checkFile, localReason } from "./sources.ts";
 
 /** What the walk meets, `rel` being the path below the folder ("a/b.txt"). */
 export type WalkItem =
@@ -65,7 +65,7 @@ export async function* walkTree(
       names = [];
       for await (const e of Deno.readDir(dir.path)) names.push(e);
     } catch (e) {
-      yield emit({ kind: "unreadable", rel: dir.rel, reason: reasonOf(e) });
+      yield emit({ kind: "unreadable", rel: dir.rel, reason: localReason(e, "no such folder") });
       continue;
     }
     if (names.length === 0 && dir.rel !== "") {
@@ -128,14 +128,4 @@ function chainOf(root: string): Chain | undefined {
 function onChain(chain: Chain | undefined, key: string): boolean {
   for (let c = chain; c; c = c.up) if (c.key === key) return true;
   return false;
-}
-
-function reasonOf(e: unknown): string {
-  return e instanceof Deno.errors.PermissionDenied
-    ? "permission denied"
-    : e instanceof Deno.errors.NotFound
-    ? "no such folder"
-    : e instanceof Error
-    ? e.message
-    : String(e);
 }
