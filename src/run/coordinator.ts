@@ -2,7 +2,8 @@
  * One run: checks the sources, plans the jobs, hands them to the worker pool
  * (`pool.ts`), and turns what came back into the report and the exit code.
  * Folder sources are walked while the pool runs and their files streamed in
- * (`folder_feed.ts`); listed files go first, largest first.
+ * (`folder_feed.ts`, skip rules per chunk in `folder_skip.ts`); listed files
+ * go first, largest first.
  *
  * @module
  */
@@ -14,8 +15,13 @@ import { buildReport, type Report, type ReportFile } from "../report/report.ts";
 import type { LocalIdentity } from "./sources.ts";
 import { FolderFeed } from "./folder_feed.ts";
 import { assembleFiles, sortEntries } from "./folder_sources.ts";
+import { skipScreen } from "./folder_skip.ts";
 import type { WalkHook } from "./walk.ts";
 import { Pool, type PoolResult } from "./pool.ts";
+import { checkRemote } from "./remote_check.ts";
+import { unsentReason } from "./progress.ts";
+import { unsentResult } from "../upload/job.ts";
+import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { destinationCheck } from "../config/encoding.ts";
@@ -50,7 +56,23 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const { config } = opts;
   const shard = config.options.shard;
   const { checked, folders } = sortEntries(config);
-  const jobs = planJobs(checked);
+  let jobs = planJobs(checked);
+  let results = new Map<number, PoolResult>();
+  let reconnects = 0;
+  let connections = 0;
+  let connectError: string | undefined;
+  let interrupted: "SIGINT" | "SIGTERM" | undefined;
+  const notes: string[] = [];
+  const skipped = new Map<number, string>();
+  const settings = uploadSettings(opts);
+  const remote = {
+    rule: config.options.skip,
+    login: settings.server,
+    timeoutMs: settings.timeoutMs,
+    retries: settings.retries,
+    log: opts.log,
+    signal: opts.signal,
+  };
   const feed = new FolderFeed(folders, {
     shard,
     listed: new Set(checked.map((c) => c.entry.destination)),
@@ -60,18 +82,35 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     log: opts.log,
     hook: opts.walkHook,
     ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
+    ...(!opts.dryRun && config.options.skip !== "none"
+      ? { screen: skipScreen(remote, notes) }
+      : {}),
   });
+
+  // What is already on the server is not sent again (a dry run connects to nothing).
+  if (!opts.dryRun && jobs.length > 0) {
+    const check = await checkRemote({ ...remote, jobs, connections: config.options.workers });
+    if (check.loginRefused) {
+      connectError = check.loginRefused;
+      const reason = unsentReason({ connected: false, connectError, interrupted: false });
+      for (const job of jobs) results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+    }
+    jobs = check.loginRefused ? [] : check.send;
+    for (const s of check.skipped) skipped.set(s.job.id, s.reason);
+    notes.push(...check.notes);
+    if (check.skipped.length > 0) {
+      opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
+    }
+  }
+  const work = jobs.length + (connectError ? 0 : folders.length);
   const workers = Math.max(
     1,
     Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
   );
-  let results = new Map<number, PoolResult>();
-  let reconnects = 0;
-  let connections = 0;
-  let connectError: string | undefined;
-  let interrupted: "SIGINT" | "SIGTERM" | undefined;
 
-  if (!opts.dryRun && jobs.length + folders.length > 0) {
+  if (!opts.dryRun && work > 0 && opts.signal?.aborted) {
+    interrupted = signalName(opts.signal.reason); // during the skip phase: nothing sent
+  } else if (!opts.dryRun && work > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
       const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
@@ -91,13 +130,27 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
   if (!interrupted) await feed.drain();
+  if (feed.skipped.size > 0) {
+    opts.log?.(`already on the server, not sent: ${feed.skipped.size} walked file(s)`);
+  }
 
+  // Said once, whether the skip phase or an upload found it out.
+  if ([...results.values()].some((r) => r.timeSet === "unsupported")) {
+    if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
+  }
   const { files, entries } = assembleFiles(
     checked,
     folders,
     feed.files,
     feed.tallies,
-    (c, id) => toReportFile(c, results.get(id), opts.dryRun, interrupted),
+    (c, id) =>
+      toReportFile(
+        c,
+        results.get(id),
+        opts.dryRun,
+        interrupted,
+        skipped.get(id) ?? feed.skipped.get(id),
+      ),
   );
   const report = buildReport({
     startedAt,
@@ -111,6 +164,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     },
     // The connections that actually logged in (at most at once), not the number asked for.
     workers: opts.dryRun ? workers : connections,
+    notes,
     dryRun: opts.dryRun,
     interrupted,
     reconnects,
@@ -123,14 +177,23 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
 }
 
+function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
+  return reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
+}
+
 function toReportFile(
   c: CheckedSource,
   r: PoolResult | undefined,
   dryRun: boolean | undefined,
   interrupted: string | undefined,
+  skipReason: string | undefined,
 ): ReportFile {
   const base = { source: c.entry.source, destination: c.entry.destination };
-  const unsent = (status: ReportFile["status"], size: number, error: string): ReportFile => ({
+  const unsent = (
+    status: ReportFile["status"],
+    size: number,
+    more: { error?: string; reason?: string } = {},
+  ): ReportFile => ({
     ...base,
     status,
     size,
@@ -139,17 +202,17 @@ function toReportFile(
     resumedFrom: [],
     worker: 0,
     durationMs: 0,
-    error,
+    ...more,
   });
-  if (!c.ok) return unsent("missing", 0, `source ${c.reason}`);
+  if (!c.ok) return unsent("missing", 0, { error: `source ${c.reason}` });
   // A name the server's code page cannot represent (config validation found it): never sent.
-  if (c.entry.unencodable) return unsent("failed", c.size, c.entry.unencodable);
+  if (c.entry.unencodable) return unsent("failed", c.size, { error: c.entry.unencodable });
+  // Already on the server: nothing sent, the reason kept.
+  if (skipReason !== undefined) return unsent("skipped", c.size, { reason: skipReason });
   if (!r) {
-    return unsent(
-      dryRun ? "skipped" : "failed",
-      c.size,
-      dryRun ? "dry run" : interrupted ? "interrupted" : "not attempted",
-    );
+    // A dry run sends nothing: its files are planned, which is not "skipped" (already there).
+    if (dryRun) return unsent("planned", c.size);
+    return unsent("failed", c.size, { error: interrupted ? "interrupted" : "not attempted" });
   }
   return {
     ...base,

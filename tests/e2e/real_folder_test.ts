@@ -79,6 +79,20 @@ Deno.test({
       const log = await server.log();
       const stors = log.split("\n").filter((l) => /FTP command: Client "[^"]+", "STOR /.test(l));
       assert.equal(stors.length, tree.expected.size);
+      // A nightly mirror of the unchanged folder: listed, compared, nothing sent again.
+      const again = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", "--allow-write", "--allow-net", "--allow-env", MAIN]
+          .concat(["upload", configPath, "--quiet"]),
+        env: { NO_COLOR: "1", PW: server.password },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+      const log2 = (await server.log()).split("\n");
+      const stors2 = log2.filter((l) => /FTP command: Client "[^"]+", "STOR /.test(l));
+      assert.equal(stors2.length, tree.expected.size, "the re-run sent nothing");
+      const report2 = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
+      assert.equal(report2.entries[0].skipped, tree.expected.size);
     } finally {
       await server.close();
     }

@@ -437,3 +437,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "folder source re-run (nightly mirror): nothing changed, no STOR; one file changed, one STOR",
+  ...integration,
+  async fn() {
+    const tree = await makeFolderTree();
+    await withServer({ port: 0 }, async (server) => {
+      const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
+      const first = await runUpload({ config: await configFor(server, files) });
+      assert.equal(first.exitCode, 0);
+      const stors = () => server.stats.commands.filter((c) => c.startsWith("STOR ")).length;
+      const before = stors();
+      const again = await runUpload({ config: await configFor(server, files) });
+      assert.equal(again.exitCode, 0);
+      assert.equal(stors(), before, "an unchanged folder sends nothing");
+      assert.equal(again.report.totals.skipped, tree.expected.size);
+      assert.equal(again.report.entries?.[0].skipped, tree.expected.size);
+      const changed = tree.expected.get("Документы/План работ.txt")!;
+      await Deno.writeTextFile(changed, "changed, and of another size");
+      const third = await runUpload({ config: await configFor(server, files) });
+      assert.equal(third.exitCode, 0);
+      assert.equal(stors(), before + 1, "only the changed file is sent");
+      assert.equal(third.report.totals.uploaded, 1);
+      assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
+    });
+  },
+});
