@@ -1,15 +1,22 @@
 /**
  * One run: checks the sources, plans the jobs, hands them to the worker pool
  * (`pool.ts`), and turns what came back into the report and the exit code.
+ * Folder sources are walked while the pool runs and their files streamed in
+ * (`folder_feed.ts`, skip rules per chunk in `folder_skip.ts`); listed files
+ * go first, largest first.
  *
  * @module
  */
 
 import type { UploadSettings } from "./messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
-import { filesDigest, selectShard } from "../plan/shard.ts";
+import { filesDigest } from "../plan/shard.ts";
 import { buildReport, type Report, type ReportFile } from "../report/report.ts";
-import { checkSources, type LocalIdentity } from "./sources.ts";
+import type { LocalIdentity } from "./sources.ts";
+import { FolderFeed } from "./folder_feed.ts";
+import { assembleFiles, sortEntries } from "./folder_sources.ts";
+import { skipScreen } from "./folder_skip.ts";
+import type { WalkHook } from "./walk.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import { checkRemote } from "./remote_check.ts";
 import { unsentReason } from "./progress.ts";
@@ -17,6 +24,7 @@ import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
+import { destinationCheck } from "../config/encoding.ts";
 
 export interface RunOptions {
   config: Config;
@@ -29,6 +37,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Worker module; tests swap in a faulty build. */
   workerUrl?: URL;
+  /** Test hook: sees every item the folder walk yields. */
+  walkHook?: WalkHook;
 }
 
 export interface RunOutcome {
@@ -45,7 +55,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { config } = opts;
   const shard = config.options.shard;
-  const checked = checkSources(selectShard(config.files, shard));
+  const { checked, folders } = sortEntries(config);
   let jobs = planJobs(checked);
   let results = new Map<number, PoolResult>();
   let reconnects = 0;
@@ -54,20 +64,32 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
   const notes: string[] = [];
   const skipped = new Map<number, string>();
+  const settings = uploadSettings(opts);
+  const remote = {
+    rule: config.options.skip,
+    login: settings.server,
+    timeoutMs: settings.timeoutMs,
+    retries: settings.retries,
+    log: opts.log,
+    signal: opts.signal,
+  };
+  const feed = new FolderFeed(folders, {
+    shard,
+    listed: new Set(checked.map((c) => c.entry.destination)),
+    // This run's own outputs are not sources, even inside a source folder.
+    ignore: new Set([config.options.report, config.options.lock].filter((p) => p !== undefined)),
+    firstId: config.files.length,
+    log: opts.log,
+    hook: opts.walkHook,
+    ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
+    ...(!opts.dryRun && config.options.skip !== "none"
+      ? { screen: skipScreen(remote, notes) }
+      : {}),
+  });
 
   // What is already on the server is not sent again (a dry run connects to nothing).
   if (!opts.dryRun && jobs.length > 0) {
-    const settings = uploadSettings(opts);
-    const check = await checkRemote({
-      jobs,
-      rule: config.options.skip,
-      login: settings.server,
-      timeoutMs: settings.timeoutMs,
-      retries: settings.retries,
-      connections: config.options.workers,
-      log: opts.log,
-      signal: opts.signal,
-    });
+    const check = await checkRemote({ ...remote, jobs, connections: config.options.workers });
     if (check.loginRefused) {
       connectError = check.loginRefused;
       const reason = unsentReason({ connected: false, connectError, interrupted: false });
@@ -80,11 +102,15 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
     }
   }
-  const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
+  const work = jobs.length + (connectError ? 0 : folders.length);
+  const workers = Math.max(
+    1,
+    Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
+  );
 
-  if (!opts.dryRun && jobs.length > 0 && opts.signal?.aborted) {
+  if (!opts.dryRun && work > 0 && opts.signal?.aborted) {
     interrupted = signalName(opts.signal.reason); // during the skip phase: nothing sent
-  } else if (!opts.dryRun && jobs.length > 0) {
+  } else if (!opts.dryRun && work > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
       const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
@@ -97,23 +123,34 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       log: opts.log,
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
+      ...(folders.length > 0 ? { feed } : {}),
     }, jobs);
     ({ results, reconnects, interrupted, connectError, peakConnections: connections } = await pool
       .run());
+  }
+  // The files the pool never pulled are reported too (a stopped run's walk is not finished).
+  if (!interrupted) await feed.drain();
+  if (feed.skipped.size > 0) {
+    opts.log?.(`already on the server, not sent: ${feed.skipped.size} walked file(s)`);
   }
 
   // Said once, whether the skip phase or an upload found it out.
   if ([...results.values()].some((r) => r.timeSet === "unsupported")) {
     if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
   }
-  const files = checked.map((c) =>
-    toReportFile(
-      c,
-      results.get(c.entry.index),
-      opts.dryRun,
-      interrupted,
-      skipped.get(c.entry.index),
-    )
+  const { files, entries } = assembleFiles(
+    checked,
+    folders,
+    feed.files,
+    feed.tallies,
+    (c, id) =>
+      toReportFile(
+        c,
+        results.get(id),
+        opts.dryRun,
+        interrupted,
+        skipped.get(id) ?? feed.skipped.get(id),
+      ),
   );
   const report = buildReport({
     startedAt,
@@ -133,6 +170,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     reconnects,
     connectFailed: Boolean(connectError),
     ...(shard ? { shard: { ...shard, digest: filesDigest(config.files) } } : {}),
+    entries,
     files,
   });
   const exitCode = report.exitCode;
