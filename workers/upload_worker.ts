@@ -23,6 +23,8 @@ const queue: UploadJob[] = [];
 let running = false;
 /** `idle` was said since the last batch came. */
 let askedForMore = false;
+/** Folders to create once the files in hand are done (asked for during the run). */
+let waitingDirs: string[] | undefined;
 /** Set when the server said it is full: queued jobs fail unsent with this reason. */
 let stopReason: string | undefined;
 
@@ -38,7 +40,11 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       void init(msg.settings);
       break;
     case "mkdirs":
-      void mkdirs(msg.dirs);
+      askedForMore = false;
+      // Asked for while files are still going (the early `idle`): after them, on the same
+      // connection, never beside them.
+      if (running) waitingDirs = msg.dirs;
+      else void mkdirs(msg.dirs);
       break;
     case "jobs":
       askedForMore = false;
@@ -135,6 +141,9 @@ async function run(): Promise<void> {
   // Jobs may have come in while the last renames were settled.
   running = false;
   if (queue.length > 0) return run();
+  const dirs = waitingDirs;
+  waitingDirs = undefined;
+  if (dirs) return mkdirs(dirs); // its `mkdirsDone` makes the pool hand out the next work
   if (!askedForMore) askForMore();
 }
 
