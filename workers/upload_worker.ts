@@ -15,6 +15,8 @@ import { classifyError, RetryBudget, toConnectError } from "../src/upload/retry.
 let uploader: Uploader | undefined;
 const queue: UploadJob[] = [];
 let running = false;
+/** How often a transfer under way reports its progress. */
+const PROGRESS_MS = 250;
 /** Set when the server said it is full: queued jobs fail unsent with this reason. */
 let stopReason: string | undefined;
 
@@ -49,7 +51,18 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 };
 
 async function init(settings: UploadSettings): Promise<void> {
-  const up = uploader = new Uploader(settings, () => post({ type: "reconnected" }));
+  const up = uploader = new Uploader(
+    settings,
+    (cause) => post({ type: "reconnected", ...(cause ? { cause } : {}) }),
+    (notice) => post({ type: "retry", notice }),
+  );
+  // A transfer under way says how far it got, a few times a second (the live rate counts it).
+  let last = -1;
+  setInterval(() => {
+    const p = up.progress();
+    if (p && p.bytesSent !== last) post({ type: "progress", ...p });
+    last = p?.bytesSent ?? -1;
+  }, PROGRESS_MS);
   // A server that is briefly unreachable gets the same retry budget as a file (counted by tries).
   const budget = new RetryBudget(settings);
   for (;;) {

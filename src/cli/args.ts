@@ -14,13 +14,33 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: (name: string) => string | undefined;
+  /** Text on stderr as is (no newline): the live progress line. Absent: no live line. */
+  errRaw?: (text: string) => void;
+  /** Whether stderr is a terminal (the live line is drawn only there). */
+  errIsTerminal?: () => boolean;
+  /** The terminal's width in columns, when known. */
+  columns?: () => number | undefined;
 }
 
 export const defaultIo: Io = {
   out: (t) => console.log(t),
   err: (t) => console.error(t),
   env: (n) => Deno.env.get(n),
+  errRaw: (t) => writeAll(Deno.stderr, new TextEncoder().encode(t)),
+  errIsTerminal: () => Deno.stderr.isTerminal(),
+  columns: () => {
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      return undefined; // no terminal on any standard stream
+    }
+  },
 };
+
+/** Synchronous, like `console.error`, so the two never reorder. */
+function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length;) off += w.writeSync(bytes.subarray(off));
+}
 
 export class UsageError extends Error {}
 

@@ -23,6 +23,8 @@ const UPLOAD: CommandSpec = {
     "no-atomic": { type: "boolean" },
     "dry-run": { type: "boolean" },
     quiet: { type: "boolean" },
+    json: { type: "boolean" },
+    verbose: { type: "boolean" },
     shard: { type: "string" },
     lock: { type: "string" },
   },
@@ -51,6 +53,8 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   return await runAndReport(config, io, {
     dryRun: Boolean(values["dry-run"]),
     quiet: Boolean(values.quiet),
+    json: Boolean(values.json),
+    verbose: Boolean(values.verbose),
     ...(values.report ? { reportLabel: "--report" } : {}),
     ...(values.lock ? { lockLabel: "--lock" } : {}),
   });

@@ -75,6 +75,7 @@ export class BasicFtpSession extends Session {
     const source = createReadStream(local.path, { start });
     // Bytes handed to the data connection, not merely read from disk.
     const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
+    this.inFlight = sent;
     source.once("error", (e: Error) => ftp.closeWithError(e));
     try {
       await uploadFrom(source, {

@@ -141,6 +141,7 @@ export class NativeSession extends Session {
       throw new TransferFailed(this.outOfStep(verb, reply), 0);
     }
     const progress = { read: 0, sent: 0 };
+    this.inFlight = () => progress.sent;
     let sending = true;
     let ended = false;
     let failed = false;

@@ -12,6 +12,7 @@ import { buildReport, type Report, type ReportFile } from "../report/report.ts";
 import { checkSources, type LocalIdentity } from "./sources.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import type { Config } from "../config/types.ts";
+import type { RunEvent } from "../report/events.ts";
 
 export interface RunOptions {
   config: Config;
@@ -24,6 +25,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Worker module; tests swap in a faulty build. */
   workerUrl?: URL;
+  /**
+   * What happens as it happens: `run-start`, one `file` per file as soon as it
+   * is final (the same entry the report gets), `retry`, `reconnect`, and
+   * `progress` a few times a second while workers run. The caller emits `run-end`.
+   */
+  onEvent?: (event: RunEvent) => void;
 }
 
 export interface RunOutcome {
@@ -48,6 +55,17 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   let connections = 0;
   let connectError: string | undefined;
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
+  const emit = opts.onEvent ?? (() => {});
+  // Each file's entry as told in its `file` event; the report reuses it, so the two agree.
+  const told = new Map<number, ReportFile>();
+  const tell = (c: CheckedSource, r?: PoolResult) => {
+    const file = toReportFile(c, r, opts.dryRun, interrupted);
+    told.set(c.entry.index, file);
+    emit({ type: "file", file });
+  };
+  const bytes = checked.reduce((n, c) => n + (c.ok ? c.size : 0), 0);
+  emit({ type: "run-start", files: checked.length, bytes, workers, dryRun: Boolean(opts.dryRun) });
+  for (const c of checked) if (!c.ok) tell(c);
 
   if (!opts.dryRun && jobs.length > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
@@ -60,6 +78,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       settings: uploadSettings(opts),
       workers,
       log: opts.log,
+      onEvent: opts.onEvent,
+      onResult: (id, r) => tell(identity.get(id) as CheckedSource, r),
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
     }, jobs);
@@ -67,9 +87,9 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       .run());
   }
 
-  const files = checked.map((c) =>
-    toReportFile(c, results.get(c.entry.index), opts.dryRun, interrupted)
-  );
+  // The files no worker answered for (dry run, interrupted) are told now.
+  for (const c of checked) if (!told.has(c.entry.index)) tell(c, results.get(c.entry.index));
+  const files = checked.map((c) => told.get(c.entry.index) as ReportFile);
   const report = buildReport({
     startedAt,
     finishedAt: new Date(),

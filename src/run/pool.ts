@@ -3,7 +3,8 @@
  * batches handed to idle workers, the folder phase first (`folders.ts`),
  * replacing a worker that died, shrinking when the server refuses "one
  * connection too many", and stopping when the server is full. Decisions about
- * a single file live in `src/upload/`.
+ * a single file live in `src/upload/`. Over 350 lines: one state machine over
+ * the slots, whose parts (folders, slots, byte tally, texts) are already apart.
  *
  * @module
  */
@@ -14,13 +15,19 @@ import { safeText } from "../ftp/server_text.ts";
 import { backoffDelay } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
-import { connectRetryLine, progressLine, unsentReason } from "./progress.ts";
+import { connectRetryLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
+import { ByteTally } from "./tally.ts";
+import type { RunEvent } from "../report/events.ts";
 
 export interface PoolOptions {
   settings: UploadSettings;
   workers: number;
   log?: (line: string) => void;
+  /** Retries, reconnects, and a `progress` snapshot every `PROGRESS_MS` (see `RunOptions.onEvent`). */
+  onEvent?: (event: RunEvent) => void;
+  /** Each job's result as soon as it is final (sent or not). */
+  onResult?: (id: number, result: PoolResult) => void;
   signal?: AbortSignal;
   workerUrl: URL;
 }
@@ -38,7 +45,8 @@ export interface PoolOutcome {
   connectError?: string;
 }
 
-const PROGRESS_MS = 10_000;
+/** How often the live progress is told (the CLI decides how often to draw it). */
+const PROGRESS_MS = 250;
 const INTERRUPT_WAIT_MS = 5000;
 
 export class Pool {
@@ -57,7 +65,7 @@ export class Pool {
   #tooManyInARow = 0;
   #lastCrash?: string;
   #reconnects = 0;
-  #sent = 0;
+  #bytes = new ByteTally();
   #full?: string;
   #interrupted?: "SIGINT" | "SIGTERM";
   #total: number;
@@ -81,9 +89,9 @@ export class Pool {
     signal?.addEventListener("abort", onAbort);
     if (signal?.aborted) onAbort();
     for (let i = 0; i < this.#limit; i++) this.#spawn();
-    // A line every so often, so a person watching a long run sees it move.
-    const started = performance.now();
-    const progress = this.opts.log && setInterval(() => this.#progress(started), PROGRESS_MS);
+    const { onEvent } = this.opts;
+    const progress = onEvent &&
+      setInterval(() => onEvent(this.#bytes.snapshot(this.#loggedIn())), PROGRESS_MS);
     await this.#finished;
     if (progress) clearInterval(progress);
     signal?.removeEventListener("abort", onAbort);
@@ -95,18 +103,6 @@ export class Pool {
       interrupted: this.#interrupted,
       connectError: this.#everReady ? undefined : this.#connectError,
     };
-  }
-
-  /** Bytes sent (over all attempts) for the files finished so far: the progress line's rate. */
-  #progress(started: number) {
-    this.#log(progressLine({
-      done: this.#results.size,
-      total: this.#total,
-      bytes: this.#sent,
-      secs: (performance.now() - started) / 1000,
-      connections: this.#loggedIn(),
-      reconnects: this.#reconnects,
-    }));
   }
 
   #log(line: string) {
@@ -145,6 +141,7 @@ export class Pool {
         // Said at once, once per round (every worker meets the same server).
         if (msg.attempt > this.#loggedRetry) this.#log(connectRetryLine(msg));
         this.#loggedRetry = Math.max(this.#loggedRetry, msg.attempt);
+        this.#emit({ ...retry(msg), worker: slot.id });
         break;
       case "connectFailed":
         slot.state = "gone";
@@ -176,8 +173,17 @@ export class Pool {
         slot.state = "gone";
         this.#shrink(slot, msg.returned);
         break;
-      case "reconnected":
+      case "reconnected": {
         this.#reconnects++;
+        const { reconnect: _, ...cause } = msg.cause ?? {};
+        this.#emit({ type: "reconnect", worker: slot.id, ...cause });
+        break;
+      }
+      case "retry":
+        this.#emit({ type: "retry", worker: slot.id, ...msg.notice });
+        break;
+      case "progress":
+        this.#bytes.moved(slot.id, msg);
         break;
       case "closed":
         slot.state = "gone";
@@ -188,8 +194,7 @@ export class Pool {
   #onResult(slot: Slot, result: JobResult) {
     slot.inflight.delete(result.id);
     if (!this.#results.has(result.id)) {
-      this.#results.set(result.id, { ...result, worker: slot.id });
-      this.#sent += result.bytesSent;
+      this.#record(result, slot.id);
       const error = result.error ?? "";
       if (result.status === "failed" && error !== "interrupted" && !error.startsWith("not sent")) {
         this.#log(`failed: ${this.#jobs.get(result.id)?.destination ?? result.id}: ${error}`);
@@ -275,6 +280,7 @@ export class Pool {
     for (const j of slot.inflight.values()) back.set(j.id, j);
     for (const j of returned) back.set(j.id, j); // returned ones carry their progress
     slot.inflight.clear();
+    this.#bytes.lost(slot.id);
     for (const id of this.#results.keys()) back.delete(id);
     this.#queue.unshift(...back.values());
     if (this.#full) this.#failQueue(this.#full);
@@ -308,8 +314,21 @@ export class Pool {
   /** Fails a job that was not sent (again), unless it has its result. */
   #fail(job: UploadJob, reason: string) {
     if (!this.#results.has(job.id)) {
-      this.#results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+      this.#record(unsentResult(job, reason), 0);
     }
+  }
+
+  /** A job's final result: kept, counted, told. */
+  #record(result: JobResult, worker: number) {
+    const pooled = { ...result, worker };
+    this.#results.set(result.id, pooled);
+    this.#bytes.finished(worker, this.#jobs.get(result.id)?.size ?? 0, result);
+    this.opts.onResult?.(result.id, pooled);
+  }
+
+  /** Told to `onEvent`, when there is one. */
+  #emit(event: RunEvent) {
+    this.opts.onEvent?.(event);
   }
 
   /** Fails every queued job, unsent, with `reason`. */
@@ -353,4 +372,15 @@ export class Pool {
     await Promise.all(this.#live().map((s) => s.finish()));
     for (const s of this.#slots.values()) s.worker.terminate();
   }
+}
+
+/** A first login's retry as an event (no file yet, so no path). */
+function retry(m: { attempt: number; error: string; pauseMs: number }) {
+  return {
+    type: "retry",
+    attempt: m.attempt,
+    error: m.error,
+    delayMs: m.pauseMs,
+    reconnect: false,
+  } as const;
 }

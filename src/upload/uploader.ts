@@ -3,6 +3,9 @@
  * attempt asks the server what it has, sends only the rest, verifies the size
  * and (atomic mode) renames the temporary file onto the real name. Used by
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
+ * It tells its listeners of retries and reconnects, and `progress()` says how
+ * far the transfer under way got. Over 350 lines: the attempt loop is one
+ * piece; the decisions it takes are in `retry.ts`, the protocol in `src/ftp/`.
  *
  * @module
  */
@@ -11,7 +14,7 @@ import { openSession } from "../ftp/open_session.ts";
 import { LocalFileError, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
-import type { JobResult, UploadJob, UploadSettings } from "./job.ts";
+import type { JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings } from "./job.ts";
 import {
   classifyError,
   type ErrorAction,
@@ -30,8 +33,10 @@ export class ShrinkRequest extends Error {
   }
 }
 
-/** Called for each re-login after a lost connection. */
-export type ReconnectListener = () => void;
+/** Called for each re-login after a lost connection, with the retry that asked for it. */
+export type ReconnectListener = (cause?: RetryNotice) => void;
+/** Called when a failed try is followed by another, before the pause. */
+export type RetryListener = (notice: RetryNotice) => void;
 
 export class Uploader {
   #session?: FtpSession;
@@ -41,11 +46,24 @@ export class Uploader {
   // Learned per server and kept across reconnects for the rest of the run.
   #restStore?: boolean;
   #append?: boolean;
+  /** The retry that dropped the connection, told with the reconnect that follows it. */
+  #lostBy?: RetryNotice;
+  /** The transfer under way, for `progress()`. */
+  #current?: { id: number; before: number; start: number; session: FtpSession };
 
   constructor(
     readonly settings: UploadSettings,
     readonly onReconnect: ReconnectListener = () => {},
+    readonly onRetry: RetryListener = () => {},
   ) {}
+
+  /** Where the transfer under way stands (undefined between transfers). */
+  progress(): TransferProgress | undefined {
+    const c = this.#current;
+    if (!c) return undefined;
+    const sending = c.session.sending;
+    return { id: c.id, bytesSent: c.before + sending, position: c.start + sending };
+  }
 
   /** Logs in (once); throws ConnectError. */
   async connect(): Promise<void> {
@@ -94,7 +112,7 @@ export class Uploader {
     for (const dir of dirs) {
       if (this.#interrupted) break;
       try {
-        if (await this.#withRetries((s) => s.mkdir(dir))) created.push(dir);
+        if (await this.#withRetries(dir, (s) => s.mkdir(dir))) created.push(dir);
       } catch (e) {
         if (e instanceof ShrinkRequest) throw e;
         failed.push({ dir, error: this.describe(e) });
@@ -154,6 +172,8 @@ export class Uploader {
         let known = false;
         if (have === undefined || have !== job.size) {
           if (offset === 0) method = "rest";
+          const start = method === "restart" ? 0 : offset;
+          this.#current = { id: job.id, before: bytesSent, start, session };
           try {
             const out = await session.upload(job.source, target, offset, method, job.size);
             bytesSent += out.bytesSent;
@@ -168,6 +188,7 @@ export class Uploader {
             }
             throw e;
           } finally {
+            this.#current = undefined;
             this.#learn(session);
           }
         }
@@ -205,10 +226,19 @@ export class Uploader {
         if (action === "fatal") return failed(lastError);
         const pause = this.#afterFailure(budget, action);
         if (pause === undefined) break;
+        this.#retrying(job.destination, budget, action, lastError, pause);
         if (pause > 0) await this.#sleep(pause);
       }
     }
     return failed(`gave up after ${budget.tries} attempts: ${lastError}`);
+  }
+
+  /** Tells `onRetry` of the next try; one that drops the connection is told again on reconnect. */
+  #retrying(path: string, budget: RetryBudget, action: ErrorAction, error: string, pause: number) {
+    const attempt = budget.tries + 1;
+    const notice = { path, attempt, error, delayMs: pause, reconnect: action !== "retry" };
+    if (notice.reconnect) this.#lostBy = notice;
+    this.onRetry(notice);
   }
 
   /** Drops the connection when the action needs a new one; the pause before the next try. */
@@ -218,7 +248,7 @@ export class Uploader {
   }
 
   /** Runs `op` on a live session, reconnecting on lost connections, within the retry budget. */
-  async #withRetries<T>(op: (s: FtpSession) => Promise<T>): Promise<T> {
+  async #withRetries<T>(path: string, op: (s: FtpSession) => Promise<T>): Promise<T> {
     const budget = new RetryBudget(this.settings, this.#outage);
     for (;;) {
       budget.start();
@@ -233,6 +263,7 @@ export class Uploader {
         if (action === "fatal" || action === "full" || this.#interrupted) throw e;
         const pause = this.#afterFailure(budget, action);
         if (pause === undefined) throw e;
+        this.#retrying(path, budget, action, this.describe(e), pause);
         if (pause > 0) await this.#sleep(pause);
       }
     }
@@ -253,7 +284,8 @@ export class Uploader {
       throw toConnectError(e, (err) => this.describe(err));
     }
     this.#outage.ended();
-    if (this.#connectedOnce) this.onReconnect();
+    if (this.#connectedOnce) this.onReconnect(this.#lostBy);
+    this.#lostBy = undefined;
     this.#connectedOnce = true;
     return this.#session;
   }
