@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cli, integration, withServer } from "./cli_process.ts";
+import { makeDataset } from "../helpers/dataset.ts";
+import type { Report } from "../../src/report/report.ts";
+
+const PASSWORD = "pw-53cr3t";
+const TYPES = new Set(["run-start", "file", "retry", "reconnect", "run-end"]);
+
+/** Every stdout line as an event: each must parse, name a known type and carry an ISO time. */
+function parseEvents(stdout: string): Record<string, unknown>[] {
+  const lines = stdout.split("\n");
+  assert.equal(lines.pop(), "", "stdout ends with a newline");
+  let last = 0;
+  return lines.map((line, i) => {
+    const e = JSON.parse(line); // throws on anything that is not one JSON object a line
+    assert.equal(typeof e, "object", `line ${i + 1}`);
+    assert.ok(TYPES.has(e.type), `line ${i + 1}: type ${e.type}`);
+    assert.deepEqual(Object.keys(e).slice(0, 2), ["type", "time"], `line ${i + 1}`);
+    const t = new Date(e.time);
+    assert.equal(t.toISOString(), e.time, `line ${i + 1}: ISO time`);
+    assert.ok(t.getTime() >= last, `line ${i + 1}: time goes forward`);
+    last = t.getTime();
+    return e;
+  });
+}
+
+Deno.test({
+  name: "--json: every stdout line is an event; file events and run-end match the report; " +
+    "a cut connection shows as retry and reconnect events",
+  ...integration,
+  async fn() {
+    await withServer(async (server, root) => {
+      const data = await makeDataset({
+        count: 12,
+        missing: 1,
+        server: { host: server.host, port: server.port, user: "u", password: PASSWORD },
+        options: { workers: 2, retries: 2, backoffBaseMs: 20, backoffMaxMs: 50 },
+      });
+      // A folder where one file should go: the server refuses that file for good.
+      const config = JSON.parse(await Deno.readTextFile(data.configPath));
+      const blocked = config.files[1].destination as string;
+      await Deno.mkdir(join(root, blocked), { recursive: true });
+      // The server drops the control connection during the 3rd upload: a retry on a new one.
+      server.faults.closeControlOnStore = { after: 3, times: 1 };
+      const reportPath = join(data.dir, "report.json");
+      const r = await cli(["upload", data.configPath, "--json", "--report", reportPath]);
+      const report: Report = JSON.parse(await Deno.readTextFile(reportPath));
+      const events = parseEvents(r.stdout);
+
+      assert.equal(r.code, 1);
+      assert.equal(report.totals.missing, 1);
+      assert.equal(report.totals.failed, 1);
+      assert.equal(report.files.find((f) => f.destination === blocked)?.status, "failed");
+      assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD));
+      // Nothing for people on stdout; the summary stays on stderr.
+      assert.match(r.stderr, new RegExp(`: ${report.totals.uploaded} uploaded, `));
+      assert.doesNotMatch(r.stderr, /progress:/);
+
+      const [start, end] = [events[0], events[events.length - 1]];
+      assert.equal(start.type, "run-start");
+      assert.equal(end.type, "run-end");
+      assert.equal(events.filter((e) => e.type === "run-start").length, 1);
+      assert.equal(events.filter((e) => e.type === "run-end").length, 1);
+      assert.equal(start.files, report.totals.files);
+      assert.equal(start.bytes, report.files.reduce((n, f) => n + f.size, 0));
+      assert.equal(start.workers, 2);
+
+      // One `file` event per file, each exactly the report's entry.
+      const files = events.filter((e) => e.type === "file");
+      assert.equal(files.length, report.files.length);
+      const byDest = new Map(files.map(({ type: _t, time: _i, ...f }) => [f.destination, f]));
+      assert.equal(byDest.size, report.files.length);
+      for (const f of report.files) assert.deepEqual(byDest.get(f.destination), f);
+      // The missing file is known at once: told before any uploaded one.
+      const firstUploaded = files.findIndex((e) => e.status === "uploaded");
+      assert.ok(files.findIndex((e) => e.status === "missing") < firstUploaded);
+
+      assert.deepEqual(end.totals, report.totals);
+      assert.equal(end.exitCode, r.code);
+      assert.equal(end.exitCode, report.exitCode);
+      assert.equal(end.report, reportPath);
+      assert.equal(end.durationMs, report.durationMs);
+
+      // The cut: a retry on a new connection, and the reconnect that followed it.
+      const retries = events.filter((e) => e.type === "retry");
+      const reconnects = events.filter((e) => e.type === "reconnect");
+      assert.ok(retries.length >= 1, "a retry event");
+      assert.ok(retries.some((e) => e.reconnect === true && typeof e.error === "string"));
+      for (const e of retries) {
+        assert.equal(typeof e.delayMs, "number");
+        assert.ok((e.attempt as number) >= 2, "the attempt about to be made");
+      }
+      assert.equal(reconnects.length, report.totals.reconnects);
+      assert.ok(report.totals.reconnects >= 1);
+      const retried = report.files.filter((f) => f.attempts > 1).map((f) => f.destination);
+      assert.ok(retries.some((e) => retried.includes(e.path as string)), "names the file");
+      await Deno.remove(data.dir, { recursive: true });
+    }, { user: "u", password: PASSWORD });
+  },
+});
+
+Deno.test({
+  name: "--verbose: one stderr line per finished file; stdout stays empty",
+  ...integration,
+  async fn() {
+    await withServer(async (server) => {
+      const data = await makeDataset({
+        count: 5,
+        missing: 1,
+        server: { host: server.host, port: server.port, user: "u", password: PASSWORD },
+      });
+      const r = await cli(["upload", data.configPath, "--verbose"]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      const lines = r.stderr.split("\n");
+      for (const dest of data.expected.keys()) {
+        const line = lines.filter((l) => l.startsWith(`uploaded: ${dest} (`));
+        assert.equal(line.length, 1, dest);
+        assert.match(line[0], / s\)$/);
+      }
+      assert.equal(
+        lines.filter((l) => /^missing: \/upload\/missing\/m0\.txt: source/.test(l)).length,
+        1,
+      );
+      await Deno.remove(data.dir, { recursive: true });
+    });
+  },
+});
