@@ -327,7 +327,7 @@ async function main(): Promise<number> {
       password: server.password,
     };
     const root = server.root;
-    const cursor = new LogCursor(`${server.dir}/vsftpd.log`);
+    const cursor = new LogCursor(server.logFile);
     log(`vsftpd on ${info.host}:${info.port}, root ${root}; temp data in ${tmp}`);
     const scratch = `${tmp}/scratch`;
     await Deno.mkdir(scratch);
@@ -463,7 +463,7 @@ async function main(): Promise<number> {
       planning = await runPlanning({
         server: info,
         serverRoot: root,
-        serverLog: `${server.dir}/vsftpd.log`,
+        serverLog: server.logFile,
         scratch,
         entries: planningEntries,
         workers: 8,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256 } from "../tests/helpers/dataset.ts";
 import type { DataSet } from "./datasets.ts";
 
 /** Every regular file below `root`: relative POSIX path (NFC) -> size. */
@@ -22,18 +22,6 @@ export async function listFiles(root: string): Promise<Map<string, number>> {
   };
   await walk("");
   return out;
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash("sha256");
-  using file = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(4 << 20);
-  while (true) {
-    const n = await file.read(buf);
-    if (n === null) break;
-    h.update(buf.subarray(0, n));
-  }
-  return h.digest("hex");
 }
 
 /**
@@ -68,7 +56,7 @@ export async function verifyTree(
   }
   if (problems.length === 0) {
     for (const s of sample) {
-      const got = await sha256File(`${root}/${s.rel}`);
+      const got = await sha256(`${root}/${s.rel}`);
       if (got !== s.sha256) problems.push(`${s.rel}: sha256 ${got}, expected ${s.sha256}`);
     }
   }

@@ -1,15 +1,35 @@
 /**
  * The FTPS transport: npm basic-ftp, which does the TLS upgrade (AUTH TLS or
- * implicit) and TLS on the data connections. basic-ftp has no REST for
- * uploads, so the shared resume logic in `session.ts` drives its transfer
- * machinery directly: data connection, then `REST n`, then `STOR`.
+ * implicit). basic-ftp has no REST for uploads, so the shared resume logic
+ * in `session.ts` drives the transfer: data connection, then `REST n`, then
+ * `STOR`.
+ *
+ * Data connections under TLS are made here rather than by basic-ftp, for two
+ * server quirks:
+ * - pyftpdlib closes a data connection that receives anything (a TLS
+ *   ClientHello) before the transfer command, and basic-ftp starts TLS as soon
+ *   as the TCP connection is up. Here the data connection stays plain TCP
+ *   until the `150`/`125` reply to STOR/APPE, then TLS starts (as lftp and
+ *   Python's ftplib do); vsftpd, pure-ftpd and proftpd accept that order too.
+ * - proftpd (mod_tls defaults) requires each data connection to resume the
+ *   control connection's TLS session, and under TLS 1.3 accepts each session
+ *   ticket once ("client did not reuse TLS session, rejecting data
+ *   connection"). A client would have to offer a fresh ticket per data
+ *   connection, but Deno 2.9.6's node:tls emits no `session` event for TLS 1.3
+ *   tickets, so every data connection offers the same one. FTPS connections
+ *   are therefore capped at TLS 1.2, whose session id every data connection
+ *   may resume (clean on proftpd, vsftpd `require_ssl_reuse`, pure-ftpd,
+ *   pyftpdlib).
  *
  * @module
  */
 
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
-import { uploadFrom } from "basic-ftp/dist/transfer.js";
+import { parseEpsvResponse, parsePasvResponse, uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
+import { connect as tcpConnect, type Socket } from "node:net";
+import { connect as tlsConnect, TLSSocket } from "node:tls";
+import { pipeline } from "node:stream";
 import type { FtpLogin } from "./login.ts";
 import { FTPError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
@@ -29,6 +49,8 @@ export async function openBasicFtpSession(
       user: server.user ?? "anonymous",
       password: server.password ?? (server.user ? "" : "anonymous@"),
       secure: server.secure,
+      // TLS 1.2: see the module doc (proftpd's single-use TLS 1.3 tickets).
+      secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
     return new BasicFtpSession(client, parseFeatures(feat));
@@ -39,8 +61,17 @@ export async function openBasicFtpSession(
 }
 
 export class BasicFtpSession extends Session {
+  /** The plain TCP data connection of the next transfer, when the control connection is TLS. */
+  #plainData: Socket | undefined;
+  #usePasv = false;
+
   constructor(readonly client: Client, features: Map<string, string>) {
     super(features);
+  }
+
+  get #tls(): TLSSocket | undefined {
+    const control = this.client.ftp.socket;
+    return control instanceof TLSSocket ? control : undefined;
   }
 
   get closed(): boolean {
@@ -56,10 +87,43 @@ export class BasicFtpSession extends Session {
   }
 
   protected async openData(): Promise<void> {
-    await this.client.prepareTransfer(this.client.ftp);
+    if (!this.#tls) {
+      await this.client.prepareTransfer(this.client.ftp);
+      return;
+    }
+    // Always to the control connection's address, never a host a PASV reply names.
+    const host = this.client.ftp.socket.remoteAddress!;
+    let port: number | undefined;
+    if (!this.#usePasv) {
+      const reply = await this.client.sendIgnoringError("EPSV");
+      if (reply.code === 229) port = parseEpsvResponse(reply.message);
+      else this.#usePasv = true;
+    }
+    if (port === undefined) {
+      const reply = await this.client.sendIgnoringError("PASV");
+      if (reply.code !== 227) throw new FTPError(reply);
+      port = parsePasvResponse(reply.message).port;
+    }
+    this.#plainData = await new Promise<Socket>((resolve, reject) => {
+      const socket = tcpConnect({ host, port }, () => {
+        socket.setTimeout(0);
+        socket.off("error", reject);
+        resolve(socket);
+      });
+      socket.setTimeout(this.client.ftp.timeout, () => {
+        socket.destroy();
+        reject(new Error(`Timeout (data socket) while connecting to ${host}:${port}`));
+      });
+      socket.once("error", reject);
+    }).catch((e) => {
+      this.close(); // the server waits for this connection: the session is out of step
+      throw e;
+    });
   }
 
   protected abandonData(): void {
+    this.#plainData?.destroy();
+    this.#plainData = undefined;
     this.client.ftp.dataSocket?.destroy();
     this.client.ftp.dataSocket = undefined;
   }
@@ -70,6 +134,7 @@ export class BasicFtpSession extends Session {
     local: LocalSource,
     start: number,
   ): Promise<Sent> {
+    if (this.#plainData) return this.#tlsTransfer(verb, remotePath, local, start);
     const ftp = this.client.ftp;
     const dataSocket = ftp.dataSocket;
     const source = createReadStream(local.path, { start });
@@ -93,6 +158,57 @@ export class BasicFtpSession extends Session {
       throw new TransferFailed(err, sent());
     } finally {
       source.destroy();
+    }
+  }
+
+  /** Over TLS: the command, and TLS on the data connection only once the server answered 150/125. */
+  async #tlsTransfer(
+    verb: "STOR" | "APPE",
+    remotePath: string,
+    local: LocalSource,
+    start: number,
+  ): Promise<Sent> {
+    const ftp = this.client.ftp;
+    const control = this.#tls!;
+    const raw = this.#plainData!;
+    this.#plainData = undefined;
+    const source = createReadStream(local.path, { start });
+    let data: TLSSocket | undefined;
+    const sent = () => data?.bytesWritten ?? 0;
+    let dataDone = false;
+    let reply: Reply | undefined;
+    try {
+      await ftp.handle(`${verb} ${remotePath}`, (res, task) => {
+        if (res instanceof Error) {
+          task.reject(res);
+        } else if ((res.code === 150 || res.code === 125) && !data) {
+          // The control connection's session, resumed (servers require it: see the module doc).
+          data = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: control.getSession() });
+          data.setTimeout(ftp.timeout, () => data!.destroy(new Error("Timeout (data socket)")));
+          data.once("secureConnect", () => {
+            pipeline(source, data!, (err) => {
+              if (err) return task.reject(err);
+              dataDone = true;
+              if (reply) task.resolve(reply);
+            });
+          });
+          data.once("error", (e) => task.reject(e));
+        } else if (res.code >= 200 && res.code < 300) {
+          reply = { code: res.code, message: res.message };
+          if (dataDone) task.resolve(reply);
+        } else if (res.code >= 300) {
+          task.reject(new FTPError({ code: res.code, message: res.message }));
+        }
+      });
+      return { read: source.bytesRead, written: sent() };
+    } catch (e) {
+      const err = asReplyError(e);
+      if (err instanceof FTPError && sent() === 0) throw err;
+      throw new TransferFailed(err, sent());
+    } finally {
+      source.destroy();
+      raw.destroy();
+      data?.destroy();
     }
   }
 }

@@ -2,7 +2,7 @@
  * The fault scenarios of resume_test.ts against the real server: vsftpd on
  * loopback behind an FTP-aware fault proxy (helpers/fault_proxy.ts) that cuts
  * data connections at exact bytes, closes control connections, and refuses
- * REST / APPE. Bytes are checked on the server's disk. Skipped with a notice
+ * REST / APPE. Bytes are checked on the server's disk. Ignored (the reason in the test name)
  * where vsftpd is not installed (see helpers/real_server.ts).
  */
 import assert from "node:assert/strict";
@@ -12,17 +12,15 @@ import { runUpload } from "../../src/run/coordinator.ts";
 import type { ReportFile } from "../../src/report/report.ts";
 import { bytesFor, compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { type FaultProxy, type ProxyFaults, startFaultProxy } from "../helpers/fault_proxy.ts";
-import { type RealServer, startRealServer } from "../helpers/real_server.ts";
+import { type RealServer, realServerCase, startServer } from "../helpers/real_server.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
 
 async function withProxy(
   faults: ProxyFaults,
   fn: (server: RealServer, proxy: FaultProxy) => Promise<void>,
 ): Promise<void> {
-  const server = await startRealServer();
-  if (!server) return;
+  const server = await startServer();
   let proxy: FaultProxy | undefined;
   try {
     proxy = await startFaultProxy({ host: server.host, port: server.port }, faults);
@@ -105,10 +103,11 @@ function fileOfTemp(files: ReportFile[], tempPath: string): ReportFile {
   return f;
 }
 
-Deno.test({
-  name: "real server via proxy: data connection cut at an exact byte: REST+STOR from there",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server via proxy: data connection cut at an exact byte: REST+STOR from there",
+  ),
+  async () => {
     const size = 64 * MiB;
     const cut = 10 * MiB + 12345;
     await scenario({
@@ -153,12 +152,13 @@ Deno.test({
       assert.equal(tree.length, 1, `temporary file renamed away: ${tree}`);
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: control closed mid-transfer and after 226: reconnect, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server via proxy: control closed mid-transfer and after 226: reconnect, identical",
+  ),
+  async () => {
     const big = 2 * MiB;
     const afterBytes = 300_000;
     await scenario({
@@ -216,12 +216,13 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: control closed as STOR arrives and after renames: identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server via proxy: control closed as STOR arrives and after renames: identical",
+  ),
+  async () => {
     await scenario({
       faults: {
         closeControlOnStore: { after: 3, times: 2 },
@@ -249,12 +250,11 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: REST refused: resume falls back to APPE, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase("real server via proxy: REST refused: resume falls back to APPE, identical"),
+  async () => {
     const size = 64 * MiB;
     const cut = 5 * MiB + 7;
     await scenario({
@@ -280,12 +280,11 @@ Deno.test({
       assert.equal(serverCommands.filter(starts("STOR ")).length, 1);
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server via proxy: REST and APPE refused: full re-send, identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase("real server via proxy: REST and APPE refused: full re-send, identical"),
+  async () => {
     const size = 16 * MiB;
     const cut = 4 * MiB;
     await scenario({
@@ -310,7 +309,7 @@ Deno.test({
       assert.equal(serverCommands.filter(starts("STOR ")).length, 2);
     });
   },
-});
+);
 
 // ---------------------------------------------------------------- the proxy itself
 
@@ -354,10 +353,11 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   return new Uint8Array(await new Response(conn.readable).arrayBuffer());
 }
 
-Deno.test({
-  name: "fault proxy on vsftpd: PASV/EPSV rewritten, FEAT filtered, local replies in order",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "fault proxy on vsftpd: PASV/EPSV rewritten, FEAT filtered, local replies in order",
+  ),
+  async () => {
     await withProxy({ refuseRest: true, refuseAppe: true }, async (server, proxy) => {
       const ctl = new Control(await Deno.connect({ hostname: proxy.host, port: proxy.port }));
       try {
@@ -413,4 +413,4 @@ Deno.test({
       assert.equal(proxy.stats.sessions, 1);
     });
   },
-});
+);

@@ -1,26 +1,13 @@
 /**
  * basic-ftp against a real vsftpd (tests/helpers/real_server.ts). Each test
- * is a no-op (after one notice line) where vsftpd or root is missing, unless
+ * is ignored (the reason in its name) where vsftpd or root is missing, unless
  * FTPBATCH_REAL_SERVER=required.
  */
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { Client, FTPError } from "basic-ftp";
-import { type RealServer, startRealServer } from "../helpers/real_server.ts";
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
-
-function randomBytes(n: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) {
-    crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
-  }
-  return out;
-}
+import { randomBytes, sha256 } from "../helpers/embedded.ts";
+import { type RealServer, realServerCase, startServer } from "../helpers/real_server.ts";
 
 function source(bytes: Uint8Array): Readable {
   return Readable.from([Buffer.from(bytes)]);
@@ -39,13 +26,12 @@ async function connect(server: RealServer): Promise<Client> {
   return client;
 }
 
-/** Start a server, run `fn`, always close. Skips when no server. */
+/** Start a server, run `fn`, always close. */
 async function withServer(
   fn: (server: RealServer) => Promise<void>,
   opts = {},
 ): Promise<void> {
-  const server = await startRealServer(opts);
-  if (!server) return;
+  const server = await startServer(opts);
   try {
     await fn(server);
   } finally {
@@ -56,7 +42,7 @@ async function withServer(
 async function assertOnDisk(
   server: RealServer,
   remotePath: string,
-  expected: Uint8Array<ArrayBuffer>,
+  expected: Uint8Array,
 ): Promise<void> {
   const onDisk = await Deno.readFile(`${server.root}${remotePath}`);
   assert.equal(onDisk.length, expected.length, remotePath);
@@ -66,98 +52,104 @@ async function assertOnDisk(
 const NAMES = ["План.txt", "日本語.txt", "café ☕ #%.txt"];
 const NESTED = "/Отчёты/2024/日本語 папка/naïve";
 
-Deno.test("real server: UTF-8 names, nested non-ASCII folders, bytes on disk", async () => {
-  await withServer(async (server) => {
-    const client = await connect(server);
-    try {
-      const feat = await client.features();
-      assert.ok(feat.has("UTF8"), `FEAT: ${[...feat.keys()].join(",")}`);
-      assert.ok(feat.has("SIZE") && feat.has("REST") && feat.has("EPSV"));
-      const opts = await client.send("OPTS UTF8 ON");
-      assert.equal(opts.code, 200);
-      assert.equal(opts.message, "200 Always in UTF8 mode.");
+Deno.test(
+  ...realServerCase("real server: UTF-8 names, nested non-ASCII folders, bytes on disk"),
+  async () => {
+    await withServer(async (server) => {
+      const client = await connect(server);
+      try {
+        const feat = await client.features();
+        assert.ok(feat.has("UTF8"), `FEAT: ${[...feat.keys()].join(",")}`);
+        assert.ok(feat.has("SIZE") && feat.has("REST") && feat.has("EPSV"));
+        const opts = await client.send("OPTS UTF8 ON");
+        assert.equal(opts.code, 200);
+        assert.equal(opts.message, "200 Always in UTF8 mode.");
 
-      await client.ensureDir(NESTED);
-      assert.equal(await client.pwd(), NESTED);
-      const payloads = new Map<string, Uint8Array<ArrayBuffer>>();
-      for (const [i, name] of NAMES.entries()) {
-        const bytes = randomBytes(1000 + i * 4096);
-        payloads.set(name, bytes);
-        await client.uploadFrom(source(bytes), name);
+        await client.ensureDir(NESTED);
+        assert.equal(await client.pwd(), NESTED);
+        const payloads = new Map<string, Uint8Array>();
+        for (const [i, name] of NAMES.entries()) {
+          const bytes = randomBytes(1000 + i * 4096);
+          payloads.set(name, bytes);
+          await client.uploadFrom(source(bytes), name);
+        }
+        const listed = (await client.list()).map((f) => f.name).sort();
+        assert.deepEqual(listed, [...NAMES].sort());
+        for (const [name, bytes] of payloads) {
+          assert.equal(await client.size(name), bytes.length);
+          assert.equal(await client.size(`${NESTED}/${name}`), bytes.length);
+          await assertOnDisk(server, `${NESTED}/${name}`, bytes);
+        }
+        // Names are stored as the exact UTF-8 bytes sent (NFC here).
+        const onDisk = [];
+        for await (const e of Deno.readDir(`${server.root}${NESTED}`)) {
+          onDisk.push(e.name);
+        }
+        assert.deepEqual(onDisk.sort(), [...NAMES].sort());
+        const st = await Deno.stat(`${server.root}${NESTED}/${NAMES[0]}`);
+        assert.equal(st.uid, server.uid);
+      } finally {
+        client.close();
       }
-      const listed = (await client.list()).map((f) => f.name).sort();
-      assert.deepEqual(listed, [...NAMES].sort());
-      for (const [name, bytes] of payloads) {
-        assert.equal(await client.size(name), bytes.length);
-        assert.equal(await client.size(`${NESTED}/${name}`), bytes.length);
-        await assertOnDisk(server, `${NESTED}/${name}`, bytes);
+    });
+  },
+);
+
+Deno.test(
+  ...realServerCase("real server: REST+STOR resume, APPE, rename over existing, DELE, MDTM"),
+  async () => {
+    await withServer(async (server) => {
+      const client = await connect(server);
+      try {
+        const full = randomBytes(300_000);
+        // Resume: a partial upload, then REST <n> + STOR of the rest.
+        await client.uploadFrom(source(full.subarray(0, 100_000)), "resume.bin");
+        assert.equal(await client.size("resume.bin"), 100_000);
+        const rest = await client.send("REST 100000");
+        assert.equal(rest.message, "350 Restart position accepted (100000).");
+        await client.uploadFrom(source(full.subarray(100_000)), "resume.bin");
+        assert.equal(await client.size("resume.bin"), full.length);
+        await assertOnDisk(server, "/resume.bin", full);
+
+        // APPE
+        await client.uploadFrom(source(full.subarray(0, 1000)), "append.bin");
+        await client.appendFrom(source(full.subarray(1000, 5000)), "append.bin");
+        await assertOnDisk(server, "/append.bin", full.subarray(0, 5000));
+
+        // RNFR/RNTO onto an existing file replaces it (atomic upload pattern).
+        const fresh = randomBytes(777);
+        await client.uploadFrom(source(fresh), ".append.bin.part");
+        await client.rename(".append.bin.part", "append.bin");
+        await assertOnDisk(server, "/append.bin", fresh);
+        await assert.rejects(Deno.stat(`${server.root}/.append.bin.part`));
+
+        // Overwrite with STOR (shorter file truncates).
+        await client.uploadFrom(source(fresh.subarray(0, 10)), "resume.bin");
+        await assertOnDisk(server, "/resume.bin", fresh.subarray(0, 10));
+
+        // MDTM get/set, DELE, missing file errors
+        const mdtm = await client.send("MDTM 20200102030405 append.bin");
+        assert.equal(mdtm.code, 213);
+        const st = await Deno.stat(`${server.root}/append.bin`);
+        assert.equal(st.mtime?.toISOString(), "2020-01-02T03:04:05.000Z");
+        await client.remove("append.bin");
+        await assert.rejects(Deno.stat(`${server.root}/append.bin`));
+        await assert.rejects(client.size("append.bin"), (e: unknown) => {
+          assert.ok(e instanceof FTPError);
+          assert.equal(e.code, 550);
+          return true;
+        });
+        // No MLSD, HASH, XCRC or MFMT on vsftpd 3.0.3.
+        const hash = await client.send("HASH resume.bin").catch((e) => e);
+        assert.ok(hash instanceof FTPError && hash.code === 500);
+      } finally {
+        client.close();
       }
-      // Names are stored as the exact UTF-8 bytes sent (NFC here).
-      const onDisk = [];
-      for await (const e of Deno.readDir(`${server.root}${NESTED}`)) {
-        onDisk.push(e.name);
-      }
-      assert.deepEqual(onDisk.sort(), [...NAMES].sort());
-      const st = await Deno.stat(`${server.root}${NESTED}/${NAMES[0]}`);
-      assert.equal(st.uid, server.uid);
-    } finally {
-      client.close();
-    }
-  });
-});
+    });
+  },
+);
 
-Deno.test("real server: REST+STOR resume, APPE, rename over existing, DELE, MDTM", async () => {
-  await withServer(async (server) => {
-    const client = await connect(server);
-    try {
-      const full = randomBytes(300_000);
-      // Resume: a partial upload, then REST <n> + STOR of the rest.
-      await client.uploadFrom(source(full.subarray(0, 100_000)), "resume.bin");
-      assert.equal(await client.size("resume.bin"), 100_000);
-      const rest = await client.send("REST 100000");
-      assert.equal(rest.message, "350 Restart position accepted (100000).");
-      await client.uploadFrom(source(full.subarray(100_000)), "resume.bin");
-      assert.equal(await client.size("resume.bin"), full.length);
-      await assertOnDisk(server, "/resume.bin", full);
-
-      // APPE
-      await client.uploadFrom(source(full.subarray(0, 1000)), "append.bin");
-      await client.appendFrom(source(full.subarray(1000, 5000)), "append.bin");
-      await assertOnDisk(server, "/append.bin", full.subarray(0, 5000));
-
-      // RNFR/RNTO onto an existing file replaces it (atomic upload pattern).
-      const fresh = randomBytes(777);
-      await client.uploadFrom(source(fresh), ".append.bin.part");
-      await client.rename(".append.bin.part", "append.bin");
-      await assertOnDisk(server, "/append.bin", fresh);
-      await assert.rejects(Deno.stat(`${server.root}/.append.bin.part`));
-
-      // Overwrite with STOR (shorter file truncates).
-      await client.uploadFrom(source(fresh.subarray(0, 10)), "resume.bin");
-      await assertOnDisk(server, "/resume.bin", fresh.subarray(0, 10));
-
-      // MDTM get/set, DELE, missing file errors
-      const mdtm = await client.send("MDTM 20200102030405 append.bin");
-      assert.equal(mdtm.code, 213);
-      const st = await Deno.stat(`${server.root}/append.bin`);
-      assert.equal(st.mtime?.toISOString(), "2020-01-02T03:04:05.000Z");
-      await client.remove("append.bin");
-      await assert.rejects(Deno.stat(`${server.root}/append.bin`));
-      await assert.rejects(client.size("append.bin"), (e: unknown) => {
-        assert.ok(e instanceof FTPError);
-        assert.equal(e.code, 550);
-        return true;
-      });
-      // No MLSD, HASH, XCRC or MFMT on vsftpd 3.0.3.
-      const hash = await client.send("HASH resume.bin").catch((e) => e);
-      assert.ok(hash instanceof FTPError && hash.code === 500);
-    } finally {
-      client.close();
-    }
-  });
-});
-
-Deno.test("real server: wrong password is 530", async () => {
+Deno.test(...realServerCase("real server: wrong password is 530"), async () => {
   await withServer(async (server) => {
     const client = new Client(10_000);
     try {
@@ -180,7 +172,7 @@ Deno.test("real server: wrong password is 530", async () => {
   });
 });
 
-Deno.test("real server: two clients upload in parallel", async () => {
+Deno.test(...realServerCase("real server: two clients upload in parallel"), async () => {
   await withServer(async (server) => {
     const [a, b] = await Promise.all([connect(server), connect(server)]);
     try {
@@ -205,7 +197,7 @@ Deno.test("real server: two clients upload in parallel", async () => {
   });
 });
 
-Deno.test("real server: maxPerIp=2 refuses a third login with 421", async () => {
+Deno.test(...realServerCase("real server: maxPerIp=2 refuses a third login with 421"), async () => {
   await withServer(async (server) => {
     const [a, b] = await Promise.all([connect(server), connect(server)]);
     const c = new Client(10_000);
@@ -246,32 +238,35 @@ Deno.test("real server: maxPerIp=2 refuses a third login with 421", async () => 
   }, { maxPerIp: 2 });
 });
 
-Deno.test("real server: stop() cuts clients and closes the port, start() brings it back", async () => {
-  await withServer(async (server) => {
-    const before = await connect(server);
-    const after = new Client(10_000);
-    try {
-      const bytes = randomBytes(4096);
-      await before.uploadFrom(source(bytes), "/kept.bin");
-      await server.stop();
-      await assert.rejects(before.list());
-      await assert.rejects(
-        Deno.connect({ hostname: server.host, port: server.port }),
-        Deno.errors.ConnectionRefused,
-      );
-      await server.start();
-      await after.access({
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-      });
-      assert.equal(await after.size("/kept.bin"), bytes.length);
-      await after.uploadFrom(source(bytes), "/again.bin");
-      await assertOnDisk(server, "/again.bin", bytes);
-    } finally {
-      before.close();
-      after.close();
-    }
-  });
-});
+Deno.test(
+  ...realServerCase("real server: stop() cuts clients and closes the port, start() brings it back"),
+  async () => {
+    await withServer(async (server) => {
+      const before = await connect(server);
+      const after = new Client(10_000);
+      try {
+        const bytes = randomBytes(4096);
+        await before.uploadFrom(source(bytes), "/kept.bin");
+        await server.stop();
+        await assert.rejects(before.list());
+        await assert.rejects(
+          Deno.connect({ hostname: server.host, port: server.port }),
+          Deno.errors.ConnectionRefused,
+        );
+        await server.start();
+        await after.access({
+          host: server.host,
+          port: server.port,
+          user: server.user,
+          password: server.password,
+        });
+        assert.equal(await after.size("/kept.bin"), bytes.length);
+        await after.uploadFrom(source(bytes), "/again.bin");
+        await assertOnDisk(server, "/again.bin", bytes);
+      } finally {
+        before.close();
+        after.close();
+      }
+    });
+  },
+);

@@ -1,8 +1,9 @@
 /**
  * The product against a real Debian FTP server (vsftpd on loopback): the
- * main job through the command line, and the connection faults a real server
- * can produce (a connection limit, the server going away, SIGTERM mid-file).
- * Skipped with a notice where vsftpd is not installed (see real_server.ts).
+ * main job through the command line, and SIGTERM mid-file then a second run.
+ * The per-IP limit and the server killed mid-file are matrix tests (matrix.ts),
+ * run against every server.
+ * Ignored (the reason in the test name) where vsftpd is not installed (see real_server.ts).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,17 +14,16 @@ import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
 import {
   type RealServer,
+  realServerCase,
   type RealServerOptions,
-  startRealServer,
+  startServer,
 } from "../helpers/real_server.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const MiB = 1024 * 1024;
-const integration = { sanitizeOps: false, sanitizeResources: false };
 
 async function withServer(opts: RealServerOptions, fn: (s: RealServer) => Promise<void>) {
-  const server = await startRealServer(opts);
-  if (!server) return;
+  const server = await startServer(opts);
   try {
     await fn(server);
   } finally {
@@ -54,10 +54,11 @@ async function upload(args: string[], env: Record<string, string>) {
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test({
-  name: "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
+  ),
+  async () => {
     await withServer({}, async (server) => {
       const data = await makeDataset({
         count: 300,
@@ -96,75 +97,13 @@ Deno.test({
       }
     });
   },
-});
+);
 
-Deno.test({
-  name: "real server: max 2 connections per client, 8 workers asked: all files, none failed",
-  ...integration,
-  async fn() {
-    await withServer({ maxPerIp: 2 }, async (server) => {
-      const data = await makeDataset({
-        count: 60,
-        server: serverSection(server),
-        options: { workers: 8, backoffBaseMs: 100, backoffMaxMs: 1000 },
-      });
-      try {
-        const outcome = await runUpload({
-          config: await loadConfig(data.configPath),
-          password: server.password,
-        });
-        assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.totals));
-        assert.equal(outcome.report.totals.uploaded, 60);
-        assert.deepEqual(await compareTree(server.root, data.expected), []);
-      } finally {
-        await Deno.remove(data.dir, { recursive: true });
-      }
-    });
-  },
-});
-
-Deno.test({
-  name: "real server: stopped mid-transfer and started again: reconnect, resume, identical",
-  ...integration,
-  async fn() {
-    await withServer({ maxRate: 4 * MiB }, async (server) => {
-      const data = await makeDataset({
-        count: 2,
-        sizeOf: () => 12 * MiB,
-        server: serverSection(server),
-        options: { workers: 2, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 },
-      });
-      try {
-        const run = runUpload({
-          config: await loadConfig(data.configPath),
-          password: server.password,
-        });
-        await waitFor("a partial upload", async () => {
-          const n = await partialSize(server.root);
-          return n !== undefined && n > 2 * MiB ? n : undefined;
-        });
-        await server.stop();
-        await new Promise((r) => setTimeout(r, 2000));
-        await server.start();
-        const outcome = await run;
-        assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files, null, 1));
-        assert.ok(outcome.report.totals.reconnects >= 1);
-        assert.ok(outcome.report.files.some((f) => f.resumedFrom.length > 0));
-        for (const f of outcome.report.files) {
-          assert.ok(f.bytesSent < 1.5 * f.size, `bytesSent ${f.bytesSent} of ${f.size}`);
-        }
-        assert.deepEqual(await compareTree(server.root, data.expected), []);
-      } finally {
-        await Deno.remove(data.dir, { recursive: true });
-      }
-    });
-  },
-});
-
-Deno.test({
-  name: "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
-  ...integration,
-  async fn() {
+Deno.test(
+  ...realServerCase(
+    "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
+  ),
+  async () => {
     // Loopback socket buffers can hold tens of MiB that vsftpd drains after the client is
     // gone: the file is large enough that a good part is still missing after that.
     await withServer({ maxRate: 16 * MiB }, async (server) => {
@@ -210,4 +149,4 @@ Deno.test({
       }
     });
   },
-});
+);

@@ -1,11 +1,13 @@
 /**
- * Test data: deterministic local files plus a config that uploads them.
+ * Test data and hashing, for tests/ and bench/: deterministic local files plus a config that
+ * uploads them, the unicode set, sha256 of files, and comparing a server's tree with them.
  *
  * @module
  */
 
 import { dirname, join } from "node:path";
 import { posix } from "node:path";
+import { createHash } from "node:crypto";
 
 export interface Dataset {
   dir: string;
@@ -87,10 +89,15 @@ export async function makeDataset(opts: {
   return { dir, configPath, expected, missing };
 }
 
+/** sha256 of a file, hex, read in 4 MiB pieces (big test files never sit in memory whole). */
 export async function sha256(path: string): Promise<string> {
-  const data = await Deno.readFile(path);
-  const digest = await crypto.subtle.digest("SHA-256", data);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  const h = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(4 << 20);
+  for (let n = await file.read(buf); n !== null; n = await file.read(buf)) {
+    h.update(buf.subarray(0, n));
+  }
+  return h.digest("hex");
 }
 
 /** Asserts every expected file is on the server root with the same bytes; returns mismatches. */
@@ -121,4 +128,72 @@ export async function listTree(root: string, prefix = ""): Promise<string[]> {
     else out.push(rel);
   }
   return out.sort();
+}
+
+/**
+ * Remote names of the unicode set: Cyrillic, Japanese, emoji, spaces, `#`, `%`, a leading `-`,
+ * and folders deep and long enough that a `SIZE` of a temporary name is well over 100 bytes
+ * (pure-ftpd silently drops a command line over 99 bytes that arrives during a transfer).
+ */
+export const UNICODE_NAMES: readonly string[] = [
+  "Отчёт за март.txt",
+  "日本語のファイル.txt",
+  "emoji 🎉🚀 party.bin",
+  "with spaces  and  more.txt",
+  "#hash #tag.txt",
+  "50% done.txt",
+  "-leading-dash.txt",
+  "-- two dashes #1.txt",
+  "naïve café ☕.txt",
+  "Ελληνικά αρχεία.txt",
+];
+const UNICODE_FOLDERS = [
+  "/unicode",
+  "/unicode/Документы и отчёты за весь год/日本語のフォルダー/emoji 🎉 folder #1/-dash",
+];
+
+/**
+ * The unicode set: every name of {@linkcode UNICODE_NAMES} in a short and in a long nested
+ * folder, `copies` times over (numbered), deterministic content of a few KiB.
+ */
+export function makeUnicodeDataset(opts: {
+  server: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  copies?: number;
+  sizeOf?: (i: number) => number;
+}): Promise<Dataset> {
+  const destinations: string[] = [];
+  for (let c = 0; c < (opts.copies ?? 1); c++) {
+    for (const folder of UNICODE_FOLDERS) {
+      for (const name of UNICODE_NAMES) {
+        destinations.push(posix.join(folder, c === 0 ? name : `${c} ${name}`));
+      }
+    }
+  }
+  return makeNamedDataset({ ...opts, destinations });
+}
+
+/** One local file per destination (local names are plain), and a config uploading them. */
+export async function makeNamedDataset(opts: {
+  destinations: string[];
+  server: Record<string, unknown>;
+  options?: Record<string, unknown>;
+  sizeOf?: (i: number) => number;
+}): Promise<Dataset> {
+  const dir = await Deno.makeTempDir({ prefix: "ftpbatch-data-" });
+  await Deno.mkdir(join(dir, "src"));
+  const expected = new Map<string, string>();
+  const files = [];
+  for (const [i, destination] of opts.destinations.entries()) {
+    const local = join(dir, "src", `f${i}.bin`);
+    await Deno.writeFile(local, bytesFor(i + 7, opts.sizeOf?.(i) ?? 100 + ((i * 7919) % 4000)));
+    files.push({ source: `src/f${i}.bin`, destination });
+    expected.set(destination, local);
+  }
+  const configPath = join(dir, "config.json");
+  await Deno.writeTextFile(
+    configPath,
+    JSON.stringify({ server: opts.server, options: opts.options ?? {}, files }, null, 2),
+  );
+  return { dir, configPath, expected, missing: [] };
 }

@@ -23,11 +23,12 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Size of the temporary file under `root` once it holds at least `min` bytes. */
+/** Size of the largest temporary file under `root` once it holds at least `min` bytes. */
 export async function partialSize(root: string, min = 1): Promise<number | undefined> {
-  const tmp = (await listTree(root)).find((p) => p.includes(".ftpbatch-"));
-  if (!tmp) return undefined;
-  const size = (await Deno.stat(join(root, tmp))).size;
+  let size = -1;
+  for (const tmp of (await listTree(root)).filter((p) => p.includes(".ftpbatch-"))) {
+    size = Math.max(size, (await Deno.stat(join(root, tmp))).size);
+  }
   return size >= min ? size : undefined;
 }
 

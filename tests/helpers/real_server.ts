@@ -1,43 +1,43 @@
 /**
- * Test harness that runs a real FTP server (Debian's vsftpd 3.0.x) on
- * 127.0.0.1 as a child process, for integration tests.
+ * Test fixtures for real FTP servers on 127.0.0.1, run as child processes:
+ * vsftpd, pure-ftpd, proftpd (with settings) and pyftpdlib. The matrix of
+ * configurations the product is tested against is {@linkcode MATRIX};
+ * {@linkcode realServerTest} registers a test that gets a fresh server and
+ * is `ignore`d, with the reason in its name, where the server cannot run
+ * here (`FTPBATCH_REAL_SERVER=required` turns that into a failure instead).
+ * Kind-specific configuration lives in `server_kinds.ts`.
  *
  * How it logs in without touching the system: vsftpd refuses a writable
  * anonymous root ("500 OOPS: vsftpd: refusing to run with writable root
- * inside chroot()", `allow_writeable_chroot` is ignored for anonymous
- * logins), so the server uses a real local user with a password instead.
- * vsftpd is started inside private mount and PID namespaces
+ * inside chroot()"), so every server uses a local user with a password. Each
+ * server is started inside private mount and PID namespaces
  * (`unshare --fork --pid --mount`); in them a generated `/etc/passwd`,
  * `/etc/shadow`, `/etc/group` and `/etc/pam.d` (holding only a `pam_unix`
- * service) are bind-mounted. Those mounts exist only for the server's
- * processes and vanish with them; no file outside the temp folder is written.
- * stop() kills the namespace's PID 1, so the kernel kills and reaps every
- * session process too.
+ * service, for vsftpd) are bind-mounted. Those mounts exist only for the
+ * server's processes and vanish with them; no file outside the temp folder is
+ * written. stop() kills the namespace's PID 1, so the kernel kills and reaps
+ * every session process too (pure-ftpd and proftpd fork one per login).
  *
- * Needs root, `vsftpd`, `unshare` and `mount` (util-linux).
- * `FTPBATCH_REAL_SERVER=required` turns a missing prerequisite into an error
- * instead of a skip.
+ * Needs root, `unshare` and `mount` (util-linux) and the server program.
  *
  * @module
  */
 
-/** Options for {@linkcode startRealServer}. */
-export interface RealServerOptions {
-  /** vsftpd `max_per_ip`; logins beyond it get `421` at connect time. */
-  maxPerIp?: number;
-  /** vsftpd `local_max_rate`: bytes per second per session, so a test can act mid-transfer. */
-  maxRate?: number;
-  /**
-   * Offer explicit FTPS (AUTH TLS) with a certificate for 127.0.0.1 signed by a throwaway CA,
-   * `<dir>/ca.pem` (give it to the client, e.g. `DENO_CERT`). TLS session reuse on data
-   * connections is required, as vsftpd does by default.
-   */
-  tls?: boolean;
-}
+import {
+  configure,
+  findBinary,
+  type Launch,
+  type Layout,
+  locate,
+  type RealServerOptions,
+  type ServerKind,
+} from "./server_kinds.ts";
 
-/** A running (or stopped) vsftpd instance. */
+export type { RealServerOptions, ServerKind } from "./server_kinds.ts";
+
+/** A running (or stopped) server instance. */
 export interface RealServer {
-  kind: "vsftpd";
+  kind: ServerKind;
   host: "127.0.0.1";
   port: number;
   user: string;
@@ -53,35 +53,77 @@ export interface RealServer {
   gid: number;
   /** chown a path under `root` (recursively) to the FTP user. */
   seedOwner(path: string): Promise<void>;
-  /** Folder holding the config and logs (`vsftpd.log`, `xferlog`). */
+  /** Folder holding the config, logs and (with `tls`) `ca.pem`. */
   dir: string;
-  /** Text of the protocol log so far (every command and response). */
+  /** The log with the commands the server received (vsftpd, proftpd, pyftpdlib: each command). */
+  logFile: string;
+  /** Text of that log so far. */
   log(): Promise<string>;
   /** Kill the server and all its session processes; keeps root and port. */
   stop(): Promise<void>;
+  /**
+   * Process ids of the per-login session processes (children of the listener), for servers
+   * that fork one per login (vsftpd, pure-ftpd, proftpd); empty for pyftpdlib.
+   */
+  sessionPids(): number[];
   /** Start it again on the same port (no-op when running). */
   start(): Promise<void>;
   /** stop() and remove the temp folder. */
   close(): Promise<void>;
 }
 
+/** One server configuration of the test matrix. */
+export interface MatrixEntry {
+  /** Short name used in test names, e.g. `proftpd HiddenStores on`. */
+  name: string;
+  /** Server options every test of this configuration starts with. */
+  options: RealServerOptions;
+  /** The server resumes a partial upload (REST+STOR or APPE); else only a full re-send works. */
+  resumes: boolean;
+  /** Uploads go to a hidden name first and appear under their own name only at the end. */
+  hiddenStores?: boolean;
+}
+
+/**
+ * The servers and settings the product is tested against (README "Tested servers").
+ * proftpd's own default is `AllowStoreRestart off` (REST answered 350, then STOR/APPE 451),
+ * so plain `proftpd` is that setting; `AllowStoreRestart on` is the configuration that resumes.
+ */
+export const MATRIX: readonly MatrixEntry[] = [
+  { name: "vsftpd", options: { kind: "vsftpd" }, resumes: true },
+  { name: "pure-ftpd", options: { kind: "pure-ftpd" }, resumes: true },
+  { name: "proftpd", options: { kind: "proftpd" }, resumes: false },
+  {
+    name: "proftpd HiddenStores on",
+    options: { kind: "proftpd", proftpd: ["HiddenStores on"] },
+    resumes: false,
+    hiddenStores: true,
+  },
+  {
+    name: "proftpd AllowStoreRestart on",
+    options: { kind: "proftpd", proftpd: ["AllowStoreRestart on"] },
+    resumes: true,
+  },
+  { name: "pyftpdlib", options: { kind: "pyftpdlib" }, resumes: true },
+];
+
+/** The matrix entry called `name`. */
+export function matrixEntry(name: string): MatrixEntry {
+  const entry = MATRIX.find((m) => m.name === name);
+  if (!entry) throw new Error(`no server configuration "${name}" in MATRIX`);
+  return entry;
+}
+
 const ENV_SWITCH = "FTPBATCH_REAL_SERVER";
 const USER = "ftpbatch";
-/** Fixed: the server checks it through a precomputed SHA-512 crypt hash. */
+/** Fixed: the servers check it through a precomputed SHA-512 crypt hash. */
 const PASSWORD = "ftpbatch-test-pw";
 const PASSWORD_HASH =
   "$6$ftpbatchtest$gU6UbxxyFox2EOppkxIbUsnW7X8X20BKg7Hg2cBhajScP4mp6OL4QOeAgfr51ZZvQlzwUNa.qNAs7.J5WDXso.";
 const PAM_SERVICE = "ftpbatch-test";
-const DIR_PREFIX = "ftpbatch-vsftpd-";
-const START_TIMEOUT_MS = 10_000;
+const DIR_PREFIX = "ftpbatch-ftpd-";
+const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
-
-/** One line telling how to get the real-server tests to run. */
-export function realServerSkipNotice(): string {
-  return "real FTP server (vsftpd) tests skipped: run as root after " +
-    "`apt-get install -y vsftpd` (uses util-linux unshare/mount); " +
-    `${ENV_SWITCH}=required makes this an error`;
-}
 
 function required(): boolean {
   return Deno.env.get(ENV_SWITCH) === "required";
@@ -90,30 +132,59 @@ function required(): boolean {
 /** Thrown for missing prerequisites: skip normally, fail when required. */
 class Unavailable extends Error {}
 
-function isExecutable(path: string): boolean {
-  try {
-    const st = Deno.statSync(path);
-    return st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0;
-  } catch {
-    return false;
-  }
+/** One line telling how to get the real-server tests to run (for callers deciding on their own). */
+export function realServerSkipNotice(): string {
+  return "real FTP server tests ignored: run as root after .ci/run (vsftpd, pure-ftpd, proftpd, " +
+    `pyftpdlib; util-linux unshare/mount); ${ENV_SWITCH}=required makes this an error`;
 }
 
-function findBinary(name: string, preferred: string[]): string | null {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((d) => d);
-  for (
-    const candidate of [
-      ...preferred,
-      ...dirs.map((d) => `${d}/${name}`),
-      `/usr/sbin/${name}`,
-      `/usr/bin/${name}`,
-      `/sbin/${name}`,
-      `/bin/${name}`,
-    ]
-  ) {
-    if (isExecutable(candidate)) return candidate;
+/** Why a server with these options cannot run here, or null when it can. Synchronous. */
+export function unavailableReason(opts: RealServerOptions = {}): string | null {
+  if (Deno.build.os !== "linux") return "the real FTP server harness needs Linux";
+  if (Deno.uid() !== 0) return "the real FTP server harness needs root";
+  if (!findBinary("unshare") || !findBinary("mount")) return "unshare/mount not found (util-linux)";
+  if (opts.tls && !findBinary("openssl", ["/usr/bin/openssl"])) {
+    return "openssl not found (needed for the FTPS server)";
   }
-  return null;
+  const found = locate(opts.kind ?? "vsftpd", opts.tls ?? false);
+  return "missing" in found ? found.missing : null;
+}
+
+/**
+ * Name and options for a `Deno.test(name, options, fn)` that starts its own server(s) with
+ * {@linkcode startServer}: ignored, the reason in its name, where such a server cannot run
+ * here, unless `FTPBATCH_REAL_SERVER=required` (then the start fails the test).
+ */
+export function realServerCase(
+  name: string,
+  opts: RealServerOptions = {},
+): [string, Omit<Deno.TestDefinition, "fn" | "name">] {
+  const reason = unavailableReason(opts);
+  const skip = reason !== null && !required();
+  return [
+    skip ? `${name} [ignored: ${reason}; ${ENV_SWITCH}=required makes it fail]` : name,
+    { ignore: skip, sanitizeOps: false, sanitizeResources: false },
+  ];
+}
+
+/**
+ * Registers a test that runs `fn` against a fresh server (closed afterwards). Where the
+ * server cannot run here the test is ignored, the reason in its name; with
+ * `FTPBATCH_REAL_SERVER=required` it runs and fails with that reason.
+ */
+export function realServerTest(
+  name: string,
+  opts: RealServerOptions,
+  fn: (server: RealServer) => Promise<void>,
+): void {
+  Deno.test(...realServerCase(name, opts), async () => {
+    const server = await startServer(opts);
+    try {
+      await fn(server);
+    } finally {
+      await server.close();
+    }
+  });
 }
 
 // ---------------------------------------------------------------- /proc utils
@@ -220,8 +291,8 @@ function sweepStale(tmpRoot: string): void {
       continue; // being created right now, or not ours
     }
     if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
-    // unshare and its shell have `dir` as an argument, vsftpd its config.
-    killAll(serverPids(null, dir, `${dir}/vsftpd.conf`));
+    // unshare and its shell have `dir` as an argument.
+    killAll(serverPids(null, dir));
     try {
       Deno.removeSync(dir, { recursive: true });
     } catch {
@@ -321,7 +392,7 @@ async function withTimeout<T>(
 }
 
 /** Connect, log in, quit; "refused" while nothing listens yet. */
-async function probeLogin(port: number): Promise<"ok" | "refused"> {
+async function probeLogin(port: number, kind: string): Promise<"ok" | "refused"> {
   let conn: Deno.Conn;
   try {
     conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -335,7 +406,7 @@ async function probeLogin(port: number): Promise<"ok" | "refused"> {
     const expect = async (prefix: string, step: string) => {
       const line = await withTimeout(reader.next(), 5000, step);
       if (!line.startsWith(prefix)) {
-        throw new Error(`vsftpd ${step}: expected ${prefix}, got "${line}"`);
+        throw new Error(`${kind} ${step}: expected ${prefix}, got "${line}"`);
       }
     };
     await expect("220", "greeting");
@@ -367,7 +438,7 @@ async function portRefuses(port: number): Promise<boolean> {
 
 // --------------------------------------------------------------- the server
 
-const live = new Set<VsftpdServer>();
+const live = new Set<ServerProcess>();
 let unloadHooked = false;
 let noticePrinted = false;
 
@@ -380,8 +451,7 @@ function hookUnload(): void {
   });
 }
 
-interface Binaries {
-  vsftpd: string;
+interface Tools {
   unshare: string;
   mount: string;
   sh: string;
@@ -389,19 +459,18 @@ interface Binaries {
 
 const LAUNCH_SCRIPT = [
   "set -e",
-  'd="$1"; m="$2"; v="$3"',
+  'd="$1"; m="$2"; shift 2',
   // The bind mounts live only in this private mount namespace.
   'for f in passwd shadow group; do "$m" --bind "$d/etc/$f" "/etc/$f"; done',
   '"$m" --bind "$d/pam.d" /etc/pam.d',
   // This shell stays PID 1 of the namespace and reaps orphaned session
   // processes; vsftpd as PID 1 would reap them itself and die on the
   // unknown PIDs (its listener only expects its direct children).
-  '"$v" "$d/vsftpd.conf" &',
+  '"$@" &',
   "wait $!",
 ].join("\n");
 
-class VsftpdServer implements RealServer {
-  readonly kind = "vsftpd" as const;
+class ServerProcess implements RealServer {
   readonly host = "127.0.0.1" as const;
   readonly user = USER;
   readonly password = PASSWORD;
@@ -410,25 +479,21 @@ class VsftpdServer implements RealServer {
   readonly port: number;
   readonly uid: number;
   readonly gid: number;
-  #bins: Binaries;
-  #confPath: string;
+  readonly logFile: string;
+  #tools: Tools;
+  #launch: Launch;
   #child: Deno.ChildProcess | null = null;
   #stderr: Promise<string> = Promise.resolve("");
 
-  constructor(
-    bins: Binaries,
-    dir: string,
-    port: number,
-    uid: number,
-    gid: number,
-  ) {
-    this.#bins = bins;
-    this.dir = dir;
-    this.root = `${dir}/root`;
-    this.port = port;
-    this.uid = uid;
-    this.gid = gid;
-    this.#confPath = `${dir}/vsftpd.conf`;
+  constructor(readonly kind: ServerKind, tools: Tools, launch: Launch, layout: Layout) {
+    this.#tools = tools;
+    this.#launch = launch;
+    this.logFile = launch.logFile;
+    this.dir = layout.dir;
+    this.root = layout.root;
+    this.port = layout.port;
+    this.uid = layout.uid;
+    this.gid = layout.gid;
   }
 
   async seedOwner(path: string): Promise<void> {
@@ -442,12 +507,20 @@ class VsftpdServer implements RealServer {
   }
 
   log(): Promise<string> {
-    return Deno.readTextFile(`${this.dir}/vsftpd.log`).catch(() => "");
+    return Deno.readTextFile(this.logFile).catch(() => "");
+  }
+
+  async #diagnostics(): Promise<string> {
+    const stderr = (await this.#stderr).trim();
+    const logs = await Promise.all(
+      [this.logFile, `${this.dir}/proftpd.log`].map((f) => readTail(f)),
+    );
+    return [stderr || "(no stderr)", ...logs.filter((t) => t)].join("\n");
   }
 
   async start(): Promise<void> {
     if (this.#child) return;
-    const child = new Deno.Command(this.#bins.unshare, {
+    const child = new Deno.Command(this.#tools.unshare, {
       args: [
         "--fork",
         "--pid",
@@ -456,14 +529,15 @@ class VsftpdServer implements RealServer {
         "--propagation",
         "private",
         "--",
-        this.#bins.sh,
+        this.#tools.sh,
         "-c",
         LAUNCH_SCRIPT,
         "sh",
         this.dir,
-        this.#bins.mount,
-        this.#bins.vsftpd,
+        this.#tools.mount,
+        ...this.#launch.argv,
       ],
+      env: this.#launch.env,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -481,28 +555,24 @@ class VsftpdServer implements RealServer {
       while (true) {
         if (exited) {
           await status;
-          const stderr = (await this.#stderr).trim();
-          const text = `vsftpd exited during start-up: ${stderr || "(no stderr)"}\n${await readTail(
-            `${this.dir}/vsftpd.log`,
-          )}`;
+          const text = `${this.kind} exited during start-up: ${await this.#diagnostics()}`;
           // unshare/mount refused: the sandbox lacks the privilege.
-          if (/^(unshare|mount):/m.test(stderr)) throw new Unavailable(text);
+          if (/^(unshare|mount):/m.test(await this.#stderr)) throw new Unavailable(text);
           throw new Error(text);
         }
         if (Date.now() > deadline) {
           throw new Error(
-            `vsftpd did not accept connections on 127.0.0.1:${this.port} within ${START_TIMEOUT_MS} ms\n${await readTail(
-              `${this.dir}/vsftpd.log`,
-            )}`,
+            `${this.kind} did not accept connections on 127.0.0.1:${this.port} within ` +
+              `${START_TIMEOUT_MS} ms\n${await readTail(this.logFile)}`,
           );
         }
-        if (await probeLogin(this.port) === "ok") break;
+        if (await probeLogin(this.port, this.kind) === "ok") break;
         await sleep(50);
       }
-      // The probe's session must be gone before returning, or it would
-      // still count against max_per_ip.
+      // The probe's session must be gone before returning, or it would still count against
+      // the per-IP limit: only unshare, the namespace's shell and the listener are left.
       while (Date.now() < deadline) {
-        if (this.#vsftpdPids(child.pid).length === 1) return;
+        if (serverPids(child.pid).length <= 3) return;
         await sleep(20);
       }
     } catch (e) {
@@ -511,11 +581,10 @@ class VsftpdServer implements RealServer {
     }
   }
 
-  /** Live vsftpd processes (listener + sessions) of this server. */
-  #vsftpdPids(unsharePid: number): number[] {
-    return serverPids(unsharePid, this.#confPath).filter((pid) =>
-      cmdline(pid).includes(this.#confPath)
-    );
+  sessionPids(): number[] {
+    if (!this.#child) return [];
+    const listener = childrenOf(this.#child.pid).flatMap(childrenOf)[0];
+    return listener === undefined ? [] : childrenOf(listener);
   }
 
   /** Synchronous kill, for the unload hook. */
@@ -528,15 +597,15 @@ class VsftpdServer implements RealServer {
     if (!child) return;
     const deadline = Date.now() + STOP_TIMEOUT_MS;
     // The server runs in its own PID namespace: killing its PID 1 (the shell
-    // that started vsftpd) makes the kernel kill and reap every process in
-    // it, sessions included (they call setsid(), so a process-group kill
-    // would miss them); then unshare exits.
+    // that started it) makes the kernel kill and reap every process in it,
+    // sessions included (they call setsid(), so a process-group kill would
+    // miss them); then unshare exits.
     const inits = childrenOf(child.pid);
     killAll(inits.length > 0 ? inits : [child.pid]);
     try {
-      await withTimeout(child.status, STOP_TIMEOUT_MS, "waiting for vsftpd");
+      await withTimeout(child.status, STOP_TIMEOUT_MS, `waiting for ${this.kind}`);
     } catch {
-      killAll(serverPids(child.pid, this.#confPath));
+      killAll(serverPids(child.pid, this.dir));
       await child.status;
     }
     await this.#stderr;
@@ -559,91 +628,17 @@ class VsftpdServer implements RealServer {
   }
 }
 
-function vsftpdConfig(
-  dir: string,
-  port: number,
-  pasvMin: number,
-  opts: RealServerOptions,
-): string {
-  const lines = [
-    // standalone, foreground, loopback only
-    "listen=YES",
-    "listen_ipv6=NO",
-    "listen_address=127.0.0.1",
-    `listen_port=${port}`,
-    "background=NO",
-    // local user login through our own PAM service (see module doc)
-    "anonymous_enable=NO",
-    "local_enable=YES",
-    `pam_service_name=${PAM_SERVICE}`,
-    "userlist_enable=NO",
-    "tcp_wrappers=NO",
-    "session_support=NO",
-    "chroot_local_user=YES",
-    "allow_writeable_chroot=YES",
-    `local_root=${dir}/root`,
-    `secure_chroot_dir=${dir}/empty`,
-    "nopriv_user=nobody",
-    // writes: STOR, APPE, REST+STOR, MKD, RMD, DELE, RNFR/RNTO, SITE CHMOD
-    "write_enable=YES",
-    "local_umask=022",
-    "mdtm_write=YES",
-    // data connections
-    "pasv_enable=YES",
-    "port_enable=YES",
-    "connect_from_port_20=NO",
-    `pasv_min_port=${pasvMin}`,
-    `pasv_max_port=${pasvMin + 39}`,
-    // containers: no seccomp, no per-session namespaces (also faster)
-    "seccomp_sandbox=NO",
-    "isolate=NO",
-    "isolate_network=NO",
-    // names are stored as the UTF-8 bytes the client sends; FEAT lists UTF8
-    "utf8_filesystem=YES",
-    // logs in the temp folder
-    "syslog_enable=NO",
-    "xferlog_enable=YES",
-    `xferlog_file=${dir}/xferlog`,
-    "dual_log_enable=YES",
-    `vsftpd_log_file=${dir}/vsftpd.log`,
-    "log_ftp_protocol=YES",
-    "dirmessage_enable=NO",
-  ];
-  if (opts.maxPerIp !== undefined) {
-    if (!Number.isInteger(opts.maxPerIp) || opts.maxPerIp < 1) {
-      throw new RangeError(`maxPerIp must be a positive integer`);
-    }
-    lines.push(`max_per_ip=${opts.maxPerIp}`);
-  }
-  if (opts.maxRate !== undefined) lines.push(`local_max_rate=${opts.maxRate}`);
-  if (opts.tls) {
-    lines.push(
-      "ssl_enable=YES",
-      `rsa_cert_file=${dir}/server.pem`,
-      `rsa_private_key_file=${dir}/server.key`,
-      "allow_anon_ssl=NO",
-      "force_local_logins_ssl=NO",
-      "force_local_data_ssl=NO",
-      "require_ssl_reuse=YES",
-      "ssl_ciphers=HIGH",
-    );
-  }
-  return lines.join("\n") + "\n";
-}
-
-async function prepare(opts: RealServerOptions): Promise<VsftpdServer> {
-  if (Deno.build.os !== "linux") {
-    throw new Unavailable("the real FTP server harness needs Linux");
-  }
-  if (Deno.uid() !== 0) {
-    throw new Unavailable("the real FTP server harness needs root");
-  }
-  const vsftpd = findBinary("vsftpd", ["/usr/sbin/vsftpd"]);
-  if (!vsftpd) throw new Unavailable("vsftpd not found");
-  const unshare = findBinary("unshare", []);
-  const mount = findBinary("mount", []);
-  if (!unshare || !mount) throw new Unavailable("unshare/mount not found");
-  const sh = findBinary("sh", ["/bin/sh"]) ?? "/bin/sh";
+async function prepare(opts: RealServerOptions): Promise<ServerProcess> {
+  const reason = unavailableReason(opts);
+  if (reason) throw new Unavailable(reason);
+  const kind = opts.kind ?? "vsftpd";
+  const found = locate(kind, opts.tls ?? false);
+  if ("missing" in found) throw new Unavailable(found.missing);
+  const tools: Tools = {
+    unshare: findBinary("unshare")!,
+    mount: findBinary("mount")!,
+    sh: findBinary("sh", ["/bin/sh"]) ?? "/bin/sh",
+  };
 
   const dir = await Deno.makeTempDir({ prefix: DIR_PREFIX });
   try {
@@ -653,8 +648,9 @@ async function prepare(opts: RealServerOptions): Promise<VsftpdServer> {
     await Deno.chmod(dir, 0o755);
     const uid = freeId("/etc/passwd", 40123);
     const gid = freeId("/etc/group", uid);
-    await Deno.mkdir(`${dir}/root`, { mode: 0o755 });
-    await Deno.chown(`${dir}/root`, uid, gid);
+    const root = `${dir}/root`;
+    await Deno.mkdir(root, { mode: 0o755 });
+    await Deno.chown(root, uid, gid);
     await Deno.mkdir(`${dir}/empty`, { mode: 0o755 });
     await Deno.mkdir(`${dir}/etc`, { mode: 0o755 });
     await Deno.mkdir(`${dir}/pam.d`, { mode: 0o755 });
@@ -664,7 +660,7 @@ async function prepare(opts: RealServerOptions): Promise<VsftpdServer> {
       [
         "root:x:0:0:root:/root:/bin/sh",
         "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
-        `${USER}:x:${uid}:${gid}:ftpbatch test:${dir}/root:/bin/sh`,
+        `${USER}:x:${uid}:${gid}:ftpbatch test:${root}:/bin/sh`,
       ].join("\n") + "\n",
       { mode: 0o644 },
     );
@@ -689,38 +685,34 @@ async function prepare(opts: RealServerOptions): Promise<VsftpdServer> {
       ].join("\n") + "\n",
       { mode: 0o644 },
     );
-    const port = freePort();
     // Per-server random passive range below the ephemeral range (32768+);
-    // vsftpd retries another port of the range if one is taken.
+    // the servers take another port of the range if one is in use.
     const pasvMin = 20000 + 40 * Math.floor(Math.random() * 300);
-    if (opts.tls) await makeCertificates(dir);
-    await Deno.writeTextFile(
-      `${dir}/vsftpd.conf`,
-      vsftpdConfig(dir, port, pasvMin, opts),
-      { mode: 0o600 },
-    );
-    return new VsftpdServer(
-      { vsftpd, unshare, mount, sh },
+    const layout: Layout = {
       dir,
-      port,
+      root,
+      port: freePort(),
+      pasvMin,
+      pasvMax: pasvMin + 39,
       uid,
       gid,
-    );
+      user: USER,
+      password: PASSWORD,
+      passwordHash: PASSWORD_HASH,
+      pamService: PAM_SERVICE,
+    };
+    if (opts.tls) await makeCertificates(dir);
+    const launch = await configure(kind, found.bin, layout, opts);
+    return new ServerProcess(kind, tools, launch, layout);
   } catch (e) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;
   }
 }
 
-/**
- * Start vsftpd on 127.0.0.1 with a fresh temp root. Returns null (after one
- * notice line on stderr) when the prerequisites are missing, unless
- * `FTPBATCH_REAL_SERVER=required`, in which case it throws.
- */
-export async function startRealServer(
-  opts: RealServerOptions = {},
-): Promise<RealServer | null> {
-  let server: VsftpdServer | null = null;
+/** Start a server on 127.0.0.1 with a fresh temp root; throws when it cannot run here. */
+export async function startServer(opts: RealServerOptions = {}): Promise<RealServer> {
+  let server: ServerProcess | null = null;
   try {
     server = await prepare(opts);
     hookUnload();
@@ -728,16 +720,29 @@ export async function startRealServer(
     return server;
   } catch (e) {
     if (server) await server.close().catch(() => {});
-    if (!(e instanceof Unavailable)) throw e;
-    if (required()) {
-      throw new Error(
-        `${ENV_SWITCH}=required but ${e.message} ` +
-          "(as root: apt-get install -y vsftpd)",
-      );
+    if (e instanceof Unavailable && required()) {
+      throw new Error(`${ENV_SWITCH}=required but ${e.message}`);
     }
+    throw e;
+  }
+}
+
+/**
+ * Start a server (vsftpd unless `opts.kind` says otherwise), or return null
+ * (after one notice line on stderr) when it cannot run here, unless
+ * `FTPBATCH_REAL_SERVER=required`, in which case it throws. For callers
+ * outside `Deno.test` (the benchmark); tests use {@linkcode realServerTest}.
+ */
+export async function startRealServer(
+  opts: RealServerOptions = {},
+): Promise<RealServer | null> {
+  try {
+    return await startServer(opts);
+  } catch (e) {
+    if (!(e instanceof Unavailable)) throw e;
     if (!noticePrinted) {
       noticePrinted = true;
-      console.error(`${e.message.split("\n")[0]}; ${realServerSkipNotice()}`);
+      console.error(`real FTP server unavailable: ${e.message.split("\n")[0]}`);
     }
     return null;
   }
