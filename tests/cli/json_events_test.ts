@@ -127,3 +127,35 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "--json --dry-run: every file told once (as the report has it), nothing sent",
+  ...integration,
+  async fn() {
+    const data = await makeDataset({
+      count: 4,
+      missing: 1,
+      // Nothing listens here: a dry run connects to nothing.
+      server: { host: "127.0.0.1", port: 9, user: "u", password: PASSWORD },
+    });
+    const reportPath = join(data.dir, "report.json");
+    const r = await cli(["upload", data.configPath, "--json", "--dry-run", "--report", reportPath]);
+    const report: Report = JSON.parse(await Deno.readTextFile(reportPath));
+    const events = parseEvents(r.stdout);
+    assert.equal(r.code, 1);
+    assert.deepEqual(events.map((e) => e.type), [
+      "run-start",
+      ...report.files.map(() => "file"),
+      "run-end",
+    ]);
+    assert.equal(events[0].dryRun, true);
+    const told = events.filter((e) => e.type === "file").map(({ type: _t, time: _i, ...f }) => f);
+    assert.deepEqual(
+      told.sort((a, b) => String(a.destination).localeCompare(String(b.destination))),
+      [...report.files].sort((a, b) => a.destination.localeCompare(b.destination)),
+    );
+    assert.deepEqual(events[events.length - 1].totals, report.totals);
+    assert.equal(report.totals.bytesSent, 0);
+    await Deno.remove(data.dir, { recursive: true });
+  },
+});
