@@ -9,6 +9,7 @@
  * @module
  */
 
+import { posix } from "node:path";
 import { Code, isCompletion, isNegative, isPermanent, isPreliminary, isSuccess } from "./codes.ts";
 import {
   ConnectionLost,
@@ -180,7 +181,13 @@ export abstract class Session {
     const source = { path: localPath, file: openSource(localPath, start) };
     let sent: Sent;
     try {
-      sent = await this.#send(verb, remotePath, source, start);
+      try {
+        sent = await this.#send(verb, remotePath, source, start);
+      } catch (e) {
+        // Refused before any byte moved, so the local file is still at `start`.
+        if (!(await this.#removedHiddenLeftover(e, remotePath))) throw e;
+        sent = await this.#send(verb, remotePath, source, start);
+      }
     } finally {
       source.file.close();
       this.inFlight = undefined;
@@ -202,6 +209,21 @@ export abstract class Session {
       throw new PartialUploadError(e, sent.written, start);
     }
     return { offset: start, bytesSent: sent.written, sizeAfter: { size: after } };
+  }
+
+  /**
+   * ProFTPD with `HiddenStores on` writes an upload to `.in.<name>.` and renames it at the end.
+   * A session killed mid-transfer leaves that file behind, and every later STOR of the name is
+   * refused: `550 <name>: Temporary hidden file <dir>/.in.<name>. already exists`. That file is
+   * the server's copy of this very upload, never a user's: delete exactly it (once) and go on.
+   */
+  async #removedHiddenLeftover(e: unknown, remotePath: string): Promise<boolean> {
+    if (!(e instanceof PartialUploadError) || e.code !== Code.FileUnavailable) return false;
+    if (e.bytesSent !== 0) return false;
+    const named = e.message.match(/Temporary hidden file (.+) already exists/)?.[1];
+    const hidden = posix.join(posix.dirname(remotePath), `.in.${posix.basename(remotePath)}.`);
+    if (named !== hidden) return false;
+    return isSuccess((await this.command(`DELE ${hidden}`)).code);
   }
 
   /** REST (when resuming that way), then the transfer; errors as `upload` says. */

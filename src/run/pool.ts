@@ -12,7 +12,7 @@
 import type { FromWorker, JobResult, UploadJob, UploadSettings } from "./messages.ts";
 import { batchSize } from "../plan/plan.ts";
 import { safeText } from "../ftp/server_text.ts";
-import { backoffDelay } from "../upload/retry.ts";
+import { backoffDelay, OutageClock } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
 import { connectRetryLine, unsentReason } from "./progress.ts";
@@ -63,6 +63,9 @@ export class Pool {
   #loggedRetry = 0;
   #respawns = 0;
   #tooManyInARow = 0;
+  #replacements = new Set<number>();
+  /** Every connection refused as one too many after the run had logged in: timed like an outage. */
+  #tooManyOutage = new OutageClock();
   #lastCrash?: string;
   #reconnects = 0;
   #bytes = new ByteTally();
@@ -109,8 +112,10 @@ export class Pool {
     this.opts.log?.(line);
   }
 
-  #spawn() {
+  /** `replacement`: it takes over from a connection the run lost; its login is a reconnect. */
+  #spawn(replacement = false) {
     const id = this.#nextId++;
+    if (replacement) this.#replacements.add(id);
     const { settings, workerUrl } = this.opts;
     const slot = new Slot(id, workerUrl, settings, (s, msg) => this.#onMessage(s, msg), (s, e) =>
       // An uncaught error's text may quote a server reply.
@@ -133,6 +138,8 @@ export class Pool {
       case "ready":
         this.#everReady = true;
         this.#tooManyInARow = 0;
+        this.#tooManyOutage.ended();
+        if (this.#replacements.delete(slot.id)) this.#reconnects++;
         slot.state = "ready";
         this.#peak = Math.max(this.#peak, this.#loggedIn());
         this.#assign(slot);
@@ -250,17 +257,23 @@ export class Pool {
     this.#limit = Math.max(1, this.#live().length);
     this.#log(`server refused a connection (too many); continuing with ${this.#limit}`);
     if (this.#live().length > 0) return;
-    // Nobody left: wait, then try one connection again, a bounded number of times.
-    this.#tooManyInARow++;
+    // Nobody left: wait, then try one connection again. Once the run had logged in, the slot is
+    // usually held by our own dead session or another client for a while (ProFTPD's "530 Sorry,
+    // the maximum number of clients (1) from your host are already connected" after a cut): wait
+    // for it by time, as for an outage. A server that never let us in fails after the retries.
     const { retries, backoffBaseMs, backoffMaxMs } = this.opts.settings;
-    if (this.#tooManyInARow > retries + 1) {
+    const delay = this.#everReady
+      ? this.#tooManyOutage.failed(this.opts.settings)
+      : ++this.#tooManyInARow > retries + 1
+      ? undefined
+      : backoffDelay(this.#tooManyInARow, backoffBaseMs, backoffMaxMs);
+    if (delay === undefined) {
       const reason = "server refused every connection (too many connections)";
       this.#connectError ??= reason;
       return this.#failRemaining(reason);
     }
-    const delay = backoffDelay(this.#tooManyInARow, backoffBaseMs, backoffMaxMs);
     this.#timers.push(
-      setTimeout(() => !this.#ended && !this.#interrupted && this.#spawn(), delay),
+      setTimeout(() => !this.#ended && !this.#interrupted && this.#spawn(true), delay),
     );
   }
 
