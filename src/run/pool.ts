@@ -139,7 +139,10 @@ export class Pool {
         this.#everReady = true;
         this.#tooManyInARow = 0;
         this.#tooManyOutage.ended();
-        if (this.#replacements.delete(slot.id)) this.#reconnects++;
+        if (this.#replacements.delete(slot.id)) {
+          this.#reconnects++;
+          this.#emit({ type: "reconnect", worker: slot.id });
+        }
         slot.state = "ready";
         this.#peak = Math.max(this.#peak, this.#loggedIn());
         this.#assign(slot);
