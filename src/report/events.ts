@@ -52,8 +52,9 @@ export interface RetryEvent {
 }
 
 /**
- * A worker logged in again after losing its connection (one per
- * `totals.reconnects`), with the retry that asked for it when there was one.
+ * A worker logged in again after losing its connection, or a new worker took
+ * over from a lost one (one per `totals.reconnects`), with the retry that
+ * asked for it when there was one.
  */
 export interface ReconnectEvent {
   type: "reconnect";
