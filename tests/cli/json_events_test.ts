@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, integration, withServer } from "./cli_process.ts";
 import { makeDataset } from "../helpers/dataset.ts";
+import { startFakeFtp } from "../helpers/scripted_server.ts";
 import type { Report } from "../../src/report/report.ts";
 
 const PASSWORD = "pw-53cr3t";
@@ -157,5 +158,55 @@ Deno.test({
     assert.deepEqual(events[events.length - 1].totals, report.totals);
     assert.equal(report.totals.bytesSent, 0);
     await Deno.remove(data.dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "--json: a server echoing the password and escape sequences: retry and file events " +
+    "carry its words redacted and escaped",
+  ...integration,
+  async fn() {
+    const secret = "Pw-Echoed-Back";
+    let stores = 0;
+    const server = startFakeFtp({
+      on: {
+        async STOR(path, peer) {
+          stores++;
+          // The first try of the first file: a passing refusal, tried again on the same connection.
+          if (stores === 1) {
+            await peer.reply(`450 busy (pass ${secret})\x1b[2J`);
+            return;
+          }
+          if (!path.includes("file-1")) return false;
+          await peer.reply("150 ok to send data");
+          await peer.receive();
+          await peer.reply(`553 Cannot store (pass ${secret})\x07`);
+        },
+      },
+    });
+    const data = await makeDataset({
+      count: 3,
+      server: { host: "127.0.0.1", port: server.port, user: "u", password: secret },
+      options: { workers: 1, retries: 2, backoffBaseMs: 10 },
+    });
+    try {
+      const r = await cli(["upload", data.configPath, "--json"]);
+      assert.equal(r.code, 1, r.stderr);
+      for (const out of [r.stdout, r.stderr]) {
+        assert.ok(!out.includes(secret), out);
+        assert.ok(!out.includes("\x1b") && !out.includes("\x07"), "control characters escaped");
+      }
+      const events = parseEvents(r.stdout);
+      const retry = events.find((e) => e.type === "retry");
+      assert.equal(retry?.error, "450 busy (pass ***)\\x1b[2J");
+      assert.equal(retry?.reconnect, false);
+      assert.equal(retry?.attempt, 2);
+      const failed = events.filter((e) => e.type === "file" && e.status === "failed");
+      assert.equal(failed.length, 1);
+      assert.equal(failed[0].error, "553 Cannot store (pass ***)\\x07");
+    } finally {
+      await server.close();
+      await Deno.remove(data.dir, { recursive: true });
+    }
   },
 });
