@@ -43,6 +43,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
       user: "demo",
       password: "demo",
       secure: false,
+      encoding: "utf8",
     };
     config.options.report = join(work, "report.json");
     io.err(`embedded FTP server at ${server.url}, root ${root}`);

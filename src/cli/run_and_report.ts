@@ -9,6 +9,7 @@
 
 import type { Config } from "../config/types.ts";
 import { resolvePassword } from "../config/password.ts";
+import { checkPasswordEncoding } from "../config/encoding.ts";
 import { runUpload } from "../run/coordinator.ts";
 import { EXIT, reportJson, summarize } from "../report/report.ts";
 import { safeText } from "../ftp/server_text.ts";
@@ -38,6 +39,7 @@ export interface RunFlags {
  */
 export async function runAndReport(config: Config, io: Io, flags: RunFlags): Promise<number> {
   const password = resolvePassword(config.server, io.env, config.configPath);
+  await checkPasswordEncoding(config.server, password, config.configPath);
   const reportPath = config.options.report;
   if (reportPath) {
     await checkReportPath(

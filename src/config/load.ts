@@ -18,7 +18,7 @@ import { validateConfig } from "./validate.ts";
  *
  * @throws {ConfigError} listing every problem found.
  */
-export function parseConfig(text: string, configPath: string): Config {
+export async function parseConfig(text: string, configPath: string): Promise<Config> {
   const body = text.replace(/^\uFEFF/, ""); // editors on Windows add a BOM
   let json: unknown;
   try {
@@ -26,7 +26,7 @@ export function parseConfig(text: string, configPath: string): Config {
   } catch {
     throw new ConfigError([{ path: "(json)", message: jsonErrorMessage(body) }], configPath);
   }
-  return validateConfig(json, configPath);
+  return await validateConfig(json, configPath);
 }
 
 /**
@@ -59,5 +59,5 @@ export async function loadConfig(path: string, cwd?: string): Promise<Config> {
   } catch {
     throw fail("not valid UTF-8 text; save the file as UTF-8");
   }
-  return parseConfig(text, configPath);
+  return await parseConfig(text, configPath);
 }

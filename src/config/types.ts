@@ -17,6 +17,11 @@ export interface ServerConfig {
   /** Name of the environment variable that holds the password. */
   passwordEnv?: string;
   secure: Secure;
+  /**
+   * The character encoding the server keeps names in: `utf8` (the default) or a
+   * legacy code page such as `cp1251`, `koi8-r`, `gbk`, `shift_jis`.
+   */
+  encoding: string;
 }
 
 /** How a run behaves; every field has a default. Command-line flags override these. */
@@ -56,6 +61,11 @@ export interface FileEntry {
   source: string;
   /** Absolute remote path (POSIX, NFC), a file name, never a folder. */
   destination: string;
+  /**
+   * Why the destination cannot be sent to this server: a character the server's
+   * code page (`server.encoding`) lacks. The file fails without being sent; the run goes on.
+   */
+  unencodable?: string;
 }
 
 /** A validated config. */

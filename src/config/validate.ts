@@ -17,9 +17,11 @@ import {
 import { ConfigError } from "./errors.ts";
 import { all, at, boolean, type Check, ENV_NAME, integer, oneOf, Reader, text } from "./checks.ts";
 import { readFiles } from "./files.ts";
+import { checkEncoding } from "./encoding.ts";
+import { UTF8 } from "../ftp/encoding.ts";
 
 const ROOT_KEYS = ["server", "options", "files"];
-const SERVER_KEYS = ["host", "port", "user", "password", "passwordEnv", "secure"];
+const SERVER_KEYS = ["host", "port", "user", "password", "passwordEnv", "secure", "encoding"];
 const OPTION_KEYS = [
   "workers",
   "retries",
@@ -37,9 +39,11 @@ const MAX_BACKOFF_MS = 3_600_000;
  * The config in `json`, validated. `configPath` should be the absolute path
  * of the file: relative `source` and `report` paths resolve against its folder.
  *
+ * Async only for a legacy `server.encoding`: its code pages load on demand.
+ *
  * @throws {ConfigError} listing every problem found.
  */
-export function validateConfig(json: unknown, configPath: string): Config {
+export async function validateConfig(json: unknown, configPath: string): Promise<Config> {
   const r = new Reader();
   const root = r.object(json, "", ROOT_KEYS, "");
   if (root) {
@@ -47,6 +51,7 @@ export function validateConfig(json: unknown, configPath: string): Config {
     const server = readServer(r, root.server);
     const options = readOptions(r, root.options, dir);
     const files = readFiles(r, root.files, dir);
+    await checkEncoding(r, server, files);
     if (r.problems.length === 0) return { configPath, server, options, files };
   }
   throw new ConfigError(r.problems, configPath);
@@ -68,10 +73,10 @@ function readServer(r: Reader, raw: unknown): ServerConfig {
   const p = "server";
   if (raw === undefined) {
     r.add(p, 'missing; add "server": { "host": "ftp.example.com" }');
-    return { host: "", port: 21, secure: false };
+    return { host: "", port: 21, secure: false, encoding: UTF8 };
   }
   const o = r.object(raw, p, SERVER_KEYS, '{ "host": "ftp.example.com" }');
-  if (!o) return { host: "", port: 21, secure: false };
+  if (!o) return { host: "", port: 21, secure: false, encoding: UTF8 };
   const host = r.get(
     o,
     p,
@@ -91,7 +96,9 @@ function readServer(r: Reader, raw: unknown): ServerConfig {
     false,
   );
   const port = r.get(o, p, "port", integer(1, 65535), secure === "implicit" ? 990 : 21);
-  const server: ServerConfig = { host, port, secure };
+  // Whether a code page of that name exists is `checkEncoding`'s part.
+  const encoding = r.get(o, p, "encoding", text(), UTF8);
+  const server: ServerConfig = { host, port, secure, encoding };
   const user = r.get<string | undefined>(o, p, "user", text(), undefined);
   // Empty passwords exist, and tabs are legal in them; CR/LF/NUL are not.
   const password = r.get<string | undefined>(

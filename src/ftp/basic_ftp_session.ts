@@ -31,17 +31,24 @@ import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
 import { pipeline } from "node:stream";
 import type { FtpLogin } from "./login.ts";
+import { isUtf8, legacyCodec } from "./encoding.ts";
+import { useServerEncoding } from "./basic_ftp_encoding.ts";
 import { FTPError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { type LocalSource, type Sent, Session } from "./session.ts";
 
-/** Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored), login, binary mode, FEAT. */
+/**
+ * Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored; not sent to a server in a
+ * legacy encoding), login, binary mode, FEAT.
+ */
 export async function openBasicFtpSession(
   server: FtpLogin,
   timeoutMs: number,
 ): Promise<BasicFtpSession> {
   const client = new Client(timeoutMs);
-  client.ftp.encoding = "utf8";
+  // A legacy code page (`server.encoding`) is loaded only when configured.
+  const legacy = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
+  useServerEncoding(client, legacy);
   try {
     await ftpReplies(client.access({
       host: server.host,

@@ -7,6 +7,9 @@
  * however slowly its bytes drip in). One watchdog timer per connection
  * enforces the deadlines and a data connection's inactivity limit.
  *
+ * Names travel in the server's encoding: UTF-8 unless a legacy code page's
+ * `Codec` is given (`encoding.ts`); the UTF-8 path never touches the codec.
+ *
  * Errors: `ConnectionLost` when the connection is gone (closed, reset, timed
  * out, or closed here because the replies got out of step), `ProtocolError`
  * for a reply that is unreadable or over a cap; either way the connection is
@@ -17,6 +20,7 @@
 
 import { Code, isPreliminary } from "./codes.ts";
 import { ConnectionLost, ProtocolError } from "./errors.ts";
+import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
 
 const encoder = new TextEncoder();
@@ -43,7 +47,7 @@ export interface ReadOptions {
 
 /** The control connection: CRLF lines out, (multi-line) replies in. */
 export class Control {
-  #decoder = new TextDecoder();
+  #decode: (bytes: Uint8Array) => string;
   #text = "";
   #chunk = new Uint8Array(16 * 1024);
   #closed = false;
@@ -64,7 +68,14 @@ export class Control {
    */
   loggedIn = false;
 
-  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number) {
+  /** `codec`: the server's legacy code page; absent = UTF-8. */
+  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number, readonly codec?: Codec) {
+    if (codec) {
+      this.#decode = codec.decoder();
+    } else {
+      const decoder = new TextDecoder();
+      this.#decode = (bytes) => decoder.decode(bytes, { stream: true });
+    }
     this.#watchdog = setInterval(() => {
       if (this.#deadline !== 0 && performance.now() > this.#deadline) {
         this.#timedOut = this.data ? "Timeout (data socket)" : "Timeout (control socket)";
@@ -134,6 +145,9 @@ export class Control {
   async write(...lines: string[]): Promise<void> {
     if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw this.lost(undefined);
+    const text = lines.map((l) => l + "\r\n").join("");
+    // Before anything is counted or sent: a name the code page lacks throws UnencodableName.
+    const bytes = this.codec ? this.codec.encode(text) : encoder.encode(text);
     if (this.#pending === 0 && this.#text !== "") {
       // Bytes nobody asked for: a reply to come would be matched to the wrong command.
       throw this.#fail(
@@ -144,7 +158,7 @@ export class Control {
     this.#pending += lines.length;
     try {
       this.arm();
-      await writeAll(this.conn, encoder.encode(lines.map((l) => l + "\r\n").join("")));
+      await writeAll(this.conn, bytes);
     } catch (e) {
       throw this.#fail(this.lost(e, this.#quiet));
     } finally {
@@ -239,7 +253,7 @@ export class Control {
         );
       }
       this.#quiet = false;
-      this.#text += this.#decoder.decode(this.#chunk.subarray(0, n), { stream: true });
+      this.#text += this.#decode(this.#chunk.subarray(0, n));
     }
   }
 }

@@ -13,4 +13,6 @@ export interface FtpLogin {
   password?: string;
   /** `false` = plain FTP, `true` = explicit FTPS (AUTH TLS), `"implicit"` = implicit FTPS. */
   secure: boolean | "implicit";
+  /** The server's encoding for names (`encoding.ts`); absent or `utf8` = UTF-8. */
+  encoding?: string;
 }

@@ -10,6 +10,7 @@
 import type { FtpLogin } from "./login.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
+import { isUtf8, legacyCodec, passwordUnencodable, UnencodableName } from "./encoding.ts";
 import { FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { type LocalSource, type Sent, Session } from "./session.ts";
@@ -22,18 +23,23 @@ const CHUNK = 1024 * 1024;
  */
 const BROKEN_TRANSFER_REPLY_MS = 2000;
 
-/** Connect, log in, `OPTS UTF8 ON` (any reply is fine), binary mode, FEAT. */
+/**
+ * Connect, log in, `OPTS UTF8 ON` (any reply is fine; not sent to a server
+ * configured with a legacy encoding), binary mode, FEAT.
+ */
 export async function openNativeSession(
   server: FtpLogin,
   timeoutMs: number,
 ): Promise<NativeSession> {
+  // Loaded only for a legacy code page; UTF-8 takes no code-page library at all.
+  const codec = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
   const conn = await timed(
     Deno.connect({ hostname: server.host, port: server.port }),
     timeoutMs,
     "Timeout (control socket) while connecting",
   );
   conn.setNoDelay(true);
-  const control = new Control(conn, timeoutMs);
+  const control = new Control(conn, timeoutMs, codec);
   try {
     // A `120` (ready in n minutes) may come first: `read` skips 1xx replies.
     const greeting = await control.read();
@@ -41,12 +47,16 @@ export async function openNativeSession(
     const user = server.user ?? "anonymous";
     let reply = await control.send(`USER ${user}`);
     if (reply.code === Code.UsernameOk || reply.code === Code.NeedAccount) {
-      reply = await control.send(`PASS ${server.password ?? (server.user ? "" : "anonymous@")}`);
+      const password = server.password ?? (server.user ? "" : "anonymous@");
+      reply = await control.send(`PASS ${password}`).catch((e) => {
+        throw e instanceof UnencodableName ? passwordUnencodable(codec!) : e;
+      });
     }
     if (isNegative(reply.code)) throw new FTPError(reply);
     control.loggedIn = true;
-    // Servers that answer 5xx here still take UTF-8 names; the reply does not matter.
-    await control.send("OPTS UTF8 ON");
+    // Servers that answer 5xx here still take UTF-8 names; the reply does not matter. A
+    // server in a legacy code page is not asked: it could switch to UTF-8 for real.
+    if (!codec) await control.send("OPTS UTF8 ON");
     const type = await control.send("TYPE I");
     if (isNegative(type.code)) throw new FTPError(type);
     const features = parseFeatures(await control.send("FEAT"));

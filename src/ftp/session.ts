@@ -20,6 +20,7 @@ import {
   TransferFailed,
 } from "./errors.ts";
 import { type Reply, sizeFrom } from "./reply.ts";
+import { UnencodableName } from "./encoding.ts";
 
 /** How a partial remote file is continued. */
 export type ResumeMethod = "rest" | "appe" | "restart";
@@ -267,6 +268,8 @@ export abstract class Session {
         throw new PartialUploadError(e, 0, start);
       }
       if (e instanceof LocalFileError) throw e;
+      // A name the server's code page cannot carry: refused before the command went out.
+      if (e instanceof TransferFailed && e.cause instanceof UnencodableName) throw e.cause;
       if (e instanceof TransferFailed) throw new PartialUploadError(e.cause, e.bytesSent, start);
       throw new PartialUploadError(e, 0, start);
     }

@@ -22,13 +22,14 @@ export type CheckedSource =
   | { entry: FileEntry; ok: false; reason: string };
 
 /**
- * One job per readable source, largest first: with parallel workers the big
- * files start early and the small ones fill the gaps at the end.
+ * One job per readable source whose name the server can store (no
+ * `unencodable` mark), largest first: with parallel workers the big files
+ * start early and the small ones fill the gaps at the end.
  */
 export function planJobs(checked: CheckedSource[]): UploadJob[] {
   const jobs: UploadJob[] = [];
   for (const c of checked) {
-    if (!c.ok) continue;
+    if (!c.ok || c.entry.unencodable) continue;
     jobs.push({
       id: c.entry.index,
       source: c.entry.source,

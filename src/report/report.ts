@@ -51,8 +51,8 @@ export interface Report {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
-  /** Never the password. */
-  server: { host: string; port: number; user: string; secure: Secure };
+  /** Never the password. `encoding` only for a legacy code page (`server.encoding`). */
+  server: { host: string; port: number; user: string; secure: Secure; encoding?: string };
   workers: number;
   dryRun: boolean;
   /** Set when a signal ended the run early. */

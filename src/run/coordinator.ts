@@ -13,6 +13,7 @@ import { checkSources, type LocalIdentity } from "./sources.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
+import { isUtf8 } from "../ftp/encoding.ts";
 
 export interface RunOptions {
   config: Config;
@@ -98,6 +99,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       port: config.server.port,
       user: config.server.user ?? "anonymous",
       secure: config.server.secure,
+      ...(isUtf8(config.server.encoding) ? {} : { encoding: config.server.encoding }),
     },
     // The connections that actually logged in (at most at once), not the number asked for.
     workers: opts.dryRun ? workers : connections,
@@ -119,31 +121,26 @@ function toReportFile(
   interrupted: string | undefined,
 ): ReportFile {
   const base = { source: c.entry.source, destination: c.entry.destination };
-  if (!c.ok) {
-    return {
-      ...base,
-      status: "missing",
-      size: 0,
-      bytesSent: 0,
-      attempts: 0,
-      resumedFrom: [],
-      worker: 0,
-      durationMs: 0,
-      error: `source ${c.reason}`,
-    };
-  }
+  const unsent = (status: ReportFile["status"], size: number, error: string): ReportFile => ({
+    ...base,
+    status,
+    size,
+    bytesSent: 0,
+    attempts: 0,
+    resumedFrom: [],
+    worker: 0,
+    durationMs: 0,
+    error,
+  });
+  if (!c.ok) return unsent("missing", 0, `source ${c.reason}`);
+  // A name the server's code page cannot represent (config validation found it): never sent.
+  if (c.entry.unencodable) return unsent("failed", c.size, c.entry.unencodable);
   if (!r) {
-    return {
-      ...base,
-      status: dryRun ? "skipped" : "failed",
-      size: c.size,
-      bytesSent: 0,
-      attempts: 0,
-      resumedFrom: [],
-      worker: 0,
-      durationMs: 0,
-      error: dryRun ? "dry run" : interrupted ? "interrupted" : "not attempted",
-    };
+    return unsent(
+      dryRun ? "skipped" : "failed",
+      c.size,
+      dryRun ? "dry run" : interrupted ? "interrupted" : "not attempted",
+    );
   }
   return {
     ...base,
@@ -169,6 +166,7 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       user: server.user,
       password: opts.password,
       secure: server.secure,
+      encoding: server.encoding,
     },
     retries: options.retries,
     atomic: options.atomic,

@@ -19,6 +19,8 @@
  *   ftp-srv answers e.g. `550 ENOENT: no such file or directory, stat '/srv/root/x'`.
  * - Passive ports come from the OS (port 0), so servers in one process never collide.
  * - Quiet: a no-op logger; ftp-srv's SIGINT/SIGTERM/SIGQUIT handlers are removed.
+ * - {@link EmbeddedServerOptions.byteNames}: a server that does not speak UTF-8 (a legacy
+ *   code page server): names are the bytes the client sent, whatever they mean.
  *
  * @module
  */
@@ -45,6 +47,20 @@ export interface EmbeddedServerOptions {
   user?: string;
   password?: string;
   faults?: Faults;
+  /**
+   * Act like a server that keeps names in a legacy code page: command lines are
+   * bytes, each taken as one latin1 character (ftp-srv's `latin1` encoding), and
+   * replies go back the same way, so a name is exactly the bytes the client sent.
+   * `OPTS UTF8` is refused and FEAT does not list `UTF8`. Deno cannot create a file
+   * name that is not UTF-8, so on disk each byte is the character U+0000-U+00FF of
+   * the same value (stored as UTF-8): {@link nameBytes} reads the bytes back.
+   */
+  byteNames?: boolean;
+}
+
+/** The bytes a client sent for a name on a `byteNames` server (see there). */
+export function nameBytes(diskName: string): number[] {
+  return Array.from(diskName, (c) => c.charCodeAt(0));
 }
 
 export interface EmbeddedServer {
@@ -140,6 +156,7 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       connectors: new Set(),
     };
     sessions.set(conn, session);
+    if (opts.byteNames) conn.encoding = "latin1";
     const reply = conn.reply.bind(conn);
     conn.reply = (code, ...letters) => reply(code, ...letters.map(hideRoot));
     conn.commandSocket.once("close", () => sessions.delete(conn));
@@ -178,12 +195,13 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
         if (faults.refuseRest) return conn.reply(502, "Command not implemented");
         break;
       case "OPTS":
-        if (faults.rejectOptsUtf8 && /^utf-?8\b/i.test(arg ?? "")) {
+        if ((faults.rejectOptsUtf8 || opts.byteNames) && /^utf-?8\b/i.test(arg ?? "")) {
           return conn.reply(501, "OPTS UTF8 not supported");
         }
         break;
       case "FEAT": {
-        const feats = ["EPSV", "MDTM", ...faults.refuseRest ? [] : ["REST STREAM"], "SIZE", "UTF8"];
+        const feats = ["EPSV", "MDTM", ...faults.refuseRest ? [] : ["REST STREAM"], "SIZE"];
+        if (!opts.byteNames) feats.push("UTF8");
         if (faults.offerHash) feats.push("XSHA256");
         return conn.reply(
           211,

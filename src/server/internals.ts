@@ -19,6 +19,8 @@ export interface Connection {
   authenticated?: boolean;
   fs?: ResumableFileSystem;
   restByteCount: number | undefined;
+  /** Node encoding of command lines and replies (`utf8`; `latin1` = bytes as they are). */
+  encoding: string;
   commands: { handle(command: string | object): Promise<unknown> };
   reply(code: number, ...letters: unknown[]): Promise<unknown>;
 }

@@ -29,16 +29,16 @@ function edit(change: (c: Json & { server: Json; files: Json[] }) => void) {
   return config;
 }
 
-function parse(config: unknown): Config {
+function parse(config: unknown): Promise<Config> {
   return parseConfig(
     typeof config === "string" ? config : JSON.stringify(config),
     CONFIG_PATH,
   );
 }
 
-function problemsOf(config: unknown): ConfigProblem[] {
+async function problemsOf(config: unknown): Promise<ConfigProblem[]> {
   try {
-    parse(config);
+    await parse(config);
   } catch (e) {
     assert.ok(e instanceof ConfigError, `not a ConfigError: ${e}`);
     return e.problems;
@@ -47,8 +47,8 @@ function problemsOf(config: unknown): ConfigProblem[] {
 }
 
 /** Asserts a problem at exactly `path` whose message contains `fragment`. */
-function assertProblem(config: unknown, path: string, fragment: string) {
-  const problems = problemsOf(config);
+async function assertProblem(config: unknown, path: string, fragment: string) {
+  const problems = await problemsOf(config);
   const found = problems.filter((p) => p.path === path);
   assert.ok(
     found.some((p) => p.message.includes(fragment)),
@@ -60,11 +60,11 @@ function assertProblem(config: unknown, path: string, fragment: string) {
 
 // --- valid configs and defaults ---
 
-Deno.test("minimal config gets defaults", () => {
-  const config = parse(valid());
+Deno.test("minimal config gets defaults", async () => {
+  const config = await parse(valid());
   assert.deepEqual(config, {
     configPath: CONFIG_PATH,
-    server: { host: "ftp.example.com", port: 21, secure: false },
+    server: { host: "ftp.example.com", port: 21, secure: false, encoding: "utf8" },
     options: { ...DEFAULT_OPTIONS },
     files: [{
       index: 0,
@@ -74,8 +74,8 @@ Deno.test("minimal config gets defaults", () => {
   });
 });
 
-Deno.test("the documented example config parses", () => {
-  const config = parse({
+Deno.test("the documented example config parses", async () => {
+  const config = await parse({
     server: {
       host: "ftp.example.com",
       port: 2121,
@@ -109,6 +109,7 @@ Deno.test("the documented example config parses", () => {
     password: SECRET,
     passwordEnv: "FTP_PASSWORD",
     secure: true,
+    encoding: "utf8",
   });
   assert.deepEqual(config.options, {
     workers: 8,
@@ -126,49 +127,49 @@ Deno.test("the documented example config parses", () => {
   ]);
 });
 
-Deno.test("a UTF-8 BOM is ignored", () => {
-  assert.equal(parse("\uFEFF" + JSON.stringify(valid())).server.port, 21);
+Deno.test("a UTF-8 BOM is ignored", async () => {
+  assert.equal((await parse("\uFEFF" + JSON.stringify(valid()))).server.port, 21);
 });
 
 // --- structure and unknown keys ---
 
-Deno.test("top level must be an object", () => {
-  assertProblem("[]", "(root)", "must be a JSON object");
-  assertProblem("42", "(root)", "must be a JSON object");
+Deno.test("top level must be an object", async () => {
+  await assertProblem("[]", "(root)", "must be a JSON object");
+  await assertProblem("42", "(root)", "must be a JSON object");
 });
 
-Deno.test("server and files are required", () => {
-  const problems = problemsOf({});
+Deno.test("server and files are required", async () => {
+  const problems = await problemsOf({});
   assert.deepEqual(problems.map((p) => p.path), ["server", "files"]);
   assert.match(problems[0].message, /missing; add "server"/);
   assert.match(problems[1].message, /missing; add "files"/);
 });
 
-Deno.test("options is optional but must be an object", () => {
-  assertProblem(
+Deno.test("options is optional but must be an object", async () => {
+  await assertProblem(
     edit((c) => (c.options = [])),
     "options",
     "must be an object",
   );
 });
 
-Deno.test("unknown keys are errors naming the path and the known keys", () => {
-  assertProblem(
+Deno.test("unknown keys are errors naming the path and the known keys", async () => {
+  await assertProblem(
     edit((c) => (c.extra = 1)),
     "extra",
     "unknown key; known keys are server, options, files",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.pasword = "x")),
     "server.pasword",
     "unknown key; known keys are host, port, user, password, passwordEnv, secure",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.options = { worker: 2 })),
     "options.worker",
     "known keys are workers, retries, report,",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.files[0].mode = "0644")),
     "files[0].mode",
     "known keys are source, destination",
@@ -178,44 +179,44 @@ Deno.test("unknown keys are errors naming the path and the known keys", () => {
 // --- JSON syntax ---
 
 /** The "(json)" problem for `text`, checking there is exactly one. */
-function jsonProblem(text: string): string {
-  const problems = problemsOf(text);
+async function jsonProblem(text: string): Promise<string> {
+  const problems = await problemsOf(text);
   assert.equal(problems.length, 1);
   assert.equal(problems[0].path, "(json)");
   return problems[0].message;
 }
 
-Deno.test("broken JSON reports line and column", () => {
+Deno.test("broken JSON reports line and column", async () => {
   // Trailing comma: V8's message has no position for this one.
   const text = '{\n  "server": { "host": "h" },\n  "files": [],\n}';
-  assert.match(jsonProblem(text), /^invalid JSON at line 4, column 1: /);
-  assert.match(jsonProblem(text), /no comma after the last property/);
+  assert.match(await jsonProblem(text), /^invalid JSON at line 4, column 1: /);
+  assert.match(await jsonProblem(text), /no comma after the last property/);
   assert.match(
-    jsonProblem('{\n  "files": [1,]\n}'),
+    await jsonProblem('{\n  "files": [1,]\n}'),
     /line 2, column 15: .*no comma after the last item/,
   );
   assert.match(
-    jsonProblem('{\n  "a": 1\n  "b": 2\n}'),
+    await jsonProblem('{\n  "a": 1\n  "b": 2\n}'),
     /line 3, column 3: expected ',' or '}'; a comma may be missing/,
   );
-  assert.match(jsonProblem(""), /line 1, column 1: unexpected end of text/);
-  assert.match(jsonProblem('{"a": 1'), /line 1, column 8: .*missing '}'/);
+  assert.match(await jsonProblem(""), /line 1, column 1: unexpected end of text/);
+  assert.match(await jsonProblem('{"a": 1'), /line 1, column 8: .*missing '}'/);
   assert.match(
-    jsonProblem('{\n  // note\n  "a": 1}'),
+    await jsonProblem('{\n  // note\n  "a": 1}'),
     /line 2, column 3: comments are not allowed/,
   );
   assert.match(
-    jsonProblem('{"a": "C:\\dir"}'),
+    await jsonProblem('{"a": "C:\\dir"}'),
     /line 1, column 11: invalid escape/,
   );
 });
 
-Deno.test("JSON error columns count characters, not UTF-16 units", () => {
+Deno.test("JSON error columns count characters, not UTF-16 units", async () => {
   // In UTF-16 units the "}" would be at column 10.
-  assert.match(jsonProblem('{"😀": 1,}'), /line 1, column 9:/);
+  assert.match(await jsonProblem('{"😀": 1,}'), /line 1, column 9:/);
 });
 
-Deno.test("JSON error line/column agree with V8 where V8 gives them", () => {
+Deno.test("JSON error line/column agree with V8 where V8 gives them", async () => {
   const cases = [
     '{"a": 1 "b": 2}',
     '{\n  "a": "x\ny"\n}',
@@ -236,156 +237,156 @@ Deno.test("JSON error line/column agree with V8 where V8 gives them", () => {
     const expected = /\(line (\d+) column (\d+)\)/.exec(v8);
     assert.ok(expected, `V8 gave no position for ${JSON.stringify(text)}`);
     assert.match(
-      jsonProblem(text),
+      await jsonProblem(text),
       new RegExp(`line ${expected[1]}, column ${expected[2]}:`),
       JSON.stringify(text),
     );
   }
 });
 
-Deno.test("JSON errors never quote the text, which may hold a password", () => {
+Deno.test("JSON errors never quote the text, which may hold a password", async () => {
   // V8's own message for this would quote the whole text.
   const text = `{"server": {"host": "h", "password": "${SECRET}",}}`;
-  const message = jsonProblem(text);
+  const message = await jsonProblem(text);
   assert.ok(!message.includes(SECRET), message);
 });
 
 // --- server ---
 
-Deno.test("server.host must be a non-empty string without spaces or control chars", () => {
-  assertProblem(
+Deno.test("server.host must be a non-empty string without spaces or control chars", async () => {
+  await assertProblem(
     edit((c) => delete c.server.host),
     "server.host",
     'missing; add the server name, e.g. "host"',
   );
-  assertProblem(edit((c) => (c.server.host = "")), "server.host", "not be empty");
-  assertProblem(edit((c) => (c.server.host = 21)), "server.host", "must be a string");
-  assertProblem(
+  await assertProblem(edit((c) => (c.server.host = "")), "server.host", "not be empty");
+  await assertProblem(edit((c) => (c.server.host = 21)), "server.host", "must be a string");
+  await assertProblem(
     edit((c) => (c.server.host = "ftp example.com")),
     "server.host",
     "must not contain spaces",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.host = "ftp.example.com\r\nUSER x")),
     "server.host",
     "must not contain control characters",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.host = "ftp://ftp.example.com")),
     "server.host",
     'without "ftp://"',
   );
 });
 
-Deno.test("server.port must be an integer from 1 to 65535", () => {
+Deno.test("server.port must be an integer from 1 to 65535", async () => {
   for (const port of [0, 65536, 21.5, "21", null]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.server.port = port)),
       "server.port",
       "must be an integer from 1 to 65535",
     );
   }
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.port = "21")),
     "server.port",
     "(got a string)",
   );
-  assert.equal(parse(edit((c) => (c.server.port = 65535))).server.port, 65535);
+  assert.equal((await parse(edit((c) => (c.server.port = 65535)))).server.port, 65535);
 });
 
-Deno.test("server.port defaults to 21, or 990 for implicit FTPS", () => {
-  assert.equal(parse(valid()).server.port, 21);
-  assert.equal(parse(edit((c) => (c.server.secure = true))).server.port, 21);
-  const implicit = parse(edit((c) => (c.server.secure = "implicit"))).server;
+Deno.test("server.port defaults to 21, or 990 for implicit FTPS", async () => {
+  assert.equal((await parse(valid())).server.port, 21);
+  assert.equal((await parse(edit((c) => (c.server.secure = true)))).server.port, 21);
+  const implicit = (await parse(edit((c) => (c.server.secure = "implicit")))).server;
   assert.equal(implicit.port, 990);
   assert.equal(implicit.secure, "implicit");
   assert.equal(
-    parse(edit((c) => (c.server = { host: "h", secure: "implicit", port: 2990 })))
+    (await parse(edit((c) => (c.server = { host: "h", secure: "implicit", port: 2990 }))))
       .server.port,
     2990,
   );
 });
 
-Deno.test("server.user is optional but not empty", () => {
-  assert.ok(!("user" in parse(valid()).server));
-  assert.equal(parse(edit((c) => (c.server.user = "deploy"))).server.user, "deploy");
-  assertProblem(edit((c) => (c.server.user = "")), "server.user", "not be empty");
-  assertProblem(
+Deno.test("server.user is optional but not empty", async () => {
+  assert.ok(!("user" in (await parse(valid())).server));
+  assert.equal((await parse(edit((c) => (c.server.user = "deploy")))).server.user, "deploy");
+  await assertProblem(edit((c) => (c.server.user = "")), "server.user", "not be empty");
+  await assertProblem(
     edit((c) => (c.server.user = "a\nb")),
     "server.user",
     "must not contain control characters",
   );
 });
 
-Deno.test("server.password is an optional string without CR, LF or NUL", () => {
-  assert.equal(parse(edit((c) => (c.server.password = ""))).server.password, "");
+Deno.test("server.password is an optional string without CR, LF or NUL", async () => {
+  assert.equal((await parse(edit((c) => (c.server.password = "")))).server.password, "");
   assert.equal(
-    parse(edit((c) => (c.server.password = "tab\there"))).server.password,
+    (await parse(edit((c) => (c.server.password = "tab\there")))).server.password,
     "tab\there",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.password = 1234)),
     "server.password",
     "must be a string (got a number)",
   );
   // A numeric password is never shown, not even in the type error.
-  for (const p of problemsOf(edit((c) => (c.server.password = 987654321)))) {
+  for (const p of await problemsOf(edit((c) => (c.server.password = 987654321)))) {
     assert.ok(!p.message.includes("987654321"), p.message);
   }
   for (const bad of ["x\r\nQUIT", "x\0y", "x\ny"]) {
-    const problems = problemsOf(edit((c) => (c.server.password = bad)));
+    const problems = await problemsOf(edit((c) => (c.server.password = bad)));
     assert.equal(problems[0].path, "server.password");
     assert.match(problems[0].message, /must not contain control characters/);
   }
 });
 
-Deno.test("server.passwordEnv must look like an environment variable name", () => {
+Deno.test("server.passwordEnv must look like an environment variable name", async () => {
   assert.equal(
-    parse(edit((c) => (c.server.passwordEnv = "_FTP_pass2"))).server
+    (await parse(edit((c) => (c.server.passwordEnv = "_FTP_pass2")))).server
       .passwordEnv,
     "_FTP_pass2",
   );
   for (const bad of ["1PASS", "FTP-PASSWORD", "$FTP_PASSWORD", "A B"]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.server.passwordEnv = bad)),
       "server.passwordEnv",
       "must be an environment variable name",
     );
   }
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.passwordEnv = "")),
     "server.passwordEnv",
     "not be empty",
   );
 });
 
-Deno.test('server.secure must be a boolean or "implicit"', () => {
+Deno.test('server.secure must be a boolean or "implicit"', async () => {
   for (const bad of ["yes", "explicit", 1, null]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.server.secure = bad)),
       "server.secure",
       'must be false (plain FTP), true (explicit FTPS) or "implicit"',
     );
   }
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.server.secure = 1)),
     "server.secure",
     "(got 1)",
   );
-  assert.equal(parse(valid()).server.secure, false);
+  assert.equal((await parse(valid())).server.secure, false);
 });
 
 // --- options ---
 
-Deno.test("options default to DEFAULT_OPTIONS, without report", () => {
-  assert.deepEqual(parse(edit((c) => (c.options = {}))).options, {
+Deno.test("options default to DEFAULT_OPTIONS, without report", async () => {
+  assert.deepEqual((await parse(edit((c) => (c.options = {})))).options, {
     ...DEFAULT_OPTIONS,
   });
 });
 
-function assertOption(name: string, bad: unknown[], fragment: string) {
+async function assertOption(name: string, bad: unknown[], fragment: string) {
   for (const value of bad) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.options = { [name]: value })),
       `options.${name}`,
       fragment,
@@ -393,67 +394,69 @@ function assertOption(name: string, bad: unknown[], fragment: string) {
   }
 }
 
-Deno.test("options.workers must be an integer from 1 to 64", () => {
-  assertOption("workers", [0, 65, 2.5, "4"], "must be an integer from 1 to 64");
-  assert.equal(parse(edit((c) => (c.options = { workers: 64 }))).options.workers, 64);
+Deno.test("options.workers must be an integer from 1 to 64", async () => {
+  await assertOption("workers", [0, 65, 2.5, "4"], "must be an integer from 1 to 64");
+  assert.equal((await parse(edit((c) => (c.options = { workers: 64 })))).options.workers, 64);
 });
 
-Deno.test("options.retries must be an integer from 0 to 100", () => {
-  assertOption("retries", [-1, 101, true], "must be an integer from 0 to 100");
-  assert.equal(parse(edit((c) => (c.options = { retries: 0 }))).options.retries, 0);
+Deno.test("options.retries must be an integer from 0 to 100", async () => {
+  await assertOption("retries", [-1, 101, true], "must be an integer from 0 to 100");
+  assert.equal((await parse(edit((c) => (c.options = { retries: 0 })))).options.retries, 0);
 });
 
-Deno.test("options.report is a non-empty path resolved against the config folder", () => {
-  assertOption("report", [""], "must not be empty");
-  assertOption("report", [1], "must be a string");
-  assertOption("report", ["a\nb.json"], "control characters");
-  const report = (r: string) => parse(edit((c) => (c.options = { report: r }))).options.report;
-  assert.equal(report("out/report.json"), "/srv/deploy/conf/out/report.json");
-  assert.equal(report("../r.json"), "/srv/deploy/r.json");
-  assert.equal(report("/var/log/r.json"), "/var/log/r.json");
+Deno.test("options.report is a non-empty path resolved against the config folder", async () => {
+  await assertOption("report", [""], "must not be empty");
+  await assertOption("report", [1], "must be a string");
+  await assertOption("report", ["a\nb.json"], "control characters");
+  const report = async (r: string) =>
+    (await parse(edit((c) => (c.options = { report: r })))).options.report;
+  assert.equal(await report("out/report.json"), "/srv/deploy/conf/out/report.json");
+  assert.equal(await report("../r.json"), "/srv/deploy/r.json");
+  assert.equal(await report("/var/log/r.json"), "/var/log/r.json");
 });
 
-Deno.test("options.atomic must be a boolean", () => {
-  assertOption("atomic", ["true", 1, null], "must be true or false");
+Deno.test("options.atomic must be a boolean", async () => {
+  await assertOption("atomic", ["true", 1, null], "must be true or false");
 });
 
-Deno.test('options.verify must be "size" or "hash"', () => {
-  assertOption("verify", ["md5", "", 1], 'must be "size" or "hash"');
-  assertOption("verify", [1], "(got 1)");
+Deno.test('options.verify must be "size" or "hash"', async () => {
+  await assertOption("verify", ["md5", "", 1], 'must be "size" or "hash"');
+  await assertOption("verify", [1], "(got 1)");
 });
 
-Deno.test("options.backoffBaseMs must be an integer from 0 to 600000", () => {
-  assertOption(
+Deno.test("options.backoffBaseMs must be an integer from 0 to 600000", async () => {
+  await assertOption(
     "backoffBaseMs",
     [-1, 600001, 1.5],
     "must be an integer from 0 to 600000",
   );
 });
 
-Deno.test("options.backoffMaxMs must be from backoffBaseMs to 3600000", () => {
-  assertOption(
+Deno.test("options.backoffMaxMs must be from backoffBaseMs to 3600000", async () => {
+  await assertOption(
     "backoffMaxMs",
     [999, 3600001],
     "must be an integer from 1000 to 3600000 (not less than backoffBaseMs)",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.options = { backoffBaseMs: 5000, backoffMaxMs: 4000 })),
     "options.backoffMaxMs",
     "must be an integer from 5000 to 3600000",
   );
   // The default maximum (30000) is below this base: the user must set it.
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.options = { backoffBaseMs: 60000 })),
     "options.backoffMaxMs",
     "defaults to 30000, less than backoffBaseMs (60000); set it to an integer from 60000",
   );
-  const options = parse(edit((c) => (c.options = { backoffBaseMs: 500, backoffMaxMs: 500 })))
-    .options;
+  const { options } = await parse(
+    edit((c) => (c.options = { backoffBaseMs: 500, backoffMaxMs: 500 })),
+  );
   assert.equal(options.backoffMaxMs, 500);
 });
 
-Deno.test("options.timeoutMs must be an integer from 1000 to 3600000", () => {
-  assertOption(
+Deno.test("options.timeoutMs must be an integer from 1000 to 3600000", async () => {
+  await assertOption(
     "timeoutMs",
     [999, 3600001, "30s"],
     "must be an integer from 1000 to 3600000",
@@ -462,43 +465,43 @@ Deno.test("options.timeoutMs must be an integer from 1000 to 3600000", () => {
 
 // --- files ---
 
-Deno.test("files must be a non-empty array", () => {
-  assertProblem(edit((c) => (c.files = [])), "files", "must be a non-empty array");
-  assertProblem(edit((c) => (c.files = [])), "files", "(got an empty array)");
-  assertProblem(
+Deno.test("files must be a non-empty array", async () => {
+  await assertProblem(edit((c) => (c.files = [])), "files", "must be a non-empty array");
+  await assertProblem(edit((c) => (c.files = [])), "files", "(got an empty array)");
+  await assertProblem(
     edit((c) => ((c as Json).files = { source: "a" })),
     "files",
     "must be a non-empty array",
   );
 });
 
-Deno.test("each files entry is an object with exactly source and destination", () => {
-  assertProblem(
+Deno.test("each files entry is an object with exactly source and destination", async () => {
+  await assertProblem(
     edit((c) => ((c as Json).files = ["a.txt"])),
     "files[0]",
     'must be an object like { "source"',
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => delete c.files[0].source),
     "files[0].source",
     "missing; add the local file path",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => delete c.files[0].destination),
     "files[0].destination",
     "missing; add the remote file path",
   );
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.files[0].dest = "/x")),
     "files[0].dest",
     "unknown key",
   );
 });
 
-Deno.test("source and destination must be non-empty strings", () => {
+Deno.test("source and destination must be non-empty strings", async () => {
   for (const key of ["source", "destination"]) {
-    assertProblem(edit((c) => (c.files[0][key] = "")), `files[0].${key}`, "not be empty");
-    assertProblem(
+    await assertProblem(edit((c) => (c.files[0][key] = "")), `files[0].${key}`, "not be empty");
+    await assertProblem(
       edit((c) => (c.files[0][key] = ["a"])),
       `files[0].${key}`,
       "must be a string (got an array)",
@@ -506,26 +509,26 @@ Deno.test("source and destination must be non-empty strings", () => {
   }
 });
 
-Deno.test("no control characters in source or destination", () => {
+Deno.test("no control characters in source or destination", async () => {
   for (const bad of ["\r", "\n", "\0", "\t", "\u0001", "\u001f", "\u007f"]) {
     for (const key of ["source", "destination"]) {
-      assertProblem(
+      await assertProblem(
         edit((c) => (c.files[0][key] = `/in/a${bad}b.txt`)),
         `files[0].${key}`,
         "must not contain control characters",
       );
     }
   }
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.files[0].source = "a\tb")),
     "files[0].source",
     "(found U+0009)",
   );
 });
 
-Deno.test("a source must not name a folder", () => {
+Deno.test("a source must not name a folder", async () => {
   for (const bad of ["docs/", ".", "..", "docs/.."]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.files[0].source = bad)),
       "files[0].source",
       "must be a file, not a folder",
@@ -533,8 +536,8 @@ Deno.test("a source must not name a folder", () => {
   }
 });
 
-Deno.test("relative sources resolve against the config folder, not the cwd", () => {
-  const config = parse(edit((c) => {
+Deno.test("relative sources resolve against the config folder, not the cwd", async () => {
+  const config = await parse(edit((c) => {
     c.files = [
       { source: "docs/План.txt", destination: "/a" },
       { source: "../shared/b.txt", destination: "/b" },
@@ -552,17 +555,17 @@ Deno.test("relative sources resolve against the config folder, not the cwd", () 
   assert.notEqual(config.files[0].source, resolve("docs/План.txt"));
 });
 
-Deno.test("destination must be absolute", () => {
-  assertProblem(
+Deno.test("destination must be absolute", async () => {
+  await assertProblem(
     edit((c) => (c.files[0].destination = "in/a.txt")),
     "files[0].destination",
     'must be an absolute remote path starting with "/", e.g. "/in/a.txt"',
   );
 });
 
-Deno.test("destination must not contain a .. segment", () => {
+Deno.test("destination must not contain a .. segment", async () => {
   for (const bad of ["/in/../a.txt", "/../a.txt", "/in/.."]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.files[0].destination = bad)),
       "files[0].destination",
       'must not contain ".." segments',
@@ -570,22 +573,22 @@ Deno.test("destination must not contain a .. segment", () => {
   }
   // ".." inside a name is fine.
   assert.equal(
-    parse(edit((c) => (c.files[0].destination = "/in/a..b.txt"))).files[0]
+    (await parse(edit((c) => (c.files[0].destination = "/in/a..b.txt")))).files[0]
       .destination,
     "/in/a..b.txt",
   );
 });
 
-Deno.test("destination must not be / alone or name a folder", () => {
+Deno.test("destination must not be / alone or name a folder", async () => {
   for (const bad of ["/", "//", "/./"]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.files[0].destination = bad)),
       "files[0].destination",
       "must name a file, not the root folder",
     );
   }
   for (const bad of ["/in/.", "/in/./."]) {
-    assertProblem(
+    await assertProblem(
       edit((c) => (c.files[0].destination = bad)),
       "files[0].destination",
       'names a folder; end it with "/"',
@@ -593,8 +596,8 @@ Deno.test("destination must not be / alone or name a folder", () => {
   }
 });
 
-Deno.test("trailing / destinations keep non-ASCII source names", () => {
-  const config = parse(edit((c) => {
+Deno.test("trailing / destinations keep non-ASCII source names", async () => {
+  const config = await parse(edit((c) => {
     c.files = [
       { source: "docs/План.txt", destination: "/incoming/документы/" },
       { source: "日本語.txt", destination: "/incoming/日本//" },
@@ -608,9 +611,9 @@ Deno.test("trailing / destinations keep non-ASCII source names", () => {
   ]);
 });
 
-Deno.test("destinations are NFC-normalized", () => {
+Deno.test("destinations are NFC-normalized", async () => {
   const nfd = "cafe\u0301 \u2615.txt";
-  const config = parse(edit((c) => {
+  const config = await parse(edit((c) => {
     c.files = [
       { source: "a.txt", destination: `/in/${nfd}` },
       { source: `dir/${nfd}`, destination: "/out/" },
@@ -624,7 +627,7 @@ Deno.test("destinations are NFC-normalized", () => {
   assert.equal(config.files[1].source, `/srv/deploy/conf/dir/${nfd}`);
 });
 
-Deno.test("duplicate destinations name both entries", () => {
+Deno.test("duplicate destinations name both entries", async () => {
   const files = [
     { source: "a.txt", destination: "/a/b.txt" },
     { source: "x.txt", destination: "/x.txt" },
@@ -633,7 +636,7 @@ Deno.test("duplicate destinations name both entries", () => {
     { source: "d.txt", destination: "/a/cafe\u0301.txt" },
     { source: "e.txt", destination: "/a/caf\u00e9.txt" },
   ];
-  const problems = problemsOf(edit((c) => (c.files = files)));
+  const problems = await problemsOf(edit((c) => (c.files = files)));
   assert.deepEqual(problems, [
     {
       path: "files[2].destination",
@@ -651,8 +654,8 @@ Deno.test("duplicate destinations name both entries", () => {
   ]);
 });
 
-Deno.test("a destination can't be the parent folder of another", () => {
-  const problems = problemsOf(edit((c) => {
+Deno.test("a destination can't be the parent folder of another", async () => {
+  const problems = await problemsOf(edit((c) => {
     c.files = [
       { source: "a.txt", destination: "/in/a/b/c.txt" },
       { source: "b.txt", destination: "/in/a" },
@@ -668,7 +671,7 @@ Deno.test("a destination can't be the parent folder of another", () => {
 
 // --- collecting everything ---
 
-Deno.test("all problems are collected, one line each in the message", () => {
+Deno.test("all problems are collected, one line each in the message", async () => {
   const config = {
     server: { host: "", port: 0, pasword: SECRET, secure: "yes" },
     options: { workers: 0, verify: "md5" },
@@ -681,7 +684,7 @@ Deno.test("all problems are collected, one line each in the message", () => {
   };
   let error: ConfigError | undefined;
   try {
-    parse(config);
+    await parse(config);
   } catch (e) {
     if (e instanceof ConfigError) error = e;
   }
@@ -711,7 +714,7 @@ Deno.test("all problems are collected, one line each in the message", () => {
   assert.equal(error.configPath, CONFIG_PATH);
 });
 
-Deno.test("no ConfigError message contains the password", () => {
+Deno.test("no ConfigError message contains the password", async () => {
   const bad: unknown[] = [
     edit((c) => (c.server = { host: `${SECRET} x`, user: `${SECRET}\0` })),
     edit((c) => (c.server.password = `${SECRET}\n`)),
@@ -722,7 +725,7 @@ Deno.test("no ConfigError message contains the password", () => {
     `{"server": {"password": "${SECRET}"`,
   ];
   for (const config of bad) {
-    for (const p of problemsOf(config)) {
+    for (const p of await problemsOf(config)) {
       assert.ok(!p.message.includes(SECRET), p.message);
       assert.ok(!p.message.includes("314159265"), p.message);
     }
@@ -763,7 +766,7 @@ Deno.test("loadConfig reads the file and resolves its path", async () => {
 
 // --- resolvePassword ---
 
-const SERVER: ServerConfig = { host: "h", port: 21, secure: false };
+const SERVER: ServerConfig = { host: "h", port: 21, secure: false, encoding: "utf8" };
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
 
 Deno.test("resolvePassword: passwordEnv wins when the variable is set", () => {
@@ -840,10 +843,10 @@ Deno.test("resolvePassword never echoes a passwordEnv that is no variable name",
 
 // --- temporary names ---
 
-Deno.test("a destination shaped like a temporary name is rejected at files[i].destination", () => {
+Deno.test("a destination shaped like a temporary name is rejected at files[i].destination", async () => {
   const temp = tempPathFor("/x/t.txt", 5, 1_700_000_000_000);
   assert.ok(temp.includes(TEMP_MARK), temp);
-  assertProblem(
+  await assertProblem(
     edit((c) => {
       c.files = [
         { source: "t.txt", destination: "/x/t.txt" },
@@ -854,13 +857,16 @@ Deno.test("a destination shaped like a temporary name is rejected at files[i].de
     "temporary names",
   );
   // Also when the folder form gives the name, and for any fingerprint.
-  assertProblem(
+  await assertProblem(
     edit((c) => (c.files = [{ source: `.a${TEMP_MARK}zz-1.part`, destination: "/in/" }])),
     "files[0].destination",
     "temporary names",
   );
   // Names that only contain the mark are fine.
   for (const ok of [`/in/a${TEMP_MARK}1.part`, `/in/.a${TEMP_MARK}1.txt`, "/in/.hidden.part"]) {
-    assert.equal(parse(edit((c) => (c.files[0].destination = ok))).files[0].destination, ok);
+    assert.equal(
+      (await parse(edit((c) => (c.files[0].destination = ok)))).files[0].destination,
+      ok,
+    );
   }
 });

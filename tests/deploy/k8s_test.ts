@@ -107,7 +107,7 @@ Deno.test({
     const [key] = Object.keys(configMap.data);
     const configPath = `${configMount.mountPath}/${key}`;
     assert.equal(container.command[2], configPath);
-    const config = parseConfig(configMap.data[key], configPath);
+    const config = await parseConfig(configMap.data[key], configPath);
     assert.ok(config.server.passwordEnv, "the password comes from the environment");
     assert.ok(
       container.env.find((e: Doc) => e.name === config.server.passwordEnv)?.valueFrom?.secretKeyRef,
@@ -131,7 +131,7 @@ Deno.test({
       }
       const localConfig = mapPaths(configMap.data[key], mounts);
       await Deno.writeTextFile(mapPaths(configPath, mounts), localConfig);
-      for (const f of parseConfig(localConfig, "config.json").files) {
+      for (const f of (await parseConfig(localConfig, "config.json")).files) {
         await Deno.mkdir(dirname(f.source), { recursive: true });
         await Deno.writeTextFile(f.source, `content of ${f.destination}\n`);
       }
