@@ -20,7 +20,7 @@
 import { safeText } from "../ftp/server_text.ts";
 import { formatBytes, type ReportFile, type Totals } from "./report.ts";
 
-/** The run begins: `files` in the config (or shard), `bytes` of those found, `workers` asked for. */
+/** The run begins: `files` in the config (or shard), `bytes` of those found, `workers` it opens. */
 export interface RunStartEvent {
   type: "run-start";
   files: number;
