@@ -159,10 +159,7 @@ export class BasicFtpSession extends Session {
       });
       return { read: source.bytesRead, written: sent() };
     } catch (e) {
-      // A refusal before any data moved stays an FTPError; anything later is a broken transfer.
-      const err = asReplyError(e);
-      if (err instanceof FTPError && sent() === 0) throw err;
-      throw new TransferFailed(err, sent());
+      throw transferError(e, sent());
     } finally {
       source.destroy();
     }
@@ -209,9 +206,7 @@ export class BasicFtpSession extends Session {
       });
       return { read: source.bytesRead, written: sent() };
     } catch (e) {
-      const err = asReplyError(e);
-      if (err instanceof FTPError && sent() === 0) throw err;
-      throw new TransferFailed(err, sent());
+      throw transferError(e, sent());
     } finally {
       source.destroy();
       raw.destroy();
@@ -231,4 +226,10 @@ async function ftpReplies<T>(p: Promise<T>): Promise<T> {
   } catch (e) {
     throw asReplyError(e);
   }
+}
+
+/** A refusal before any data moved stays an FTPError; anything later is a broken transfer. */
+function transferError(e: unknown, sent: number): Error {
+  const err = asReplyError(e);
+  return err instanceof FTPError && sent === 0 ? err : new TransferFailed(err, sent);
 }

@@ -62,32 +62,23 @@ export const Code = {
   BadFileName: 553,
 } as const;
 
+const between = (low: number, high: number) => (code: number): boolean =>
+  code >= low && code < high;
+
 /** 1xx: a preliminary reply; the final one follows. */
-export function isPreliminary(code: number): boolean {
-  return code >= 100 && code < 200;
-}
+export const isPreliminary = between(100, 200);
 
 /** 2xx and 3xx: the command did (or may go on to do) what was asked. */
-export function isSuccess(code: number): boolean {
-  return code >= 200 && code < 400;
-}
+export const isSuccess = between(200, 400);
 
 /** 2xx: the command is done. */
-export function isCompletion(code: number): boolean {
-  return code >= 200 && code < 300;
-}
+export const isCompletion = between(200, 300);
 
 /** 4xx or 5xx: the command was refused. */
-export function isNegative(code: number): boolean {
-  return code >= 400 && code < 600;
-}
+export const isNegative = between(400, 600);
 
 /** 4xx: transient negative; the same command may work later. */
-export function isTransient(code: number): boolean {
-  return code >= 400 && code < 500;
-}
+export const isTransient = between(400, 500);
 
 /** 5xx: permanent negative. */
-export function isPermanent(code: number): boolean {
-  return code >= 500 && code < 600;
-}
+export const isPermanent = between(500, 600);
