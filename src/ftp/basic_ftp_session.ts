@@ -179,6 +179,7 @@ export class BasicFtpSession extends Session {
     const source = createReadStream(local.path, { start });
     let data: TLSSocket | undefined;
     const sent = () => data?.bytesWritten ?? 0;
+    this.inFlight = sent;
     let dataDone = false;
     let reply: Reply | undefined;
     try {
