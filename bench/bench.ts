@@ -56,6 +56,9 @@
  *   a minimal client), `deno run main.ts --version` start-up, and the `raw`
  *   tool: an in-process minimal client (PASV+STOR per file on N connections;
  *   `raw-atomic` sends ftpbatch's per-file command sequence instead).
+ * - Re-run (`rerun.ts`, with the small set and ftpbatch; `--no-rerun` leaves it
+ *   out): the same upload again with nothing changed (no STOR, under 10 % of the
+ *   first run's wall time), then after touching 10 files (exactly those sent).
  * - Planning: a 100,000-entry config of tiny files: `--dry-run` wall time and
  *   peak RSS; a real upload's time to the first STOR and its peak RSS.
  *
@@ -84,6 +87,7 @@ import { resolve } from "node:path";
 import { allTools, project, type ServerInfo, spawnTimed, type Tool } from "./tools.ts";
 import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
 import { type LatencyFacts, latencyTargets, parseRtts, throughLatency } from "./latency.ts";
+import { type RerunResult, rerunTargets, runRerun } from "./rerun.ts";
 
 interface RunRecord {
   set: string;
@@ -143,6 +147,7 @@ const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--t
   [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
   [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
   [--latency 0,20,100] [--latency-mbit N] [--no-handshake]   (RTTs in ms through a latency proxy)
+  [--no-rerun]      (skip the re-run measurement of the small set, see rerun.ts)
 tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
 
 function list(value: string | undefined, fallback: string[]): string[] {
@@ -227,6 +232,7 @@ async function main(): Promise<number> {
         latency: { type: "string" },
         "latency-mbit": { type: "string" },
         "no-handshake": { type: "boolean" },
+        "no-rerun": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -311,6 +317,7 @@ async function main(): Promise<number> {
   const records: RunRecord[] = [];
   let floors: Partial<Floors> | undefined;
   let planning: PlanningResult | undefined;
+  let rerun: RerunResult | undefined;
   const started = new Date();
   try {
     server = await startRealServer();
@@ -454,6 +461,20 @@ async function main(): Promise<number> {
           );
         }
       }
+      if (setName === "small" && !values["no-rerun"] && tools.some((t) => t.name === "ftpbatch")) {
+        checkAbort();
+        rerun = await runRerun({
+          server: info,
+          serverRoot: root,
+          cursor,
+          set,
+          scratch,
+          parallel: parallels[0],
+          timeoutMs,
+          signal: abort.signal,
+          log,
+        });
+      }
       await emptyRoot(root);
       await Deno.remove(set.dir, { recursive: true });
     }
@@ -481,7 +502,7 @@ async function main(): Promise<number> {
   }
 
   const rows = summarize(records);
-  const targets = checkTargets(rows, planning);
+  const targets = [...checkTargets(rows, planning), ...(rerun ? rerunTargets(rerun) : [])];
   console.log(renderTable(rows, floors, planning, targets, notes));
   const result = {
     version: 1,
@@ -502,6 +523,7 @@ async function main(): Promise<number> {
     rows,
     targets,
     planning,
+    rerun,
     runs: records,
   };
   await Deno.mkdir(outDir, { recursive: true });
@@ -509,7 +531,9 @@ async function main(): Promise<number> {
   await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(result, null, 2) + "\n");
   await Deno.rename(`${file}.tmp`, file);
   log(`results: ${file}`);
-  return records.every((r) => r.ok) && (!planning || (planning.dryRun.ok && planning.firstByte.ok))
+  return records.every((r) => r.ok) &&
+      (!planning || (planning.dryRun.ok && planning.firstByte.ok)) &&
+      (!rerun || rerun.problems.length === 0)
     ? 0
     : 1;
 }

@@ -12,6 +12,9 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
   --report FILE   write the JSON report here (refused if it is a source, the config,
                   a folder, a symlink or a device; its folder must be writable)
   --no-atomic     write straight to the destination (no temporary name + rename)
+  --skip RULE     what is already on the server and not sent again: size+mtime (default:
+                  same size and modification time), size (same size), none (send all)
+  --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
   --quiet         no progress lines; the summary only when something went wrong
@@ -34,13 +37,13 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
 const CONFIG = `Config (JSON):
   { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
-                 "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
+                 "skip": "size+mtime"|"size"|"none", "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" } ] }
 Relative sources and "report" resolve against the config file's folder; CONFIG and --report
 on the command line against the folder you run the command from.`;
 
 const EXIT_CODES = `Exit codes:
-  0  every file uploaded (or skipped)
+  0  every file uploaded, skipped (already on the server) or planned (--dry-run)
   1  at least one file missing or failed, or the report could not be written
   2  usage or config error (also a refused --report path), nothing sent
   3  could not connect or log in, nothing sent

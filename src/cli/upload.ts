@@ -8,8 +8,9 @@
 
 import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
+import { SKIP_RULES, type SkipRule } from "../config/types.ts";
 import { EXIT } from "../report/report.ts";
-import { type CommandSpec, intFlag, type Io, parseCommand, userCwd } from "./args.ts";
+import { type CommandSpec, intFlag, type Io, parseCommand, UsageError, userCwd } from "./args.ts";
 import { UPLOAD_HELP } from "./help.ts";
 import { runAndReport } from "./run_and_report.ts";
 import { shardFromCli } from "./shard_flag.ts";
@@ -27,6 +28,8 @@ const UPLOAD: CommandSpec = {
     verbose: { type: "boolean" },
     shard: { type: "string" },
     lock: { type: "string" },
+    skip: { type: "string" },
+    force: { type: "boolean" },
   },
   positionals: { count: 1, what: "CONFIG file" },
   help: UPLOAD_HELP,
@@ -41,6 +44,7 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parsed;
   const workers = intFlag("workers", values.workers, 1, 64);
   const retries = intFlag("retries", values.retries, 0, 100);
+  const skip = skipFlag(values.skip, Boolean(values.force));
   const shard = shardFromCli(values.shard as string | undefined, io.env);
   const cwd = userCwd(io);
   const config = await loadConfig(positionals[0], cwd);
@@ -48,6 +52,7 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   if (retries !== undefined) config.options.retries = retries;
   if (values.report) config.options.report = resolve(cwd, values.report as string);
   if (values["no-atomic"]) config.options.atomic = false;
+  if (skip) config.options.skip = skip;
   if (shard) config.options.shard = shard;
   if (values.lock) config.options.lock = resolve(cwd, values.lock as string);
   return await runAndReport(config, io, {
@@ -58,4 +63,15 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
     ...(values.report ? { reportLabel: "--report" } : {}),
     ...(values.lock ? { lockLabel: "--lock" } : {}),
   });
+}
+
+/** `--skip RULE` or `--force` (the same as `--skip none`); both at once only if they agree. */
+function skipFlag(value: unknown, force: boolean): SkipRule | undefined {
+  if (value !== undefined && !SKIP_RULES.includes(value as SkipRule)) {
+    throw new UsageError(`--skip must be size+mtime, size or none, got "${value}"`);
+  }
+  if (force && value !== undefined && value !== "none") {
+    throw new UsageError(`--force sends every file: it cannot go with --skip ${value}`);
+  }
+  return force ? "none" : value as SkipRule | undefined;
 }

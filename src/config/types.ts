@@ -38,6 +38,8 @@ export interface Options {
   atomic: boolean;
   /** `size` compares SIZE; `hash` also compares a server hash where one is offered. */
   verify: "size" | "hash";
+  /** What counts as already on the server, so not sent (see `plan/skip.ts`). */
+  skip: SkipRule;
   /** First reconnect delay; doubles up to `backoffMaxMs`, with jitter. */
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -46,6 +48,14 @@ export interface Options {
   /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
   shard?: Shard;
 }
+
+/**
+ * `"size+mtime"`: skip a file whose remote copy has the same size and
+ * modification time; `"size"`: the same size is enough; `"none"`: send all.
+ */
+export type SkipRule = "size+mtime" | "size" | "none";
+
+export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size", "none"];
 
 /** Shard `index` of `count` (0-based): one of several runs that split one config. */
 export interface Shard {
@@ -82,6 +92,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
   retries: 5,
   atomic: true,
   verify: "size",
+  skip: "size+mtime",
   backoffBaseMs: 1000,
   backoffMaxMs: 30000,
   timeoutMs: 30000,

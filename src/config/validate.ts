@@ -13,6 +13,8 @@ import {
   type Options,
   type Secure,
   type ServerConfig,
+  SKIP_RULES,
+  type SkipRule,
 } from "./types.ts";
 import { ConfigError } from "./errors.ts";
 import { all, at, boolean, type Check, ENV_NAME, integer, oneOf, Reader, text } from "./checks.ts";
@@ -29,6 +31,7 @@ const OPTION_KEYS = [
   "lock",
   "atomic",
   "verify",
+  "skip",
   "backoffBaseMs",
   "backoffMaxMs",
   "timeoutMs",
@@ -138,6 +141,13 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     oneOf(["size", "hash"], '"size" or "hash"'),
     d.verify,
   );
+  const skip = r.get<SkipRule>(
+    o,
+    p,
+    "skip",
+    oneOf([...SKIP_RULES], '"size+mtime", "size" or "none"'),
+    d.skip,
+  );
   const backoffBaseMs = r.get(o, p, "backoffBaseMs", integer(0, 600_000), d.backoffBaseMs);
   const backoffMaxMs = r.get(
     o,
@@ -160,6 +170,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     retries,
     atomic,
     verify,
+    skip,
     backoffBaseMs,
     backoffMaxMs,
     timeoutMs,

@@ -25,17 +25,22 @@
  */
 
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
-import { parseEpsvResponse, parsePasvResponse, uploadFrom } from "basic-ftp/dist/transfer.js";
+import {
+  downloadTo,
+  parseEpsvResponse,
+  parsePasvResponse,
+  uploadFrom,
+} from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
-import { pipeline } from "node:stream";
+import { pipeline, Writable } from "node:stream";
 import type { FtpLogin } from "./login.ts";
-import { isUtf8, legacyCodec } from "./encoding.ts";
+import { type Codec, isUtf8, legacyCodec } from "./encoding.ts";
 import { useServerEncoding } from "./basic_ftp_encoding.ts";
-import { FTPError, TransferFailed } from "./errors.ts";
+import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type LocalSource, type Sent, Session } from "./session.ts";
+import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
 
 /**
  * Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored; not sent to a server in a
@@ -60,7 +65,7 @@ export async function openBasicFtpSession(
       secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
-    return new BasicFtpSession(client, parseFeatures(feat));
+    return new BasicFtpSession(client, parseFeatures(feat), legacy);
   } catch (e) {
     client.close();
     throw e;
@@ -72,7 +77,11 @@ export class BasicFtpSession extends Session {
   #plainData: Socket | undefined;
   #usePasv = false;
 
-  constructor(readonly client: Client, features: Map<string, string>) {
+  constructor(
+    readonly client: Client,
+    features: Map<string, string>,
+    readonly codec: Codec | undefined = undefined,
+  ) {
     super(features);
   }
 
@@ -165,39 +174,101 @@ export class BasicFtpSession extends Session {
     }
   }
 
-  /** Over TLS: the command, and TLS on the data connection only once the server answered 150/125. */
+  /** Over TLS: the transfer command, the file streamed once TLS is up on the data connection. */
   async #tlsTransfer(
     verb: "STOR" | "APPE",
     remotePath: string,
     local: LocalSource,
     start: number,
   ): Promise<Sent> {
-    const ftp = this.client.ftp;
-    const control = this.#tls!;
-    const raw = this.#plainData!;
-    this.#plainData = undefined;
     const source = createReadStream(local.path, { start });
     let data: TLSSocket | undefined;
     const sent = () => data?.bytesWritten ?? 0;
     this.inFlight = sent;
+    try {
+      await this.#overTlsData(`${verb} ${remotePath}`, (socket, done, fail) => {
+        data = socket;
+        socket.once("secureConnect", () => {
+          pipeline(source, socket, (err) => err ? fail(err) : done());
+        });
+      });
+      return { read: source.bytesRead, written: sent() };
+    } catch (e) {
+      throw transferError(e, sent());
+    } finally {
+      source.destroy();
+    }
+  }
+
+  protected async receive(line: string, max: number): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    /** Keeps a chunk; the error to stop with when the listing goes over `max`. */
+    const keep = (chunk: Uint8Array): Error | undefined => {
+      total += chunk.length;
+      if (total > max) return new ProtocolError(`folder listing over ${max} bytes (${line})`);
+      chunks.push(chunk);
+    };
+    try {
+      if (this.#plainData) {
+        await this.#overTlsData(line, (socket, done, fail) => {
+          socket.on("data", (chunk: Uint8Array) => {
+            const over = keep(chunk);
+            if (over) fail(over);
+          });
+          socket.once("end", done);
+        });
+      } else {
+        await downloadTo(
+          new Writable({ write: (chunk, _enc, callback) => callback(keep(chunk)) }),
+          {
+            ftp: this.client.ftp,
+            tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
+            command: line,
+            remotePath: "",
+            type: "list",
+          },
+        );
+      }
+    } catch (e) {
+      const err = asReplyError(e);
+      // Anything but a refusal leaves the session in an unknown state: not used again.
+      if (!(err instanceof FTPError)) this.close();
+      throw err;
+    }
+    return joinChunks(chunks, total);
+  }
+
+  /**
+   * Over TLS: sends `command`, and starts TLS on the (plain, already connected)
+   * data connection only once the server answered 150/125; `use` drives the
+   * data connection and calls `done` at its end or `fail`. Resolves on the
+   * final 2xx reply after `done`.
+   */
+  async #overTlsData(
+    command: string,
+    use: (data: TLSSocket, done: () => void, fail: (e: Error) => void) => void,
+  ): Promise<void> {
+    const ftp = this.client.ftp;
+    const control = this.#tls!;
+    const raw = this.#plainData!;
+    this.#plainData = undefined;
+    let data: TLSSocket | undefined;
     let dataDone = false;
     let reply: Reply | undefined;
     try {
-      await ftp.handle(`${verb} ${remotePath}`, (res, task) => {
+      await ftp.handle(command, (res, task) => {
         if (res instanceof Error) {
           task.reject(res);
         } else if ((res.code === 150 || res.code === 125) && !data) {
           // The control connection's session, resumed (servers require it: see the module doc).
           data = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: control.getSession() });
           data.setTimeout(ftp.timeout, () => data!.destroy(new Error("Timeout (data socket)")));
-          data.once("secureConnect", () => {
-            pipeline(source, data!, (err) => {
-              if (err) return task.reject(err);
-              dataDone = true;
-              if (reply) task.resolve(reply);
-            });
-          });
           data.once("error", (e) => task.reject(e));
+          use(data, () => {
+            dataDone = true;
+            if (reply) task.resolve(reply);
+          }, (e) => task.reject(e));
         } else if (res.code >= 200 && res.code < 300) {
           reply = { code: res.code, message: res.message };
           if (dataDone) task.resolve(reply);
@@ -205,11 +276,7 @@ export class BasicFtpSession extends Session {
           task.reject(new FTPError({ code: res.code, message: res.message }));
         }
       });
-      return { read: source.bytesRead, written: sent() };
-    } catch (e) {
-      throw transferError(e, sent());
     } finally {
-      source.destroy();
       raw.destroy();
       data?.destroy();
     }

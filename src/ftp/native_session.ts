@@ -10,10 +10,16 @@
 import type { FtpLogin } from "./login.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
-import { isUtf8, legacyCodec, passwordUnencodable, UnencodableName } from "./encoding.ts";
-import { FTPError, LocalFileError, TransferFailed } from "./errors.ts";
+import {
+  type Codec,
+  isUtf8,
+  legacyCodec,
+  passwordUnencodable,
+  UnencodableName,
+} from "./encoding.ts";
+import { FTPError, LocalFileError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { type LocalSource, type Sent, Session } from "./session.ts";
+import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
 
 const CHUNK = 1024 * 1024;
 /**
@@ -79,6 +85,10 @@ export class NativeSession extends Session {
     readonly dataHost: string,
   ) {
     super(features);
+  }
+
+  get codec(): Codec | undefined {
+    return this.control.codec;
   }
 
   get closed(): boolean {
@@ -207,6 +217,51 @@ export class NativeSession extends Session {
       throw new TransferFailed(cut ?? early, progress.sent);
     }
     return { read: progress.read, written: progress.sent };
+  }
+
+  protected async receive(line: string, max: number): Promise<Uint8Array> {
+    const data = this.#data!;
+    this.#data = undefined;
+    let reply: Reply;
+    try {
+      reply = await this.control.send(line, { preliminary: true });
+    } catch (e) {
+      closeQuietly(data);
+      throw e;
+    }
+    if (!isPreliminary(reply.code)) {
+      closeQuietly(data);
+      if (isNegative(reply.code)) throw new FTPError(reply);
+      throw this.outOfStep(line, reply);
+    }
+    this.control.data = data;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      const buf = new Uint8Array(64 * 1024);
+      for (;;) {
+        this.control.arm(); // each chunk extends the deadline; a stalled listing times out
+        const n = await data.read(buf);
+        if (n === null) break;
+        total += n;
+        if (total > max) {
+          this.close();
+          throw new ProtocolError(`folder listing over ${max} bytes (${line})`);
+        }
+        chunks.push(buf.slice(0, n));
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) throw e;
+      throw this.control.lost(e, false, "data socket");
+    } finally {
+      this.control.disarm();
+      this.control.data = undefined;
+      closeQuietly(data);
+    }
+    const done = await this.control.read();
+    if (isNegative(done.code)) throw new FTPError(done);
+    if (!isCompletion(done.code)) throw this.outOfStep(line, done);
+    return joinChunks(chunks, total);
   }
 
   /**

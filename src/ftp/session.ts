@@ -1,10 +1,13 @@
 /**
  * One logged-in FTP connection with the few operations an upload needs:
- * MKD, SIZE, upload at an offset (REST+STOR, APPE or STOR), rename, hash.
- * The resume protocol lives here once; how bytes and commands travel is left
+ * MKD, SIZE, upload at an offset (REST+STOR, APPE or STOR), rename, hash,
+ * and those that tell what is already there: a folder's listing, one file's
+ * size and time, setting a file's time. The resume protocol lives here once; how bytes and commands travel is left
  * to the two transports: `native_session.ts` (Deno's own TCP, plain FTP, the
  * fast path) and `basic_ftp_session.ts` (npm basic-ftp, for FTPS). Retry
- * decisions live elsewhere (`retry.ts`, `uploader.ts`).
+ * decisions live elsewhere (`retry.ts`, `uploader.ts`). Over 350 lines: every
+ * operation here is built on the transports' protected command and data
+ * primitives; the parsing they need lives in `listing.ts` and `set_mtime.ts`.
  *
  * @module
  */
@@ -20,7 +23,16 @@ import {
   TransferFailed,
 } from "./errors.ts";
 import { type Reply, sizeFrom } from "./reply.ts";
-import { UnencodableName } from "./encoding.ts";
+import {
+  entryFromSizeMdtm,
+  type Listing,
+  parseList,
+  parseMlsd,
+  parseMlst,
+  type RemoteEntry,
+} from "./listing.ts";
+import { setRemoteTime, type SetTimeResult, type TimeSetting } from "./set_mtime.ts";
+import { type Codec, UnencodableName } from "./encoding.ts";
 
 /** How a partial remote file is continued. */
 export type ResumeMethod = "rest" | "appe" | "restart";
@@ -57,6 +69,9 @@ export interface LocalSource {
   file: Deno.FsFile;
 }
 
+/** Most bytes one folder listing may take: a hostile server could send forever. */
+export const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+
 const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
 
 /**
@@ -79,13 +94,18 @@ const NOT_ABOUT_RESUME: ReadonlySet<number> = new Set([
 export abstract class Session {
   readonly abilities: ServerAbilities;
 
-  constructor(features: Map<string, string>) {
+  constructor(
+    /** FEAT's answer: feature name (upper case) -> the rest of its line. */
+    readonly features: ReadonlyMap<string, string>,
+  ) {
     this.abilities = {
       restStore: features.get("REST")?.toUpperCase() === "STREAM" ? true : undefined,
       hash: HASH_COMMANDS.find((c) => features.has(c)),
     };
   }
 
+  /** The server's legacy code page for names (`server.encoding`); absent = UTF-8. */
+  abstract get codec(): Codec | undefined;
   abstract get closed(): boolean;
 
   /** Bytes the transfer under way has written to its data connection (0 between transfers): live progress. */
@@ -107,6 +127,12 @@ export abstract class Session {
   }
   /** Opens the passive data connection (before REST, which must directly precede STOR). */
   protected abstract openData(): Promise<void>;
+  /**
+   * Sends a listing command (`MLSD`, `LIST`) over the open data connection and
+   * returns what came, at most `max` bytes (more is a ProtocolError and closes
+   * the session). Throws FTPError when the server refuses the command.
+   */
+  protected abstract receive(line: string, max: number): Promise<Uint8Array>;
   /** Drops a data connection opened for a transfer that will not happen. */
   protected abstract abandonData(): void;
   /**
@@ -279,13 +305,17 @@ export abstract class Session {
    * RNFR/RNTO onto `to`. Some servers (Windows ones) will not rename onto an existing
    * file and refuse RNTO with 550/553; only then, and only when `to` is there (SIZE or
    * MDTM says so), the old file is deleted and the rename tried again. A transient (4xx)
-   * refusal never deletes anything.
+   * refusal never deletes anything. `before`, a command about `from` whose answer decides
+   * nothing here (setting its time), goes out in the same write; its reply is returned.
    */
-  async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string, before?: string): Promise<Reply | undefined> {
     // Safe to send together: a refused RNFR makes the RNTO fail too.
-    const [rnfr, rnto] = await this.commands([`RNFR ${from}`, `RNTO ${to}`]);
+    const lines = [`RNFR ${from}`, `RNTO ${to}`];
+    const replies = await this.commands(before === undefined ? lines : [before, ...lines]);
+    const first = before === undefined ? undefined : replies.shift();
+    const [rnfr, rnto] = replies;
     if (isNegative(rnfr.code)) throw new FTPError(rnfr);
-    if (!isNegative(rnto.code)) return;
+    if (!isNegative(rnto.code)) return first;
     const refusesOverwrite = rnto.code === Code.FileUnavailable || rnto.code === Code.BadFileName;
     if (!refusesOverwrite || !(await this.#exists(to))) throw new FTPError(rnto);
     const dele = await this.command(`DELE ${to}`);
@@ -304,6 +334,7 @@ export abstract class Session {
         });
       }
     }
+    return first;
   }
 
   /** Whether a plain file is at `path`: SIZE, or MDTM where SIZE is not implemented. */
@@ -312,6 +343,47 @@ export abstract class Session {
     if (size.code === Code.FileStatus) return true;
     if (size.code === Code.FileUnavailable || !isPermanent(size.code)) return false;
     return (await this.command(`MDTM ${path}`)).code === Code.FileStatus;
+  }
+
+  /**
+   * What the server has in `dir`: one MLSD where FEAT lists MLST, else one LIST
+   * (see listing.ts), after a CWD into it so no server reads the folder's name as
+   * LIST options or a wildcard pattern. `undefined` when the folder cannot be
+   * entered (CWD refused: not there). FTPError when the listing is refused;
+   * ProtocolError for a listing too big or in no known format.
+   */
+  async list(dir: string, maxBytes = MAX_LISTING_BYTES): Promise<Listing | undefined> {
+    const cwd = await this.command(`CWD ${dir}`);
+    if (isNegative(cwd.code)) return undefined;
+    if (!isCompletion(cwd.code)) throw this.outOfStep(`CWD ${dir}`, cwd);
+    const mlsd = this.features.has("MLST");
+    await this.openData();
+    const bytes = await this.receive(mlsd ? "MLSD" : "LIST", maxBytes);
+    // Names come in the server's code page where one is configured, else UTF-8.
+    const text = this.codec ? this.codec.decoder()(bytes) : bytes;
+    return mlsd ? parseMlsd(text) : await parseList(text);
+  }
+
+  /** One file's size and time (MLST, else SIZE and MDTM): the last resort, per file. */
+  async stat(path: string): Promise<RemoteEntry | undefined> {
+    if (this.features.has("MLST")) return parseMlst(await this.command(`MLST ${path}`));
+    const [size, mdtm] = await this.commands([`SIZE ${path}`, `MDTM ${path}`]);
+    return entryFromSizeMdtm(size, mdtm);
+  }
+
+  /** Sets `path`'s modification time with the command `setting` has learned (set_mtime.ts). */
+  setTime(
+    setting: TimeSetting,
+    path: string,
+    mtimeMs: number,
+    opts?: { probe?: boolean },
+  ): Promise<SetTimeResult> {
+    return setRemoteTime(setting, (line) => this.command(line), path, mtimeMs, opts);
+  }
+
+  /** Deletes a file this client created for itself (the time probe); true when it is gone. */
+  async remove(path: string): Promise<boolean> {
+    return isCompletion((await this.command(`DELE ${path}`)).code);
   }
 
   /** The server's hash of a file with the command FEAT offered, lower-case hex, or undefined. */
@@ -335,4 +407,15 @@ function openSource(path: string, start: number): Deno.FsFile {
     file?.close();
     throw new LocalFileError(`local file unreadable: ${e instanceof Error ? e.message : e}`);
   }
+}
+
+/** The chunks a data connection delivered, as one array of `total` bytes. */
+export function joinChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const bytes = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.length;
+  }
+  return bytes;
 }

@@ -158,7 +158,7 @@ function combine(reports: ShardReport[], count: number, digest: string): Report 
   };
 }
 
-const STATUSES = new Set(["uploaded", "skipped", "missing", "failed"]);
+const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed"]);
 
 /** Enough checking that a wrong or truncated file gets a sentence, not a TypeError. */
 function checkShape(name: string, raw: unknown): ShardReport {

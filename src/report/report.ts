@@ -14,8 +14,11 @@
 import type { Secure } from "../config/types.ts";
 import { safeText } from "../ftp/server_text.ts";
 
-/** Final state of one file in the report. */
-export type FileStatus = "uploaded" | "skipped" | "missing" | "failed";
+/**
+ * Final state of one file in the report: `skipped` is already on the server
+ * (unchanged, see `reason`), `planned` would be sent (a dry run sends nothing).
+ */
+export type FileStatus = "uploaded" | "skipped" | "planned" | "missing" | "failed";
 
 export interface ReportFile {
   source: string;
@@ -28,6 +31,8 @@ export interface ReportFile {
   /** Worker that finished it (1-based); 0 when no worker touched it. */
   worker: number;
   durationMs: number;
+  /** Why a file was skipped (`"unchanged: size+mtime"`). */
+  reason?: string;
   /** For an uploaded file: the check that proved it (`hash` only where the server offered one). */
   verified?: "size" | "hash";
   error?: string;
@@ -37,6 +42,7 @@ export interface Totals {
   files: number;
   uploaded: number;
   skipped: number;
+  planned: number;
   missing: number;
   failed: number;
   /** Bytes of the files now complete on the server. */
@@ -63,6 +69,8 @@ export interface Report {
   shard?: ReportShard;
   /** Set on a report merged from shard reports (`report merge`). */
   merged?: MergedFrom;
+  /** Things said once for the whole run (the server cannot set modification times). */
+  notes?: string[];
   totals: Totals;
   files: ReportFile[];
 }
@@ -106,6 +114,7 @@ export interface ReportInput {
   /** No connection could be made at all (exit 3 unless interrupted). */
   connectFailed?: boolean;
   shard?: ReportShard;
+  notes?: string[];
   /** In config order. */
   files: ReportFile[];
 }
@@ -127,6 +136,7 @@ export function buildReport(input: ReportInput): Report {
     ...interrupted,
     exitCode,
     ...(input.shard ? { shard: input.shard } : {}),
+    ...(input.notes?.length ? { notes: input.notes } : {}),
     totals,
     files: input.files,
   };
@@ -138,6 +148,7 @@ export function totalsOf(files: ReportFile[], reconnects: number): Totals {
     files: files.length,
     uploaded: 0,
     skipped: 0,
+    planned: 0,
     missing: 0,
     failed: 0,
     bytes: 0,
@@ -179,7 +190,7 @@ export function* reportJson(
   yield files.length > 0 ? "\n  ]\n}\n" : "]\n}\n";
 }
 
-/** 0 all uploaded or skipped; 1 any missing or failed; 130/143 interrupted. */
+/** 0 all uploaded, skipped or planned; 1 any missing or failed; 130/143 interrupted. */
 export function exitCodeFor(report: Pick<Report, "totals" | "interrupted">): number {
   if (report.interrupted) return EXIT[report.interrupted];
   return report.totals.missing + report.totals.failed > 0 ? EXIT.someFailed : EXIT.ok;
@@ -209,11 +220,13 @@ export function summarize(
   const lines = [
     `${shard}${
       report.dryRun ? "dry run: " : ""
-    }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${t.missing} missing, ${t.failed} failed`,
+    }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
+      report.dryRun ? `${t.planned} planned, ` : ""
+    }${t.missing} missing, ${t.failed} failed`,
     // A dry run connects to nothing: no rate, no connections to claim.
     report.dryRun
       ? `${
-        formatBytes(report.files.reduce((n, f) => n + (f.status === "skipped" ? f.size : 0), 0))
+        formatBytes(report.files.reduce((n, f) => n + (f.status === "planned" ? f.size : 0), 0))
       } to send; nothing sent`
       : `${formatBytes(t.bytes)} complete, ${formatBytes(t.bytesSent)} sent in ${
         secs.toFixed(2)
@@ -221,6 +234,7 @@ export function summarize(
         plural(t.reconnects, "reconnect")
       }`,
   ];
+  for (const note of report.notes ?? []) lines.push(`note: ${safeText(note, secrets)}`);
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
   const problems = report.files.filter((f) => f.status === "missing" || f.status === "failed");
   for (const f of problems.slice(0, maxProblems)) {

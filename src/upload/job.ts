@@ -46,6 +46,8 @@ export interface JobResult {
   durationMs: number;
   /** Which check proved an uploaded file: its size, or its size and the server's hash. */
   verified?: "size" | "hash";
+  /** Whether the uploaded file got the local modification time (`unsupported`: the server sets none). */
+  timeSet?: "set" | "failed" | "unsupported";
   /** The server said it is out of space (452/552): the run sends it no more files. */
   serverFull?: true;
   error?: string;

@@ -1,7 +1,8 @@
 /**
  * Uploads files over one connection and owns the reconnect loop: every
- * attempt asks the server what it has, sends only the rest, verifies the size
- * and (atomic mode) renames the temporary file onto the real name. Used by
+ * attempt asks the server what it has, sends only the rest, verifies the size,
+ * gives the file the local modification time (`remote_state.ts`) and (atomic
+ * mode) renames the temporary file onto the real name. Used by
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
  * It tells its listeners of retries and reconnects, and `progress()` says how
  * far the transfer under way got. Over 350 lines: the attempt loop is one
@@ -24,6 +25,7 @@ import {
   VerifyError,
 } from "./retry.ts";
 import { tempPathFor } from "./temp_name.ts";
+import { finishUpload, type TimeHolder } from "./remote_state.ts";
 
 /** The server wants fewer connections: hand `job` (with its progress so far) back. */
 export class ShrinkRequest extends Error {
@@ -46,6 +48,7 @@ export class Uploader {
   // Learned per server and kept across reconnects for the rest of the run.
   #restStore?: boolean;
   #append?: boolean;
+  #times: TimeHolder = {};
   /** The retry that dropped the connection, told with the reconnect that follows it. */
   #lostBy?: RetryNotice;
   /** The transfer under way, for `progress()`. */
@@ -203,8 +206,9 @@ export class Uploader {
         const verified = s.verify === "hash" && await verifyHash(session, target, job.source)
           ? "hash"
           : "size";
-        if (s.atomic) await session.rename(target, job.destination);
-        return result("uploaded", { verified });
+        const destination = s.atomic ? job.destination : undefined;
+        const timeSet = await finishUpload(session, this.#times, target, destination, job.mtimeMs);
+        return result("uploaded", { verified, timeSet });
       } catch (e) {
         if (e instanceof PartialUploadError) {
           bytesSent += e.bytesSent;

@@ -96,7 +96,8 @@ Deno.test({
       assert.equal(r.code, 1);
       const json = JSON.parse(await Deno.readTextFile(report));
       assert.equal(json.dryRun, true);
-      assert.equal(json.totals.skipped, 40);
+      assert.equal(json.totals.planned, 40);
+      assert.equal(json.totals.skipped, 0);
       assert.equal(json.totals.missing, 1);
       assert.equal(server.stats.logins, 0);
       assert.deepEqual(await listTree(root), []);

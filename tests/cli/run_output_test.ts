@@ -81,6 +81,7 @@ Deno.test("--json: every event but progress on stdout, no progress on stderr", (
       files: 2,
       uploaded: 2,
       skipped: 0,
+      planned: 0,
       missing: 0,
       failed: 0,
       bytes: 20,

@@ -90,6 +90,7 @@ Deno.test("the documented example config parses", async () => {
       report: "report.json",
       atomic: false,
       verify: "hash",
+      skip: "size",
       backoffBaseMs: 0,
       backoffMaxMs: 3600000,
       timeoutMs: 1000,
@@ -117,6 +118,7 @@ Deno.test("the documented example config parses", async () => {
     report: "/srv/deploy/conf/report.json",
     atomic: false,
     verify: "hash",
+    skip: "size",
     backoffBaseMs: 0,
     backoffMaxMs: 3600000,
     timeoutMs: 1000,
@@ -422,6 +424,18 @@ Deno.test("options.atomic must be a boolean", async () => {
 Deno.test('options.verify must be "size" or "hash"', async () => {
   await assertOption("verify", ["md5", "", 1], 'must be "size" or "hash"');
   await assertOption("verify", [1], "(got 1)");
+});
+
+Deno.test('options.skip is "size+mtime" (the default), "size" or "none"', async () => {
+  await assertOption(
+    "skip",
+    ["mtime", "SIZE", "", true, null],
+    'must be "size+mtime", "size" or "none"',
+  );
+  assert.equal((await parse(edit((c) => (c.options = {})))).options.skip, "size+mtime");
+  for (const rule of ["size+mtime", "size", "none"]) {
+    assert.equal((await parse(edit((c) => (c.options = { skip: rule })))).options.skip, rule);
+  }
 });
 
 Deno.test("options.backoffBaseMs must be an integer from 0 to 600000", async () => {

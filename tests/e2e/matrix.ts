@@ -2,7 +2,7 @@
  * The product tests every server configuration of the matrix
  * (tests/helpers/real_server.ts `MATRIX`) must pass: the unicode set, the
  * server killed and restarted mid-file, a per-IP limit below the number of
- * workers, and FTPS with a throwaway CA. Each `matrix_*_test.ts` file
+ * workers, a re-run that finds everything there, and FTPS with a throwaway CA. Each `matrix_*_test.ts` file
  * registers them for one configuration, so `deno test --parallel` runs the
  * servers side by side. Bytes on the server are compared (sha256) and the
  * report is checked.
@@ -194,7 +194,42 @@ export function matrixTests(entry: MatrixEntry): void {
   );
 
   realServerTest(
-    name("FTPS (AUTH TLS, throwaway CA via DENO_CERT): every file on the first attempt"),
+    name("re-run with nothing changed: every file skipped, nothing sent; remote times = local"),
+    entry.options,
+    async (server) => {
+      const data = await makeUnicodeDataset({
+        server: serverSection(server),
+        options: { workers: 3, timeoutMs: 10_000 },
+      });
+      try {
+        const first = await runInProcess(server, data);
+        await assertAllUploaded(server, data, first);
+        // The server's files carry the local times (set with the command the server took).
+        for (const [dest, local] of data.expected) {
+          const remote = (await Deno.stat(join(server.root, dest))).mtime!.getTime();
+          const mine = (await Deno.stat(local)).mtime!.getTime();
+          assert.equal(remote, Math.floor(mine / 1000) * 1000, dest);
+        }
+        const again = await runInProcess(server, data);
+        assert.equal(again.exitCode, 0);
+        assert.deepEqual(
+          again.files.filter((f) => f.status !== "skipped").map((f) => f.destination),
+          [],
+          summary(again),
+        );
+        assert.equal(again.totals.bytesSent, 0);
+        for (const f of again.files) assert.equal(f.reason, "unchanged: size+mtime");
+        assert.deepEqual(again.notes ?? [], []);
+      } finally {
+        await Deno.remove(data.dir, { recursive: true });
+      }
+    },
+  );
+
+  realServerTest(
+    name(
+      "FTPS (AUTH TLS, throwaway CA via DENO_CERT): every file on the first attempt, a re-run sends none",
+    ),
     { ...entry.options, tls: true },
     async (server) => {
       const data = await makeUnicodeDataset({
@@ -211,6 +246,12 @@ export function matrixTests(entry: MatrixEntry): void {
         for (const f of r.report.files) assert.equal(f.attempts, 1, summary(r.report));
         // Data connections encrypted too (pure-ftpd logs no commands).
         if (server.kind !== "pure-ftpd") assert.match(await server.log(), /PROT P/);
+        // Again: the folders are listed over TLS data connections too, and nothing is sent.
+        const again = await runCli(server, data, { DENO_CERT: join(server.dir, "ca.pem") });
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.report.totals.skipped, data.expected.size, summary(again.report));
+        assert.equal(again.report.totals.bytesSent, 0);
+        if (server.kind !== "pure-ftpd") assert.match(await server.log(), /\b(MLSD|LIST)\b/);
         if (server.kind === "proftpd") {
           // mod_tls's verdict on every data connection (issue 9 #6: single-use TLS 1.3 tickets).
           const tls = await Deno.readTextFile(join(server.dir, "tls.log"));

@@ -7,7 +7,8 @@
  *   from UTF-8 to cp1251, as on a Windows-1251 host) must read the names as
  *   the Cyrillic they are.
  * Either way a name cp1251 lacks fails that file, nothing sent, and no
- * `OPTS UTF8` reaches the server. Ignored, the reason in the name, where a
+ * `OPTS UTF8` reaches the server; a second run reads the listings in cp1251
+ * and sends nothing. Ignored, the reason in the name, where a
  * server cannot run (`FTPBATCH_REAL_SERVER=required` makes that a failure).
  */
 import assert from "node:assert/strict";
@@ -27,6 +28,12 @@ interface Target {
   secure?: boolean;
   /** DENO_CERT for FTPS. */
   ca?: string;
+  /**
+   * The server lists names in the code page its commands use, so a second run finds the
+   * files there (vsftpd: the bytes as stored). The pyftpdlib below only speaks cp1251 on
+   * its control connection; its listings stay UTF-8, so a second run sends them again.
+   */
+  listsInCodePage?: boolean;
 }
 
 /** Uploads DESTINATIONS with `encoding: cp1251` through the CLI; checks the report. */
@@ -48,19 +55,23 @@ async function uploadCp1251(target: Target): Promise<void> {
         files,
       }),
     );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "upload", configPath],
-      env: {
-        NO_COLOR: "1",
-        FTPB_PW: target.password,
-        ...(target.ca ? { DENO_CERT: target.ca } : {}),
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 1, stderr);
-    const report = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
+    const run = async () => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "upload", configPath],
+        env: {
+          NO_COLOR: "1",
+          FTPB_PW: target.password,
+          ...(target.ca ? { DENO_CERT: target.ca } : {}),
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 1, stderr);
+      const report = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
+      return { stderr, report };
+    };
+    const { stderr, report } = await run();
     assert.deepEqual(
       report.files.map((f: { status: string }) => f.status),
       ["uploaded", "uploaded", "failed"],
@@ -68,6 +79,14 @@ async function uploadCp1251(target: Target): Promise<void> {
     );
     assert.equal(report.files[2].attempts, 0);
     assert.match(report.files[2].error, /"日" \(U\+65E5\) has no cp1251 code; nothing was sent/);
+    // Again: the listings are read in cp1251 too, so the names match and nothing is sent.
+    const again = await run();
+    const second = target.listsInCodePage ? "skipped" : "uploaded";
+    assert.deepEqual(
+      again.report.files.map((f: { status: string }) => f.status),
+      [second, second, "failed"],
+      again.stderr,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -100,6 +119,7 @@ for (const tls of [false, true]) {
     { kind: "vsftpd", tls },
     async (server) => {
       await uploadCp1251({
+        listsInCodePage: true,
         ...server,
         secure: tls,
         ca: tls ? join(server.dir, "ca.pem") : undefined,

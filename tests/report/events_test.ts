@@ -53,6 +53,7 @@ Deno.test("eventLine: retry and run-end as given; progress is for the terminal o
     files: 1,
     uploaded: 0,
     skipped: 0,
+    planned: 0,
     missing: 0,
     failed: 1,
     bytes: 0,

@@ -45,6 +45,7 @@ Deno.test("buildReport totals statuses and bytes; never carries a password field
     files: 4,
     uploaded: 2,
     skipped: 0,
+    planned: 0,
     missing: 1,
     failed: 1,
     bytes: 150,
@@ -59,6 +60,7 @@ Deno.test("exitCodeFor: 0 clean, 1 any missing or failed, 130/143 interrupted", 
     files: 1,
     uploaded: 1,
     skipped: 0,
+    planned: 0,
     missing: 0,
     failed: 0,
     bytes: 1,
@@ -66,6 +68,8 @@ Deno.test("exitCodeFor: 0 clean, 1 any missing or failed, 130/143 interrupted", 
     reconnects: 0,
   };
   assert.equal(exitCodeFor({ totals: t }), 0);
+  assert.equal(exitCodeFor({ totals: { ...t, uploaded: 0, skipped: 1 } }), 0);
+  assert.equal(exitCodeFor({ totals: { ...t, uploaded: 0, planned: 1 } }), 0);
   assert.equal(exitCodeFor({ totals: { ...t, missing: 1 } }), 1);
   assert.equal(exitCodeFor({ totals: { ...t, failed: 1 } }), 1);
   assert.equal(exitCodeFor({ totals: t, interrupted: "SIGINT" }), 130);
@@ -85,6 +89,38 @@ Deno.test("summarize lists counts and every problem with its reason", () => {
   assert.match(text, /2 files: 1 uploaded, 0 skipped, 0 missing, 1 failed/);
   assert.match(text, /2\.0 KiB complete, 2\.0 KiB sent in 1\.00 s/);
   assert.match(text, /failed: \/l\/failed -> \/r\/failed: 550 Permission denied/);
+});
+
+Deno.test("skipped files: counted, their reason kept, nothing sent; a run note said once", () => {
+  const r = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(1000),
+    server,
+    workers: 1,
+    reconnects: 0,
+    notes: ["the server cannot set modification times"],
+    files: [
+      file("skipped", 10, { reason: "unchanged: size+mtime" }),
+      file("uploaded", 5, { bytesSent: 5 }),
+    ],
+  });
+  assert.deepEqual([r.totals.skipped, r.totals.uploaded, r.totals.bytesSent], [1, 1, 5]);
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.files[0].reason, "unchanged: size+mtime");
+  assert.deepEqual(r.notes, ["the server cannot set modification times"]);
+  const text = summarize(r);
+  assert.match(text, /2 files: 1 uploaded, 1 skipped, 0 missing, 0 failed/);
+  assert.equal(text.match(/note: the server cannot set modification times/g)?.length, 1);
+  const plain = buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(1),
+    server,
+    workers: 1,
+    reconnects: 0,
+    notes: [],
+    files: [],
+  });
+  assert.equal("notes" in plain, false);
 });
 
 Deno.test("formatBytes", () => {
@@ -163,10 +199,16 @@ Deno.test("a dry run's summary claims no connection and no rate", () => {
     workers: 4,
     dryRun: true,
     reconnects: 0,
-    files: [file("skipped", 3072), file("missing", 0, { error: "source not found" })],
+    files: [
+      file("planned", 3072),
+      file("planned", 1024),
+      file("missing", 0, { error: "source not found" }),
+    ],
   });
   const text = summarize(r);
-  assert.match(text, /^dry run: 2 files: 0 uploaded, 1 skipped, 1 missing, 0 failed$/m);
-  assert.match(text, /^3\.0 KiB to send; nothing sent$/m);
+  assert.match(text, /^dry run: 3 files: 0 uploaded, 0 skipped, 2 planned, 1 missing, 0 failed$/m);
+  assert.match(text, /^4\.0 KiB to send; nothing sent$/m);
+  assert.equal(r.totals.planned, 2);
+  assert.equal(r.exitCode, 1);
   assert.ok(!/connection|\/s/.test(text), text);
 });

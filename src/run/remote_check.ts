@@ -1,0 +1,237 @@
+/**
+ * The skip phase of a run, before any worker starts: reads what the server
+ * already has in each destination folder (one MLSD or LIST per folder, a few
+ * connections in parallel, per-file questions only where a folder cannot be
+ * listed) and drops the files whose remote copy is unchanged (`plan/skip.ts`).
+ * A re-run with nothing changed costs one login and a listing per folder, and
+ * starts no upload worker at all.
+ *
+ * This phase never fails a file: when it cannot do its work (no connection,
+ * retries run out) every file is sent, and the pool meets the problem again
+ * and reports it as it always does.
+ *
+ * @module
+ */
+
+import { posix } from "node:path";
+import { openSession } from "../ftp/open_session.ts";
+import type { FtpLogin } from "../ftp/login.ts";
+import { ConnectionLost } from "../ftp/errors.ts";
+import type { Listing } from "../ftp/listing.ts";
+import { safeText } from "../ftp/server_text.ts";
+import type { Session } from "../ftp/session.ts";
+import { timeSettingFor } from "../ftp/set_mtime.ts";
+import type { SkipRule } from "../config/types.ts";
+import {
+  CANNOT_SET_TIMES_NOTE,
+  dependsOnTimeSetting,
+  planSkips,
+  remoteEntryOf,
+} from "../plan/skip.ts";
+import type { UploadJob } from "../upload/job.ts";
+import { toConnectError } from "../upload/retry.ts";
+import {
+  type FolderRequest,
+  type FolderState,
+  probeTimeSetting,
+  readFolder,
+  type SessionRunner,
+} from "../upload/remote_state.ts";
+
+export interface RemoteCheckOptions {
+  jobs: UploadJob[];
+  rule: SkipRule;
+  login: FtpLogin;
+  timeoutMs: number;
+  /** Reconnects allowed per operation after a lost connection. */
+  retries: number;
+  /** Most connections to read with at once. */
+  connections: number;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RemoteCheck {
+  /** The jobs to send, in their order. */
+  send: UploadJob[];
+  /** Jobs not sent, with the reason (`"unchanged: size+mtime"`). */
+  skipped: { job: UploadJob; reason: string }[];
+  /** Said once in the report. */
+  notes: string[];
+  /** What was learned of the server's time setting (undefined: not needed). */
+  serverSetsTimes?: boolean;
+  /**
+   * The login was refused for good (wrong password, untrusted certificate): the
+   * run stops here, as the pool would after its own try, without a second try
+   * (a second failed login per run would count twice against lockout rules).
+   */
+  loginRefused?: string;
+}
+
+/** Folders per connection before another connection is worth its login. */
+const FOLDERS_PER_CONNECTION = 16;
+
+/** Reads the destination folders and splits the jobs into those to send and those to skip. */
+export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
+  const everything: RemoteCheck = { send: o.jobs, skipped: [], notes: [] };
+  if (o.rule === "none" || o.jobs.length === 0) return everything;
+  const requests = folderRequests(o.jobs);
+  const want = Math.ceil(requests.length / FOLDERS_PER_CONNECTION);
+  const links: Link[] = Array.from(
+    { length: Math.max(1, Math.min(o.connections, want)) },
+    () => new Link(o),
+  );
+  try {
+    // One login first. A server that cannot be reached is the pool's to report (once, after
+    // its retries): said here too, it would be said twice.
+    await links[0].run(() => Promise.resolve());
+  } catch (e) {
+    const refused = toConnectError(e, (err) => describe(err, o.login.password));
+    const final = refused.kind === "auth" || refused.kind === "certificate";
+    return final ? { ...everything, loginRefused: refused.message } : everything;
+  }
+  try {
+    const states = await readAll(links, requests, o.signal);
+    if (!states) return everything;
+    const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
+    let serverSetsTimes: boolean | undefined;
+    const needs = o.jobs.find((j) =>
+      dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), o.rule)
+    );
+    if (needs) {
+      const setting = timeSettingFor(await links[0].features());
+      serverSetsTimes = await probeTimeSetting(
+        links[0].runner,
+        setting,
+        posix.dirname(needs.destination),
+      );
+    }
+    const plan = planSkips(o.jobs, listings, o.rule, { serverSetsTimes });
+    const perFile = states.filter((s) => s.how === "per file");
+    if (perFile.length > 0) {
+      o.log?.(
+        `${perFile.length} folder(s) could not be listed (${
+          safeText(perFile[0].listError ?? "", [o.login.password])
+        }); their files were checked one by one`,
+      );
+    }
+    return {
+      send: plan.send,
+      skipped: plan.skipped,
+      notes: plan.notOlder > 0 ? [CANNOT_SET_TIMES_NOTE] : [],
+      ...(serverSetsTimes !== undefined ? { serverSetsTimes } : {}),
+    };
+  } catch (e) {
+    o.log?.(
+      `could not check what is on the server (${
+        describe(e, o.login.password)
+      }): every file is sent`,
+    );
+    return everything;
+  } finally {
+    await Promise.all(links.map((l) => l.close()));
+  }
+}
+
+/** One request per destination folder, parents before children. */
+function folderRequests(jobs: UploadJob[]): FolderRequest[] {
+  const byDir = new Map<string, string[]>();
+  for (const j of jobs) {
+    const dir = posix.dirname(j.destination);
+    let names = byDir.get(dir);
+    if (!names) byDir.set(dir, names = []);
+    names.push(posix.basename(j.destination));
+  }
+  return [...byDir].map(([dir, names]) => ({ dir, names }))
+    .sort((a, b) => depth(a.dir) - depth(b.dir) || (a.dir < b.dir ? -1 : 1));
+}
+
+/**
+ * Reads every folder over the links, parents first. The folders above one
+ * are checked first (one CWD each, once): below a folder that is not there,
+ * nothing is asked. The other links log in only once the first finds a folder
+ * that is there: a first run to an empty server costs one login and a CWD or
+ * two. `undefined` when interrupted.
+ */
+async function readAll(
+  links: Link[],
+  requests: FolderRequest[],
+  signal?: AbortSignal,
+): Promise<FolderState[] | undefined> {
+  const states: FolderState[] = [];
+  const exists = new Map<string, boolean>();
+  const above = async (link: Link, dir: string): Promise<boolean> => {
+    for (const a of ancestors(dir).reverse()) {
+      let there = exists.get(a);
+      if (there === undefined) exists.set(a, there = await link.run((s) => s.isDir(a)));
+      if (!there) return false;
+    }
+    return true;
+  };
+  let next = 0;
+  let others: Promise<void>[] | undefined;
+  const lane = async (link: Link) => {
+    while (next < requests.length && !signal?.aborted) {
+      const req = requests[next++];
+      const state: FolderState = await above(link, req.dir)
+        ? await readFolder(link.runner, req)
+        : { dir: req.dir, entries: [], how: "absent" };
+      exists.set(req.dir, state.how !== "absent");
+      if (state.how !== "absent") others ??= links.slice(1).map(lane);
+      states.push(state);
+    }
+  };
+  await lane(links[0]);
+  await Promise.all(others ?? []);
+  return signal?.aborted ? undefined : states;
+}
+
+/** A connection of the skip phase: opened on first use, re-opened after a loss. */
+class Link {
+  #session?: Session;
+  readonly runner: SessionRunner;
+
+  constructor(readonly o: RemoteCheckOptions) {
+    this.runner = (op) => this.run(op);
+  }
+
+  async run<T>(op: (s: Session) => Promise<T>): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        if (!this.#session || this.#session.closed) {
+          this.#session = await openSession(this.o.login, this.o.timeoutMs);
+        }
+        return await op(this.#session);
+      } catch (e) {
+        // Only a lost connection is worth another try; a refusal is an answer.
+        if (!(e instanceof ConnectionLost) || attempt >= this.o.retries) throw e;
+        this.#session?.close();
+        this.#session = undefined;
+      }
+    }
+  }
+
+  features(): Promise<ReadonlyMap<string, string>> {
+    return this.run((s) => Promise.resolve(s.features));
+  }
+
+  async close(): Promise<void> {
+    await this.#session?.quit().catch(() => {});
+  }
+}
+
+/** The folders above `dir`, "/" excluded. */
+function ancestors(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = posix.dirname(dir); d !== "/" && d !== "."; d = posix.dirname(d)) out.push(d);
+  return out;
+}
+
+function depth(path: string): number {
+  return path === "/" ? 0 : path.split("/").length - 1;
+}
+
+/** One line, server text made safe and the password kept out (servers echo what they got). */
+function describe(e: unknown, password?: string): string {
+  return safeText(e instanceof Error ? e.message : String(e), [password]);
+}
