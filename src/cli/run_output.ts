@@ -44,6 +44,8 @@ export class RunOutput {
     retries: 0,
   };
   readonly #rate = new RateWindow();
+  /** Sizes of the files told done that needed sending (not skipped or planned). */
+  #settled = 0;
   #mode: "live" | "plain" | "none";
   #shown = false;
   #lastDraw = -Infinity;
@@ -90,13 +92,19 @@ export class RunOutput {
         break;
       case "file":
         s.filesDone++;
+        // Already on the server: nothing to send for it, so not in what there is to send.
+        if (e.file.status === "skipped" || e.file.status === "planned") s.bytes -= e.file.size;
+        else this.#settled += e.file.size;
+        s.bytesDone = this.#settled;
         if (this.flags.verbose && !this.flags.quiet) this.line(fileLine(e.file, this.secrets));
         break;
       case "retry":
         s.retries++;
         break;
       case "progress":
-        [s.bytesSent, s.bytesDone, s.connections] = [e.bytesSent, e.bytesDone, e.connections];
+        s.bytesSent = e.bytesSent;
+        s.bytesDone = this.#settled + e.bytesMoving;
+        s.connections = e.connections;
         this.#rate.add(this.now(), e.bytesSent);
         if (this.#mode === "live" && this.now() - this.#lastDraw >= DRAW_MS) this.#draw();
         break;

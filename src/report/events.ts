@@ -69,13 +69,13 @@ export interface ReconnectEvent {
  * Where the transfers stand, a few times a second while workers run: for the
  * live progress line only (never written as NDJSON). `bytesSent` counts bytes
  * put on data connections (retries too, the transfers under way included);
- * `bytesDone` the files finished (whatever their outcome) plus how far the
- * ones under way got.
+ * `bytesMoving` how far the files under way got (their resume offset
+ * included). The files done are known from the `file` events.
  */
 export interface ProgressEvent {
   type: "progress";
   bytesSent: number;
-  bytesDone: number;
+  bytesMoving: number;
   connections: number;
 }
 

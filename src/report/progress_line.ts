@@ -18,7 +18,11 @@
 
 import { formatBytes, plural } from "./report.ts";
 
-/** What the line shows. `bytesDone` (finished files plus how far the rest got) drives the ETA. */
+/**
+ * What the line shows. `bytes` is what there is to send: the sources found
+ * less the files already on the server (skipped). `bytesDone` (files finished
+ * whatever their outcome, plus how far the rest got) drives the ETA.
+ */
 export interface ProgressState {
   files: number;
   filesDone: number;

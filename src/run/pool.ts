@@ -338,7 +338,7 @@ export class Pool {
   #record(result: JobResult, worker: number) {
     const pooled = { ...result, worker };
     this.#results.set(result.id, pooled);
-    this.#bytes.finished(worker, this.#jobs.get(result.id)?.size ?? 0, result);
+    this.#bytes.finished(worker, result);
     this.opts.onResult?.(result.id, pooled);
   }
 

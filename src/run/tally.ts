@@ -1,8 +1,8 @@
 /**
  * The pool's running count of bytes for the live progress line: bytes put
- * on data connections and bytes of the files done, each counting the
- * transfers under way as their workers report them (a `progress` message
- * every ~250 ms), so the rate moves while a large file is still going.
+ * on data connections (files finished and transfers under way), and how far
+ * the transfers under way got, as their workers report them (a `progress`
+ * message every ~250 ms), so the line moves while a large file is still going.
  *
  * @module
  */
@@ -13,8 +13,6 @@ import type { JobResult, TransferProgress } from "./messages.ts";
 export class ByteTally {
   /** Bytes sent for the files finished. */
   #sent = 0;
-  /** Sizes of the files finished, whatever their outcome: no longer work to do. */
-  #done = 0;
   /** The transfer under way on each worker, by worker id. */
   #moving = new Map<number, TransferProgress>();
 
@@ -23,10 +21,9 @@ export class ByteTally {
     this.#moving.set(worker, p);
   }
 
-  /** A file finished (`size`: its size); the worker's transfer of it is over. */
-  finished(worker: number, size: number, result: JobResult): void {
+  /** A file finished; the worker's transfer of it is over. */
+  finished(worker: number, result: JobResult): void {
     this.#sent += result.bytesSent;
-    this.#done += size;
     if (this.#moving.get(worker)?.id === result.id) this.#moving.delete(worker);
   }
 
@@ -38,11 +35,11 @@ export class ByteTally {
   /** The counts now, with the connections logged in. */
   snapshot(connections: number): ProgressEvent {
     let bytesSent = this.#sent;
-    let bytesDone = this.#done;
+    let bytesMoving = 0;
     for (const p of this.#moving.values()) {
       bytesSent += p.bytesSent;
-      bytesDone += p.position;
+      bytesMoving += p.position;
     }
-    return { type: "progress", bytesSent, bytesDone, connections };
+    return { type: "progress", bytesSent, bytesMoving, connections };
   }
 }

@@ -210,3 +210,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "--json re-run: files already on the server are told skipped, with the reason, " +
+    "before run-end",
+  ...integration,
+  async fn() {
+    await withServer(async (server) => {
+      const data = await makeDataset({
+        count: 4,
+        server: { host: server.host, port: server.port, user: "u", password: PASSWORD },
+      });
+      assert.equal((await cli(["upload", data.configPath, "--quiet"])).code, 0);
+      const reportPath = join(data.dir, "report.json");
+      const r = await cli(["upload", data.configPath, "--json", "--report", reportPath]);
+      assert.equal(r.code, 0, r.stderr);
+      const report: Report = JSON.parse(await Deno.readTextFile(reportPath));
+      const events = parseEvents(r.stdout);
+      const files = events.filter((e) => e.type === "file");
+      assert.equal(files.length, 4);
+      for (const f of files) {
+        assert.equal(f.status, "skipped");
+        assert.equal(typeof f.reason, "string");
+        assert.equal(f.bytesSent, 0);
+        const { type: _t, time: _i, ...entry } = f;
+        assert.deepEqual(entry, report.files.find((x) => x.destination === f.destination));
+      }
+      assert.equal(events[events.length - 1].type, "run-end");
+      assert.deepEqual(events[events.length - 1].totals, report.totals);
+      assert.equal(report.totals.skipped, 4);
+      await Deno.remove(data.dir, { recursive: true });
+    }, { user: "u", password: PASSWORD });
+  },
+});

@@ -77,13 +77,17 @@ Deno.test({
       assert.match(tail, /2 files: 2 uploaded/);
       assert.equal(tail.split("\n").length, r.tty.split(CLEAR).pop()!.split("\n").length);
 
-      const quiet = await underTty(data.configPath, ["--quiet"]);
+      // Sent again (--force: the files are on the server now), so there is progress to hide.
+      const stores = () => server.stats.commands.filter((c) => c.startsWith("STOR ")).length;
+      const before = stores();
+      const quiet = await underTty(data.configPath, ["--quiet", "--force"]);
+      assert.equal(stores(), before + 2, "both files sent again");
       assert.equal(quiet.code, 0, quiet.tty);
       assert.ok(!quiet.tty.includes("progress"), JSON.stringify(quiet.tty));
       assert.ok(!quiet.tty.includes("\r\x1b"), JSON.stringify(quiet.tty));
 
       const ndjson = join(data.dir, "events.ndjson");
-      const json = await underTty(data.configPath, ["--json"], ndjson);
+      const json = await underTty(data.configPath, ["--json", "--force"], ndjson);
       assert.equal(json.code, 0, json.tty);
       assert.ok(!json.tty.includes("progress"), JSON.stringify(json.tty));
       assert.ok(!json.tty.includes("\r\x1b"), JSON.stringify(json.tty));

@@ -6,7 +6,7 @@ import type { ReportFile } from "../../src/report/report.ts";
 const CLEAR = "\r\x1b[2K";
 
 /** An Io that records stdout lines and everything written to stderr, in order. */
-function fakeIo(terminal: boolean) {
+function fakeIo(terminal: boolean, columns = 60) {
   const out: string[] = [];
   let err = "";
   const io: Io = {
@@ -15,7 +15,7 @@ function fakeIo(terminal: boolean) {
     env: () => undefined,
     errRaw: (t) => (err += t),
     errIsTerminal: () => terminal,
-    columns: () => 60,
+    columns: () => columns,
   };
   return { io, out, err: () => err };
 }
@@ -36,11 +36,11 @@ const FILE: ReportFile = {
 function drive(out: RunOutput, clock: { t: number }) {
   out.event({ type: "run-start", files: 2, bytes: 20, workers: 1, dryRun: false });
   clock.t = 300;
-  out.event({ type: "progress", bytesSent: 5, bytesDone: 5, connections: 1 });
+  out.event({ type: "progress", bytesSent: 5, bytesMoving: 5, connections: 1 });
   out.log!("failed: /up/b: 550 s3cret");
   out.event({ type: "file", file: FILE });
   clock.t = 400; // too soon after the last draw: not drawn
-  out.event({ type: "progress", bytesSent: 15, bytesDone: 15, connections: 1 });
+  out.event({ type: "progress", bytesSent: 15, bytesMoving: 5, connections: 1 });
   out.stop();
 }
 
@@ -100,7 +100,7 @@ Deno.test("--quiet: nothing on stderr while the run goes, not even its own lines
   const o = new RunOutput(io, { quiet: true, verbose: true }, [], () => clock.t);
   assert.equal(o.log, undefined);
   o.event({ type: "run-start", files: 2, bytes: 20, workers: 1, dryRun: false });
-  o.event({ type: "progress", bytesSent: 5, bytesDone: 5, connections: 1 });
+  o.event({ type: "progress", bytesSent: 5, bytesMoving: 5, connections: 1 });
   o.event({ type: "file", file: FILE });
   o.stop();
   assert.equal(err(), "");
@@ -114,3 +114,27 @@ Deno.test("not a terminal: no live line, lines as they come", () => {
   drive(o, clock);
   assert.equal(err(), "failed: /up/b: 550 s3cret\nuploaded: /up/a (10 B, 0.01 s)\n");
 });
+
+Deno.test(
+  "live line: a skipped file is done and leaves what there is to send; the ETA counts " +
+    "finished files and how far the others got",
+  () => {
+    const { io, err } = fakeIo(true, 200);
+    const clock = { t: 0 };
+    const o = new RunOutput(io, {}, [], () => clock.t);
+    o.event({ type: "run-start", files: 3, bytes: 4096, workers: 1, dryRun: false });
+    o.event({ type: "file", file: { ...FILE, status: "skipped", size: 1024, bytesSent: 0 } });
+    o.event({ type: "file", file: { ...FILE, size: 1024, bytesSent: 1024 } });
+    clock.t = 1000;
+    o.event({ type: "progress", bytesSent: 1024, bytesMoving: 0, connections: 1 });
+    clock.t = 2000;
+    // 1 KiB of the last file went in the last second: 1 KiB/s, 1 KiB left of 3 KiB to send.
+    o.event({ type: "progress", bytesSent: 2048, bytesMoving: 1024, connections: 1 });
+    o.stop();
+    const lines = err().split(CLEAR).filter((l) => l !== "");
+    assert.equal(
+      lines[lines.length - 1],
+      "progress: 2/3 files, 2.0 KiB of 3.0 KiB sent, 1.0 KiB/s, ETA 1 s, 1 connection, 0 retries",
+    );
+  },
+);

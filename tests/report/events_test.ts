@@ -70,7 +70,7 @@ Deno.test("eventLine: retry and run-end as given; progress is for the terminal o
   };
   assert.deepEqual(JSON.parse(eventLine(end, [], AT)!), { ...end, time: AT.toISOString() });
   assert.equal(
-    eventLine({ type: "progress", bytesSent: 1, bytesDone: 1, connections: 1 }, [], AT),
+    eventLine({ type: "progress", bytesSent: 1, bytesMoving: 1, connections: 1 }, [], AT),
     undefined,
   );
 });
