@@ -106,8 +106,11 @@ export class RunOutput {
         s.bytesDone = this.#settled + e.bytesMoving;
         s.connections = e.connections;
         this.#rate.add(this.now(), e.bytesSent);
-        if (this.#mode === "live" && this.now() - this.#lastDraw >= DRAW_MS) this.#draw();
         break;
+    }
+    // Files told before any worker runs (the skip phase) move the line too.
+    if (e.type !== "run-end" && this.#mode === "live" && this.now() - this.#lastDraw >= DRAW_MS) {
+      this.#draw();
     }
   };
 
