@@ -38,7 +38,10 @@ const CONFIG = `Config (JSON):
   { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
                  "skip": "size+mtime"|"size"|"none", "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
-    "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" } ] }
+    "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
+               { "source": "local/folder/", "destination": "/remote/folder",
+                 "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false } ] }
+A folder source uploads its whole tree under "destination" (empty folders too).
 Relative sources and "report" resolve against the config file's folder; CONFIG and --report
 on the command line against the folder you run the command from.`;
 

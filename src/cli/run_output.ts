@@ -46,6 +46,9 @@ export class RunOutput {
   readonly #rate = new RateWindow();
   /** Sizes of the files told done that needed sending (not skipped or planned). */
   #settled = 0;
+  /** Bytes of the sources found, and of those that need no sending (skipped, planned). */
+  #found = 0;
+  #unsent = 0;
   #mode: "live" | "plain" | "none";
   #shown = false;
   #lastDraw = -Infinity;
@@ -86,15 +89,17 @@ export class RunOutput {
     const s = this.#state;
     switch (e.type) {
       case "run-start":
-        [s.files, s.bytes] = [e.files, e.bytes];
+        [s.files, this.#found] = [e.files, e.bytes];
+        s.bytes = this.#found;
         this.#rate.add(this.now(), 0);
         if (!e.dryRun) this.#start();
         break;
       case "file":
         s.filesDone++;
         // Already on the server: nothing to send for it, so not in what there is to send.
-        if (e.file.status === "skipped" || e.file.status === "planned") s.bytes -= e.file.size;
+        if (e.file.status === "skipped" || e.file.status === "planned") this.#unsent += e.file.size;
         else this.#settled += e.file.size;
+        s.bytes = this.#found - this.#unsent;
         s.bytesDone = this.#settled;
         if (this.flags.verbose && !this.flags.quiet) this.line(fileLine(e.file, this.secrets));
         break;
@@ -105,6 +110,9 @@ export class RunOutput {
         s.bytesSent = e.bytesSent;
         s.bytesDone = this.#settled + e.bytesMoving;
         s.connections = e.connections;
+        if (e.files !== undefined) s.files = e.files;
+        if (e.bytes !== undefined) this.#found = e.bytes;
+        s.bytes = this.#found - this.#unsent;
         this.#rate.add(this.now(), e.bytesSent);
         break;
     }

@@ -14,7 +14,7 @@
 import type { FileEntry, ServerConfig } from "./types.ts";
 import type { Reader } from "./checks.ts";
 import { ConfigError } from "./errors.ts";
-import { isUtf8, loadCodec, UTF8 } from "../ftp/encoding.ts";
+import { type Codec, isUtf8, loadCodec, UTF8 } from "../ftp/encoding.ts";
 
 const EXAMPLES = '"cp1251", "koi8-r", "cp866", "gbk", "shift_jis" or "euc-kr"';
 
@@ -56,12 +56,29 @@ export async function checkEncoding(
     r.add("server.password", `has a character ${where} cannot represent`);
   }
   for (const entry of files) {
-    const why = codec.unencodable(entry.destination);
-    if (why) {
-      entry.unencodable = `name not representable in ${where}: ${why}; nothing was sent ` +
-        `(rename the file, or check server.encoding)`;
-    }
+    const why = unencodableReason(codec, entry.destination);
+    if (why) entry.unencodable = why;
   }
+}
+
+/** Why `destination` cannot be sent in `codec`'s page, in the report's words, or undefined. */
+function unencodableReason(codec: Codec, destination: string): string | undefined {
+  const why = codec.unencodable(destination);
+  return why &&
+    `name not representable in the server's encoding (server.encoding ${codec.name}): ` +
+      `${why}; nothing was sent (rename the file, or check server.encoding)`;
+}
+
+/**
+ * The same check for destinations made while the run goes (files walked
+ * from folder sources); undefined for UTF-8, which represents every name.
+ */
+export async function destinationCheck(
+  server: ServerConfig,
+): Promise<((destination: string) => string | undefined) | undefined> {
+  if (isUtf8(server.encoding)) return undefined;
+  const codec = await loadCodec(server.encoding);
+  return typeof codec === "string" ? undefined : (d) => unencodableReason(codec, d);
 }
 
 /**

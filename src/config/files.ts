@@ -1,7 +1,8 @@
 /**
  * Validation of `files`: each entry's source and destination, one
  * destination per file, no destination inside another, and no destination
- * that looks like one of this tool's temporary names.
+ * that looks like one of this tool's temporary names. A folder entry's own
+ * keys are read by `tree.ts`; two folder entries must not share a tree.
  *
  * @module
  */
@@ -9,16 +10,26 @@
 import { basename, posix, resolve, sep } from "node:path";
 import type { FileEntry } from "./types.ts";
 import { all, type Check, got, Reader, text } from "./checks.ts";
+import { readTree, TREE_KEYS } from "./tree.ts";
 import { normalizeDestination, parentDirs } from "../ftp/remote_path.ts";
 import { TEMP_MARK } from "../upload/temp_name.ts";
 
-const FILE_KEYS = ["source", "destination"];
+const FILE_KEYS = ["source", "destination", ...TREE_KEYS];
 const EXAMPLE = '[{ "source": "docs/a.txt", "destination": "/incoming/a.txt" }]';
 
-const sourceCheck: Check = (value) => {
-  const s = value as string;
-  return s.endsWith("/") || s.endsWith(sep) || [".", ".."].includes(basename(s))
-    ? "must be a file, not a folder; list each file to upload"
+/** A source written as a folder: a trailing "/" (or the OS separator), ".", "..". */
+function looksLikeFolder(s: string): boolean {
+  return s.endsWith("/") || s.endsWith(sep) || [".", ".."].includes(basename(s));
+}
+
+/** A folder entry's destination: any absolute path without ".." (the root included). */
+const folderDestinationCheck: Check = (value) => {
+  const d = value as string;
+  if (!d.startsWith("/")) {
+    return `must be an absolute remote path starting with "/", e.g. ${JSON.stringify("/" + d)}`;
+  }
+  return d.split("/").includes("..")
+    ? 'must not contain ".." segments; write the full path from "/"'
     : undefined;
 };
 
@@ -66,6 +77,7 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
   }
   const entries: FileEntry[] = [];
   const owners = new Map<string, number>(); // destination -> first index
+  const folders: { index: number; folder: string }[] = []; // declared folder entries
   raw.forEach((item: unknown, index) => {
     const p = `files[${index}]`;
     const o = r.object(item, p, FILE_KEYS, EXAMPLE.slice(1, -1));
@@ -74,19 +86,33 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
       o,
       p,
       "source",
-      all(text(), sourceCheck),
+      text(),
       undefined,
-      'add the local file path, e.g. "source": "docs/a.txt"',
+      'add the local file or folder path, e.g. "source": "docs/a.txt"',
     );
+    const tree = readTree(r, o, p, source !== undefined && looksLikeFolder(source));
     const destination = r.get<string | undefined>(
       o,
       p,
       "destination",
-      all(text(), destinationCheck),
+      all(text(), tree ? folderDestinationCheck : destinationCheck),
       undefined,
       'add the remote file path, e.g. "destination": "/incoming/a.txt"',
     );
     if (source === undefined || destination === undefined) return;
+    const folder = posix.join("/", destination).replace(/(.)\/$/, "$1").normalize("NFC");
+    if (tree) {
+      const other = folders.find((f) => isUnder(folder, f.folder) || isUnder(f.folder, folder));
+      if (other) {
+        r.add(
+          `${p}.destination`,
+          `overlaps the folder files[${other.index}] uploads to; give each folder source its own remote folder`,
+        );
+      }
+      folders.push({ index, folder });
+      entries.push({ index, source: resolve(dir, source), destination: folder, tree });
+      return;
+    }
     const remote = normalizeDestination(destination, source);
     if (looksLikeTempName(remote)) {
       r.add(
@@ -108,9 +134,24 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
         }); give each file its own destination`,
       );
     }
-    entries.push({ index, source: resolve(dir, source), destination: remote });
+    entries.push({
+      index,
+      source: resolve(dir, source),
+      destination: remote,
+      ...(folder !== remote ? { folderDestination: folder } : {}),
+    });
   });
   for (const entry of entries) {
+    if (entry.tree) {
+      const other = owners.get(entry.destination);
+      if (other !== undefined) {
+        r.add(
+          `files[${entry.index}].destination`,
+          `is the destination file of files[${other}]; a remote path can't be both a file and a folder`,
+        );
+      }
+      continue;
+    }
     for (const folder of parentDirs(entry.destination)) {
       const other = owners.get(folder);
       if (other !== undefined) {
@@ -124,4 +165,9 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
     }
   }
   return entries;
+}
+
+/** True when `path` is `dir` or lies below it. */
+function isUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === "/" ? "/" : dir + "/");
 }

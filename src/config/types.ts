@@ -69,13 +69,35 @@ export interface FileEntry {
   index: number;
   /** Absolute local path. */
   source: string;
-  /** Absolute remote path (POSIX, NFC), a file name, never a folder. */
+  /**
+   * Absolute remote path (POSIX, NFC): for a file source the file's name, for
+   * a folder source the remote folder its tree goes under.
+   */
   destination: string;
+  /**
+   * Where the tree goes if the source turns out to be a folder, when that
+   * differs from `destination` (`"/in/"` for a source `a` is the file
+   * `/in/a` but the folder `/in`). Absent: `destination`.
+   */
+  folderDestination?: string;
+  /** Set when the entry says it is a folder (`include`, `exclude`, `followSymlinks`, or a source ending in "/"). */
+  tree?: TreeOptions;
   /**
    * Why the destination cannot be sent to this server: a character the server's
    * code page (`server.encoding`) lacks. The file fails without being sent; the run goes on.
    */
   unencodable?: string;
+}
+
+/** How a folder source is walked (see `run/walk.ts`). */
+export interface TreeOptions {
+  /** Globs on the path relative to the folder (POSIX); none: every file. */
+  include: string[];
+  /** Globs that leave files out and folders unvisited; exclude wins over include. */
+  exclude: string[];
+  followSymlinks: boolean;
+  /** Which of the keys the config gave, to name in errors (`include`, `exclude`, `followSymlinks`, or `source` for a trailing "/"). */
+  declaredBy: string;
 }
 
 /** A validated config. */

@@ -20,13 +20,18 @@
 import { safeText } from "../ftp/server_text.ts";
 import { formatBytes, type ReportFile, type Totals } from "./report.ts";
 
-/** The run begins: `files` in the config (or shard), `bytes` of those found, `workers` it opens. */
+/**
+ * The run begins: `files` listed in the config (or shard), `bytes` of those
+ * found, `workers` it opens; `folders`: folder sources whose files are found
+ * while the run goes (not in `files` and `bytes`).
+ */
 export interface RunStartEvent {
   type: "run-start";
   files: number;
   bytes: number;
   workers: number;
   dryRun: boolean;
+  folders?: number;
 }
 
 /** One file is done, for good: exactly its entry in the report. One per file. */
@@ -77,6 +82,9 @@ export interface ProgressEvent {
   bytesSent: number;
   bytesMoving: number;
   connections: number;
+  /** The files and their bytes known so far (folder walks add to run-start's). */
+  files?: number;
+  bytes?: number;
 }
 
 /** The run is over: its totals, its exit code, where its report went (null: none written). */

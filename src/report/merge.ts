@@ -22,7 +22,7 @@
  */
 
 import { shardOf } from "../plan/shard.ts";
-import { EXIT, exitCodeFor, type Report, totalsOf } from "./report.ts";
+import { EXIT, exitCodeFor, type Report, type ReportEntry, totalsOf } from "./report.ts";
 
 /** A report that cannot be merged; the message names the report file. */
 export class MergeError extends Error {}
@@ -154,8 +154,27 @@ function combine(reports: ShardReport[], count: number, digest: string): Report 
       })),
     },
     totals: totalsOf(files, sorted.reduce((n, r) => n + r.totals.reconnects, 0)),
+    ...mergeEntries(sorted),
     files,
   };
+}
+
+/** Folder entries' totals: each shard walked the same folders, so the counts add up by entry. */
+function mergeEntries(reports: Report[]): { entries?: ReportEntry[] } {
+  const byIndex = new Map<number, ReportEntry>();
+  for (const e of reports.flatMap((r) => r.entries ?? [])) {
+    const sum = byIndex.get(e.index);
+    if (!sum) {
+      byIndex.set(e.index, { ...e });
+      continue;
+    }
+    for (const [key, value] of Object.entries(e)) {
+      const k = key as keyof ReportEntry;
+      if (typeof value === "number" && k !== "index") (sum[k] as number) += value;
+    }
+  }
+  const entries = [...byIndex.values()].sort((a, b) => a.index - b.index);
+  return entries.length > 0 ? { entries } : {};
 }
 
 const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed"]);

@@ -72,7 +72,24 @@ export interface Report {
   /** Things said once for the whole run (the server cannot set modification times). */
   notes?: string[];
   totals: Totals;
+  /**
+   * Folder entries only (`files[index]` whose source is a folder): the totals
+   * of the files walked from each, the symlinks not followed and the empty
+   * folders created.
+   */
+  entries?: ReportEntry[];
   files: ReportFile[];
+}
+
+/** Totals of one folder entry (see `Report.entries`). */
+export interface ReportEntry extends Omit<Totals, "reconnects"> {
+  /** Position in the config's `files`. */
+  index: number;
+  source: string;
+  /** The remote folder. */
+  destination: string;
+  symlinks: number;
+  emptyFolders: number;
 }
 
 /** Which shard a report covers. */
@@ -114,6 +131,7 @@ export interface ReportInput {
   /** No connection could be made at all (exit 3 unless interrupted). */
   connectFailed?: boolean;
   shard?: ReportShard;
+  entries?: ReportEntry[];
   notes?: string[];
   /** In config order. */
   files: ReportFile[];
@@ -138,6 +156,7 @@ export function buildReport(input: ReportInput): Report {
     ...(input.shard ? { shard: input.shard } : {}),
     ...(input.notes?.length ? { notes: input.notes } : {}),
     totals,
+    ...(input.entries?.length ? { entries: input.entries } : {}),
     files: input.files,
   };
 }

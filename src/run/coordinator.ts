@@ -1,15 +1,22 @@
 /**
  * One run: checks the sources, plans the jobs, hands them to the worker pool
  * (`pool.ts`), and turns what came back into the report and the exit code.
+ * Folder sources are walked while the pool runs and their files streamed in
+ * (`folder_feed.ts`, skip rules per chunk in `folder_skip.ts`); listed files
+ * go first, largest first.
  *
  * @module
  */
 
 import type { UploadSettings } from "./messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
-import { filesDigest, selectShard } from "../plan/shard.ts";
+import { filesDigest } from "../plan/shard.ts";
 import { buildReport, type Report, type ReportFile } from "../report/report.ts";
-import { checkSources, type LocalIdentity } from "./sources.ts";
+import type { LocalIdentity } from "./sources.ts";
+import { FolderFeed } from "./folder_feed.ts";
+import { assembleFiles, sortEntries } from "./folder_sources.ts";
+import { skipScreen } from "./folder_skip.ts";
+import type { WalkHook } from "./walk.ts";
 import { Pool, type PoolResult } from "./pool.ts";
 import { checkRemote } from "./remote_check.ts";
 import { unsentReason } from "./progress.ts";
@@ -17,7 +24,9 @@ import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
+import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
+import { destinationCheck } from "../config/encoding.ts";
 
 export interface RunOptions {
   config: Config;
@@ -30,6 +39,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Worker module; tests swap in a faulty build. */
   workerUrl?: URL;
+  /** Test hook: sees every item the folder walk yields. */
+  walkHook?: WalkHook;
   /**
    * What happens as it happens: `run-start`, one `file` per file as soon as it
    * is final (the same entry the report gets), `retry`, `reconnect`, and
@@ -52,7 +63,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const { config } = opts;
   const shard = config.options.shard;
-  const checked = checkSources(selectShard(config.files, shard));
+  const { checked, folders } = sortEntries(config);
   let jobs = planJobs(checked);
   let results = new Map<number, PoolResult>();
   let reconnects = 0;
@@ -61,38 +72,58 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
   const notes: string[] = [];
   const skipped = new Map<number, string>();
-  const byIndex = new Map(checked.map((c) => [c.entry.index, c]));
-  const emit = opts.onEvent ?? (() => {});
-  // Each file's entry as told in its `file` event; the report reuses it, so the two agree.
-  const told = new Map<number, ReportFile>();
-  const tell = (c: CheckedSource, r?: PoolResult) => {
-    const file = toReportFile(c, r, opts.dryRun, interrupted, skipped.get(c.entry.index));
-    told.set(c.entry.index, file);
-    emit({ type: "file", file });
+  const settings = uploadSettings(opts);
+  const remote = {
+    rule: config.options.skip,
+    login: settings.server,
+    timeoutMs: settings.timeoutMs,
+    retries: settings.retries,
+    log: opts.log,
+    signal: opts.signal,
   };
+  const feed = new FolderFeed(folders, {
+    shard,
+    listed: new Set(checked.map((c) => c.entry.destination)),
+    // This run's own outputs are not sources, even inside a source folder.
+    ignore: new Set([config.options.report, config.options.lock].filter((p) => p !== undefined)),
+    firstId: config.files.length,
+    log: opts.log,
+    hook: opts.walkHook,
+    ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
+    ...(!opts.dryRun && config.options.skip !== "none"
+      ? { screen: skipScreen(remote, notes) }
+      : {}),
+  });
+  const emit = opts.onEvent ?? (() => {});
+  const teller = new FileTeller(
+    emit,
+    checked,
+    feed,
+    (c, id) =>
+      toReportFile(
+        c,
+        results.get(id),
+        opts.dryRun,
+        interrupted,
+        skipped.get(id) ?? feed.skipped.get(id),
+      ),
+  );
   emit({
     type: "run-start",
-    files: checked.length,
-    bytes: checked.reduce((n, c) => n + (c.ok ? c.size : 0), 0),
-    workers: Math.max(1, Math.min(config.options.workers, jobs.length)),
+    ...teller.known,
+    workers: Math.max(
+      1,
+      Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
+    ),
     dryRun: Boolean(opts.dryRun),
+    ...(folders.length > 0 ? { folders: folders.length } : {}),
   });
   // Known at once: missing sources, names the server's code page cannot hold.
-  for (const c of checked) if (!c.ok || c.entry.unencodable) tell(c);
+  for (const c of checked) if (!c.ok || c.entry.unencodable) teller.tell(c.entry.index);
 
   // What is already on the server is not sent again (a dry run connects to nothing).
   if (!opts.dryRun && jobs.length > 0) {
-    const settings = uploadSettings(opts);
-    const check = await checkRemote({
-      jobs,
-      rule: config.options.skip,
-      login: settings.server,
-      timeoutMs: settings.timeoutMs,
-      retries: settings.retries,
-      connections: config.options.workers,
-      log: opts.log,
-      signal: opts.signal,
-    });
+    const check = await checkRemote({ ...remote, jobs, connections: config.options.workers });
     if (check.loginRefused) {
       connectError = check.loginRefused;
       const reason = unsentReason({ connected: false, connectError, interrupted: false });
@@ -100,19 +131,24 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     }
     jobs = check.loginRefused ? [] : check.send;
     for (const s of check.skipped) skipped.set(s.job.id, s.reason);
-    for (const s of check.skipped) tell(byIndex.get(s.job.id) as CheckedSource);
+    for (const s of check.skipped) teller.tell(s.job.id);
     notes.push(...check.notes);
     if (check.skipped.length > 0) {
       opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
     }
   }
-  const workers = Math.max(1, Math.min(config.options.workers, jobs.length));
+  const work = jobs.length + (connectError ? 0 : folders.length);
+  const workers = Math.max(
+    1,
+    Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
+  );
 
-  if (!opts.dryRun && jobs.length > 0 && opts.signal?.aborted) {
+  if (!opts.dryRun && work > 0 && opts.signal?.aborted) {
     interrupted = signalName(opts.signal.reason); // during the skip phase: nothing sent
-  } else if (!opts.dryRun && jobs.length > 0) {
+  } else if (!opts.dryRun && work > 0) {
+    const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
-      const { ino, ctimeMs } = byIndex.get(job.id) as LocalIdentity;
+      const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
       if (ino !== undefined) job.ino = ino;
       if (ctimeMs !== undefined) job.ctimeMs = ctimeMs;
     }
@@ -120,22 +156,36 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       settings: uploadSettings(opts),
       workers,
       log: opts.log,
-      onEvent: opts.onEvent,
-      onResult: (id, r) => tell(byIndex.get(id) as CheckedSource, r),
+      onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
+      onResult: (id, r) => {
+        results.set(id, r);
+        teller.tell(id);
+      },
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
+      ...(folders.length > 0 ? { feed } : {}),
     }, jobs);
     ({ results, reconnects, interrupted, connectError, peakConnections: connections } = await pool
       .run());
+  }
+  // The files the pool never pulled are reported too (a stopped run's walk is not finished).
+  if (!interrupted) await feed.drain();
+  if (feed.skipped.size > 0) {
+    opts.log?.(`already on the server, not sent: ${feed.skipped.size} walked file(s)`);
   }
 
   // Said once, whether the skip phase or an upload found it out.
   if ([...results.values()].some((r) => r.timeSet === "unsupported")) {
     if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
   }
-  // The files no worker answered for (dry run, interrupted, login refused) are told now.
-  for (const c of checked) if (!told.has(c.entry.index)) tell(c, results.get(c.entry.index));
-  const files = checked.map((c) => told.get(c.entry.index) as ReportFile);
+  const { files, entries } = assembleFiles(
+    checked,
+    folders,
+    feed.files,
+    feed.tallies,
+    // The files told already keep their entry; those no worker answered for are told now.
+    teller.final,
+  );
   const report = buildReport({
     startedAt,
     finishedAt: new Date(),
@@ -154,6 +204,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     reconnects,
     connectFailed: Boolean(connectError),
     ...(shard ? { shard: { ...shard, digest: filesDigest(config.files) } } : {}),
+    entries,
     files,
   });
   const exitCode = report.exitCode;

@@ -2,9 +2,11 @@
  * The worker pool of one run: one Web Worker per connection, the job queue,
  * batches handed to idle workers, the folder phase first (`folders.ts`),
  * replacing a worker that died, shrinking when the server refuses "one
- * connection too many", and stopping when the server is full. Decisions about
- * a single file live in `src/upload/`. Over 350 lines: one state machine over
- * the slots, whose parts (folders, slots, byte tally, texts) are already apart.
+ * connection too many", and stopping when the server is full. Files walked
+ * from folder sources stream in after the listed ones (`feed_stage.ts`).
+ * Decisions about a single file live in `src/upload/`. (Over 350 lines: the
+ * queue, the worker lifecycle and the phases share state; each phase's rules
+ * live in `folders.ts` and `feed_stage.ts`; bytes in flight in `tally.ts`.)
  *
  * @module
  */
@@ -15,6 +17,7 @@ import { safeText } from "../ftp/server_text.ts";
 import { backoffDelay, OutageClock } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
+import { FeedStage, type JobFeed, type Release } from "./feed_stage.ts";
 import { connectRetryLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 import { ByteTally } from "./tally.ts";
@@ -30,6 +33,8 @@ export interface PoolOptions {
   onResult?: (id: number, result: PoolResult) => void;
   signal?: AbortSignal;
   workerUrl: URL;
+  /** More jobs, produced while the run goes (folder sources), after `jobs`. */
+  feed?: JobFeed;
 }
 
 /** A job's result with the worker that finished it (0: none). */
@@ -77,6 +82,7 @@ export class Pool {
   #ended = false;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #jobs: Map<number, UploadJob>;
+  #feed?: FeedStage;
 
   constructor(readonly opts: PoolOptions, jobs: UploadJob[]) {
     this.#queue = jobs;
@@ -84,6 +90,7 @@ export class Pool {
     this.#total = jobs.length;
     this.#limit = opts.workers;
     this.#folders = new FolderPhase(jobs.map((j) => j.destination));
+    if (opts.feed) this.#feed = new FeedStage(opts.feed, (line) => this.#log(line));
   }
 
   async run(): Promise<PoolOutcome> {
@@ -163,7 +170,9 @@ export class Pool {
         break;
       case "mkdirsDone":
         for (const f of msg.failed) this.#log(`could not create folder ${f.dir}: ${f.error}`);
-        if (slot.group && this.#folders.finished(slot.group, msg.created, msg.failed)) {
+        if (this.#feed?.holds(slot.id)) {
+          this.#feedDirsDone(msg.created, msg.failed);
+        } else if (slot.group && this.#folders.finished(slot.group, msg.created, msg.failed)) {
           // The trunk is there: its branches can go to every ready worker.
           for (const s of this.#live()) if (s !== slot) this.#assign(s);
         }
@@ -232,15 +241,46 @@ export class Pool {
       slot.send({ type: "mkdirs", dirs: group });
       return;
     }
-    if (!this.#folders.done || this.#queue.length === 0) return;
+    if (!this.#folders.done) return;
+    const dirs = this.#feed?.takeDirs(slot.id);
+    if (dirs) {
+      slot.state = "busy";
+      slot.send({ type: "mkdirs", dirs });
+      return;
+    }
+    this.#pullFeed();
+    if (this.#queue.length === 0) return;
     const n = batchSize(this.#queue.length, this.#live().length);
     const batch = this.#queue.splice(0, n);
     for (const j of batch) {
       slot.inflight.set(j.id, j);
-      if (this.#folders.isFresh(j)) j.fresh = true;
+      if (this.#folders.isFresh(j) || this.#feed?.isFresh(j)) j.fresh = true;
     }
     slot.state = "busy";
     slot.send({ type: "jobs", jobs: batch });
+  }
+
+  /** Pulls the next chunk of walked files when the queue runs low. */
+  #pullFeed() {
+    this.#feed?.pull(this.#queue.length, this.#live().length, (count, release) => {
+      this.#total += count;
+      this.#addJobs(release);
+    });
+  }
+
+  /** A chunk's folders are there (or failed): its files join the queue. */
+  #feedDirsDone(created: string[], failed: { dir: string; error: string }[]) {
+    this.#addJobs(this.#feed!.dirsDone(created, failed));
+  }
+
+  /** Walked files join the queue; those under a folder that could not be created fail now. */
+  #addJobs({ ready: jobs, blocked }: Release) {
+    for (const { job, reason } of blocked) this.#fail(job, reason);
+    for (const j of jobs) this.#jobs.set(j.id, j);
+    this.#queue.push(...jobs);
+    if (this.#full) this.#failQueue(this.#full);
+    for (const s of this.#live()) this.#assign(s);
+    this.#checkDone();
   }
 
   #startUploads() {
@@ -300,6 +340,7 @@ export class Pool {
     for (const id of this.#results.keys()) back.delete(id);
     this.#queue.unshift(...back.values());
     if (this.#full) this.#failQueue(this.#full);
+    this.#feed?.lost(slot.id);
     if (slot.group) {
       this.#folders.giveBack(slot.group);
       slot.group = undefined;
@@ -311,7 +352,7 @@ export class Pool {
   #afterLoss(crashed = false) {
     if (this.#ended) return;
     const live = this.#live().length;
-    const work = this.#queue.length > 0 || this.#folders.waiting;
+    const work = this.#queue.length > 0 || this.#folders.waiting || this.#feed?.over === false;
     // A crash is replaced at once; a lost connection only when none is left (and one worked).
     const replace = crashed || (live === 0 && this.#everReady);
     if (replace && work && this.#respawns < this.#limit * 3 && !this.#interrupted) {
@@ -356,12 +397,13 @@ export class Pool {
 
   #failRemaining(reason: string) {
     this.#folders.clear();
+    for (const j of this.#feed?.stop() ?? []) this.#fail(j, reason);
     this.#failQueue(reason);
     this.#end();
   }
 
   #checkDone() {
-    if (this.#results.size >= this.#total) this.#end();
+    if (this.#results.size >= this.#total && (this.#feed?.over ?? true)) this.#end();
     else if (this.#interrupted && this.#live().every((s) => s.inflight.size === 0)) this.#end();
   }
 
@@ -371,6 +413,7 @@ export class Pool {
     this.#log(`${this.#interrupted}: stopping; partial files stay on the server to be resumed`);
     this.#queue = [];
     this.#folders.clear();
+    this.#total -= this.#feed?.stop().length ?? 0;
     for (const s of this.#live()) s.send({ type: "interrupt" });
     // A worker stuck in a socket call must not hold the report back.
     this.#timers.push(setTimeout(() => this.#end(), INTERRUPT_WAIT_MS));

@@ -16,9 +16,23 @@ import type { FileEntry } from "../config/types.ts";
  * (supplementary groups are not visible to Deno).
  */
 export function checkSources(entries: FileEntry[]): (CheckedSource & LocalIdentity)[] {
-  const uid = ask(() => Deno.uid());
-  const gid = ask(() => Deno.gid());
-  return entries.map((entry) => checkOne(entry, uid, gid));
+  return entries.map((entry) => ({ entry, ...checkFile(entry.source) }));
+}
+
+/** The reason given for a source that is a folder (the coordinator walks it instead). */
+export const IS_FOLDER = "is a folder";
+
+/** One local file as checked: size and times, or why it cannot be sent. */
+export type CheckedFile =
+  | ({ ok: true; size: number; mtimeMs: number } & LocalIdentity)
+  | { ok: false; reason: string };
+
+let ids: { uid: number | null; gid: number | null } | undefined;
+
+/** Checks one local file (see `checkSources`); a folder is `IS_FOLDER`. */
+export function checkFile(path: string): CheckedFile {
+  ids ??= { uid: ask(() => Deno.uid()), gid: ask(() => Deno.gid()) };
+  return checkOne(path, ids.uid, ids.gid);
 }
 
 /** Inode and change time of a source as checked; absent where the platform has none. */
@@ -27,17 +41,13 @@ export interface LocalIdentity {
   ctimeMs?: number;
 }
 
-function checkOne(
-  entry: FileEntry,
-  uid: number | null,
-  gid: number | null,
-): CheckedSource & LocalIdentity {
+function checkOne(path: string, uid: number | null, gid: number | null): CheckedFile {
   try {
-    const info = Deno.statSync(entry.source);
-    if (!info.isFile) return { entry, ok: false, reason: "not a regular file" };
-    if (!readableByMode(info, uid, gid)) Deno.openSync(entry.source, { read: true }).close();
+    const info = Deno.statSync(path);
+    if (info.isDirectory) return { ok: false, reason: IS_FOLDER };
+    if (!info.isFile) return { ok: false, reason: "not a regular file" };
+    if (!readableByMode(info, uid, gid)) Deno.openSync(path, { read: true }).close();
     const checked = {
-      entry,
       ok: true as const,
       size: info.size,
       mtimeMs: info.mtime?.getTime() ?? 0,
@@ -49,15 +59,19 @@ function checkOne(
       ...(info.ctime ? { ctimeMs: info.ctime.getTime() } : {}),
     });
   } catch (e) {
-    const reason = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    return { entry, ok: false, reason };
+    return { ok: false, reason: localReason(e, "no such file") };
   }
+}
+
+/** Why a local file or folder could not be read, in the report's words (`missing` for not found). */
+export function localReason(e: unknown, missing: string): string {
+  return e instanceof Deno.errors.NotFound
+    ? missing
+    : e instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : e instanceof Error
+    ? e.message
+    : String(e);
 }
 
 function readableByMode(info: Deno.FileInfo, uid: number | null, gid: number | null): boolean {

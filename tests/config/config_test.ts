@@ -498,7 +498,7 @@ Deno.test("each files entry is an object with exactly source and destination", a
   await assertProblem(
     edit((c) => delete c.files[0].source),
     "files[0].source",
-    "missing; add the local file path",
+    "missing; add the local file or folder path",
   );
   await assertProblem(
     edit((c) => delete c.files[0].destination),
@@ -540,14 +540,95 @@ Deno.test("no control characters in source or destination", async () => {
   );
 });
 
-Deno.test("a source must not name a folder", async () => {
-  for (const bad of ["docs/", ".", "..", "docs/.."]) {
-    await assertProblem(
-      edit((c) => (c.files[0].source = bad)),
-      "files[0].source",
-      "must be a file, not a folder",
-    );
+Deno.test("a source written as a folder is a folder entry: its destination names the remote folder", async () => {
+  for (
+    const [source, destination, folder] of [
+      ["docs/", "/in/", "/in"],
+      ["docs/", "/in", "/in"],
+      ["docs/", "/", "/"],
+    ]
+  ) {
+    const entry = (await parse(edit((c) => (c.files = [{ source, destination }])))).files[0];
+    assert.equal(entry.destination, folder);
+    assert.deepEqual(entry.tree, {
+      include: [],
+      exclude: [],
+      followSymlinks: false,
+      declaredBy: "source",
+    });
   }
+  const dot =
+    (await parse(edit((c) => (c.files = [{ source: ".", destination: "/in/" }])))).files[0];
+  assert.equal(dot.destination, "/in");
+  assert.equal(dot.tree?.declaredBy, "source");
+  // A plain name: its kind is known only when the source is looked at; the folder is kept.
+  const auto =
+    (await parse(edit((c) => (c.files = [{ source: "site", destination: "/in/" }])))).files[0];
+  assert.equal(auto.tree, undefined);
+  assert.equal(auto.destination, "/in/site");
+  assert.equal(auto.folderDestination, "/in");
+});
+
+Deno.test("folder entries: include, exclude and followSymlinks", async () => {
+  const entry = (await parse(edit((c) => {
+    c.files = [{
+      source: "site",
+      destination: "/www/",
+      include: ["**/*.html", "img/**"],
+      exclude: ["**/*.log"],
+      followSymlinks: true,
+    }];
+  }))).files[0];
+  assert.equal(entry.destination, "/www");
+  assert.deepEqual(entry.tree, {
+    include: ["**/*.html", "img/**"],
+    exclude: ["**/*.log"],
+    followSymlinks: true,
+    declaredBy: "include",
+  });
+  const bad = (change: Json, path: string, fragment: string) =>
+    assertProblem(
+      edit((c) => (c.files = [{ source: "site", destination: "/www", ...change }])),
+      path,
+      fragment,
+    );
+  await bad({ include: "**/*.log" }, "files[0].include", "must be an array of globs");
+  await bad({ exclude: [3] }, "files[0].exclude[0]", "must be a string");
+  await bad({ exclude: ["ok/**", ""] }, "files[0].exclude[1]", "must not be empty");
+  await bad({ include: ["[abc"] }, "files[0].include[0]", "is not a valid glob");
+  await bad({ include: ["/abs/**"] }, "files[0].include[0]", "relative to the folder");
+  await bad({ followSymlinks: "yes" }, "files[0].followSymlinks", "must be true or false");
+  await bad({ exclude: ["a"], destination: "/../x" }, "files[0].destination", '".."');
+});
+
+Deno.test("folder entries: two folders must not share a remote tree, nor a file's path", async () => {
+  await assertProblem(
+    edit((c) => {
+      c.files = [
+        { source: "a/", destination: "/www" },
+        { source: "b/", destination: "/www/sub/" },
+      ];
+    }),
+    "files[1].destination",
+    "overlaps the folder files[0] uploads to",
+  );
+  await assertProblem(
+    edit((c) => {
+      c.files = [
+        { source: "a.txt", destination: "/www" },
+        { source: "b/", destination: "/www" },
+      ];
+    }),
+    "files[1].destination",
+    "is the destination file of files[0]",
+  );
+  // A listed file inside a folder's remote tree is fine (the listed entry wins for its path).
+  await parse(edit((c) => {
+    c.files = [
+      { source: "site/", destination: "/www" },
+      { source: "extra.txt", destination: "/www/extra.txt" },
+    ];
+  }));
 });
 
 Deno.test("relative sources resolve against the config folder, not the cwd", async () => {

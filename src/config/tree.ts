@@ -1,0 +1,72 @@
+/**
+ * Validation of a folder entry's own keys: `include` and `exclude` (lists of
+ * globs on the path relative to the folder, compiled here so a broken glob is
+ * a config error, not a run-time surprise) and `followSymlinks`.
+ *
+ * Whether a source is a folder is known only when it is looked at: an entry
+ * is *declared* a folder by one of these keys or a source ending in "/", and
+ * such an entry whose source turns out to be a file is a config error at
+ * source-check time (`run/folder_sources.ts`). An entry without them is a
+ * folder if its source is one.
+ *
+ * @module
+ */
+
+// @ts-types="@types/picomatch"
+import picomatch from "picomatch";
+import type { TreeOptions } from "./types.ts";
+import { type Obj, type Reader, text } from "./checks.ts";
+
+export const TREE_KEYS = ["include", "exclude", "followSymlinks"] as const;
+
+/** Compiles a glob the way the walker uses it (`dot`: `**` also matches hidden names). */
+export function compileGlob(glob: string): (path: string) => boolean {
+  return picomatch(glob, { dot: true, strictBrackets: true });
+}
+
+/**
+ * The entry's tree options when it declares itself a folder, else undefined.
+ * `sourceIsFolder`: the source ends in "/".
+ */
+export function readTree(
+  r: Reader,
+  o: Obj,
+  p: string,
+  sourceIsFolder: boolean,
+): TreeOptions | undefined {
+  const given = TREE_KEYS.filter((k) => o[k] !== undefined);
+  if (given.length === 0 && !sourceIsFolder) return undefined;
+  const include = globList(r, o.include, `${p}.include`);
+  const exclude = globList(r, o.exclude, `${p}.exclude`);
+  let followSymlinks = false;
+  if (o.followSymlinks !== undefined) {
+    if (typeof o.followSymlinks === "boolean") followSymlinks = o.followSymlinks;
+    else r.add(`${p}.followSymlinks`, "must be true or false");
+  }
+  return { include, exclude, followSymlinks, declaredBy: given[0] ?? "source" };
+}
+
+function globList(r: Reader, raw: unknown, p: string): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    r.add(p, 'must be an array of globs, e.g. ["**/*.log"]');
+    return [];
+  }
+  const globs: string[] = [];
+  raw.forEach((g: unknown, i) => {
+    const problem = text()(g);
+    if (problem) return r.add(`${p}[${i}]`, problem);
+    const glob = g as string;
+    if (glob.startsWith("/")) {
+      return r.add(`${p}[${i}]`, 'must be relative to the folder (no leading /), e.g. "logs/**"');
+    }
+    try {
+      compileGlob(glob);
+    } catch (e) {
+      // picomatch's words name the construct, not the whole value.
+      return r.add(`${p}[${i}]`, `is not a valid glob: ${(e as Error).message}`);
+    }
+    globs.push(glob);
+  });
+  return globs;
+}
