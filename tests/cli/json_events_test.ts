@@ -243,3 +243,51 @@ Deno.test({
     }, { user: "u", password: PASSWORD });
   },
 });
+
+Deno.test({
+  name: "--json with a folder source: walked files told once each, as the report has them, " +
+    "on the first run and when a re-run skips them",
+  ...integration,
+  async fn() {
+    await withServer(async (server) => {
+      const dir = await Deno.makeTempDir({ prefix: "ftpbatch-tree-" });
+      for (let i = 0; i < 6; i++) {
+        await Deno.mkdir(join(dir, "tree", `d${i % 2}`), { recursive: true });
+        await Deno.writeTextFile(join(dir, "tree", `d${i % 2}`, `f${i}.txt`), "x".repeat(100 + i));
+      }
+      await Deno.writeTextFile(join(dir, "one.txt"), "listed");
+      const configPath = join(dir, "c.json");
+      await Deno.writeTextFile(
+        configPath,
+        JSON.stringify({
+          server: { host: server.host, port: server.port, user: "u", password: PASSWORD },
+          options: { workers: 2, report: "report.json" },
+          files: [
+            { source: "one.txt", destination: "/up/one.txt" },
+            { source: "tree/", destination: "/up/tree/" },
+          ],
+        }),
+      );
+      for (const round of ["first", "re-run"]) {
+        const r = await cli(["upload", configPath, "--json"]);
+        assert.equal(r.code, 0, `${round}: ${r.stderr}`);
+        const report: Report = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
+        const events = parseEvents(r.stdout);
+        assert.equal(events[0].folders, 1);
+        assert.equal(events[0].files, 1, "run-start counts the listed files");
+        const files = events.filter((e) => e.type === "file").map(({ type: _t, time: _i, ...f }) =>
+          f
+        );
+        assert.equal(files.length, 7, round);
+        assert.equal(new Set(files.map((f) => f.destination)).size, 7, `${round}: each once`);
+        for (const f of report.files) {
+          assert.deepEqual(files.find((x) => x.destination === f.destination), f, round);
+        }
+        const status = round === "first" ? "uploaded" : "skipped";
+        assert.ok(report.files.every((f) => f.status === status), round);
+        assert.deepEqual(events[events.length - 1].totals, report.totals);
+      }
+      await Deno.remove(dir, { recursive: true });
+    }, { user: "u", password: PASSWORD });
+  },
+});
