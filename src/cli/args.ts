@@ -46,6 +46,14 @@ export class UsageError extends Error {}
 
 type FlagOptions = Record<string, { type: "string" | "boolean" }>;
 
+/** Flags that take a value (`--workers 8`) and switches (`--quiet`), by name. */
+export function flags(strings: string[], booleans: string[] = []): FlagOptions {
+  const options: FlagOptions = {};
+  for (const name of strings) options[name] = { type: "string" };
+  for (const name of booleans) options[name] = { type: "boolean" };
+  return options;
+}
+
 /** One command's words: its flags, how many positionals, and its help text. */
 export interface CommandSpec {
   /** `upload`, `serve`, `demo`: names the command in messages. */
@@ -63,6 +71,18 @@ export type Parsed =
     values: Record<string, string | boolean | undefined>;
     positionals: string[];
   };
+
+/** Parses `args` for `spec`; `undefined` when `--help` was asked for (and printed on `io`). */
+export function parseOrHelp(
+  spec: CommandSpec,
+  args: string[],
+  io: Io,
+): Extract<Parsed, { help: false }> | undefined {
+  const parsed = parseCommand(spec, args);
+  if (!parsed.help) return parsed;
+  io.out(spec.help);
+  return undefined;
+}
 
 /**
  * Parses `args` for `spec`. `--help`/`-h` wins (`{ help: true }`);
