@@ -25,6 +25,8 @@ let running = false;
 let askedForMore = false;
 /** Folders to create once the files in hand are done (asked for during the run). */
 let waitingDirs: string[] | undefined;
+/** How often a transfer under way reports its progress. */
+const PROGRESS_MS = 250;
 /** Set when the server said it is full: queued jobs fail unsent with this reason. */
 let stopReason: string | undefined;
 
@@ -64,7 +66,18 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 };
 
 async function init(settings: UploadSettings): Promise<void> {
-  const up = uploader = new Uploader(settings, () => post({ type: "reconnected" }));
+  const up = uploader = new Uploader(
+    settings,
+    (cause) => post({ type: "reconnected", ...(cause ? { cause } : {}) }),
+    (notice) => post({ type: "retry", notice }),
+  );
+  // A transfer under way says how far it got, a few times a second (the live rate counts it).
+  let last = -1;
+  setInterval(() => {
+    const p = up.progress();
+    if (p && p.bytesSent !== last) post({ type: "progress", ...p });
+    last = p?.bytesSent ?? -1;
+  }, PROGRESS_MS);
   // A server that is briefly unreachable gets the same retry budget as a file (counted by tries).
   const budget = new RetryBudget(settings);
   for (;;) {

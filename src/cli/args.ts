@@ -14,17 +14,45 @@ export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
   env: (name: string) => string | undefined;
+  /** Text on stderr as is (no newline): the live progress line. Absent: no live line. */
+  errRaw?: (text: string) => void;
+  /** Whether stderr is a terminal (the live line is drawn only there). */
+  errIsTerminal?: () => boolean;
+  /** The terminal's width in columns, when known. */
+  columns?: () => number | undefined;
 }
 
 export const defaultIo: Io = {
   out: (t) => console.log(t),
   err: (t) => console.error(t),
   env: (n) => Deno.env.get(n),
+  errRaw: (t) => writeAll(Deno.stderr, new TextEncoder().encode(t)),
+  errIsTerminal: () => Deno.stderr.isTerminal(),
+  columns: () => {
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      return undefined; // no terminal on any standard stream
+    }
+  },
 };
+
+/** Synchronous, like `console.error`, so the two never reorder. */
+function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length;) off += w.writeSync(bytes.subarray(off));
+}
 
 export class UsageError extends Error {}
 
 type FlagOptions = Record<string, { type: "string" | "boolean" }>;
+
+/** Flags that take a value (`--workers 8`) and switches (`--quiet`), by name. */
+export function flags(strings: string[], booleans: string[] = []): FlagOptions {
+  const options: FlagOptions = {};
+  for (const name of strings) options[name] = { type: "string" };
+  for (const name of booleans) options[name] = { type: "boolean" };
+  return options;
+}
 
 /** One command's words: its flags, how many positionals, and its help text. */
 export interface CommandSpec {
@@ -43,6 +71,18 @@ export type Parsed =
     values: Record<string, string | boolean | undefined>;
     positionals: string[];
   };
+
+/** Parses `args` for `spec`; `undefined` when `--help` was asked for (and printed on `io`). */
+export function parseOrHelp(
+  spec: CommandSpec,
+  args: string[],
+  io: Io,
+): Extract<Parsed, { help: false }> | undefined {
+  const parsed = parseCommand(spec, args);
+  if (!parsed.help) return parsed;
+  io.out(spec.help);
+  return undefined;
+}
 
 /**
  * Parses `args` for `spec`. `--help`/`-h` wins (`{ help: true }`);

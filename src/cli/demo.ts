@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type CommandSpec, intFlag, type Io, parseCommand } from "./args.ts";
+import { type CommandSpec, intFlag, type Io, parseOrHelp } from "./args.ts";
 import { DEMO_HELP } from "./help.ts";
 import { runAndReport } from "./run_and_report.ts";
 import { loadConfig } from "../config/load.ts";
@@ -24,11 +24,8 @@ const DEMO: CommandSpec = {
 };
 
 export async function demoCommand(args: string[], io: Io): Promise<number> {
-  const parsed = parseCommand(DEMO, args);
-  if (parsed.help) {
-    io.out(DEMO.help);
-    return EXIT.ok;
-  }
+  const parsed = parseOrHelp(DEMO, args, io);
+  if (!parsed) return EXIT.ok;
   const config = await loadConfig(fileURLToPath(DEMO_CONFIG));
   const workers = intFlag("workers", parsed.values.workers, 1, 64);
   if (workers !== undefined) config.options.workers = workers;

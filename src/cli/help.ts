@@ -18,6 +18,9 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
   --dry-run       check the config and sources, connect to nothing
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
   --quiet         no progress lines; the summary only when something went wrong
+  --verbose       a line on stderr per file as it is finished (status, size, time, reason)
+  --json          NDJSON events on stdout, one a line (run-start, file, retry, reconnect,
+                  run-end), nothing else there; no progress line (see the README)
   --shard K/N     take only shard K (0..N-1) of N: the files whose destination hashes to K.
                   Without it: FTPBATCH_SHARD_COUNT=N with FTPBATCH_SHARD_INDEX=K, or with
                   JOB_COMPLETION_INDEX=K (set by a Kubernetes indexed Job)
@@ -54,6 +57,9 @@ export const UPLOAD_HELP = `ftpbatch upload CONFIG [options]: upload what CONFIG
 
 Options (override the config's "options"):
 ${UPLOAD_OPTIONS}
+
+Progress: on a terminal, a live line on stderr (files, bytes sent, rate, ETA, connections,
+retries) redrawn in place; elsewhere the same line every 10 s; none with --quiet or --json.
 
 ${CONFIG}
 

@@ -15,7 +15,7 @@
 import { resolve } from "node:path";
 import { MergeError, mergeReports, type NamedReport } from "../report/merge.ts";
 import { EXIT, reportJson, summarize } from "../report/report.ts";
-import { type CommandSpec, type Io, parseCommand, UsageError } from "./args.ts";
+import { type CommandSpec, type Io, parseOrHelp, UsageError } from "./args.ts";
 import { REPORT_HELP } from "./help.ts";
 import { writeReport } from "./report_file.ts";
 
@@ -35,11 +35,8 @@ export async function reportCommand(args: string[], io: Io): Promise<number> {
       }`,
     );
   }
-  const parsed = parseCommand(MERGE, rest);
-  if (parsed.help) {
-    io.out(MERGE.help);
-    return EXIT.ok;
-  }
+  const parsed = parseOrHelp(MERGE, rest, io);
+  if (!parsed) return EXIT.ok;
   const { values, positionals } = parsed;
   const inputs: NamedReport[] = [];
   for (const path of positionals) inputs.push({ name: path, report: await readJson(path) });

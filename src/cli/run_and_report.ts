@@ -17,10 +17,15 @@ import type { Io } from "./args.ts";
 import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
 import { checkReportPath, writeReport } from "./report_file.ts";
 import { UsageError } from "./args.ts";
+import { RunOutput } from "./run_output.ts";
 
 export interface RunFlags {
   dryRun?: boolean;
   quiet?: boolean;
+  /** NDJSON events on stdout (`--json`). */
+  json?: boolean;
+  /** A stderr line per finished file (`--verbose`). */
+  verbose?: boolean;
   printReport?: boolean;
   /** How the report path was given, for messages: `--report` or `options.report`. */
   reportLabel?: string;
@@ -83,6 +88,7 @@ async function lockedRun(
     Deno.addSignalListener(sig, handler);
     return () => Deno.removeSignalListener(sig, handler);
   });
+  const output = new RunOutput(io, flags, secrets);
   let outcome;
   try {
     outcome = await runUpload({
@@ -90,15 +96,19 @@ async function lockedRun(
       password,
       dryRun: flags.dryRun,
       signal: controller.signal,
-      log: flags.quiet ? undefined : (line) => io.err(safeText(line, secrets)),
+      log: output.log,
+      onEvent: output.event,
     });
   } finally {
     handlers.forEach((remove) => remove());
+    output.stop();
   }
   const { report } = outcome;
   let { exitCode } = outcome;
+  let written = false;
   if (reportPath) {
     const failed = await writeReport(reportPath, report, secrets);
+    written = failed === undefined;
     if (failed === undefined) {
       io.err(`report: ${reportPath}`);
     } else {
@@ -107,6 +117,15 @@ async function lockedRun(
       if (exitCode === EXIT.ok) exitCode = EXIT.someFailed;
     }
   }
+  output.end({
+    type: "run-end",
+    exitCode,
+    durationMs: report.durationMs,
+    dryRun: report.dryRun,
+    ...(report.interrupted ? { interrupted: report.interrupted } : {}),
+    totals: report.totals,
+    report: written ? reportPath! : null,
+  });
   if (flags.printReport) io.out([...reportJson(report, { secrets })].join("").trimEnd());
   if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report, { secrets }));
   if (outcome.connectError) {

@@ -7,7 +7,8 @@
  */
 
 import { resolve } from "node:path";
-import { type CommandSpec, intFlag, type Io, parseCommand, UsageError, userCwd } from "./args.ts";
+import type { CommandSpec, Io } from "./args.ts";
+import { flags, intFlag, parseOrHelp, UsageError, userCwd } from "./args.ts";
 import { SERVE_HELP } from "./help.ts";
 import { EXIT } from "../report/report.ts";
 import { startEmbeddedServer } from "../server/embedded_server.ts";
@@ -15,22 +16,14 @@ import { isLoopback } from "../server/loopback.ts";
 
 const SERVE: CommandSpec = {
   name: "serve",
-  flags: {
-    host: { type: "string" },
-    port: { type: "string" },
-    user: { type: "string" },
-    password: { type: "string" },
-  },
+  flags: flags(["host", "port", "user", "password"]),
   positionals: { count: 1, what: "ROOT folder" },
   help: SERVE_HELP,
 };
 
 export async function serveCommand(args: string[], io: Io): Promise<number> {
-  const parsed = parseCommand(SERVE, args);
-  if (parsed.help) {
-    io.out(SERVE.help);
-    return EXIT.ok;
-  }
+  const parsed = parseOrHelp(SERVE, args, io);
+  if (!parsed) return EXIT.ok;
   const { values, positionals } = parsed;
   const root = resolve(userCwd(io), positionals[0]);
   try {

@@ -10,35 +10,32 @@ import { resolve } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { SKIP_RULES, type SkipRule } from "../config/types.ts";
 import { EXIT } from "../report/report.ts";
-import { type CommandSpec, intFlag, type Io, parseCommand, UsageError, userCwd } from "./args.ts";
+import {
+  type CommandSpec,
+  flags,
+  intFlag,
+  type Io,
+  parseOrHelp,
+  UsageError,
+  userCwd,
+} from "./args.ts";
 import { UPLOAD_HELP } from "./help.ts";
 import { runAndReport } from "./run_and_report.ts";
 import { shardFromCli } from "./shard_flag.ts";
 
 const UPLOAD: CommandSpec = {
   name: "upload",
-  flags: {
-    workers: { type: "string" },
-    retries: { type: "string" },
-    report: { type: "string" },
-    "no-atomic": { type: "boolean" },
-    "dry-run": { type: "boolean" },
-    quiet: { type: "boolean" },
-    shard: { type: "string" },
-    lock: { type: "string" },
-    skip: { type: "string" },
-    force: { type: "boolean" },
-  },
+  flags: flags(
+    ["workers", "retries", "report", "shard", "lock", "skip"],
+    ["no-atomic", "dry-run", "quiet", "json", "verbose", "force"],
+  ),
   positionals: { count: 1, what: "CONFIG file" },
   help: UPLOAD_HELP,
 };
 
 export async function uploadCommand(args: string[], io: Io): Promise<number> {
-  const parsed = parseCommand(UPLOAD, args);
-  if (parsed.help) {
-    io.out(UPLOAD.help);
-    return EXIT.ok;
-  }
+  const parsed = parseOrHelp(UPLOAD, args, io);
+  if (!parsed) return EXIT.ok;
   const { values, positionals } = parsed;
   const workers = intFlag("workers", values.workers, 1, 64);
   const retries = intFlag("retries", values.retries, 0, 100);
@@ -56,6 +53,8 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   return await runAndReport(config, io, {
     dryRun: Boolean(values["dry-run"]),
     quiet: Boolean(values.quiet),
+    json: Boolean(values.json),
+    verbose: Boolean(values.verbose),
     ...(values.report ? { reportLabel: "--report" } : {}),
     ...(values.lock ? { lockLabel: "--lock" } : {}),
   });

@@ -156,6 +156,7 @@ export class BasicFtpSession extends Session {
     const source = createReadStream(local.path, { start });
     // Bytes handed to the data connection, not merely read from disk.
     const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
+    this.inFlight = sent;
     source.once("error", (e: Error) => ftp.closeWithError(e));
     try {
       await uploadFrom(source, {
@@ -183,6 +184,7 @@ export class BasicFtpSession extends Session {
     const source = createReadStream(local.path, { start });
     let data: TLSSocket | undefined;
     const sent = () => data?.bytesWritten ?? 0;
+    this.inFlight = sent;
     try {
       await this.#overTlsData(`${verb} ${remotePath}`, (socket, done, fail) => {
         data = socket;

@@ -219,6 +219,7 @@ export class NativeSession extends Session {
     // refused or lost STOR would waste more on the wire.
     const early = this.abilities.earlyData !== false && source.length <= EARLY_DATA_BYTES;
     const progress = { read: 0, sent: 0 };
+    this.inFlight = () => progress.sent;
     let sending = false;
     let ended = false; // the server has said its last word on this transfer
     let failed = false;

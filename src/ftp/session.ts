@@ -122,6 +122,13 @@ export abstract class Session {
   /** The server's legacy code page for names (`server.encoding`); absent = UTF-8. */
   abstract get codec(): Codec | undefined;
   abstract get closed(): boolean;
+
+  /** Bytes the transfer under way has written to its data connection (0 between transfers): live progress. */
+  get sending(): number {
+    return this.inFlight?.() ?? 0;
+  }
+  /** Set by a transport for the length of one transfer: its count of bytes written so far. */
+  protected inFlight?: () => number;
   /** Drops the connection, and any data connection with it, at once. */
   abstract close(): void;
   /** Sends one command; returns its final reply (error replies too); a lost connection throws. */
@@ -264,6 +271,7 @@ export abstract class Session {
       }
     } finally {
       source.file.close();
+      this.inFlight = undefined;
     }
     // Reading more or less than the run saw at the start means the file changed meanwhile.
     if (sent.read !== size - start) {

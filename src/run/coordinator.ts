@@ -23,6 +23,8 @@ import { unsentReason } from "./progress.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import type { Config } from "../config/types.ts";
+import type { RunEvent } from "../report/events.ts";
+import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { destinationCheck } from "../config/encoding.ts";
 
@@ -39,6 +41,12 @@ export interface RunOptions {
   workerUrl?: URL;
   /** Test hook: sees every item the folder walk yields. */
   walkHook?: WalkHook;
+  /**
+   * What happens as it happens: `run-start`, one `file` per file as soon as it
+   * is final (the same entry the report gets), `retry`, `reconnect`, and
+   * `progress` a few times a second while workers run. The caller emits `run-end`.
+   */
+  onEvent?: (event: RunEvent) => void;
 }
 
 export interface RunOutcome {
@@ -86,6 +94,32 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       ? { screen: skipScreen(remote, notes) }
       : {}),
   });
+  const emit = opts.onEvent ?? (() => {});
+  const teller = new FileTeller(
+    emit,
+    checked,
+    feed,
+    (c, id) =>
+      toReportFile(
+        c,
+        results.get(id),
+        opts.dryRun,
+        interrupted,
+        skipped.get(id) ?? feed.skipped.get(id),
+      ),
+  );
+  emit({
+    type: "run-start",
+    ...teller.known,
+    workers: Math.max(
+      1,
+      Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
+    ),
+    dryRun: Boolean(opts.dryRun),
+    ...(folders.length > 0 ? { folders: folders.length } : {}),
+  });
+  // Known at once: missing sources, names the server's code page cannot hold.
+  for (const c of checked) if (!c.ok || c.entry.unencodable) teller.tell(c.entry.index);
 
   // What is already on the server is not sent again (a dry run connects to nothing).
   if (!opts.dryRun && jobs.length > 0) {
@@ -97,6 +131,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     }
     jobs = check.loginRefused ? [] : check.send;
     for (const s of check.skipped) skipped.set(s.job.id, s.reason);
+    for (const s of check.skipped) teller.tell(s.job.id);
     notes.push(...check.notes);
     if (check.skipped.length > 0) {
       opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
@@ -121,6 +156,11 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       settings: uploadSettings(opts),
       workers,
       log: opts.log,
+      onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
+      onResult: (id, r) => {
+        results.set(id, r);
+        teller.tell(id);
+      },
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
       ...(folders.length > 0 ? { feed } : {}),
@@ -143,14 +183,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     folders,
     feed.files,
     feed.tallies,
-    (c, id) =>
-      toReportFile(
-        c,
-        results.get(id),
-        opts.dryRun,
-        interrupted,
-        skipped.get(id) ?? feed.skipped.get(id),
-      ),
+    // The files told already keep their entry; those no worker answered for are told now.
+    teller.final,
   );
   const report = buildReport({
     startedAt,

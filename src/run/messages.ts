@@ -9,9 +9,16 @@
  * @module
  */
 
-import type { ConnectFailure, JobResult, UploadJob, UploadSettings } from "../upload/job.ts";
+import type {
+  ConnectFailure,
+  JobResult,
+  RetryNotice,
+  TransferProgress,
+  UploadJob,
+  UploadSettings,
+} from "../upload/job.ts";
 
-export type { ConnectFailure, JobResult, UploadJob, UploadSettings };
+export type { ConnectFailure, JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings };
 
 export type ToWorker =
   | { type: "init"; settings: UploadSettings }
@@ -42,5 +49,10 @@ export type FromWorker =
   | { type: "idle" }
   /** The server refused a (re)login as "too many connections": these jobs go back to the queue and the worker closes. */
   | { type: "shrink"; returned: UploadJob[] }
-  | { type: "reconnected" }
+  /** Logged in again after a lost connection (`cause`: the retry that dropped it). */
+  | { type: "reconnected"; cause?: RetryNotice }
+  /** A failed try is followed by another after `notice.delayMs`. */
+  | { type: "retry"; notice: RetryNotice }
+  /** Every ~250 ms while a transfer moves: how far it got. */
+  | ({ type: "progress" } & TransferProgress)
   | { type: "closed" };

@@ -6,7 +6,7 @@
  * from folder sources stream in after the listed ones (`feed_stage.ts`).
  * Decisions about a single file live in `src/upload/`. (Over 350 lines: the
  * queue, the worker lifecycle and the phases share state; each phase's rules
- * live in `folders.ts` and `feed_stage.ts`.)
+ * live in `folders.ts` and `feed_stage.ts`; bytes in flight in `tally.ts`.)
  *
  * @module
  */
@@ -18,13 +18,19 @@ import { backoffDelay, OutageClock } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
 import { FolderPhase } from "./folders.ts";
 import { FeedStage, type JobFeed, type Release } from "./feed_stage.ts";
-import { connectRetryLine, progressLine, unsentReason } from "./progress.ts";
+import { connectRetryLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
+import { ByteTally } from "./tally.ts";
+import type { RunEvent } from "../report/events.ts";
 
 export interface PoolOptions {
   settings: UploadSettings;
   workers: number;
   log?: (line: string) => void;
+  /** Retries, reconnects, and a `progress` snapshot every `PROGRESS_MS` (see `RunOptions.onEvent`). */
+  onEvent?: (event: RunEvent) => void;
+  /** Each job's result as soon as it is final (sent or not). */
+  onResult?: (id: number, result: PoolResult) => void;
   signal?: AbortSignal;
   workerUrl: URL;
   /** More jobs, produced while the run goes (folder sources), after `jobs`. */
@@ -44,7 +50,8 @@ export interface PoolOutcome {
   connectError?: string;
 }
 
-const PROGRESS_MS = 10_000;
+/** How often the live progress is told (the CLI decides how often to draw it). */
+const PROGRESS_MS = 250;
 const INTERRUPT_WAIT_MS = 5000;
 
 export class Pool {
@@ -66,7 +73,7 @@ export class Pool {
   #tooManyOutage = new OutageClock();
   #lastCrash?: string;
   #reconnects = 0;
-  #sent = 0;
+  #bytes = new ByteTally();
   #full?: string;
   #interrupted?: "SIGINT" | "SIGTERM";
   #total: number;
@@ -92,9 +99,9 @@ export class Pool {
     signal?.addEventListener("abort", onAbort);
     if (signal?.aborted) onAbort();
     for (let i = 0; i < this.#limit; i++) this.#spawn();
-    // A line every so often, so a person watching a long run sees it move.
-    const started = performance.now();
-    const progress = this.opts.log && setInterval(() => this.#progress(started), PROGRESS_MS);
+    const { onEvent } = this.opts;
+    const progress = onEvent &&
+      setInterval(() => onEvent(this.#bytes.snapshot(this.#loggedIn())), PROGRESS_MS);
     await this.#finished;
     if (progress) clearInterval(progress);
     signal?.removeEventListener("abort", onAbort);
@@ -106,18 +113,6 @@ export class Pool {
       interrupted: this.#interrupted,
       connectError: this.#everReady ? undefined : this.#connectError,
     };
-  }
-
-  /** Bytes sent (over all attempts) for the files finished so far: the progress line's rate. */
-  #progress(started: number) {
-    this.#log(progressLine({
-      done: this.#results.size,
-      total: this.#total,
-      bytes: this.#sent,
-      secs: (performance.now() - started) / 1000,
-      connections: this.#loggedIn(),
-      reconnects: this.#reconnects,
-    }));
   }
 
   #log(line: string) {
@@ -151,7 +146,10 @@ export class Pool {
         this.#everReady = true;
         this.#tooManyInARow = 0;
         this.#tooManyOutage.ended();
-        if (this.#replacements.delete(slot.id)) this.#reconnects++;
+        if (this.#replacements.delete(slot.id)) {
+          this.#reconnects++;
+          this.#emit({ type: "reconnect", worker: slot.id });
+        }
         slot.state = "ready";
         this.#peak = Math.max(this.#peak, this.#loggedIn());
         this.#assign(slot);
@@ -160,6 +158,7 @@ export class Pool {
         // Said at once, once per round (every worker meets the same server).
         if (msg.attempt > this.#loggedRetry) this.#log(connectRetryLine(msg));
         this.#loggedRetry = Math.max(this.#loggedRetry, msg.attempt);
+        this.#emit({ ...retry(msg), worker: slot.id });
         break;
       case "connectFailed":
         slot.state = "gone";
@@ -193,8 +192,17 @@ export class Pool {
         slot.state = "gone";
         this.#shrink(slot, msg.returned);
         break;
-      case "reconnected":
+      case "reconnected": {
         this.#reconnects++;
+        const { reconnect: _, ...cause } = msg.cause ?? {};
+        this.#emit({ type: "reconnect", worker: slot.id, ...cause });
+        break;
+      }
+      case "retry":
+        this.#emit({ type: "retry", worker: slot.id, ...msg.notice });
+        break;
+      case "progress":
+        this.#bytes.moved(slot.id, msg);
         break;
       case "closed":
         slot.state = "gone";
@@ -205,8 +213,7 @@ export class Pool {
   #onResult(slot: Slot, result: JobResult) {
     slot.inflight.delete(result.id);
     if (!this.#results.has(result.id)) {
-      this.#results.set(result.id, { ...result, worker: slot.id });
-      this.#sent += result.bytesSent;
+      this.#record(result, slot.id);
       const error = result.error ?? "";
       if (result.status === "failed" && error !== "interrupted" && !error.startsWith("not sent")) {
         this.#log(`failed: ${this.#jobs.get(result.id)?.destination ?? result.id}: ${error}`);
@@ -329,6 +336,7 @@ export class Pool {
     for (const j of slot.inflight.values()) back.set(j.id, j);
     for (const j of returned) back.set(j.id, j); // returned ones carry their progress
     slot.inflight.clear();
+    this.#bytes.lost(slot.id);
     for (const id of this.#results.keys()) back.delete(id);
     this.#queue.unshift(...back.values());
     if (this.#full) this.#failQueue(this.#full);
@@ -363,8 +371,21 @@ export class Pool {
   /** Fails a job that was not sent (again), unless it has its result. */
   #fail(job: UploadJob, reason: string) {
     if (!this.#results.has(job.id)) {
-      this.#results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+      this.#record(unsentResult(job, reason), 0);
     }
+  }
+
+  /** A job's final result: kept, counted, told. */
+  #record(result: JobResult, worker: number) {
+    const pooled = { ...result, worker };
+    this.#results.set(result.id, pooled);
+    this.#bytes.finished(worker, result);
+    this.opts.onResult?.(result.id, pooled);
+  }
+
+  /** Told to `onEvent`, when there is one. */
+  #emit(event: RunEvent) {
+    this.opts.onEvent?.(event);
   }
 
   /** Fails every queued job, unsent, with `reason`. */
@@ -410,4 +431,15 @@ export class Pool {
     await Promise.all(this.#live().map((s) => s.finish()));
     for (const s of this.#slots.values()) s.worker.terminate();
   }
+}
+
+/** A first login's retry as an event (no file yet, so no path). */
+function retry(m: { attempt: number; error: string; pauseMs: number }) {
+  return {
+    type: "retry",
+    attempt: m.attempt,
+    error: m.error,
+    delayMs: m.pauseMs,
+    reconnect: false,
+  } as const;
 }

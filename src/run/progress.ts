@@ -1,27 +1,11 @@
 /**
- * The texts a run shows besides the report's numbers: the periodic progress
- * line and the "could not connect, retrying" notice on stderr, and the
- * reason given to files the run could not send when it lost every worker.
+ * The texts a run shows besides the report's numbers and the progress line
+ * (`src/report/progress_line.ts`): the "could not connect, retrying" notice
+ * on stderr, and the reason given to files the run could not send when it
+ * lost every worker.
  *
  * @module
  */
-
-import { formatBytes, plural } from "../report/report.ts";
-
-/** Where the run stands; `bytes` were sent for the files done, `connections` are logged in. */
-export function progressLine(p: {
-  done: number;
-  total: number;
-  bytes: number;
-  secs: number;
-  connections: number;
-  reconnects: number;
-}): string {
-  const rate = formatBytes(p.bytes / Math.max(p.secs, 0.001));
-  return `progress: ${p.done}/${p.total} files, ${formatBytes(p.bytes)} (${rate}/s), ${
-    plural(p.connections, "connection")
-  }, ${plural(p.reconnects, "reconnect")}`;
-}
 
 /** Said at once when the first login failed and will be tried again. */
 export function connectRetryLine(

@@ -54,6 +54,27 @@ export interface JobResult {
 }
 
 /**
+ * An operation failed and is tried again after `delayMs`: `path` is the file's
+ * destination (or the folder being created), `attempt` the try about to be
+ * made, `error` the failure (already made safe: `describe`), `reconnect` when
+ * the connection is dropped and a new one logged in first.
+ */
+export interface RetryNotice {
+  path: string;
+  attempt: number;
+  error: string;
+  delayMs: number;
+  reconnect: boolean;
+}
+
+/** A transfer under way: `bytesSent` for this job so far (all attempts), `position` reached in the file. */
+export interface TransferProgress {
+  id: number;
+  bytesSent: number;
+  position: number;
+}
+
+/**
  * Why a connection could not be made: `unreachable` is retried, `tooMany`
  * shrinks the pool, `auth` (login refused) and `certificate` (untrusted TLS
  * certificate) stop the run.

@@ -4,6 +4,9 @@
  * gives the file the local modification time (`remote_state.ts`) and (atomic
  * mode) renames the temporary file onto the real name. Used by
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
+ * It tells its listeners of retries and reconnects, and `progress()` says how
+ * far the transfer under way got. Over 350 lines: the attempt loop is one
+ * piece; the decisions it takes are in `retry.ts`, the protocol in `src/ftp/`.
  *
  * Files on one connection are pipelined (`pipeline`): the SIZE that proves a
  * file goes out with the next file's EPSV, and its rename rides in front of
@@ -26,7 +29,7 @@ import {
 } from "../ftp/errors.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
-import type { JobResult, UploadJob, UploadSettings } from "./job.ts";
+import type { JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings } from "./job.ts";
 import {
   classifyError,
   type ErrorAction,
@@ -55,8 +58,10 @@ export class ShrinkRequest extends Error {
 /** Folders created per pipelined write. */
 const MKD_CHUNK = 100;
 
-/** Called for each re-login after a lost connection. */
-export type ReconnectListener = () => void;
+/** Called for each re-login after a lost connection, with the retry that asked for it. */
+export type ReconnectListener = (cause?: RetryNotice) => void;
+/** Called when a failed try is followed by another, before the pause. */
+export type RetryListener = (notice: RetryNotice) => void;
 
 export class Uploader {
   #session?: FtpSession;
@@ -72,11 +77,24 @@ export class Uploader {
   /** Jobs whose rename went out (verified temporary file) but whose replies were lost. */
   #renameSent = new Set<number>();
   #times: TimeHolder = {};
+  /** The retry that dropped the connection, told with the reconnect that follows it. */
+  #lostBy?: RetryNotice;
+  /** The transfer under way, for `progress()`. */
+  #current?: { id: number; before: number; start: number; session: FtpSession };
 
   constructor(
     readonly settings: UploadSettings,
     readonly onReconnect: ReconnectListener = () => {},
+    readonly onRetry: RetryListener = () => {},
   ) {}
+
+  /** Where the transfer under way stands (undefined between transfers). */
+  progress(): TransferProgress | undefined {
+    const c = this.#current;
+    if (!c) return undefined;
+    const sending = c.session.sending;
+    return { id: c.id, bytesSent: c.before + sending, position: c.start + sending };
+  }
 
   /** Logs in (once); throws ConnectError. */
   async connect(): Promise<void> {
@@ -128,7 +146,7 @@ export class Uploader {
     for (let i = 0; i < dirs.length && !this.#interrupted; i += MKD_CHUNK) {
       const chunk = dirs.slice(i, i + MKD_CHUNK);
       try {
-        const out = await this.#withRetries((s) => s.mkdirAll(chunk));
+        const out = await this.#withRetries(chunk[0], (s) => s.mkdirAll(chunk));
         chunk.forEach((dir, j) => {
           if (out[j] === true) created.push(dir);
           else if (out[j] !== false) alone.push(dir);
@@ -141,7 +159,7 @@ export class Uploader {
     for (const dir of alone) {
       if (this.#interrupted) break;
       try {
-        if (await this.#withRetries((s) => s.mkdir(dir))) created.push(dir);
+        if (await this.#withRetries(dir, (s) => s.mkdir(dir))) created.push(dir);
       } catch (e) {
         if (e instanceof ShrinkRequest) throw e;
         failed.push({ dir, error: this.describe(e) });
@@ -277,6 +295,8 @@ export class Uploader {
         let known = false;
         if (have === undefined || have !== job.size) {
           if (offset === 0) method = "rest";
+          const start = method === "restart" ? 0 : offset;
+          this.#current = { id: job.id, before: bytesSent, start, session };
           try {
             const out = await session.upload(job.source, target, offset, method, job.size, park);
             bytesSent += out.bytesSent;
@@ -291,6 +311,7 @@ export class Uploader {
             }
             throw e;
           } finally {
+            this.#current = undefined;
             this.#learn(session);
           }
         }
@@ -360,6 +381,7 @@ export class Uploader {
         if (action === "fatal") return failed(lastError);
         const pause = this.#afterFailure(budget, action);
         if (pause === undefined) break;
+        this.#retrying(job.destination, budget, action, lastError, pause);
         if (pause > 0) await this.#sleep(pause);
       }
     }
@@ -378,6 +400,14 @@ export class Uploader {
     return true;
   }
 
+  /** Tells `onRetry` of the next try; one that drops the connection is told again on reconnect. */
+  #retrying(path: string, budget: RetryBudget, action: ErrorAction, error: string, pause: number) {
+    const attempt = budget.tries + 1;
+    const notice = { path, attempt, error, delayMs: pause, reconnect: action !== "retry" };
+    if (notice.reconnect) this.#lostBy = notice;
+    this.onRetry(notice);
+  }
+
   /** Drops the connection when the action needs a new one; the pause before the next try. */
   #afterFailure(budget: RetryBudget, action: ErrorAction): number | undefined {
     if (action !== "retry") this.#drop();
@@ -385,7 +415,7 @@ export class Uploader {
   }
 
   /** Runs `op` on a live session, reconnecting on lost connections, within the retry budget. */
-  async #withRetries<T>(op: (s: FtpSession) => Promise<T>): Promise<T> {
+  async #withRetries<T>(path: string, op: (s: FtpSession) => Promise<T>): Promise<T> {
     const budget = new RetryBudget(this.settings, this.#outage);
     for (;;) {
       budget.start();
@@ -400,6 +430,7 @@ export class Uploader {
         if (action === "fatal" || action === "full" || this.#interrupted) throw e;
         const pause = this.#afterFailure(budget, action);
         if (pause === undefined) throw e;
+        this.#retrying(path, budget, action, this.describe(e), pause);
         if (pause > 0) await this.#sleep(pause);
       }
     }
@@ -421,7 +452,8 @@ export class Uploader {
       throw toConnectError(e, (err) => this.describe(err));
     }
     this.#outage.ended();
-    if (this.#connectedOnce) this.onReconnect();
+    if (this.#connectedOnce) this.onReconnect(this.#lostBy);
+    this.#lostBy = undefined;
     this.#connectedOnce = true;
     return this.#session;
   }
