@@ -365,8 +365,9 @@ export class Uploader {
         if (this.#interrupted) return failed("interrupted");
         // The server closed the connection between commands (it answered the rename riding
         // ahead, then nothing of this file's STOR): an idle drop, however it was wrapped.
+        // No data may have gone out (early data to a STOR is an upload under way).
         const idle = e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
-          e.cause.idle;
+          e.cause.idle && e.bytesSent === 0;
         const action = classifyError(idle ? e.cause : e);
         lastError = this.describe(e);
         if (action === "tooMany") {
