@@ -64,6 +64,7 @@
  * @module
  */
 
+import { rewritePassive } from "../tests/helpers/passive_reply.ts";
 import { isLoopback } from "../src/server/loopback.ts";
 
 export interface LatencyOptions {
@@ -403,22 +404,10 @@ export function startLatencyProxy(
     }
 
     rewrite(line: string): string | null {
-      let m = line.match(/^229 .*\((.)\1\1(\d+)\1\)/);
-      if (m) {
-        stats.passiveReplies++;
-        const port = this.dataListener(Number(m[2]));
-        const d = m[1];
-        return line.replace(`(${d}${d}${d}${m[2]}${d})`, `(${d}${d}${d}${port}${d})`);
-      }
-      m = line.match(/^227 .*?(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/);
-      if (m) {
-        stats.passiveReplies++;
-        // The host in the reply is ignored: data always goes to the target host (loopback).
-        const port = this.dataListener(Number(m[5]) * 256 + Number(m[6]));
-        const hostPort = m.slice(1, 7).join(",");
-        return line.replace(hostPort, `127,0,0,1,${port >> 8},${port & 255}`);
-      }
-      return null;
+      const out = rewritePassive(line, (port) => this.dataListener(port));
+      if (out === undefined) return null;
+      stats.passiveReplies++;
+      return out;
     }
 
     end(): void {

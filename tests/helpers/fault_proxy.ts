@@ -46,6 +46,7 @@
  */
 
 import { isLoopback } from "../../src/server/loopback.ts";
+import { rewritePassive } from "./passive_reply.ts";
 export interface ProxyFaults {
   /**
    * Cut the data connection of a STOR/APPE upload once the file reaches
@@ -661,10 +662,10 @@ export function startFaultProxy(
       const first = () => text(lines[0]);
       switch (entry.verb) {
         case "EPSV":
-          if (code === "229") lines = [this.#passive229(first())];
+          if (code === "229") lines = [this.#passive(first())];
           break;
         case "PASV":
-          if (code === "227") lines = [this.#passive227(first())];
+          if (code === "227") lines = [this.#passive(first())];
           break;
         case "FEAT":
           if (faults.refuseRest) {
@@ -709,23 +710,10 @@ export function startFaultProxy(
       await this.#flushLocal();
     }
 
-    /** `229 ... (|||port|)` -> the port of a new proxy data listener. */
-    #passive229(line: string): Uint8Array {
-      const m = line.match(/\((.)\1\1(\d+)\1\)/);
-      if (!m) return encoder.encode(line + CR_LF);
-      const port = this.#dataListener(Number(m[2]));
-      return encoder.encode(line.replace(m[0], `(${m[1]}${m[1]}${m[1]}${port}${m[1]})`) + CR_LF);
-    }
-
-    /** `227 ... (h1,h2,h3,h4,p1,p2)` -> 127,0,0,1 and the port of a new proxy data listener. */
-    #passive227(line: string): Uint8Array {
-      const m = line.match(/(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/);
-      if (!m) return encoder.encode(line + CR_LF);
-      // The host in the reply is ignored: data always goes to the target host (loopback).
-      const port = this.#dataListener(Number(m[5]) * 256 + Number(m[6]));
-      return encoder.encode(
-        line.replace(m[0], `127,0,0,1,${port >> 8},${port & 255}`) + CR_LF,
-      );
+    /** A passive reply pointed at a new proxy data listener. */
+    #passive(line: string): Uint8Array {
+      const rewritten = rewritePassive(line, (port) => this.#dataListener(port));
+      return encoder.encode((rewritten ?? line) + CR_LF);
     }
 
     /** Listens for one data connection and pipes it to the server's `serverPort`. */
