@@ -1,8 +1,9 @@
 /**
- * The report file on disk: the path is checked before anything is sent (a
- * report must never replace a source, the config, a folder, a link or a
- * device, and a run must not upload for an hour and then find it cannot
- * write its report), and the report is written whole or not at all.
+ * Files the run writes (the report, the `--lock` file): a path is checked
+ * before anything is sent (it must never replace a source, the config, a
+ * folder, a link or a device, and a run must not upload for an hour and then
+ * find it cannot write its report), and the report is written whole or not
+ * at all.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import { UsageError } from "./args.ts";
  * the path came from (`--report` or `<config>: options.report`); `what` is
  * the file this run would write there (the report, or the `--lock` file).
  */
-export async function checkReportPath(
+export async function checkOutputPath(
   path: string,
   config: Config,
   label: string,

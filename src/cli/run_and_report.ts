@@ -15,7 +15,7 @@ import { EXIT, reportJson, summarize } from "../report/report.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { Io } from "./args.ts";
 import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
-import { checkReportPath, writeReport } from "./report_file.ts";
+import { checkOutputPath, writeReport } from "./report_file.ts";
 import { UsageError } from "./args.ts";
 import { RunOutput } from "./run_output.ts";
 
@@ -42,7 +42,7 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
   await checkPasswordEncoding(config.server, password, config.configPath);
   const reportPath = config.options.report;
   if (reportPath) {
-    await checkReportPath(
+    await checkOutputPath(
       reportPath,
       config,
       flags.reportLabel ?? `${config.configPath}: options.report`,
@@ -55,7 +55,7 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
     if (lockPath === reportPath) {
       throw new UsageError(`${label} ${lockPath}: is also the report path; nothing was sent`);
     }
-    await checkReportPath(lockPath, config, label, "lock file");
+    await checkOutputPath(lockPath, config, label, "lock file");
     try {
       lock = await acquireLock(lockPath);
     } catch (e) {
