@@ -29,6 +29,8 @@ let waitingDirs: string[] | undefined;
 const PROGRESS_MS = 250;
 /** Set when the server said it is full: queued jobs fail unsent with this reason. */
 let stopReason: string | undefined;
+/** Batches of files received (told with `drained`, so the pool knows which it means). */
+let batches = 0;
 
 function post(msg: FromWorker): void {
   self.postMessage(msg);
@@ -50,6 +52,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       break;
     case "jobs":
       askedForMore = false;
+      batches++;
       queue.push(...msg.jobs);
       void run();
       break;
@@ -71,12 +74,17 @@ async function init(settings: UploadSettings): Promise<void> {
     (cause) => post({ type: "reconnected", ...(cause ? { cause } : {}) }),
     (notice) => post({ type: "retry", notice }),
   );
-  // A transfer under way says how far it got, a few times a second (the live rate counts it).
+  // A transfer under way says how far it got, a few times a second (the live rate counts it);
+  // steps without bytes (folders created, files verified) say only that they happened, for the
+  // pool's watchdog.
   let last = -1;
+  let steps = up.steps;
   setInterval(() => {
     const p = up.progress();
     if (p && p.bytesSent !== last) post({ type: "progress", ...p });
+    else if (up.steps !== steps) post({ type: "alive" });
     last = p?.bytesSent ?? -1;
+    steps = up.steps;
   }, PROGRESS_MS);
   // A server that is briefly unreachable gets the same retry budget as a file (counted by tries).
   const budget = new RetryBudget(settings);
@@ -154,6 +162,7 @@ async function run(): Promise<void> {
   // Jobs may have come in while the last renames were settled.
   running = false;
   if (queue.length > 0) return run();
+  post({ type: "drained", batches });
   const dirs = waitingDirs;
   waitingDirs = undefined;
   if (dirs) return mkdirs(dirs); // its `mkdirsDone` makes the pool hand out the next work

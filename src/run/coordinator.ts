@@ -165,7 +165,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
       ...(folders.length > 0 ? { feed } : {}),
     }, jobs);
-    ({ results, reconnects, interrupted, connectError, peakConnections: connections } = await pool
+    ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool
       .run());
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).

@@ -51,7 +51,18 @@ export interface JobResult {
   /** The server said it is out of space (452/552): the run sends it no more files. */
   serverFull?: true;
   error?: string;
+  /** Why it failed, when not for a reason of its own (those are logged one by one). */
+  failure?: Failure;
 }
+
+/** Failures that are not a file's own: said once for the run, not once per file. */
+export const Failure = {
+  /** Never sent (or not again): no connection left, the server full, a folder missing. */
+  NotSent: "notSent",
+  /** The run was interrupted while the file was under way. */
+  Interrupted: "interrupted",
+} as const;
+export type Failure = typeof Failure[keyof typeof Failure];
 
 /**
  * An operation failed and is tried again after `delayMs`: `path` is the file's
@@ -91,6 +102,7 @@ export function unsentResult(job: UploadJob, reason: string): JobResult {
     resumedFrom: job.carried?.resumedFrom ?? [],
     durationMs: 0,
     error: reason,
+    failure: reason === "interrupted" ? Failure.Interrupted : Failure.NotSent,
   };
 }
 

@@ -250,3 +250,62 @@ export class RetryBudget {
     return backoffDelay(this.tries, this.timing.backoffBaseMs, this.timing.backoffMaxMs);
   }
 }
+
+/**
+ * How long a worker may show no life (no message, no byte moved) while it
+ * holds work before the pool's watchdog ends it: three timeouts (a command,
+ * a reconnect, a data connection) plus the longest backoff pause.
+ */
+export function stallLimitMs(t: RetryTiming & { timeoutMs: number }): number {
+  return 3 * t.timeoutMs + t.backoffMaxMs;
+}
+
+/**
+ * The pool's decisions about its connections: whether a lost worker is
+ * replaced, and when a slot refused as one connection too many is tried again.
+ *
+ * - A worker that crashed or was ended is replaced, up to three times the
+ *   configured connection count over the run (a bug that kills every worker
+ *   must not loop).
+ * - Refused as one too many while other connections work: the slot is tried
+ *   again later, by time (doubling pauses up to `backoffMaxMs`), for the rest
+ *   of the run: one refusal after a cut is usually the server still counting
+ *   the dead session.
+ * - Refused with no connection left: once the run had logged in, waited for
+ *   by time as an outage ({@linkcode OutageClock}); a server that never let
+ *   us in fails after `retries` tries.
+ */
+export class PoolRetry {
+  #respawns = 0;
+  #refusedInRow = 0;
+  #outage = new OutageClock();
+
+  constructor(readonly timing: RetryTiming, readonly workers: number) {}
+
+  /** A worker was lost: may another one be started in its place? */
+  replace(): boolean {
+    if (this.#respawns >= this.workers * 3) return false;
+    this.#respawns++;
+    return true;
+  }
+
+  /**
+   * A connection was refused as one too many: the pause before that slot is
+   * tried again, or undefined to give up on it (`othersLive`: the run goes on
+   * with the others; `everReady`: some connection logged in before).
+   */
+  refused(othersLive: boolean, everReady: boolean): number | undefined {
+    const { retries, backoffBaseMs, backoffMaxMs } = this.timing;
+    this.#refusedInRow++;
+    if (othersLive) return backoffDelay(this.#refusedInRow, backoffBaseMs, backoffMaxMs);
+    if (everReady) return this.#outage.failed(this.timing);
+    if (this.#refusedInRow > retries + 1) return undefined;
+    return backoffDelay(this.#refusedInRow, backoffBaseMs, backoffMaxMs);
+  }
+
+  /** A connection logged in: refusals in a row start over. */
+  loggedIn(): void {
+    this.#refusedInRow = 0;
+    this.#outage.ended();
+  }
+}

@@ -29,7 +29,14 @@ import {
 } from "../ftp/errors.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
-import type { JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings } from "./job.ts";
+import {
+  Failure,
+  type JobResult,
+  type RetryNotice,
+  type TransferProgress,
+  type UploadJob,
+  type UploadSettings,
+} from "./job.ts";
 import {
   classifyError,
   type ErrorAction,
@@ -87,6 +94,9 @@ export class Uploader {
     readonly onReconnect: ReconnectListener = () => {},
     readonly onRetry: RetryListener = () => {},
   ) {}
+
+  /** Counts the steps done (a command answered, a file finished): the worker's sign of life. */
+  steps = 0;
 
   /** Where the transfer under way stands (undefined between transfers). */
   progress(): TransferProgress | undefined {
@@ -187,11 +197,10 @@ export class Uploader {
     } catch (e) {
       if (!(e instanceof ShrinkRequest)) throw e;
       // The connection is gone: parked files whose rename was not confirmed go back too.
-      const { results, returned } = await this.#unpark(true, true);
-      throw new ShrinkRequest([...e.jobs, ...returned], results);
+      const { results, returned } = await this.#handBack(await this.#settledParked());
+      throw new ShrinkRequest([...e.jobs, ...returned], [...e.results, ...results]);
     }
-    const { results } = await this.#unpark(false);
-    return own ? [own, ...results] : results;
+    return this.#conclude(this.#parkedDone(), own ? [own] : []);
   }
 
   /** Sends the renames still riding and returns the results of the files parked. */
@@ -200,44 +209,66 @@ export class Uploader {
     try {
       await this.#session?.flush();
     } catch { /* the riders are rejected: their files are tried again on their own */ }
-    const { results } = await this.#unpark(true);
-    return results;
+    return this.#conclude(await this.#settledParked(), []);
+  }
+
+  /** The parked files whose rename replies are in (or lost), taken off the list. */
+  #parkedDone(): Parked[] {
+    const done = this.#parked.filter((p) => p.outcome);
+    this.#parked = this.#parked.filter((p) => !p.outcome);
+    return done;
+  }
+
+  /** Every parked file, once its replies are in or lost, taken off the list. */
+  async #settledParked(): Promise<Parked[]> {
+    await Promise.all(this.#parked.map((p) => p.settled));
+    return this.#parkedDone();
   }
 
   /**
-   * Results of the parked files whose rename replies are in (`all`: every parked file,
-   * once its replies are in or lost); a refused or lost rename is tried again on its own.
+   * The results of `done` (after `results`): a renamed file is uploaded, a refused or lost
+   * rename is tried again on its own. When that try is refused as one connection too many,
+   * it and the files after it are handed back: ShrinkRequest, never a file dropped.
    */
-  async #unpark(
-    all: boolean,
-    handBack = false,
-  ): Promise<{ results: JobResult[]; returned: UploadJob[] }> {
-    if (all) await Promise.all(this.#parked.map((p) => p.settled));
-    const results: JobResult[] = [];
-    const returned: UploadJob[] = [];
-    const done = this.#parked.filter((p) => p.outcome);
-    this.#parked = this.#parked.filter((p) => !p.outcome);
-    for (const p of done) {
-      const outcome = p.outcome!;
-      if (outcome.kind === "renamed") {
+  async #conclude(done: Parked[], results: JobResult[]): Promise<JobResult[]> {
+    for (const [i, p] of done.entries()) {
+      if (p.outcome!.kind === "renamed") {
         results.push(await p.uploaded(p.before));
         continue;
       }
-      // Replies that fit no rename: the session cannot be trusted to be in step.
-      if (outcome.kind === "outOfStep") this.#drop();
-      if (outcome.kind === "retry" && outcome.lost) this.#renameSent.add(p.job.id);
-      if (handBack || returned.length > 0) {
-        returned.push(p.again);
-        continue;
-      }
+      this.#renameFailed(p);
       try {
         results.push((await this.#upload(p.again, () => false))!);
       } catch (e) {
         if (!(e instanceof ShrinkRequest)) throw e;
-        returned.push(...e.jobs);
+        const rest = await this.#handBack(done.slice(i + 1));
+        throw new ShrinkRequest([...e.jobs, ...rest.returned], [...results, ...rest.results]);
+      }
+    }
+    return results;
+  }
+
+  /** The connection is gone: renamed files are results, the others go back to the pool. */
+  async #handBack(done: Parked[]): Promise<{ results: JobResult[]; returned: UploadJob[] }> {
+    const results: JobResult[] = [];
+    const returned: UploadJob[] = [];
+    for (const p of done) {
+      if (p.outcome!.kind === "renamed") {
+        results.push(await p.uploaded(p.before));
+      } else {
+        this.#renameFailed(p);
+        returned.push(p.again);
       }
     }
     return { results, returned };
+  }
+
+  /** A rename refused or lost: what it says about the session, and about the file's rename. */
+  #renameFailed(p: Parked): void {
+    const outcome = p.outcome!;
+    // Replies that fit no rename: the session cannot be trusted to be in step.
+    if (outcome.kind === "outOfStep") this.#drop();
+    if (outcome.kind === "retry" && outcome.lost) this.#renameSent.add(p.job.id);
   }
 
   /** Uploads one file with resume and verification; never throws except ShrinkRequest. */
@@ -272,12 +303,15 @@ export class Uploader {
       ...extra,
     });
     const failed = (error: string) => result("failed", { error });
+    const interrupted = () =>
+      result("failed", { error: "interrupted", failure: Failure.Interrupted });
 
     for (;;) {
-      if (this.#interrupted) return failed("interrupted");
+      if (this.#interrupted) return interrupted();
       budget.start();
       try {
         const session = await this.#live();
+        this.steps++;
         let offset = 0;
         let have: number | undefined;
         if (askServer && !restart) {
@@ -317,6 +351,7 @@ export class Uploader {
         }
         // Every attempt, after the last byte was read: the bytes sent are one version of the file.
         checkLocal(job);
+        this.steps++;
         if (!known) final = await session.size(target);
         if (final !== job.size) {
           throw new VerifyError(
@@ -362,7 +397,7 @@ export class Uploader {
           if (e.offset > 0) resumedFrom.push(e.offset);
         }
         if (e instanceof VerifyError && e.restart) restart = true;
-        if (this.#interrupted) return failed("interrupted");
+        if (this.#interrupted) return interrupted();
         // The server closed the connection between commands (it answered the rename riding
         // ahead, then nothing of this file's STOR): an idle drop, however it was wrapped.
         // No data may have gone out (early data to a STOR is an upload under way).
@@ -421,7 +456,9 @@ export class Uploader {
     for (;;) {
       budget.start();
       try {
-        return await op(await this.#live());
+        const out = await op(await this.#live());
+        this.steps++;
+        return out;
       } catch (e) {
         const action = classifyError(e);
         if (action === "tooMany") {

@@ -89,6 +89,12 @@ export interface ProxyFaults {
    * ones before it forwarded and answered, the ones after it never sent on).
    */
   closeOn?: { verb: string; after: number; times?: number };
+  /**
+   * Greet the control connections numbered `sessions` (1-based, in order of arrival) with
+   * `reply` and close them, never contacting the server: a refused (re)connect, such as a
+   * shared host's `421 Too many connections` while it still counts a dead session.
+   */
+  greetInstead?: { reply: string; sessions: number[] };
   /** Answer REST with `502 Command not implemented.` without forwarding; drop `REST STREAM` from FEAT. */
   refuseRest?: boolean;
   /** Answer APPE with `502 Command not implemented.` without forwarding (not counted as a store). */
@@ -487,6 +493,12 @@ export function startFaultProxy(
     async run(): Promise<void> {
       await settled();
       if (closing) return this.kill();
+      const greet = faults.greetInstead;
+      if (greet?.sessions.includes(this.id)) {
+        push(stats.exchanges, { session: this.id, command: "", reply: greet.reply });
+        await this.#toClient(greet.reply + CR_LF).catch(() => {});
+        return this.kill();
+      }
       try {
         this.upstream = await Deno.connect({ hostname: targetHost, port: target.port });
       } catch {
