@@ -65,7 +65,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const shard = config.options.shard;
   const { checked, folders } = sortEntries(config);
   let jobs = planJobs(checked);
-  let results = new Map<number, PoolResult>();
+  const results = new Map<number, PoolResult>();
   let reconnects = 0;
   let connections = 0;
   let connectError: string | undefined;
