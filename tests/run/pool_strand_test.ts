@@ -81,6 +81,34 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "a parked file retried on a new connection that is refused (421): handed back, the run ends",
+  ...integration,
+  async fn() {
+    // Every RNFR gets a reply that fits no rename: a rename riding ahead of the next file
+    // drops the session, and its file is tried again on a new connection (session 3, after
+    // the two workers' own), which the server refuses as one too many.
+    const { ended, outcome, proxy, mismatches } = await throughProxy(
+      {
+        answerInstead: { verb: "RNFR", reply: "200 Odd reply", after: 1, times: 1000 },
+        greetInstead: { reply: "421 Too many connections (2) from this IP", sessions: [3] },
+      },
+      24,
+      { workers: 2 },
+    );
+    assert.ok(ended, "the run ended");
+    assert.ok(proxy.stats.exchanges.some((e) => e.reply.startsWith("421")), "421 was sent");
+    const files = outcome.report.files;
+    assert.equal(files.length, 24);
+    // No rename can succeed: every file failed, each with a reason, none left unanswered.
+    assert.deepEqual(files.filter((f) => f.status !== "failed"), []);
+    assert.deepEqual(files.filter((f) => !f.error || f.error === "interrupted"), []);
+    assert.equal(outcome.exitCode, 1);
+    assert.equal(mismatches.length, 24);
+  },
+});
+
 const losingWorker = new URL("../helpers/losing_worker.ts", import.meta.url);
 
 Deno.test({
