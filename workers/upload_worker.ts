@@ -16,7 +16,13 @@ import type {
 } from "../src/run/messages.ts";
 import { notSentServerFull, unsentResult } from "../src/upload/job.ts";
 import { ShrinkRequest, Uploader } from "../src/upload/uploader.ts";
-import { classifyError, RetryBudget, toConnectError } from "../src/upload/retry.ts";
+import {
+  classifyError,
+  GaveUp,
+  RetryBudget,
+  retryLoop,
+  toConnectError,
+} from "../src/upload/retry.ts";
 
 let uploader: Uploader | undefined;
 const queue: UploadJob[] = [];
@@ -86,32 +92,28 @@ async function init(settings: UploadSettings): Promise<void> {
     last = p?.bytesSent ?? -1;
     steps = up.steps;
   }, PROGRESS_MS);
-  // A server that is briefly unreachable gets the same retry budget as a file (counted by tries).
+  // A server that is briefly unreachable gets the same retry budget as a file (counted by
+  // tries); only `unreachable` is tried again, and an interrupt ends the pause at once.
   const budget = new RetryBudget(settings);
-  for (;;) {
-    budget.start();
-    try {
-      await up.connect();
-      post({ type: "ready" });
-      return;
-    } catch (e) {
-      const err = toConnectError(e, (x) => up.describe(x));
-      const action = classifyError(err);
-      const pause = action === "unreachable" && !up.interrupted ? budget.after(action) : undefined;
-      if (pause === undefined) {
-        post({ type: "connectFailed", kind: err.kind, error: err.message });
-        self.close();
-        return;
-      }
-      post({
-        type: "connectRetry",
-        attempt: budget.tries + 1,
-        of: settings.retries + 1,
-        pauseMs: pause,
-        error: err.message,
-      });
-      await new Promise((r) => setTimeout(r, pause));
-    }
+  try {
+    await retryLoop(() => up.connect(), budget, up.pause, {
+      classify: (e) => classifyError(toConnectError(e, (x) => up.describe(x))),
+      stopped: () => up.interrupted,
+      describe: (e) => up.describe(e),
+      retrying: (e, _action, attempt, pauseMs) =>
+        post({
+          type: "connectRetry",
+          attempt,
+          of: settings.retries + 1,
+          pauseMs,
+          error: toConnectError(e, (x) => up.describe(x)).message,
+        }),
+    });
+    post({ type: "ready" });
+  } catch (e) {
+    const err = toConnectError(e instanceof GaveUp ? e.last : e, (x) => up.describe(x));
+    post({ type: "connectFailed", kind: err.kind, error: err.message });
+    self.close();
   }
 }
 

@@ -78,6 +78,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     login: settings.server,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
+    backoffBaseMs: settings.backoffBaseMs,
+    backoffMaxMs: settings.backoffMaxMs,
     log: opts.log,
     signal: opts.signal,
   };

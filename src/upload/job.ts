@@ -87,10 +87,10 @@ export interface TransferProgress {
 
 /**
  * Why a connection could not be made: `unreachable` is retried, `tooMany`
- * shrinks the pool, `auth` (login refused) and `certificate` (untrusted TLS
- * certificate) stop the run.
+ * shrinks the pool, `auth` (login refused), `certificate` (untrusted TLS
+ * certificate) and `notFtp` (another protocol answered, such as SSH) stop the run.
  */
-export type ConnectFailure = "auth" | "certificate" | "unreachable" | "tooMany";
+export type ConnectFailure = "auth" | "certificate" | "notFtp" | "unreachable" | "tooMany";
 
 /** The result of a job that was never sent (its earlier progress, if any, kept), failed for `reason`. */
 export function unsentResult(job: UploadJob, reason: string): JobResult {
@@ -109,4 +109,15 @@ export function unsentResult(job: UploadJob, reason: string): JobResult {
 /** The reason given to files not sent after the server said it is full (`serverWords`: its reply). */
 export function notSentServerFull(serverWords: string): string {
   return `not sent: the server reported it is full (${serverWords})`;
+}
+
+/**
+ * The server wants fewer connections: hand `jobs` (with their progress so far) back;
+ * `results`: files finished before it came (parked renames confirmed).
+ */
+export class ShrinkRequest extends Error {
+  constructor(readonly jobs: UploadJob[] = [], readonly results: JobResult[] = []) {
+    super("server refused another connection (too many)");
+    this.name = "ShrinkRequest";
+  }
 }

@@ -82,7 +82,14 @@ export interface ProxyFaults {
    * it, at most `times` (default 1) times: a refusal from the server, at a chosen point
    * of a pipeline.
    */
-  answerInstead?: { verb: string; reply: string; after: number; times?: number };
+  answerInstead?: {
+    verb: string;
+    reply: string;
+    after: number;
+    times?: number;
+    /** Close the session right after the reply (vsftpd's `500 OOPS: ...` then exit). */
+    thenClose?: boolean;
+  };
   /**
    * Close the session when every `after`-th `verb` command arrives (not forwarded), at
    * most `times` (default 1) times: a connection lost between pipelined commands (the
@@ -246,6 +253,8 @@ interface Pending {
   logged: string;
   /** A reply made by the proxy: sent when it reaches the head of the queue. */
   local?: string;
+  /** Close the session once the local reply is written. */
+  closeAfter?: boolean;
 }
 
 interface Reply {
@@ -568,7 +577,10 @@ export function startFaultProxy(
       push(stats.commands, logged);
       const entry: Pending = { verb, arg, logged };
       const instead = faults.answerInstead;
-      if (instead?.verb === verb && every(instead)) return this.#local(entry, instead.reply);
+      if (instead?.verb === verb && every(instead)) {
+        if (instead.thenClose) entry.closeAfter = true;
+        return this.#local(entry, instead.reply);
+      }
       const close = faults.closeOn;
       if (close?.verb === verb && every(close)) return this.faultClose("betweenFiles", cmd);
       switch (verb) {
@@ -618,6 +630,7 @@ export function startFaultProxy(
         const e = this.pending.shift()!;
         push(stats.exchanges, { session: this.id, command: e.logged, reply: e.local! });
         await this.#toClient(e.local + CR_LF);
+        if (e.closeAfter) return this.faultClose("betweenFiles", e.logged);
       }
     }
 
