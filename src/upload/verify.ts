@@ -16,11 +16,17 @@ const HASH_ALGORITHMS: Record<string, string> = {
   XMD5: "md5",
 };
 
-/** Throws VerifyError unless the server's size `final` is the local `size`. */
+/**
+ * Throws VerifyError unless the server's size `final` is the local `size`. The
+ * server said the transfer was complete, yet its file is not what it should be
+ * (a REST it ignored, a stale session writing): its bytes are no prefix to
+ * continue from, so the next try sends the file from 0.
+ */
 export function checkSize(final: number | undefined, size: number): void {
   if (final !== size) {
     throw new VerifyError(
       `size check failed: server has ${final ?? "no file"}, local file has ${size} bytes`,
+      true,
     );
   }
 }

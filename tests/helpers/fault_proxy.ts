@@ -447,6 +447,8 @@ export function startFaultProxy(
             this.#writing = false;
             t.passed += keep;
             if (this.#chaos.kind === "stall") {
+              // Until it ends, new sessions wait for this transfer as for a cut one.
+              this.settleWhenDone();
               while (!this.#aborted && !this.session.ended && !closing) await sleep(50);
             }
             t.cut = true;
@@ -538,6 +540,13 @@ export function startFaultProxy(
       if (!this.#writing) this.#shutUpstream();
     }
 
+    /** New sessions wait until the server closed this data connection. */
+    settleWhenDone(): void {
+      const done = this.serverDone;
+      settling.add(done);
+      done.then(() => settling.delete(done));
+    }
+
     /** Ends this data connection as a broken network would, letting the server finish. */
     abort(): void {
       if (this.#aborted) return;
@@ -626,6 +635,9 @@ export function startFaultProxy(
       for (const l of this.listeners) closeQuietly(l);
       this.listeners.clear();
       if (abrupt) { for (const p of this.pipes) p.abort(); }
+      // Chaos: a data connection the session leaves open may still be writing on the server;
+      // new sessions wait for it, as after a cut (its bytes must be on disk before a SIZE).
+      else if (faults.chaos) { for (const p of this.pipes) p.settleWhenDone(); }
       sessions.delete(this);
     }
 

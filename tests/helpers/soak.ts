@@ -42,6 +42,8 @@ export interface SeedResult {
   problems: string[];
   /** Files the faulted run reported failed, with the reason (allowed: the re-run must fix them). */
   failed: string[];
+  /** Lines the run logged that say a second line of defence acted (the watchdog, a drained worker). */
+  defences: string[];
 }
 
 /** A run that has not ended by then is stuck (a seed takes a few seconds). */
@@ -98,7 +100,9 @@ export async function soakSeed(seed: number, server: SoakServer): Promise<SeedRe
     torn: [],
     problems: [],
     failed: [],
+    defences: [],
   };
+  const logged: string[] = [];
   try {
     const started = performance.now();
     const stop = new AbortController();
@@ -107,6 +111,7 @@ export async function soakSeed(seed: number, server: SoakServer): Promise<SeedRe
       config: await loadConfig(data.configPath),
       password: target.password,
       signal: stop.signal,
+      log: (line) => logged.push(line),
     });
     result.ended = await Promise.race([
       run.then(() => true),
@@ -127,6 +132,21 @@ export async function soakSeed(seed: number, server: SoakServer): Promise<SeedRe
       const state = await compare(target.root, f.destination, data.expected.get(f.destination)!);
       if (f.status === "uploaded" && state !== "exact") result.wrong.push(f.destination);
       if (state === "wrong") result.torn.push(f.destination);
+    }
+    result.defences = logged.filter((l) => /watchdog|second line of defence/.test(l));
+    if (Deno.env.get("SOAK_DEBUG") && result.torn.length + result.wrong.length > 0) {
+      for (const l of logged) console.log(`  log: ${l}`);
+      const names = [...result.torn, ...result.wrong].map((d) => posix.basename(d));
+      for (const e of proxy.stats.exchanges) {
+        if (names.some((n) => e.command.includes(n)) || e.command === "") {
+          console.log(`  ${e.session} ${e.command} -> ${e.reply}`);
+        }
+      }
+      for (const d of result.torn) {
+        const st = await Deno.stat(join(target.root, d));
+        const f = files.find((x) => x.destination === d);
+        console.log(`  torn ${d}: server ${st.size} bytes; report ${JSON.stringify(f)}`);
+      }
     }
     const failed = files.some((f) => f.status === "failed" || f.status === "missing");
     const expectedExit = outcome.connectError && result.uploaded === 0 ? 3 : failed ? 1 : 0;
@@ -233,7 +253,8 @@ export function seedLine(r: SeedResult): string {
   return `seed ${r.seed} (${r.server}): faults ${faults} (${kinds}); uploaded ${r.uploaded}/${r.files}; ` +
     `wall ${(r.wallMs / 1000).toFixed(1)} s; ended ${r.ended ? "yes" : "NO"}; exit ${r.exitCode}` +
     (bad.length > 0 ? `; PROBLEMS: ${bad.join("; ")}` : "") +
-    (r.failed.length > 0 ? `; failed: ${r.failed.join("; ")}` : "");
+    (r.failed.length > 0 ? `; failed: ${r.failed.join("; ")}` : "") +
+    (r.defences.length > 0 ? `; defences: ${r.defences.join("; ")}` : "");
 }
 
 /** The summary of many seeds. */
