@@ -15,7 +15,8 @@ import {
   ProtocolError,
   ResumeRefused,
 } from "../../src/ftp/errors.ts";
-import { NativeSession, openNativeSession } from "../../src/ftp/native_session.ts";
+import { openNativeSession } from "../../src/ftp/native_transport.ts";
+import type { Session } from "../../src/ftp/session.ts";
 import {
   type FakeFtpOptions,
   type Peer,
@@ -47,10 +48,10 @@ async function withFile(
 /** A session logged in to a fake server with `options`; both closed after `fn`. */
 async function withSession(
   options: FakeFtpOptions | ScriptedServer,
-  fn: (session: NativeSession, server: ScriptedServer) => Promise<void>,
+  fn: (session: Session, server: ScriptedServer) => Promise<void>,
 ): Promise<void> {
   const server = "port" in options ? options : startFakeFtp(options);
-  let session: NativeSession | undefined;
+  let session: Session | undefined;
   try {
     session = await openNativeSession(server.login, TIMEOUT);
     await fn(session, server);
@@ -69,7 +70,13 @@ function verbs(peer: Peer): string[] {
 Deno.test("upload: EPSV, STOR, the data, then SIZE after the 226", async () => {
   await withFile(300_000, async (path, bytes) => {
     await withSession({}, async (session, server) => {
-      const out = await session.upload(path, "/f.bin", 0, "rest", bytes.length);
+      const out = await session.upload({
+        localPath: path,
+        remotePath: "/f.bin",
+        offset: 0,
+        method: "rest",
+        size: bytes.length,
+      });
       assert.deepEqual(out, { offset: 0, bytesSent: bytes.length, sizeAfter: { size: 300_000 } });
       assert.deepEqual(server.files.get("/f.bin"), bytes);
       assert.deepEqual(verbs(server.peers[0]), ["EPSV", "STOR", "SIZE"]);
@@ -83,7 +90,13 @@ Deno.test("pure-ftpd: no command is sent while the transfer is open (500 to any)
   await withFile(100_000, async (path, bytes) => {
     await withSession({ busyDuringTransfer: true }, async (session, server) => {
       for (const name of ["/a.bin", "/b.bin"]) {
-        const out = await session.upload(path, name, 0, "rest", bytes.length);
+        const out = await session.upload({
+          localPath: path,
+          remotePath: name,
+          offset: 0,
+          method: "rest",
+          size: bytes.length,
+        });
         assert.equal(out.sizeAfter?.size, bytes.length);
       }
       assert.deepEqual(server.peers[0].duringTransfer, []);
@@ -100,8 +113,20 @@ for (const refusal of ["500 Unknown command", "502 EPSV not implemented"]) {
         on: { EPSV: (_arg, peer) => peer.reply(refusal) },
       };
       await withSession(options, async (session, server) => {
-        await session.upload(path, "/1.bin", 0, "rest", bytes.length);
-        await session.upload(path, "/2.bin", 0, "rest", bytes.length);
+        await session.upload({
+          localPath: path,
+          remotePath: "/1.bin",
+          offset: 0,
+          method: "rest",
+          size: bytes.length,
+        });
+        await session.upload({
+          localPath: path,
+          remotePath: "/2.bin",
+          offset: 0,
+          method: "rest",
+          size: bytes.length,
+        });
         assert.deepEqual(verbs(server.peers[0]), [
           ...["EPSV", "PASV", "STOR", "SIZE"],
           ...["PASV", "STOR", "SIZE"],
@@ -116,7 +141,13 @@ Deno.test("REST resume: only the rest of the file is sent", async () => {
   await withFile(50_000, async (path, bytes) => {
     await withSession({}, async (session, server) => {
       server.files.set("/r.bin", bytes.slice(0, 20_000));
-      const out = await session.upload(path, "/r.bin", 20_000, "rest", bytes.length);
+      const out = await session.upload({
+        localPath: path,
+        remotePath: "/r.bin",
+        offset: 20_000,
+        method: "rest",
+        size: bytes.length,
+      });
       assert.deepEqual(out, { offset: 20_000, bytesSent: 30_000, sizeAfter: { size: 50_000 } });
       assert.deepEqual(server.files.get("/r.bin"), bytes);
       assert.equal(session.abilities.restStore, true);
@@ -130,7 +161,13 @@ Deno.test("REST refused (502): ResumeRefused, no STOR sent", async () => {
     const options = { on: { REST: (_: string, p: Peer) => p.reply("502 no REST") } };
     await withSession(options, async (session, server) => {
       await assert.rejects(
-        session.upload(path, "/r.bin", 500, "rest", bytes.length),
+        session.upload({
+          localPath: path,
+          remotePath: "/r.bin",
+          offset: 500,
+          method: "rest",
+          size: bytes.length,
+        }),
         ResumeRefused,
       );
       assert.equal(session.abilities.restStore, false);
@@ -155,17 +192,35 @@ Deno.test("ProFTPD AllowStoreRestart off: 350 to REST, 451 to STOR and APPE -> f
       const partial = bytes.slice(0, 10_000);
       server.files.set("/p.bin", partial);
       await assert.rejects(
-        session.upload(path, "/p.bin", 10_000, "rest", bytes.length),
+        session.upload({
+          localPath: path,
+          remotePath: "/p.bin",
+          offset: 10_000,
+          method: "rest",
+          size: bytes.length,
+        }),
         (e) => e instanceof ResumeRefused && /451/.test(e.message),
       );
       assert.equal(session.abilities.restStore, false);
       await assert.rejects(
-        session.upload(path, "/p.bin", 10_000, "appe", bytes.length),
+        session.upload({
+          localPath: path,
+          remotePath: "/p.bin",
+          offset: 10_000,
+          method: "appe",
+          size: bytes.length,
+        }),
         (e) => e instanceof ResumeRefused && /APPE/.test(e.message),
       );
       assert.equal(session.abilities.append, false);
       assert.deepEqual(server.files.get("/p.bin"), partial, "nothing moved while refused");
-      const out = await session.upload(path, "/p.bin", 10_000, "restart", bytes.length);
+      const out = await session.upload({
+        localPath: path,
+        remotePath: "/p.bin",
+        offset: 10_000,
+        method: "restart",
+        size: bytes.length,
+      });
       assert.deepEqual(out, { offset: 0, bytesSent: 40_000, sizeAfter: { size: 40_000 } });
       assert.deepEqual(server.files.get("/p.bin"), bytes);
     });
@@ -187,7 +242,13 @@ Deno.test("a 552 (quota) during the transfer is read and reported with its code"
   await withFile(16 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
       await assert.rejects(
-        session.upload(path, "/q.bin", 0, "rest", bytes.length),
+        session.upload({
+          localPath: path,
+          remotePath: "/q.bin",
+          offset: 0,
+          method: "rest",
+          size: bytes.length,
+        }),
         (e) =>
           e instanceof PartialUploadError && e.code === 552 && /quota/.test(e.message) &&
           e.cause instanceof FTPError && e.bytesSent < bytes.length,
@@ -218,7 +279,13 @@ Deno.test("a 552 while the data connection stays open (server stops reading) is 
     await withSession(options, async (session) => {
       try {
         await assert.rejects(
-          session.upload(path, "/q.bin", 0, "rest", bytes.length),
+          session.upload({
+            localPath: path,
+            remotePath: "/q.bin",
+            offset: 0,
+            method: "rest",
+            size: bytes.length,
+          }),
           (e) => e instanceof PartialUploadError && e.code === 552 && /quota/.test(e.message),
         );
         assert.equal(session.closed, false);
@@ -249,7 +316,13 @@ Deno.test("a control connection that dies mid-transfer stops the sending at once
     await withSession(options, async (session) => {
       try {
         await assert.rejects(
-          session.upload(path, "/d.bin", 0, "rest", bytes.length),
+          session.upload({
+            localPath: path,
+            remotePath: "/d.bin",
+            offset: 0,
+            method: "rest",
+            size: bytes.length,
+          }),
           (e) =>
             e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
             /closed connection unexpectedly/.test(e.message),
@@ -287,7 +360,13 @@ Deno.test("closing the session cuts the data connection at once (interrupt, SIGT
   await withFile(size, async (path) => {
     await withSession(options, async (session) => {
       const failed = assert.rejects(
-        session.upload(path, "/big.bin", 0, "rest", size),
+        session.upload({
+          localPath: path,
+          remotePath: "/big.bin",
+          offset: 0,
+          method: "rest",
+          size,
+        }),
         PartialUploadError,
       );
       await transferring;
@@ -305,7 +384,13 @@ Deno.test("closing the session cuts the data connection at once (interrupt, SIGT
 Deno.test("a missing local file fails before anything is sent (no STOR, no empty file)", async () => {
   await withSession({}, async (session, server) => {
     await assert.rejects(
-      session.upload("/nonexistent/ftpbatch/source.bin", "/x.bin", 0, "rest", 10),
+      session.upload({
+        localPath: "/nonexistent/ftpbatch/source.bin",
+        remotePath: "/x.bin",
+        offset: 0,
+        method: "rest",
+        size: 10,
+      }),
       (e) => e instanceof LocalFileError && /unreadable/.test(e.message),
     );
     assert.deepEqual(verbs(server.peers[0]), []);
@@ -329,7 +414,13 @@ Deno.test("a 120 before the greeting and extra 150 lines after STOR are skipped"
   await withFile(2000, async (path, bytes) => {
     await withSession(options, async (session, server) => {
       for (const name of ["/1.bin", "/2.bin"]) {
-        const out = await session.upload(path, name, 0, "rest", bytes.length);
+        const out = await session.upload({
+          localPath: path,
+          remotePath: name,
+          offset: 0,
+          method: "rest",
+          size: bytes.length,
+        });
         assert.equal(out.sizeAfter?.size, 2000);
       }
       assert.deepEqual(server.files.get("/2.bin"), bytes);
@@ -341,7 +432,16 @@ Deno.test("a STOR answered with a final 2xx (no 150) closes the session (out of 
   const options: FakeFtpOptions = { on: { STOR: (_arg, peer) => peer.reply("226 done?") } };
   await withFile(100, async (path) => {
     await withSession(options, async (session) => {
-      await assert.rejects(session.upload(path, "/o.bin", 0, "rest", 100), PartialUploadError);
+      await assert.rejects(
+        session.upload({
+          localPath: path,
+          remotePath: "/o.bin",
+          offset: 0,
+          method: "rest",
+          size: 100,
+        }),
+        PartialUploadError,
+      );
       assert.ok(session.closed);
     });
   });
@@ -473,7 +573,13 @@ Deno.test("a data connection that breaks without a reply: the session is closed"
   await withFile(16 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
       await assert.rejects(
-        session.upload(path, "/c.bin", 0, "rest", bytes.length),
+        session.upload({
+          localPath: path,
+          remotePath: "/c.bin",
+          offset: 0,
+          method: "rest",
+          size: bytes.length,
+        }),
         (e) =>
           e instanceof PartialUploadError && e.code === undefined &&
           e.cause instanceof ConnectionLost && !e.cause.idle,
