@@ -5,7 +5,6 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import {
   FTPError,
   LocalFileError,
@@ -15,20 +14,7 @@ import {
 } from "../../src/ftp/errors.ts";
 import { EARLY_DATA_BYTES } from "../../src/ftp/transport.ts";
 import { FakeTransport } from "./fake_transport.ts";
-
-/** A local file of `size` bytes with a recognisable pattern; removed after `fn`. */
-async function withFile(size: number, fn: (path: string, bytes: Uint8Array) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "ftpbatch-store-" });
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 8)) & 255;
-  const path = join(dir, "source.bin");
-  await Deno.writeFile(path, bytes);
-  try {
-    await fn(path, bytes);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { put, withFile } from "./local_file.ts";
 
 const reply = (message: string) => ({ code: Number(message.slice(0, 3)), message });
 
@@ -90,13 +76,7 @@ Deno.test("ProFTPD AllowStoreRestart off: 350 to REST, 451 to STOR -> ResumeRefu
       throw new FTPError(reply("451 Append/Restart not permitted, try again"));
     };
     await assert.rejects(
-      session.upload({
-        localPath: path,
-        remotePath: "/p.bin",
-        offset: 500,
-        method: "rest",
-        size: 2000,
-      }),
+      put(session, path, "/p.bin", 2000, { offset: 500, method: "rest" }),
       (e) => e instanceof ResumeRefused && /STOR after REST 500: 451/.test(e.message),
     );
     assert.equal(session.abilities.restStore, false);
@@ -110,13 +90,7 @@ Deno.test("a 552 (quota) to a resumed STOR is no refusal of the method: REST sta
       throw new FTPError(reply("552 Disk quota exceeded"));
     };
     await assert.rejects(
-      session.upload({
-        localPath: path,
-        remotePath: "/p.bin",
-        offset: 500,
-        method: "rest",
-        size: 2000,
-      }),
+      put(session, path, "/p.bin", 2000, { offset: 500, method: "rest" }),
       (e) => e instanceof PartialUploadError && e.code === 552 && e.bytesSent === 0,
     );
     assert.equal(session.abilities.restStore, true);
@@ -134,13 +108,7 @@ Deno.test("ProFTPD HiddenStores leftover (550 Temporary hidden file): deleted on
         reply("550 f.bin: Temporary hidden file /d/.in.f.bin. already exists"),
       );
     };
-    await session.upload({
-      localPath: path,
-      remotePath: "/d/f.bin",
-      offset: 0,
-      method: "rest",
-      size: 800,
-    });
+    await put(session, path, "/d/f.bin", 800);
     assert.deepEqual(fake.log.slice(0, 5), [
       "open data",
       "STOR /d/f.bin",
@@ -161,13 +129,7 @@ Deno.test("a 550 naming another hidden file deletes nothing", async () => {
       throw new FTPError(reply("550 Temporary hidden file /d/.in.other.bin. already exists"));
     };
     await assert.rejects(
-      session.upload({
-        localPath: path,
-        remotePath: "/d/f.bin",
-        offset: 0,
-        method: "rest",
-        size: 800,
-      }),
+      put(session, path, "/d/f.bin", 800),
       (e) => e instanceof PartialUploadError && e.code === 550,
     );
     assert.ok(!fake.log.some((l) => l.startsWith("DELE")));
@@ -179,8 +141,7 @@ Deno.test("early data: only for a small file, and off for good once a transfer s
   await withFile(EARLY_DATA_BYTES + 1, async (big) => {
     await withFile(100, async (small) => {
       const { fake, session } = FakeTransport.session();
-      const send = (localPath: string, size: number) =>
-        session.upload({ localPath, remotePath: "/e.bin", offset: 0, method: "rest", size });
+      const send = (localPath: string, size: number) => put(session, localPath, "/e.bin", size);
       await send(big, EARLY_DATA_BYTES + 1);
       await send(small, 100);
       assert.deepEqual(fake.transfers.map((t) => t.early), [false, true]);
@@ -199,13 +160,7 @@ Deno.test("early data: only for a small file, and off for good once a transfer s
 Deno.test("a transport without early data (basic-ftp) is never asked for it", async () => {
   await withFile(100, async (path) => {
     const { fake, session } = FakeTransport.session(undefined, false);
-    await session.upload({
-      localPath: path,
-      remotePath: "/e.bin",
-      offset: 0,
-      method: "rest",
-      size: 100,
-    });
+    await put(session, path, "/e.bin", 100);
     assert.equal(fake.transfers[0].early, false);
   });
 });
@@ -214,13 +169,7 @@ Deno.test("a local file that changed size during the run: LocalFileError, not up
   await withFile(1000, async (path) => {
     const { session } = FakeTransport.session();
     await assert.rejects(
-      session.upload({
-        localPath: path,
-        remotePath: "/c.bin",
-        offset: 0,
-        method: "rest",
-        size: 900,
-      }),
+      put(session, path, "/c.bin", 900),
       (e) => e instanceof LocalFileError && /changed during the run/.test(e.message),
     );
   });
