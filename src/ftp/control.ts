@@ -31,7 +31,7 @@ import { ReplyParser } from "./reply_parser.ts";
 
 const encoder = new TextEncoder();
 /** Most preliminary (1xx) replies skipped while waiting for one final reply. */
-export const MAX_PRELIMINARY = 16;
+const MAX_PRELIMINARY = 16;
 
 /** How to read a reply. */
 export interface ReadOptions {
@@ -55,9 +55,9 @@ interface Rider {
 /** The control connection: CRLF lines out, (multi-line) replies in. */
 export class Control {
   /** Queued by `ride`, not sent yet. */
-  #riding: Rider[] = [];
+  #queued: Rider[] = [];
   /** Sent; their replies come before those of anything sent after them. */
-  #owed: Rider[] = [];
+  #awaitingReplies: Rider[] = [];
   #parser: ReplyParser;
   #chunk = new Uint8Array(16 * 1024);
   #closed = false;
@@ -112,7 +112,7 @@ export class Control {
     this.#closed = true;
     clearInterval(this.#watchdog);
     const lost = this.lost(undefined);
-    for (const r of this.#riding.splice(0).concat(this.#owed.splice(0))) r.reject(lost);
+    for (const r of this.#queued.splice(0).concat(this.#awaitingReplies.splice(0))) r.reject(lost);
     for (const c of [this.data, this.conn]) {
       try {
         c?.close();
@@ -160,19 +160,14 @@ export class Control {
     const { promise, resolve, reject } = Promise.withResolvers<Reply[]>();
     // Never an unhandled rejection: a caller that stopped waiting learns nothing new from it.
     promise.catch(() => {});
-    this.#riding.push({ lines, replies: [], resolve, reject });
+    this.#queued.push({ lines, replies: [], resolve, reject });
     return promise;
-  }
-
-  /** Whether commands are queued by `ride` and not sent yet. */
-  get riding(): boolean {
-    return this.#riding.length > 0;
   }
 
   /** Sends the queued riders on their own and reads their replies. */
   async flush(): Promise<void> {
-    if (this.#riding.length === 0 && this.#owed.length === 0) return;
-    if (this.#riding.length > 0) await this.write();
+    if (this.#queued.length === 0 && this.#awaitingReplies.length === 0) return;
+    if (this.#queued.length > 0) await this.write();
     await this.#drain();
   }
 
@@ -180,13 +175,13 @@ export class Control {
   async write(...own: string[]): Promise<void> {
     if (own.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw this.lost(undefined);
-    const riders = this.#riding;
+    const riders = this.#queued;
     const lines = riders.flatMap((r) => r.lines).concat(own);
     const text = lines.map((l) => l + "\r\n").join("");
     // Before anything is counted or sent: a name the code page lacks throws UnencodableName.
     const bytes = this.codec ? this.codec.encode(text) : encoder.encode(text);
-    this.#riding = [];
-    this.#owed.push(...riders);
+    this.#queued = [];
+    this.#awaitingReplies.push(...riders);
     if (this.#pending === 0 && this.#parser.buffered) {
       // Bytes nobody asked for: a reply to come would be matched to the wrong command.
       throw this.#fail(
@@ -216,16 +211,16 @@ export class Control {
 
   /** Reads the replies owed to riders already sent, and hands them over. */
   async #drain(): Promise<void> {
-    if (this.#owed.length === 0) return;
-    while (this.#owed.length > 0) {
-      const rider = this.#owed[0];
+    if (this.#awaitingReplies.length === 0) return;
+    while (this.#awaitingReplies.length > 0) {
+      const rider = this.#awaitingReplies[0];
       try {
         while (rider.replies.length < rider.lines.length) rider.replies.push(await this.#final());
       } catch (e) {
-        for (const r of this.#owed.splice(0)) r.reject(e);
+        for (const r of this.#awaitingReplies.splice(0)) r.reject(e);
         throw e;
       }
-      this.#owed.shift();
+      this.#awaitingReplies.shift();
       rider.resolve(rider.replies);
     }
     // Every reply owed before the caller's commands is in: a connection found closed now,

@@ -95,7 +95,8 @@ export class Session {
   async mkdir(dir: string): Promise<boolean> {
     const reply = await this.transport.command(`MKD ${dir}`);
     if (isSuccess(reply.code)) return true;
-    // 550 is also what servers say for "exists": check before failing.
+    // A folder that exists gets a 550 too (vsftpd "Create directory operation failed",
+    // ProFTPD and pure-ftpd "File exists"): check before failing.
     if (await this.isDir(dir)) return false;
     throw new FTPError(reply);
   }
