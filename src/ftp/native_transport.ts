@@ -12,6 +12,11 @@
  * sent while a transfer is open: pure-ftpd answers `500 Unknown command` to a
  * command that arrives then, and drops it.
  *
+ * A data connection is made in one place: `openData` picks the port
+ * (`passive.ts`, or the EPSV prepared with the last SIZE) and `#connectData`
+ * connects, within the control timeout. The file's bytes go out in one loop,
+ * `copyFile` in `native_transfer.ts`.
+ *
  * @module
  */
 
