@@ -74,7 +74,8 @@ ${SERVE_OPTIONS}
 `;
 
 export const DEMO_HELP = `ftpbatch demo [options]: an embedded FTP server on a free loopback port,
-fixtures/demo.json uploaded to it, the report printed on stdout.
+fixtures/demo.json uploaded to it, the report printed on stdout; then the same config
+again, which finds every file unchanged and sends nothing.
 
 Options:
 ${DEMO_OPTIONS}

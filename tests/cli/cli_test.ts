@@ -142,6 +142,9 @@ Deno.test({
       report.files.some((f: { destination: string }) => f.destination.endsWith("/План.txt")),
     );
     assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/1.txt")));
+    // The re-run: the server was given each file's time, so the real rule finds them unchanged.
+    assert.match(r.stderr, new RegExp(`nothing to send: ${fixtures.files.length} files unchanged`));
+    assert.doesNotMatch(r.stderr, /note: /);
   },
 });
 

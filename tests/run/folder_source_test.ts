@@ -12,6 +12,7 @@ import { validateConfig } from "../../src/config/validate.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { mergeReports } from "../../src/report/merge.ts";
+import { summarize } from "../../src/report/report.ts";
 import { type EmbeddedServer, nameBytes } from "../../src/server/embedded_server.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
@@ -489,6 +490,8 @@ Deno.test({
         ]),
       );
       assert.equal(again.report.notes, undefined);
+      const n = tree.expected.size;
+      assert.match(summarize(again.report), new RegExp(`nothing to send: ${n} files unchanged`));
       const changed = tree.expected.get("Документы/План работ.txt")!;
       await Deno.writeTextFile(changed, "changed, and of another size");
       const third = await runUpload({ config: await configFor(server, files) });
