@@ -1,14 +1,11 @@
 /** Runs `main.ts` in a child process as a user would, for the CLI tests. @module */
 import { fileURLToPath } from "node:url";
-import {
-  type EmbeddedServer,
-  type EmbeddedServerOptions,
-  startEmbeddedServer,
-} from "../../src/server/embedded_server.ts";
+import type { EmbeddedServer, EmbeddedServerOptions } from "../../src/server/embedded_server.ts";
+import { withServer as withEmbeddedServer } from "../helpers/embedded.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 export const DENO_JSON = fileURLToPath(new URL("../../deno.json", import.meta.url));
-export const integration = { sanitizeOps: false, sanitizeResources: false };
+export { integration } from "../helpers/kit.ts";
 
 export interface CliResult {
   code: number;
@@ -73,16 +70,9 @@ export function task(args: string[], cwd: string): Promise<CliResult> {
 }
 
 /** A fresh embedded server on a temporary root (login u / pw-53cr3t by default). */
-export async function withServer(
+export function withServer(
   fn: (s: EmbeddedServer, root: string) => Promise<void>,
   opts: Partial<EmbeddedServerOptions> = { user: "u", password: "pw-53cr3t" },
-) {
-  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-  const server = await startEmbeddedServer({ root, port: 0, ...opts });
-  try {
-    await fn(server, root);
-  } finally {
-    await server.close();
-    await Deno.remove(root, { recursive: true });
-  }
+): Promise<void> {
+  return withEmbeddedServer(opts, (server) => fn(server, server.root));
 }

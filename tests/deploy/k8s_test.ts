@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { parseConfig } from "../../src/config/load.ts";
 import { EXIT } from "../../src/report/report.ts";
+import { integration } from "../helpers/kit.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "main.ts");
@@ -67,8 +68,7 @@ function mapPaths(text: string, mounts: Map<string, string>): string {
 
 Deno.test({
   name: "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...integration,
   async fn() {
     const upload = await docs("deploy/k8s/upload-job.yaml");
     const [mergeJob] = await docs("deploy/k8s/merge-job.yaml");

@@ -19,8 +19,7 @@ import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts"
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
 import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration } from "../helpers/kit.ts";
 
 async function configFor(
   server: EmbeddedServer,
