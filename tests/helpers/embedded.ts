@@ -73,6 +73,13 @@ export async function upload(
   return await runUpload({ config: await loadConfig(data.configPath), ...extra });
 }
 
+/** Resolves once the server has received a command starting with `prefix` (e.g. a `STOR`). */
+export async function untilCommand(server: EmbeddedServer, prefix: string): Promise<void> {
+  while (!server.stats.commands.some((c) => c.startsWith(prefix))) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A logged-in basic-ftp client (anonymous unless user/password are given). */
 export async function connect(
   server: EmbeddedServer,
