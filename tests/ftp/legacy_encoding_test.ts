@@ -20,8 +20,8 @@ import { classifyError } from "../../src/upload/retry.ts";
 import { nameBytes } from "../../src/server/embedded_server.ts";
 import { withServer } from "../helpers/embedded.ts";
 import { featReply, startScriptedServer } from "../helpers/scripted_server.ts";
+import { integration } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const hex = (bytes: number[]) => bytes.map((b) => b.toString(16).toUpperCase().padStart(2, "0"));
 
 /** The names in the server's root, as the bytes the client sent for them. */

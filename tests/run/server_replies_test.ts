@@ -10,8 +10,7 @@ import { runUpload } from "../../src/run/coordinator.ts";
 import { summarize } from "../../src/report/report.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { type FakeFtpOptions, startFakeFtp } from "../helpers/scripted_server.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration } from "../helpers/kit.ts";
 
 /** A run of `count` files against a fake server answering as `fake` says; returns outcome, log and server. */
 async function run(
