@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, cliTest, integration, LOGIN, withServer } from "./cli_process.ts";
+import { cli, cliTest, LOGIN, withServer } from "./cli_process.ts";
 import { withData } from "../helpers/dataset.ts";
 import { closedPort } from "../helpers/kit.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";
 import type { Report } from "../../src/report/report.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const PASSWORD = LOGIN.password;
 const TYPES = new Set(["run-start", "file", "retry", "reconnect", "run-end"]);
@@ -117,10 +118,9 @@ cliTest(
   },
 );
 
-Deno.test({
-  name: "--json --dry-run: every file told once (as the report has it), nothing sent",
-  ...integration,
-  async fn() {
+integrationTest(
+  "--json --dry-run: every file told once (as the report has it), nothing sent",
+  async () => {
     // Nothing listens there: a dry run connects to nothing.
     const dataset = { count: 4, missing: 1, server: { host: "127.0.0.1", port: closedPort() } };
     await withData(dataset, async (data) => {
@@ -151,13 +151,12 @@ Deno.test({
       assert.equal(report.totals.bytesSent, 0);
     });
   },
-});
+);
 
-Deno.test({
-  name: "--json: a server echoing the password and escape sequences: retry and file events " +
+integrationTest(
+  "--json: a server echoing the password and escape sequences: retry and file events " +
     "carry its words redacted and escaped",
-  ...integration,
-  async fn() {
+  async () => {
     const secret = "Pw-Echoed-Back";
     let stores = 0;
     const server = startFakeFtp({
@@ -198,7 +197,7 @@ Deno.test({
       assert.equal(failed[0].error, "553 Cannot store (pass ***)\\x07");
     }).finally(() => server.close());
   },
-});
+);
 
 cliTest(
   "--json re-run: files already on the server are told skipped, with the reason, before run-end",
@@ -225,11 +224,10 @@ cliTest(
   },
 );
 
-Deno.test({
-  name: "--json with a folder source: walked files told once each, as the report has them, " +
+integrationTest(
+  "--json with a folder source: walked files told once each, as the report has them, " +
     "on the first run and when a re-run skips them",
-  ...integration,
-  async fn() {
+  async () => {
     await withServer(async (server) => {
       const dir = await Deno.makeTempDir({ prefix: "ftpbatch-tree-" });
       for (let i = 0; i < 6; i++) {
@@ -271,4 +269,4 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }, { user: "u", password: PASSWORD });
   },
-});
+);

@@ -9,7 +9,7 @@ import { shardFromCli } from "../../src/cli/shard_flag.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
@@ -76,10 +76,9 @@ Deno.test("shardFromCli: flag first, then FTPBATCH_SHARD_COUNT with an index; cl
   }
 });
 
-Deno.test({
-  name: "CLI: bad shards are exit 2 with nothing sent; shard reports merge to the worst exit code",
-  ...integration,
-  async fn() {
+integrationTest(
+  "CLI: bad shards are exit 2 with nothing sent; shard reports merge to the worst exit code",
+  async () => {
     await withServer({ user: "u", password: "pw-shard" }, async (server) => {
       const data = await makeDataset({
         count: 40,
@@ -185,4 +184,4 @@ Deno.test({
       }
     });
   },
-});
+);

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { parseConfig } from "../../src/config/load.ts";
 import { EXIT } from "../../src/report/report.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(ROOT, "main.ts");
@@ -66,10 +66,9 @@ function mapPaths(text: string, mounts: Map<string, string>): string {
   return out;
 }
 
-Deno.test({
-  name: "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
-  ...integration,
-  async fn() {
+integrationTest(
+  "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
+  async () => {
     const upload = await docs("deploy/k8s/upload-job.yaml");
     const [mergeJob] = await docs("deploy/k8s/merge-job.yaml");
     const configMap = upload.find((d) => d.kind === "ConfigMap");
@@ -158,7 +157,7 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+);
 
 Deno.test("docs/sharding.md links the checked-in manifests and shows a consistent CI matrix", async () => {
   const page = await Deno.readTextFile(join(ROOT, "docs/sharding.md"));

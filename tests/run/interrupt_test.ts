@@ -5,33 +5,24 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { MAIN } from "../cli/cli_process.ts";
+import { ended, spawnCli } from "../cli/cli_process.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { upload, withDataset } from "../helpers/embedded.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
 
 const MiB = 1024 * 1024;
 
-Deno.test({
-  name: "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
-  ...integration,
-  async fn() {
-    const dataset = {
-      count: 1,
-      sizeOf: () => 40 * MiB,
-      options: { workers: 1, report: "report.json" },
-    };
+integrationTest(
+  "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
+  async () => {
+    const dataset = { count: 1, sizeOf: () => 40 * MiB, options: { report: "report.json" } };
     const faults = { throttleBytesPerSecond: 4 * MiB };
     await withDataset(dataset, { faults }, async ({ server, data }) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "upload", data.configPath],
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
+      const child = spawnCli(["upload", data.configPath]);
       await waitFor("a partial upload", () => partialSize(server.root, 2 * MiB));
       child.kill("SIGTERM");
-      const { code } = await child.output();
+      const { code } = await ended(child);
       assert.equal(code, 143);
       const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
       assert.equal(report.interrupted, "SIGTERM");
@@ -50,17 +41,13 @@ Deno.test({
       assert.equal((await listTree(server.root)).length, 1);
     });
   },
-});
+);
 
-Deno.test({
-  name: "server down for two seconds mid-transfer: reconnect with backoff, resume, identical",
-  ...integration,
-  async fn() {
-    const dataset = {
-      count: 3,
-      sizeOf: () => 12 * MiB,
-      options: { workers: 3, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 },
-    };
+integrationTest(
+  "server down for two seconds mid-transfer: reconnect with backoff, resume, identical",
+  async () => {
+    const options = { workers: 3, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 };
+    const dataset = { count: 3, sizeOf: () => 12 * MiB, options };
     const faults = { throttleBytesPerSecond: 8 * MiB };
     await withDataset(dataset, { faults }, async ({ server, data }) => {
       const run = upload(data);
@@ -81,4 +68,4 @@ Deno.test({
       }
     });
   },
-});
+);
