@@ -28,6 +28,13 @@ function parseEvents(stdout: string): Record<string, unknown>[] {
   });
 }
 
+/** The last event is the run's end, with the report's totals. */
+function assertRunEnd(events: Record<string, unknown>[], report: Report): void {
+  const end = events[events.length - 1];
+  assert.equal(end.type, "run-end");
+  assert.deepEqual(end.totals, report.totals);
+}
+
 cliTest(
   "--json: every stdout line is an event; file events and run-end match the report; " +
     "a cut connection shows as retry and reconnect events",
@@ -147,7 +154,7 @@ integrationTest(
         told.sort((a, b) => String(a.destination).localeCompare(String(b.destination))),
         [...report.files].sort((a, b) => a.destination.localeCompare(b.destination)),
       );
-      assert.deepEqual(events[events.length - 1].totals, report.totals);
+      assertRunEnd(events, report);
       assert.equal(report.totals.bytesSent, 0);
     });
   },
@@ -218,8 +225,7 @@ cliTest(
       const { type: _t, time: _i, ...entry } = f;
       assert.deepEqual(entry, report.files.find((x) => x.destination === f.destination));
     }
-    assert.equal(events[events.length - 1].type, "run-end");
-    assert.deepEqual(events[events.length - 1].totals, report.totals);
+    assertRunEnd(events, report);
     assert.equal(report.totals.skipped, 4);
   },
 );
@@ -264,7 +270,7 @@ integrationTest(
         }
         const status = round === "first" ? "uploaded" : "skipped";
         assert.ok(report.files.every((f) => f.status === status), round);
-        assert.deepEqual(events[events.length - 1].totals, report.totals);
+        assertRunEnd(events, report);
       }
       await Deno.remove(dir, { recursive: true });
     }, { user: "u", password: PASSWORD });
