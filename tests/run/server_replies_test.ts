@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/load.ts";
-import { EARLY_DATA_BYTES } from "../../src/ftp/session.ts";
+import { EARLY_DATA_BYTES } from "../../src/ftp/transport.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { summarize } from "../../src/report/report.ts";
 import { makeDataset } from "../helpers/dataset.ts";
