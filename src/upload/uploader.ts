@@ -269,7 +269,14 @@ export class Uploader {
       const start = st.method === "restart" ? 0 : offset;
       this.#current = { id: job.id, before: st.bytesSent, start, session };
       try {
-        const out = await session.upload(job.source, target, offset, st.method, job.size, park);
+        const out = await session.upload({
+          localPath: job.source,
+          remotePath: target,
+          offset,
+          method: st.method,
+          size: job.size,
+          nextFollows: park,
+        });
         st.bytesSent += out.bytesSent;
         if (out.offset > 0) st.resumedFrom.push(out.offset);
         if (out.sizeAfter) [final, known] = [out.sizeAfter.size, true];

@@ -1,5 +1,5 @@
 /**
- * Keeps `deploy/k8s/` and the README's Sharding examples honest: parses the
+ * Keeps `deploy/k8s/` and the examples of `docs/sharding.md` honest: parses the
  * manifests, checks that their numbers agree (completions, shard count,
  * merge inputs, mounts), and runs each index's exact command line through
  * the CLI the way Kubernetes would (`$(VAR)` expanded, the manifest's env,
@@ -13,9 +13,10 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { parseConfig } from "../../src/config/load.ts";
 import { EXIT } from "../../src/report/report.ts";
+import { integrationTest } from "../helpers/kit.ts";
+import { cleanCli, taskPermissions } from "../cli/cli_process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = join(ROOT, "main.ts");
 
 // deno-lint-ignore no-explicit-any
 type Doc = any;
@@ -28,12 +29,6 @@ async function docs(path: string): Promise<Doc[]> {
   });
 }
 
-/** The permissions the compiled binary gets (deno.json's compile task), for `ftpbatch`. */
-async function binaryPermissions(): Promise<string[]> {
-  const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks;
-  return (tasks.compile as string).split(" ").filter((w) => w.startsWith("--allow-"));
-}
-
 /** Kubernetes' `$(VAR)` expansion in command and args. */
 function expand(arg: string, env: Record<string, string>): string {
   return arg.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, name) => env[name] ?? all);
@@ -42,20 +37,8 @@ function expand(arg: string, env: Record<string, string>): string {
 /** Runs a container's command as the pod would, `ftpbatch` being main.ts. */
 async function runContainer(command: string[], env: Record<string, string>) {
   assert.equal(command[0], "ftpbatch", "the image's binary");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...await binaryPermissions(), MAIN, ...command.slice(1)],
-    env: {
-      ...env,
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "",
-    },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  // The compiled binary's permissions (deno.json's compile task); only the pod's variables.
+  return await cleanCli(await taskPermissions("compile"), command.slice(1), env);
 }
 
 /** Replaces each mount path prefix with its temporary folder. */
@@ -65,11 +48,9 @@ function mapPaths(text: string, mounts: Map<string, string>): string {
   return out;
 }
 
-Deno.test({
-  name: "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+integrationTest(
+  "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
+  async () => {
     const upload = await docs("deploy/k8s/upload-job.yaml");
     const [mergeJob] = await docs("deploy/k8s/merge-job.yaml");
     const configMap = upload.find((d) => d.kind === "ConfigMap");
@@ -158,15 +139,16 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+);
 
-Deno.test("README: the Sharding section shows the checked-in manifests and a consistent CI matrix", async () => {
-  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
-  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+Deno.test("docs/sharding.md links the checked-in manifests and shows a consistent CI matrix", async () => {
+  const page = await Deno.readTextFile(join(ROOT, "docs/sharding.md"));
+  const blocks = [...page.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
   for (const path of ["deploy/k8s/upload-job.yaml", "deploy/k8s/merge-job.yaml"]) {
-    const text = await Deno.readTextFile(join(ROOT, path));
-    assert.ok(blocks.includes(text), `README shows ${path} as it is`);
+    assert.ok(page.includes(`](../${path})`), `docs/sharding.md links ${path}`);
   }
+  // Linked, not copied: a copy would drift from the files the test above runs.
+  assert.ok(!blocks.some((b) => b.includes("apiVersion:")), "no manifest copied into the page");
   const ci = blocks.find((b) => b.startsWith("# .github/workflows/"));
   assert.ok(ci, "a CI matrix example");
   const [workflow] = parseAllDocuments(ci).map((d) => d.toJS());
