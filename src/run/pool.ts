@@ -12,74 +12,33 @@
  * @module
  */
 
-import type { FromWorker, JobResult, UploadJob, UploadSettings } from "./messages.ts";
-import { batchSize } from "../plan/plan.ts";
+import type { FromWorker, JobResult, UploadJob } from "./messages.ts";
 import { safeText } from "../ftp/server_text.ts";
 import { PoolRetry, stallLimitMs } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
-import { FolderPhase } from "./folders.ts";
-import { FeedStage, type JobFeed, type Release } from "./feed_stage.ts";
-import { Ledger } from "./ledger.ts";
+import type { Release } from "./feed_stage.ts";
+import {
+  type Connections,
+  connectRetry,
+  type Loss,
+  type PoolOptions,
+  type PoolOutcome,
+} from "./pool_types.ts";
+import { Work } from "./work.ts";
 import { connectRetryLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 import { ByteTally } from "./tally.ts";
 import type { RunEvent } from "../report/events.ts";
 
-export interface PoolOptions {
-  settings: UploadSettings;
-  workers: number;
-  log?: (line: string) => void;
-  /** Retries, reconnects, and a `progress` snapshot every `PROGRESS_MS` (see `RunOptions.onEvent`). */
-  onEvent?: (event: RunEvent) => void;
-  /** Each job's result as soon as it is final (sent or not). */
-  onResult?: (id: number, result: PoolResult) => void;
-  signal?: AbortSignal;
-  workerUrl: URL;
-  /** More jobs, produced while the run goes (folder sources), after `jobs`. */
-  feed?: JobFeed;
-}
-
-/** A job's result with the worker that finished it (0: none). */
-export type PoolResult = JobResult & { worker: number };
-
-export interface PoolOutcome {
-  reconnects: number;
-  /** Most connections logged in at the same time. */
-  peakConnections: number;
-  interrupted?: "SIGINT" | "SIGTERM";
-  /** Set when no connection could be made at all. */
-  connectError?: string;
-}
+export type { PoolOptions, PoolOutcome, PoolResult } from "./pool_types.ts";
 
 /** How often the live progress is told (the CLI decides how often to draw it). */
 const PROGRESS_MS = 250;
 const INTERRUPT_WAIT_MS = 5000;
 
-/** How a worker ended, for `#lose`. */
-type Loss =
-  | { how: "refused" }
-  | { how: "connectFailed"; error: string }
-  | { how: "crashed"; error: string }
-  | { how: "stalled"; error: string };
-
-/** What the run learned of its connections, for the outcome and the messages. */
-interface Connections {
-  everReady: boolean;
-  peak: number;
-  reconnects: number;
-  /** The first reason a login failed for good. */
-  connectError?: string;
-  lastCrash?: string;
-  loggedRetry: number;
-  /** Connections the run may use now (fewer after a refusal until the slot is tried again). */
-  limit: number;
-}
-
 export class Pool {
-  #ledger = new Ledger<UploadJob>();
+  #work: Work;
   #slots = new Map<number, Slot>();
-  #folders: FolderPhase;
-  #feed?: FeedStage;
   #bytes = new ByteTally();
   #retry: PoolRetry;
   #conn: Connections;
@@ -88,19 +47,15 @@ export class Pool {
   #replacements = new Set<number>();
   /** Slots started to try a refused slot again. */
   #probes = new Set<number>();
-  /** Set once the server said it is full: the reason unsent files get. */
-  #full?: string;
   #interrupted?: "SIGINT" | "SIGTERM";
   #ended = false;
   #done = Promise.withResolvers<void>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(readonly opts: PoolOptions, jobs: UploadJob[]) {
-    this.#ledger.add(jobs);
+    this.#work = new Work(jobs, opts.feed, (line) => this.#log(line));
     this.#conn = { everReady: false, peak: 0, reconnects: 0, loggedRetry: 0, limit: opts.workers };
     this.#retry = new PoolRetry(opts.settings, opts.workers);
-    this.#folders = new FolderPhase(jobs.map((j) => j.destination));
-    if (opts.feed) this.#feed = new FeedStage(opts.feed, (line) => this.#log(line));
   }
 
   async run(): Promise<PoolOutcome> {
@@ -216,27 +171,29 @@ export class Pool {
 
   #onDirsDone(slot: Slot, created: string[], failed: { dir: string; error: string }[]) {
     for (const f of failed) this.#log(`could not create folder ${f.dir}: ${f.error}`);
-    if (this.#feed?.holds(slot.id)) {
-      this.#addJobs(this.#feed.dirsDone(created, failed));
-    } else if (slot.group && this.#folders.finished(slot.group, created, failed)) {
+    const { feed, folders } = this.#work;
+    if (feed?.holds(slot.id)) {
+      this.#addJobs(feed.dirsDone(created, failed));
+    } else if (slot.group && folders.finished(slot.group, created, failed)) {
       // The trunk is there: its branches can go to every ready worker.
       for (const s of this.#live()) if (s !== slot) this.#assign(s);
     }
     slot.group = undefined;
-    if (this.#folders.done) this.#startUploads();
+    if (folders.done) this.#startUploads();
     slot.ready();
     this.#assign(slot);
   }
 
   #onResult(slot: Slot, result: JobResult) {
-    const job = this.#ledger.heldAs(slot.id, result.id);
+    const { ledger } = this.#work;
+    const job = ledger.heldAs(slot.id, result.id);
     // A result for a file this worker does not hold (any more) changes nothing.
-    if (!job || !this.#ledger.finish(slot.id, result.id)) return;
+    if (!job || !ledger.finish(slot.id, result.id)) return;
     this.#record(result, slot.id);
     if (result.status === "failed" && result.failure === undefined) {
       this.#log(`failed: ${job.destination}: ${result.error ?? ""}`);
     }
-    if (result.serverFull && !this.#full) this.#stopSending(result.error ?? "");
+    if (result.serverFull && !this.#work.full) this.#stopSending(result.error ?? "");
     this.#checkDone();
   }
 
@@ -246,8 +203,9 @@ export class Pool {
    * defence, said as such.
    */
   #onDrained(slot: Slot, batches: number) {
-    if (batches !== slot.batches || this.#ledger.holding(slot.id) === 0) return;
-    const back = this.#ledger.release(slot.id);
+    const { ledger } = this.#work;
+    if (batches !== slot.batches || ledger.holding(slot.id) === 0) return;
+    const back = ledger.release(slot.id);
     this.#log(
       `second line of defence: connection ${slot.id} holds no file but had ${back.length} ` +
         `without a result; they go back to the queue`,
@@ -257,54 +215,34 @@ export class Pool {
 
   /** The server is out of space: every file not yet sent fails unsent, with its words. */
   #stopSending(serverWords: string) {
-    this.#full = notSentServerFull(serverWords);
+    const full = this.#work.full = notSentServerFull(serverWords);
     this.#log(`the server is full (${serverWords}): no more files are sent`);
-    for (const s of this.#live()) s.send({ type: "stopSending", reason: this.#full });
-    this.#failQueue(this.#full);
+    for (const s of this.#live()) s.send({ type: "stopSending", reason: full });
+    this.#failQueue(full);
   }
 
   /** Gives a ready worker a folder group (first phase) or a batch of files. */
   #assign(slot: Slot) {
     if (this.#ended || this.#interrupted || slot.state !== "ready") return;
-    const group = this.#folders.take();
-    if (group) {
-      slot.group = group;
-      return slot.give({ type: "mkdirs", dirs: group });
-    }
-    if (!this.#folders.done) return;
-    const dirs = this.#feed?.takeDirs(slot.id);
-    if (dirs) return slot.give({ type: "mkdirs", dirs });
-    this.#pullFeed();
-    if (this.#ledger.queued === 0) return;
-    const n = batchSize(this.#ledger.queued, this.#live().length);
-    const batch = this.#ledger.take(slot.id, n);
-    for (const j of batch) {
-      if (this.#folders.isFresh(j) || this.#feed?.isFresh(j)) j.fresh = true;
-    }
-    slot.give({ type: "jobs", jobs: batch });
-  }
-
-  /** Pulls the next chunk of walked files when the queue runs low. */
-  #pullFeed() {
-    this.#feed?.pull(this.#ledger.queued, this.#live().length, (_count, release) => {
-      this.#addJobs(release);
-    });
+    const task = this.#work.next(slot.id, this.#live().length, (r) => this.#addJobs(r));
+    if (task?.type === "mkdirs") {
+      if (task.group) slot.group = task.dirs;
+      slot.give({ type: "mkdirs", dirs: task.dirs });
+    } else if (task) slot.give(task);
   }
 
   /** Walked files join the queue; those under a folder that could not be created fail now. */
   #addJobs({ ready: jobs, blocked }: Release) {
     for (const { job, reason } of blocked) this.#record(unsentResult(job, reason), 0);
-    this.#ledger.add(jobs);
-    if (this.#full) this.#failQueue(this.#full);
+    this.#work.ledger.add(jobs);
+    if (this.#work.full) this.#failQueue(this.#work.full);
     for (const s of this.#live()) this.#assign(s);
     this.#checkDone();
   }
 
   #startUploads() {
     // Files under a folder that could not be created fail now, with the reason.
-    for (const job of this.#ledger.dropQueued((j) => this.#folders.blocked(j) !== undefined)) {
-      this.#record(unsentResult(job, this.#folders.blocked(job)!), 0);
-    }
+    for (const { job, reason } of this.#work.blocked()) this.#record(unsentResult(job, reason), 0);
     for (const s of this.#live()) this.#assign(s);
     this.#checkDone();
   }
@@ -317,10 +255,8 @@ export class Pool {
   #lose(slot: Slot, loss: Loss, returned: UploadJob[] = []) {
     if (slot.state === "gone") return;
     slot.end(loss.how === "crashed" || loss.how === "stalled");
-    this.#ledger.release(slot.id, returned);
+    this.#work.release(slot.id, slot.group, returned);
     this.#bytes.lost(slot.id);
-    this.#feed?.lost(slot.id);
-    if (slot.group) this.#folders.giveBack(slot.group);
     slot.group = undefined;
     if (loss.how === "refused") this.#refused(slot);
     else if (loss.how === "connectFailed") this.#connectFailed(loss.error);
@@ -330,8 +266,8 @@ export class Pool {
 
   /** Files went back to the queue: fail them if nothing more is sent, else hand them out. */
   #afterRelease() {
-    if (this.#interrupted) this.#ledger.drainQueue();
-    if (this.#full) this.#failQueue(this.#full);
+    if (this.#interrupted) this.#work.ledger.drainQueue();
+    if (this.#work.full) this.#failQueue(this.#work.full);
     for (const s of this.#live()) this.#assign(s);
     this.#checkDone();
   }
@@ -351,7 +287,7 @@ export class Pool {
       return this.#failRemaining(reason);
     }
     this.#later(delay, () => {
-      if (this.#hasWork() && this.#live().length < this.opts.workers) {
+      if (this.#work.waiting && this.#live().length < this.opts.workers) {
         this.#conn.limit = this.#live().length + 1;
         this.#probes.add(this.#spawn(true) ?? 0);
       }
@@ -375,17 +311,13 @@ export class Pool {
     this.#afterLoss(true);
   }
 
-  #hasWork(): boolean {
-    return this.#ledger.queued > 0 || this.#folders.waiting || this.#feed?.over === false;
-  }
-
   /** After a worker is lost: replace it while there is work, or end the run. */
   #afterLoss(crashed: boolean) {
     if (this.#ended || this.#interrupted) return this.#checkDone();
     const live = this.#live().length;
     // A crash is replaced at once; a lost connection only when none is left (and one worked).
     const replace = crashed || (live === 0 && this.#conn.everReady);
-    if (replace && this.#hasWork() && this.#retry.replace()) {
+    if (replace && this.#work.waiting && this.#retry.replace()) {
       this.#spawn(true);
       return;
     }
@@ -402,11 +334,10 @@ export class Pool {
   #watch(limitMs: number) {
     const now = performance.now();
     for (const s of this.#live()) {
-      const busy = this.#ledger.holding(s.id) > 0 || s.group !== undefined ||
-        s.state === "connecting" || this.#feed?.holds(s.id);
+      const busy = s.state === "connecting" || this.#work.holds(s.id, s.group !== undefined);
       if (!busy || now - s.lastSeen < limitMs) continue;
       const secs = Math.round((now - s.lastSeen) / 1000);
-      const held = this.#ledger.holding(s.id);
+      const held = this.#work.ledger.holding(s.id);
       this.#lose(s, {
         how: "stalled",
         error: `showed no progress for ${secs} s; ended, its ${held} file(s) go back to the queue`,
@@ -428,29 +359,26 @@ export class Pool {
 
   /** Fails every queued job, unsent, with `reason`. */
   #failQueue(reason: string) {
-    for (const j of this.#ledger.drainQueue()) this.#record(unsentResult(j, reason), 0);
+    for (const j of this.#work.ledger.drainQueue()) this.#record(unsentResult(j, reason), 0);
     this.#checkDone();
   }
 
   #failRemaining(reason: string) {
-    this.#folders.clear();
-    for (const j of this.#feed?.stop() ?? []) this.#record(unsentResult(j, reason), 0);
+    for (const j of this.#work.stop()) this.#record(unsentResult(j, reason), 0);
     this.#failQueue(reason);
     this.#end();
   }
 
   #checkDone() {
-    if (this.#ended || !this.#ledger.settled) return;
-    if (this.#interrupted || (!this.#folders.waiting && (this.#feed?.over ?? true))) this.#end();
+    if (!this.#ended && this.#work.finished(this.#interrupted !== undefined)) this.#end();
   }
 
   #interrupt(reason: unknown) {
     if (this.#interrupted || this.#ended) return;
     this.#interrupted = reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
     this.#log(`${this.#interrupted}: stopping; partial files stay on the server to be resumed`);
-    this.#ledger.drainQueue();
-    this.#folders.clear();
-    this.#feed?.stop();
+    this.#work.ledger.drainQueue();
+    this.#work.stop();
     for (const s of this.#live()) s.send({ type: "interrupt" });
     // A worker stuck in a socket call must not hold the report back.
     this.#later(INTERRUPT_WAIT_MS, () => this.#end());
@@ -468,15 +396,4 @@ export class Pool {
     await Promise.all(this.#live().map((s) => s.finish()));
     for (const s of this.#slots.values()) s.worker.terminate();
   }
-}
-
-/** A first login's retry as an event (no file yet, so no path). */
-function connectRetry(m: { attempt: number; error: string; pauseMs: number }) {
-  return {
-    type: "retry",
-    attempt: m.attempt,
-    error: m.error,
-    delayMs: m.pauseMs,
-    reconnect: false,
-  } as const;
 }
