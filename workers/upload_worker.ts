@@ -122,7 +122,7 @@ async function mkdirs(dirs: string[]): Promise<void> {
     const { created, failed } = await uploader!.mkdirs(dirs);
     post({ type: "mkdirsDone", created, failed });
   } catch (e) {
-    if (e instanceof ShrinkRequest) return shrink([]);
+    if (e instanceof ShrinkRequest) return shrink([], e);
     const error = uploader!.describe(e);
     post({ type: "mkdirsDone", created: [], failed: dirs.map((dir) => ({ dir, error })) });
   }
@@ -147,7 +147,7 @@ async function run(): Promise<void> {
     } catch (e) {
       if (e instanceof ShrinkRequest) {
         for (const result of e.results) report(result);
-        return shrink([...e.jobs, ...queue.splice(0)]);
+        return shrink([...e.jobs, ...queue.splice(0)], e);
       }
       throw e; // a bug: let the coordinator see the worker die and reassign
     }
@@ -157,7 +157,7 @@ async function run(): Promise<void> {
   } catch (e) {
     if (e instanceof ShrinkRequest) {
       for (const result of e.results) report(result);
-      return shrink([...e.jobs, ...queue.splice(0)]);
+      return shrink([...e.jobs, ...queue.splice(0)], e);
     }
     throw e;
   }
@@ -182,8 +182,9 @@ function report(result: JobResult): void {
   post({ type: "result", result });
 }
 
-function shrink(returned: UploadJob[]): void {
-  post({ type: "shrink", returned });
+/** This connection is over (refused as too many, or unreachable): its files go back. */
+function shrink(returned: UploadJob[], why: ShrinkRequest): void {
+  post({ type: "shrink", returned, reason: why.reason, error: why.message });
   self.close();
 }
 

@@ -1,13 +1,10 @@
 /**
- * The worker pool of one run: one Web Worker per connection (`slot.ts`), the
- * ledger of who holds which file (`ledger.ts`), batches handed to idle
- * workers, the folder phase first (`folders.ts`), files walked from folder
- * sources after the listed ones (`feed_stage.ts`), and what happens when a
- * worker ends. Whatever way a worker ends, {@linkcode Pool} gives its files
- * back in one place (`#lose`), and the run ends when the ledger says every
- * file is finished. A watchdog ends a worker that shows no life while it
- * holds work. When to replace a worker or try a refused slot again is
- * decided in `src/upload/retry.ts` (`PoolRetry`).
+ * The worker pool of one run: one Web Worker per connection (`slot.ts`), work
+ * handed to ready workers (`work.ts`: the ledger of who holds which file, the
+ * folder phase, walked files). Whatever way a worker ends, its work goes back
+ * in one place (`#lose`); the run ends when the ledger says every file is
+ * finished. A watchdog ends a worker that shows no life while it holds work.
+ * When to replace a worker or try a refused slot again: `retry.ts` (`PoolRetry`).
  *
  * @module
  */
@@ -112,7 +109,6 @@ export class Pool {
     return [...this.#slots.values()].filter((s) => s.live);
   }
 
-  /** Connections logged in now. */
   #loggedIn(): number {
     return this.#live().filter((s) => s.loggedIn).length;
   }
@@ -140,7 +136,7 @@ export class Pool {
       case "drained":
         return this.#onDrained(slot, msg.batches);
       case "shrink":
-        return this.#lose(slot, { how: "refused" }, msg.returned);
+        return this.#lose(slot, shrinkLoss(msg), msg.returned);
       case "reconnected": {
         this.#conn.reconnects++;
         const { reconnect: _, ...cause } = msg.cause ?? {};
@@ -352,12 +348,10 @@ export class Pool {
     this.opts.onResult?.(result.id, pooled);
   }
 
-  /** Told to `onEvent`, when there is one. */
   #emit(event: RunEvent) {
     this.opts.onEvent?.(event);
   }
 
-  /** Fails every queued job, unsent, with `reason`. */
   #failQueue(reason: string) {
     for (const j of this.#work.ledger.drainQueue()) this.#record(unsentResult(j, reason), 0);
     this.#checkDone();
@@ -396,4 +390,9 @@ export class Pool {
     await Promise.all(this.#live().map((s) => s.finish()));
     for (const s of this.#slots.values()) s.worker.terminate();
   }
+}
+
+/** Why a worker handed its files back: refused as too many, or the server unreachable. */
+function shrinkLoss(m: { reason: "tooMany" | "unreachable"; error: string }): Loss {
+  return m.reason === "unreachable" ? { how: "connectFailed", error: m.error } : { how: "refused" };
 }

@@ -34,13 +34,15 @@ export class Connection {
   /** The pause between tries: an interrupt cuts it short. */
   readonly pause = new Pause();
   /** One outage clock per connection: a reconnect failing at the network level spends no tries for a while. */
-  readonly outage = new OutageClock();
+  readonly outage: OutageClock;
 
   constructor(
     readonly settings: UploadSettings,
     readonly onReconnect: ReconnectListener = () => {},
     readonly onRetry: RetryListener = () => {},
-  ) {}
+  ) {
+    this.outage = new OutageClock(settings.outageWindowMs);
+  }
 
   get interrupted(): boolean {
     return this.#interrupted;

@@ -84,6 +84,9 @@ async function withRetries<T>(
       conn.drop();
       throw new ShrinkRequest();
     }
+    if (e instanceof GaveUp && classifyError(e.last) === "unreachable") {
+      throw new ShrinkRequest([], [], "unreachable", conn.describe(e.last));
+    }
     throw e;
   }
 }

@@ -16,6 +16,8 @@ export interface UploadSettings {
   backoffBaseMs: number;
   backoffMaxMs: number;
   timeoutMs: number;
+  /** How long an outage spends no tries (default `OUTAGE_WINDOW_MS`; tests shorten it). */
+  outageWindowMs?: number;
 }
 
 /** One file to upload. `size`/`mtimeMs` are what the coordinator saw when it checked the source. */
@@ -112,12 +114,20 @@ export function notSentServerFull(serverWords: string): string {
 }
 
 /**
- * The server wants fewer connections: hand `jobs` (with their progress so far) back;
- * `results`: files finished before it came (parked renames confirmed).
+ * This connection is over: the server wants fewer connections (`tooMany`), or
+ * it could not be reached again for longer than the outage window
+ * (`unreachable`: the next file would only spend its tries the same way). Hand
+ * `jobs` (with their progress so far) back; `results`: files finished before it
+ * came (parked renames confirmed).
  */
 export class ShrinkRequest extends Error {
-  constructor(readonly jobs: UploadJob[] = [], readonly results: JobResult[] = []) {
-    super("server refused another connection (too many)");
+  constructor(
+    readonly jobs: UploadJob[] = [],
+    readonly results: JobResult[] = [],
+    readonly reason: "tooMany" | "unreachable" = "tooMany",
+    why = "server refused another connection (too many)",
+  ) {
+    super(why);
     this.name = "ShrinkRequest";
   }
 }

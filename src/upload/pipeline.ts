@@ -59,7 +59,8 @@ export class ParkedFiles {
       } catch (e) {
         if (!(e instanceof ShrinkRequest)) throw e;
         const rest = await this.handBack(done.slice(i + 1));
-        throw new ShrinkRequest([...e.jobs, ...rest.returned], [...results, ...rest.results]);
+        const jobs = [...e.jobs, ...rest.returned];
+        throw new ShrinkRequest(jobs, [...results, ...rest.results], e.reason, e.message);
       }
     }
     return results;

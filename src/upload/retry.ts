@@ -79,7 +79,10 @@ export interface RetryTiming {
 export class OutageClock {
   #since?: number;
   #tries = 0;
-  constructor(readonly windowMs = OUTAGE_WINDOW_MS, readonly now = () => performance.now()) {}
+  constructor(
+    readonly windowMs: number = OUTAGE_WINDOW_MS,
+    readonly now = () => performance.now(),
+  ) {}
 
   /** A reconnect failed at the network level: the pause before the next, or undefined past the window. */
   failed(timing: RetryTiming): number | undefined {

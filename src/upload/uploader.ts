@@ -155,7 +155,8 @@ export class Uploader {
       if (!(e instanceof ShrinkRequest)) throw e;
       // The connection is gone: parked files whose rename was not confirmed go back too.
       const { results, returned } = await this.#parked.handBack(await this.#parked.settled());
-      throw new ShrinkRequest([...e.jobs, ...returned], [...e.results, ...results]);
+      const jobs = [...e.jobs, ...returned];
+      throw new ShrinkRequest(jobs, [...e.results, ...results], e.reason, e.message);
     }
     return this.#parked.conclude(this.#parked.done(), own ? [own] : []);
   }
@@ -210,6 +211,16 @@ export class Uploader {
       }
       // A connection that failed at the transport level is not used for the next file.
       if (NEEDS_NEW.has(classify(e instanceof GaveUp ? e.last : e))) this.#conn.drop();
+      if (e instanceof GaveUp && classify(e.last) === "unreachable") {
+        // The server has been unreachable past the outage window: not this file's failure.
+        // The connection ends and hands its files back; the pool decides what comes next.
+        const carried = {
+          attempts: st.budget.tries,
+          bytesSent: st.bytesSent,
+          resumedFrom: st.resumedFrom,
+        };
+        throw new ShrinkRequest([{ ...job, carried }], [], "unreachable", this.describe(e.last));
+      }
       if (e instanceof GaveUp) return result(st, "failed", { error: e.message });
       const error = this.describe(e);
       const action = classify(e);

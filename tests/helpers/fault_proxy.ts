@@ -449,7 +449,13 @@ export function startFaultProxy(
             if (this.#chaos.kind === "stall") {
               // Until it ends, new sessions wait for this transfer as for a cut one.
               this.settleWhenDone();
-              while (!this.#aborted && !this.session.ended && !closing) await sleep(50);
+              // The client gives up on it by closing its control connection; a server that reads
+              // no commands during a transfer (ftp-srv) would never end the session itself.
+              while (
+                !this.#aborted && !this.session.ended && !this.session.clientGone && !closing
+              ) {
+                await sleep(50);
+              }
             }
             t.cut = true;
             this.abort();
@@ -575,6 +581,8 @@ export function startFaultProxy(
     rest?: number;
     /** Silent both ways (a chaos stall) until the client leaves. */
     stalled = false;
+    /** The client closed its control connection (a stalled transfer then ends). */
+    clientGone = false;
     #reply?: Reply;
     #killed = false;
     #clientWrites: Promise<void> = Promise.resolve();
@@ -653,6 +661,7 @@ export function startFaultProxy(
             await this.#command(line);
           }
         }
+        this.clientGone = true;
         if (lines.rest().length > 0) await writeAll(this.upstream!, lines.rest());
         // Client closed: pass the FIN on, the server may still answer (and finish a transfer).
         await closeWriteQuietly(this.upstream!);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { Uploader } from "../../src/upload/uploader.ts";
+import { ShrinkRequest, Uploader } from "../../src/upload/uploader.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
 import { classifyError, SSH_SERVER, toConnectError } from "../../src/upload/retry.ts";
 import { FTPError, ProtocolError } from "../../src/ftp/errors.ts";
@@ -168,5 +168,35 @@ Deno.test({
       await server.close();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "a server gone for longer than the outage window: the file is handed back, not failed",
+  ...integration,
+  async fn() {
+    const server = startFakeFtp();
+    await withFile(async (job, bytes) => {
+      const up = new Uploader({
+        server: server.login,
+        retries: 2,
+        atomic: true,
+        verify: "size",
+        backoffBaseMs: 10,
+        backoffMaxMs: 20,
+        timeoutMs: 2000,
+        outageWindowMs: 200,
+      });
+      const first = await up.upload(job);
+      assert.equal(first.status, "uploaded", first.error);
+      assert.deepEqual(server.files.get("/a.bin"), bytes);
+      await server.close(); // nothing listens there any more
+      // Every later file would spend its tries the same way: the connection ends instead.
+      const gone = await up.upload({ ...job, id: 2, destination: "/b.bin" }).catch((e) => e);
+      assert.ok(gone instanceof ShrinkRequest, String(gone));
+      assert.equal(gone.reason, "unreachable");
+      assert.deepEqual(gone.jobs.map((j: UploadJob) => j.id), [2]);
+      await up.close().catch(() => {});
+    });
   },
 });
