@@ -12,6 +12,7 @@
 import { openSession } from "../ftp/open_session.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session } from "../ftp/session.ts";
+import type { ServerAbilities } from "../ftp/abilities.ts";
 import type { RetryNotice, UploadSettings } from "./job.ts";
 import { type ErrorAction, OutageClock, Pause, toConnectError } from "./retry.ts";
 
@@ -20,8 +21,9 @@ export type ReconnectListener = (cause?: RetryNotice) => void;
 /** Called when a failed try is followed by another, before the pause. */
 export type RetryListener = (notice: RetryNotice) => void;
 
-/** What a server can do, as learned over the run (`undefined`: not known yet). */
-type Learned = Pick<Session["abilities"], "restStore" | "append" | "earlyData">;
+/** What a session learns of the server from its replies, kept for the sessions after it. */
+const LEARNED = ["restStore", "append", "earlyData"] as const;
+type Learned = Pick<ServerAbilities, typeof LEARNED[number]>;
 
 export class Connection {
   #session?: Session;
@@ -61,10 +63,7 @@ export class Connection {
     this.#session = undefined;
     try {
       const session = await openSession(this.settings.server, this.settings.timeoutMs);
-      const a = session.abilities;
-      a.restStore ??= this.#learned.restStore;
-      a.append ??= this.#learned.append;
-      a.earlyData ??= this.#learned.earlyData;
+      for (const k of LEARNED) session.abilities[k] ??= this.#learned[k];
       this.#session = session;
     } catch (e) {
       throw toConnectError(e, (err) => this.describe(err));
@@ -89,10 +88,7 @@ export class Connection {
 
   /** Keeps what `session` learned of the server for the sessions after it. */
   learn(session: Session): void {
-    const a = session.abilities;
-    if (a.restStore !== undefined) this.#learned.restStore = a.restStore;
-    if (a.append !== undefined) this.#learned.append = a.append;
-    if (a.earlyData !== undefined) this.#learned.earlyData = a.earlyData;
+    for (const k of LEARNED) this.#learned[k] = session.abilities[k] ?? this.#learned[k];
   }
 
   /** How to continue a partial file on this server: REST+STOR, else APPE, else from 0. */
