@@ -8,7 +8,7 @@
  * @module
  */
 
-import { RawFtp } from "./raw_ftp.ts";
+import { RawFtp } from "../tests/helpers/raw_ftp.ts";
 import { DENO_RUN_FLAGS, project, type ServerInfo, spawnTimed } from "./tools.ts";
 
 export interface Floors {
