@@ -72,7 +72,7 @@
  * @module
  */
 
-import { makeSet } from "./datasets.ts";
+import { makeSet, type SetName } from "./datasets.ts";
 import { type Floors, measureFloors } from "./floors.ts";
 import { exportRef, gitState, loadAvg } from "./machine.ts";
 import { type BenchOptions, parseOptions } from "./options.ts";
@@ -216,35 +216,9 @@ async function measureAll(
       out.floors = await measureFloors(info, () => emptyRoot(server.root), log);
     }
     const plan = combos(tools, o.parallels, o.rtts, known.get("raw"));
-    for (const name of o.sets) {
-      setting.checkAbort();
-      const g0 = performance.now();
-      const set = await makeSet(name, `${tmp}/sets`);
-      log(
-        `set ${name}: ${set.files.length} files, ${
-          (set.bytes / 1e6).toFixed(1)
-        } MB, ${set.dirs.length} folders, generated in ${
-          ((performance.now() - g0) / 1000).toFixed(1)
-        } s`,
-      );
-      out.records.push(...await measureSet(set, plan, o.runs, setting));
-      if (name === "small" && o.rerun && tools.some((t) => t.name === "ftpbatch")) {
-        setting.checkAbort();
-        out.rerun = await runRerun({
-          server: info,
-          serverRoot: server.root,
-          cursor: setting.cursor,
-          set,
-          scratch: setting.scratch,
-          parallel: o.parallels[0],
-          timeoutMs: o.timeoutMs,
-          signal,
-          log,
-        });
-      }
-      await emptyRoot(server.root);
-      await Deno.remove(set.dir, { recursive: true });
-    }
+    const withRerun = o.rerun && tools.some((t) => t.name === "ftpbatch");
+    const sets = { ...setting, setsDir: `${tmp}/sets` };
+    for (const name of o.sets) await measureDataSet(name, o, plan, withRerun, sets, out);
     if (o.planningEntries > 0) {
       setting.checkAbort();
       out.planning = await runPlanning({
@@ -263,6 +237,45 @@ async function measureAll(
   } finally {
     await server.close().catch((e) => log(`could not stop vsftpd: ${e}`));
   }
+}
+
+/** One data set: made, every planned run, the re-run of the small set, then removed. */
+async function measureDataSet(
+  name: SetName,
+  o: BenchOptions,
+  plan: ReturnType<typeof combos>,
+  withRerun: boolean,
+  s: RunSetting & { setsDir: string },
+  out: Measured,
+): Promise<void> {
+  const { setsDir } = s;
+  s.checkAbort();
+  const g0 = performance.now();
+  const set = await makeSet(name, setsDir);
+  log(
+    `set ${name}: ${set.files.length} files, ${
+      (set.bytes / 1e6).toFixed(1)
+    } MB, ${set.dirs.length} folders, generated in ${
+      ((performance.now() - g0) / 1000).toFixed(1)
+    } s`,
+  );
+  out.records.push(...await measureSet(set, plan, o.runs, s));
+  if (name === "small" && withRerun) {
+    s.checkAbort();
+    out.rerun = await runRerun({
+      server: s.server,
+      serverRoot: s.root,
+      cursor: s.cursor,
+      set,
+      scratch: s.scratch,
+      parallel: o.parallels[0],
+      timeoutMs: o.timeoutMs,
+      signal: s.signal,
+      log,
+    });
+  }
+  await emptyRoot(s.root);
+  await Deno.remove(set.dir, { recursive: true });
 }
 
 /** The table on stdout, and all of it as JSON in `--out` (`bench/results/bench-<time>.json`). */

@@ -168,6 +168,7 @@ export function checkTargets(rows: Row[], planning?: PlanningResult): Target[] {
   return out;
 }
 
+/** The table people read: the rows, then the floors, planning, targets and notes. */
 export function renderTable(
   rows: Row[],
   floors: Partial<Floors> | undefined,
@@ -175,6 +176,17 @@ export function renderTable(
   targets: Target[],
   notes: string[],
 ): string {
+  return [
+    ...renderRows(rows),
+    ...(floors ? renderFloors(floors) : []),
+    ...(planning ? renderPlanning(planning) : []),
+    ...(targets.length ? renderTargets(targets) : []),
+    ...notes.map((n) => `note: ${n}`),
+  ].join("\n");
+}
+
+/** One line per row, and what the columns mean. */
+function renderRows(rows: Row[]): string[] {
   const head = [
     "set",
     "tool",
@@ -236,64 +248,70 @@ export function renderTable(
     "tool CPU: user+sys of the tool's processes. all CPU: busy CPU of the machine during the run",
     `(tool + vsftpd + kernel + anything else running); ${navigator.hardwareConcurrency} CPUs here, so at most ${navigator.hardwareConcurrency} s per wall second.`,
   ];
-  if (floors) {
-    out.push("", "Floors:");
-    for (const t of floors.tcp ?? []) {
-      out.push(
-        `  loopback TCP (Deno→Deno, ${t.streams} stream${t.streams > 1 ? "s" : ""}): ${
-          t.mbPerS.toFixed(0)
-        } MB/s`,
-      );
-    }
-    if (floors.noop) {
-      out.push(
-        `  NOOP round trip: median ${floors.noop.medianMs.toFixed(3)} ms (p90 ${
-          floors.noop.p90Ms.toFixed(3)
-        })`,
-      );
-    }
-    if (floors.tinyStor) {
-      out.push(
-        `  one 4 KiB STOR (PASV+STOR+226), one connection: ${
-          floors.tinyStor.meanMs.toFixed(3)
-        } ms/file = ${floors.tinyStor.filesPerS.toFixed(0)} files/s`,
-      );
-    }
-    if (floors.tinyAtomic) {
-      out.push(
-        `  same + ftpbatch's SIZE/SIZE/RNFR/RNTO, minimal client: ${
-          floors.tinyAtomic.meanMs.toFixed(3)
-        } ms/file = ${floors.tinyAtomic.filesPerS.toFixed(0)} files/s`,
-      );
-    }
-    if (floors.denoStartup) {
-      out.push(`  deno run main.ts --version: ${floors.denoStartup.medianS.toFixed(2)} s`);
-    }
-  }
-  if (planning) {
-    const d = planning.dryRun, f = planning.firstByte;
+  return out;
+}
+
+function renderFloors(floors: Partial<Floors>): string[] {
+  const out: string[] = [];
+  out.push("", "Floors:");
+  for (const t of floors.tcp ?? []) {
     out.push(
-      "",
-      `Planning (${planning.entries} entries, config ${
-        (planning.configBytes / 1e6).toFixed(1)
-      } MB):`,
-      `  --dry-run: ${d.wallS.toFixed(2)} s wall (runUpload ${
-        d.reportDurationMs ?? "-"
-      } ms), peak RSS ${d.peakRssMiB} MiB${d.ok ? "" : ` FAILED: ${d.error}`}`,
-      `  real upload ×${f.workers}: first STOR after ${f.toFirstStorS?.toFixed(2) ?? "-"} s (RSS ${
-        f.rssAtFirstStorMiB ?? "-"
-      } MiB); peak RSS ${f.peakRssMiB} MiB${f.full ? `; total ${f.totalS?.toFixed(1)} s` : ""}${
-        f.ok ? "" : ` FAILED: ${f.error}`
-      }`,
+      `  loopback TCP (Deno→Deno, ${t.streams} stream${t.streams > 1 ? "s" : ""}): ${
+        t.mbPerS.toFixed(0)
+      } MB/s`,
     );
   }
-  if (targets.length) {
-    out.push("", "Targets:");
-    for (const t of targets) {
-      const verdict = t.pass === undefined ? "n/a " : t.pass ? "PASS" : "FAIL";
-      out.push(`  ${verdict}  ${t.name}: ${t.value ?? "-"} (goal ${t.goal})`);
-    }
+  if (floors.noop) {
+    out.push(
+      `  NOOP round trip: median ${floors.noop.medianMs.toFixed(3)} ms (p90 ${
+        floors.noop.p90Ms.toFixed(3)
+      })`,
+    );
   }
-  for (const n of notes) out.push(`note: ${n}`);
-  return out.join("\n");
+  if (floors.tinyStor) {
+    out.push(
+      `  one 4 KiB STOR (PASV+STOR+226), one connection: ${
+        floors.tinyStor.meanMs.toFixed(3)
+      } ms/file = ${floors.tinyStor.filesPerS.toFixed(0)} files/s`,
+    );
+  }
+  if (floors.tinyAtomic) {
+    out.push(
+      `  same + ftpbatch's SIZE/SIZE/RNFR/RNTO, minimal client: ${
+        floors.tinyAtomic.meanMs.toFixed(3)
+      } ms/file = ${floors.tinyAtomic.filesPerS.toFixed(0)} files/s`,
+    );
+  }
+  if (floors.denoStartup) {
+    out.push(`  deno run main.ts --version: ${floors.denoStartup.medianS.toFixed(2)} s`);
+  }
+  return out;
+}
+
+function renderPlanning(planning: PlanningResult): string[] {
+  const out: string[] = [];
+  const d = planning.dryRun, f = planning.firstByte;
+  out.push(
+    "",
+    `Planning (${planning.entries} entries, config ${(planning.configBytes / 1e6).toFixed(1)} MB):`,
+    `  --dry-run: ${d.wallS.toFixed(2)} s wall (runUpload ${
+      d.reportDurationMs ?? "-"
+    } ms), peak RSS ${d.peakRssMiB} MiB${d.ok ? "" : ` FAILED: ${d.error}`}`,
+    `  real upload ×${f.workers}: first STOR after ${f.toFirstStorS?.toFixed(2) ?? "-"} s (RSS ${
+      f.rssAtFirstStorMiB ?? "-"
+    } MiB); peak RSS ${f.peakRssMiB} MiB${f.full ? `; total ${f.totalS?.toFixed(1)} s` : ""}${
+      f.ok ? "" : ` FAILED: ${f.error}`
+    }`,
+  );
+  return out;
+}
+
+function renderTargets(targets: Target[]): string[] {
+  const out: string[] = [];
+  out.push("", "Targets:");
+  for (const t of targets) {
+    const verdict = t.pass === undefined ? "n/a " : t.pass ? "PASS" : "FAIL";
+    out.push(`  ${verdict}  ${t.name}: ${t.value ?? "-"} (goal ${t.goal})`);
+  }
+  return out;
 }
