@@ -66,6 +66,7 @@
 
 import { rewritePassive } from "../tests/helpers/passive_reply.ts";
 import {
+  acceptAll,
   closeQuietly,
   closeWriteQuietly,
   concat,
@@ -467,22 +468,10 @@ export function startLatencyProxy(
     }
   }
 
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      if (closing) {
-        closeQuietly(conn);
-        continue;
-      }
-      stats.controlConnections++;
-      track(new Relay(conn, target.port, new Session(), "control").run());
-    }
-  })();
+  const accepting = acceptAll(listener, () => closing, (conn) => {
+    stats.controlConnections++;
+    track(new Relay(conn, target.port, new Session(), "control").run());
+  });
 
   return {
     host: "127.0.0.1",

@@ -71,3 +71,24 @@ export class LineSplitter {
     return rest;
   }
 }
+
+/**
+ * Accepts connections until `listener` is closed, handing each to `take`; one that arrives
+ * once `closing()` says so is closed at once.
+ */
+export async function acceptAll(
+  listener: Deno.TcpListener,
+  closing: () => boolean,
+  take: (conn: Deno.TcpConn) => void,
+): Promise<void> {
+  for (;;) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await listener.accept();
+    } catch {
+      return; // listener closed
+    }
+    if (closing()) closeQuietly(conn);
+    else take(conn);
+  }
+}
