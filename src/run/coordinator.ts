@@ -170,6 +170,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
   if (!interrupted) await feed.drain();
+  notes.push(...feed.notes);
   if (feed.skipped.size > 0) {
     opts.log?.(`already on the server, not sent: ${feed.skipped.size} walked file(s)`);
   }
