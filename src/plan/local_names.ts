@@ -87,7 +87,6 @@ export function checkNames(names: readonly string[]): NameCheck {
 
 /** "U+000A (a line break)" for the first CR, LF or NUL, or undefined. */
 function lineBreak(name: string): string | undefined {
-  // deno-lint-ignore no-control-regex -- finding the characters FTP cannot carry is the point
   const m = /[\r\n\0]/.exec(name);
   if (!m) return undefined;
   const code = m[0].charCodeAt(0);
