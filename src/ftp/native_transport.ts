@@ -41,6 +41,7 @@ import {
   type TransferRequest,
   type Transport,
 } from "./transport.ts";
+import { withoutPassword } from "./server_text.ts";
 import {
   closeQuietly,
   connectedData,
@@ -109,7 +110,8 @@ export async function openNativeSession(
     return new Session(transport, features);
   } catch (e) {
     control.close();
-    throw e;
+    // The login's replies may echo the password: kept out of the error here, and only here.
+    throw withoutPassword(e, server.password);
   }
 }
 

@@ -18,7 +18,7 @@ import { openSession } from "../ftp/open_session.ts";
 import type { FtpLogin } from "../ftp/login.ts";
 import { ConnectionLost } from "../ftp/errors.ts";
 import type { Listing } from "../ftp/listing.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { errorText, safeText } from "../ftp/server_text.ts";
 import type { Session } from "../ftp/session.ts";
 import type { SkipRule } from "../config/types.ts";
 import { planSkips } from "../plan/skip.ts";
@@ -222,7 +222,7 @@ function depth(path: string): number {
   return path === "/" ? 0 : path.split("/").length - 1;
 }
 
-/** One line, server text made safe and the password kept out (servers echo what they got). */
+/** One line, made safe; the password kept out of server text (servers echo what they got). */
 function describe(e: unknown, password?: string): string {
-  return safeText(e instanceof Error ? e.message : String(e), [password]);
+  return errorText(e, [password]);
 }
