@@ -13,6 +13,7 @@ import { isUtf8, legacyCodec, passwordUnencodable, UnencodableName } from "./enc
 import { FTPError } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
+import { withoutPassword } from "./server_text.ts";
 import { NativeTransport } from "./native_transport.ts";
 
 /**
@@ -72,6 +73,7 @@ export async function openNativeSession(
     return new Session(transport, features);
   } catch (e) {
     control.close();
-    throw e;
+    // The login's replies may echo the password: kept out of the error here, and only here.
+    throw withoutPassword(e, server.password);
   }
 }
