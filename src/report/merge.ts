@@ -134,7 +134,7 @@ function combine(reports: ShardReport[], count: number, digest: string): Report 
   const signals = sorted.flatMap((r) => (r.interrupted ? [r.interrupted] : []));
   const interrupted = signals.includes("SIGTERM") ? "SIGTERM" : signals[0];
   return {
-    version: 1,
+    version: 2,
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finishedAt).toISOString(),
     durationMs: finishedAt - startedAt,
@@ -146,6 +146,7 @@ function combine(reports: ShardReport[], count: number, digest: string): Report 
     merged: {
       count,
       digest,
+      config: sorted[0].shard.config,
       shards: sorted.map((r) => ({
         index: r.shard.index,
         exitCode: r.exitCode,
@@ -184,7 +185,9 @@ function checkShape(name: string, raw: unknown): ShardReport {
   const r = raw as Partial<Report> | null;
   const bad = (what: string) => new MergeError(`${name} is not an ftpbatch report: ${what}`);
   if (typeof r !== "object" || r === null || Array.isArray(r)) throw bad("not a JSON object");
-  if (r.version !== 1) throw bad(`"version" is ${JSON.stringify(r.version)}, expected 1`);
+  if ((r.version as number) !== 1 && r.version !== 2) {
+    throw bad(`"version" is ${JSON.stringify(r.version)}, expected 1 or 2`);
+  }
   if (!Array.isArray(r.files)) throw bad('no "files" array');
   if (typeof r.totals !== "object" || r.totals === null) throw bad('no "totals"');
   if (typeof r.server !== "object" || r.server === null) throw bad('no "server"');

@@ -7,8 +7,9 @@
  * asked for (each folder once, parents first). Empty local folders are
  * created too (by the shard their own path falls in).
  *
- * What it keeps for the report is one small record per file (the report
- * lists every file); the walk itself holds only the folders still to visit.
+ * It keeps nothing per file: each walked file goes to `onFile` as it is
+ * found (the run tells it when it is decided), and the walk itself holds
+ * only the folders still to visit.
  *
  * @module
  */
@@ -54,11 +55,9 @@ export type Screen = (jobs: UploadJob[]) => Promise<{
 const CHUNK_FILES = 256;
 
 export class FolderFeed implements JobFeed {
-  /** Per folder source (same order), its walked files in walk order. */
-  readonly files: WalkedFile[][];
   readonly tallies: FolderTally[];
-  /** Walked files not sent because `screen` found them on the server, by job id, with the reason. */
-  readonly skipped = new Map<number, string>();
+  /** Walked files not sent because `screen` found them on the server. */
+  skippedCount = 0;
   #nextId: number;
   #ensured = new Set<string>(["/"]);
   #walks: AsyncGenerator<[number, WalkItem]>;
@@ -79,9 +78,12 @@ export class FolderFeed implements JobFeed {
       ignore?: Set<string>;
       /** Why a destination cannot be sent in the server's code page (`server.encoding`). */
       unencodable?: (destination: string) => string | undefined;
+      /** Each walked file (or unreadable folder) as it is found, before its job is queued. */
+      onFile?: (file: WalkedFile) => void;
+      /** A walked file `screen` found on the server: not sent, for `reason`. */
+      onSkipped?: (id: number, reason: string) => void;
     },
   ) {
-    this.files = folders.map(() => []);
     this.tallies = folders.map(() => ({ symlinks: 0, emptyFolders: 0 }));
     this.#nextId = o.firstId;
     this.#walks = this.#walkAll();
@@ -100,7 +102,8 @@ export class FolderFeed implements JobFeed {
     }
     if (this.o.screen && chunk.jobs.length > 0) {
       const { send, skipped } = await this.o.screen(chunk.jobs);
-      for (const s of skipped) this.skipped.set(s.job.id, s.reason);
+      this.skippedCount += skipped.length;
+      for (const s of skipped) this.o.onSkipped?.(s.job.id, s.reason);
       chunk.jobs = send;
     }
     return chunk.jobs.length > 0 || chunk.dirs.length > 0 ? chunk : undefined;
@@ -161,9 +164,8 @@ export class FolderFeed implements JobFeed {
           this.#record(i, destination, item.path, { ok: false, reason });
           return;
         }
-        const rec = this.#record(i, destination, item.path, item.checked);
         const unencodable = this.o.unencodable?.(destination);
-        if (unencodable) rec.entry.unencodable = unencodable; // failed in the report, not sent
+        const rec = this.#record(i, destination, item.path, item.checked, unencodable);
         if (!item.checked.ok || unencodable) return;
         this.#need(posix.dirname(destination), chunk);
         const { size, mtimeMs, ino, ctimeMs } = item.checked;
@@ -180,8 +182,10 @@ export class FolderFeed implements JobFeed {
     destination: string,
     source: string,
     checked: { ok: true; size: number; mtimeMs: number } | { ok: false; reason: string },
+    unencodable?: string,
   ): WalkedFile {
     const entry: FileEntry = { index: this.folders[i].entry.index, source, destination };
+    if (unencodable) entry.unencodable = unencodable; // failed in the report, not sent
     const rec = checked.ok
       ? {
         entry,
@@ -191,7 +195,7 @@ export class FolderFeed implements JobFeed {
         id: this.#nextId++,
       }
       : { entry, ok: false as const, reason: checked.reason, id: this.#nextId++ };
-    this.files[i].push(rec);
+    this.o.onFile?.(rec);
     return rec;
   }
 
