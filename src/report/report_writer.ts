@@ -33,9 +33,16 @@ const FLUSH_AT = 256 * 1024;
 /** Records older than this are written out anyway (a slow run's file still grows). */
 const FLUSH_AFTER_MS = 1000;
 
+/** Where a report can go besides a file: standard output. */
+export interface ByteStream {
+  writeSync(p: Uint8Array): number;
+}
+
 export class ReportWriter implements ReportSink {
-  readonly tmp: string;
-  #file?: Deno.FsFile;
+  /** The temporary file (undefined when writing to a stream). */
+  readonly tmp?: string;
+  readonly path?: string;
+  #file?: ByteStream & { close?(): void };
   #parts: string[] = [];
   #size = 0;
   #flushedAt = Date.now();
@@ -43,8 +50,12 @@ export class ReportWriter implements ReportSink {
   #error?: string;
   #encoder = new TextEncoder();
 
-  constructor(readonly path: string, readonly secrets: readonly (string | undefined)[] = []) {
-    this.tmp = temporaryName(path);
+  /** `to`: the report's path, or a stream (standard output) written as is. */
+  constructor(to: string | ByteStream, readonly secrets: readonly (string | undefined)[] = []) {
+    if (typeof to === "string") {
+      this.path = to;
+      this.tmp = temporaryName(to);
+    } else this.#file = to;
   }
 
   /** How many file records were written so far. */
@@ -54,7 +65,9 @@ export class ReportWriter implements ReportSink {
 
   begin(head: ReportHead): void {
     try {
-      this.#file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
+      if (this.tmp) {
+        this.#file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
+      }
     } catch (e) {
       this.#error = (e as Error).message;
     }
@@ -74,13 +87,14 @@ export class ReportWriter implements ReportSink {
   finish(tail: ReportTail): string | undefined {
     this.#push(tailJson(tail, this.#count));
     this.#flush();
+    if (!this.tmp) return this.#error;
     try {
-      this.#file?.close();
+      this.#file?.close?.();
     } catch { /* closed already */ }
     this.#file = undefined;
     if (this.#error === undefined) {
       try {
-        Deno.renameSync(this.tmp, this.path);
+        Deno.renameSync(this.tmp, this.path!);
         return undefined;
       } catch (e) {
         this.#error = (e as Error).message;
@@ -92,8 +106,9 @@ export class ReportWriter implements ReportSink {
 
   /** Drops the temporary file (the run could not finish its report). */
   abort(): void {
+    if (!this.tmp) return;
     try {
-      this.#file?.close();
+      this.#file?.close?.();
     } catch { /* closed already */ }
     this.#file = undefined;
     try {
