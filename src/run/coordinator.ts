@@ -119,8 +119,6 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     if (opts.sink) opts.sink.file(file);
     else collector!.add(file, c.entry.index, id);
   }, { dryRun: opts.dryRun });
-  // Walked files are told as soon as they are found when nothing will send them.
-  let tellWalkedAtOnce = Boolean(opts.dryRun);
   const feed = new FolderFeed(folders, {
     shard,
     listed: new Set(checked.map((c) => c.entry.destination)),
@@ -131,7 +129,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     hook: opts.walkHook,
     onFile: (w: WalkedFile) => {
       teller.walked(w, w.id);
-      if (tellWalkedAtOnce || !w.ok || w.entry.unencodable) teller.tell(w.id);
+      if (!w.ok || w.entry.unencodable) teller.tell(w.id);
     },
     onSkipped: (id, reason) => teller.tell(id, { skipReason: reason }),
     ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
@@ -200,9 +198,9 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool.run());
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
-  tellWalkedAtOnce = true;
   teller.tellRest({ interrupted: Boolean(interrupted) });
-  if (!interrupted) await feed.drain();
+  if (!interrupted) await feed.drain((jobs) => jobs.forEach((j) => teller.tell(j.id)));
+  await feed.close();
   if (feed.skippedCount > 0) {
     opts.log?.(`already on the server, not sent: ${feed.skippedCount} walked file(s)`);
   }

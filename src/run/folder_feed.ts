@@ -46,10 +46,15 @@ export interface FolderTally {
  * Decides which of a chunk's jobs to send (the skip rules: what is already on
  * the server is not sent again); the others are reported with the reason.
  */
-export type Screen = (jobs: UploadJob[]) => Promise<{
-  send: UploadJob[];
-  skipped: { job: UploadJob; reason: string }[];
-}>;
+export type Screen =
+  & ((jobs: UploadJob[]) => Promise<{
+    send: UploadJob[];
+    skipped: { job: UploadJob; reason: string }[];
+  }>)
+  & {
+    /** The walk is over: let go of what the screen holds (its connection). */
+    close?: () => Promise<void>;
+  };
 
 /** Files per chunk: enough to keep workers busy, small enough that uploads start early. */
 const CHUNK_FILES = 256;
@@ -90,28 +95,39 @@ export class FolderFeed implements JobFeed {
   }
 
   async next(): Promise<FeedChunk | undefined> {
-    if (this.#done) return undefined;
-    const chunk: FeedChunk = { dirs: [], jobs: [] };
-    while (chunk.jobs.length < CHUNK_FILES) {
-      const step = await this.#walks.next();
-      if (step.done) {
-        this.#done = true;
-        break;
+    // A chunk whose files were all on the server already is not the end: walk on.
+    while (!this.#done) {
+      const chunk: FeedChunk = { dirs: [], jobs: [] };
+      while (chunk.jobs.length < CHUNK_FILES) {
+        const step = await this.#walks.next();
+        if (step.done) {
+          this.#done = true;
+          break;
+        }
+        this.#take(step.value[0], step.value[1], chunk);
       }
-      this.#take(step.value[0], step.value[1], chunk);
+      if (this.o.screen && chunk.jobs.length > 0) {
+        const { send, skipped } = await this.o.screen(chunk.jobs);
+        this.skippedCount += skipped.length;
+        for (const s of skipped) this.o.onSkipped?.(s.job.id, s.reason);
+        chunk.jobs = send;
+      }
+      if (chunk.jobs.length > 0 || chunk.dirs.length > 0) return chunk;
     }
-    if (this.o.screen && chunk.jobs.length > 0) {
-      const { send, skipped } = await this.o.screen(chunk.jobs);
-      this.skippedCount += skipped.length;
-      for (const s of skipped) this.o.onSkipped?.(s.job.id, s.reason);
-      chunk.jobs = send;
-    }
-    return chunk.jobs.length > 0 || chunk.dirs.length > 0 ? chunk : undefined;
+    return undefined;
   }
 
-  /** Walks the rest without sending (a dry run, or what a stopped run did not reach). */
-  async drain(): Promise<void> {
-    while (await this.next());
+  /**
+   * Walks the rest without sending (a dry run, or what a run that stopped
+   * sending did not reach): each chunk's jobs go to `onJobs` (to be told).
+   */
+  async drain(onJobs: (jobs: UploadJob[]) => void = () => {}): Promise<void> {
+    for (let chunk; (chunk = await this.next());) onJobs(chunk.jobs);
+  }
+
+  /** Lets go of the screen's connection (the run is over, the walk finished or not). */
+  async close(): Promise<void> {
+    await this.o.screen?.close?.();
   }
 
   async *#walkAll(): AsyncGenerator<[number, WalkItem]> {
