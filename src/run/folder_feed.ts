@@ -56,6 +56,13 @@ export type Screen =
     close?: () => Promise<void>;
   };
 
+/** `text` in NFC; plain ASCII (most names) is NFC already, and testing it is cheaper. */
+function nfc(text: string): string {
+  return ASCII.test(text) ? text : text.normalize("NFC");
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Files per chunk: enough to keep workers busy, small enough that uploads start early. */
 const CHUNK_FILES = 256;
 
@@ -65,7 +72,7 @@ export class FolderFeed implements JobFeed {
   skippedCount = 0;
   #nextId: number;
   #ensured = new Set<string>(["/"]);
-  #walks: AsyncGenerator<[number, WalkItem]>;
+  #walks: Generator<[number, WalkItem]>;
   #done = false;
 
   constructor(
@@ -99,7 +106,7 @@ export class FolderFeed implements JobFeed {
     while (!this.#done) {
       const chunk: FeedChunk = { dirs: [], jobs: [] };
       while (chunk.jobs.length < CHUNK_FILES) {
-        const step = await this.#walks.next();
+        const step = this.#walks.next();
         if (step.done) {
           this.#done = true;
           break;
@@ -130,13 +137,13 @@ export class FolderFeed implements JobFeed {
     await this.o.screen?.close?.();
   }
 
-  async *#walkAll(): AsyncGenerator<[number, WalkItem]> {
+  *#walkAll(): Generator<[number, WalkItem]> {
     for (let i = 0; i < this.folders.length; i++) {
       const { entry, remote } = this.folders[i];
       // The remote folder itself exists after the run even when nothing is in it.
       if (this.#mine(remote)) yield [i, { kind: "emptyDir", rel: "" }];
       const tree = entry.tree ?? { include: [], exclude: [], followSymlinks: false };
-      for await (const item of walkTree(entry.source, tree, this.o.hook)) yield [i, item];
+      for (const item of walkTree(entry.source, tree, this.o.hook)) yield [i, item];
     }
   }
 
@@ -147,7 +154,10 @@ export class FolderFeed implements JobFeed {
 
   #take(i: number, item: WalkItem, chunk: FeedChunk): void {
     const { entry, remote } = this.folders[i];
-    const destination = item.rel ? posix.join(remote, item.rel.normalize("NFC")) : remote;
+    // The walk's names are plain (no "." or ".." parts): joined without posix.join's normalizing.
+    const destination = item.rel
+      ? (remote.endsWith("/") ? remote : remote + "/") + nfc(item.rel)
+      : remote;
     switch (item.kind) {
       case "symlink":
         // Counted by the shard its path falls in, so merged shard reports add up.
