@@ -102,6 +102,7 @@ async function lockedRun(
       log: output.log,
       onEvent: output.event,
       sink: writer,
+      countAhead: output.showsProgress,
     });
   } catch (e) {
     writer?.abort();

@@ -57,6 +57,12 @@ export interface RunOptions {
    * `RunOutcome.report.files` (config order): for tests and small runs.
    */
   sink?: ReportSink;
+  /**
+   * Count the folder sources' files ahead of the walk (a second walk, names
+   * and sizes), so `progress` events carry the total early: for a progress
+   * line that shows it.
+   */
+  countAhead?: boolean;
 }
 
 export interface RunOutcome {
@@ -182,6 +188,11 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       if (ino !== undefined) job.ino = ino;
       if (ctimeMs !== undefined) job.ctimeMs = ctimeMs;
     }
+    // The total of the folder walks, known early for the progress line (a second, cheap walk).
+    let poolDone = false;
+    const counting = folders.length > 0 && opts.countAhead
+      ? feed.countAhead((f, b) => teller.countedAhead(f, b), () => poolDone)
+      : Promise.resolve();
     const pool = new Pool({
       settings: uploadSettings(opts),
       workers,
@@ -196,6 +207,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       ...(folders.length > 0 ? { feed } : {}),
     }, jobs);
     ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool.run());
+    poolDone = true;
+    await counting.catch(() => {}); // a folder that vanished meanwhile: the walk reports it
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
   teller.tellRest({ interrupted: Boolean(interrupted) });

@@ -18,6 +18,10 @@ export class FileTeller {
   readonly #pending = new Map<number, CheckedSource>();
   #files = 0;
   #bytes = 0;
+  /** What the count-ahead of the folder walks found so far (walked files only). */
+  #ahead = { files: 0, bytes: 0 };
+  #walkedFiles = 0;
+  #walkedBytes = 0;
 
   constructor(
     readonly emit: (event: RunEvent) => void,
@@ -43,6 +47,13 @@ export class FileTeller {
   /** A file walked from a folder source (job id `id`), to be told later. */
   walked(c: CheckedSource, id: number): void {
     this.#add(id, c);
+    this.#walkedFiles++;
+    if (c.ok) this.#walkedBytes += c.size;
+  }
+
+  /** The count-ahead of the folder walks got this far: the totals shown are at least this. */
+  countedAhead(files: number, bytes: number): void {
+    this.#ahead = { files, bytes };
   }
 
   /** Tells the file with job id `id` now (once); later calls for it do nothing. */
@@ -60,9 +71,15 @@ export class FileTeller {
     for (const id of [...this.#pending.keys()]) this.tell(id, facts);
   }
 
-  /** A pool `progress` event, with the totals known so far. */
+  /**
+   * A pool `progress` event, with the totals known so far: the listed files
+   * and, for folder sources, what the count-ahead found when it is ahead of
+   * the walk (it always is, but for a file that changed in between).
+   */
   progress(e: ProgressEvent): void {
-    this.emit({ ...e, files: this.#files, bytes: this.#bytes });
+    const files = this.#files - this.#walkedFiles + Math.max(this.#walkedFiles, this.#ahead.files);
+    const bytes = this.#bytes - this.#walkedBytes + Math.max(this.#walkedBytes, this.#ahead.bytes);
+    this.emit({ ...e, files, bytes });
   }
 
   #add(id: number, c: CheckedSource): void {

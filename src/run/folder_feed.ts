@@ -63,6 +63,9 @@ function nfc(text: string): string {
 
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** Entries the count-ahead looks at per turn of the event loop. */
+const COUNT_SLICE = 1000;
+
 /** Files per chunk: enough to keep workers busy, small enough that uploads start early. */
 const CHUNK_FILES = 256;
 
@@ -137,13 +140,52 @@ export class FolderFeed implements JobFeed {
     await this.o.screen?.close?.();
   }
 
-  *#walkAll(): Generator<[number, WalkItem]> {
+  /**
+   * Counts the files and bytes the walk will report (what `onFile` will be
+   * told), walking the folders a second time ahead of the real walk, so the
+   * progress line knows the total early. Names and sizes only; a slice of
+   * entries per turn of the event loop, so uploads go on meanwhile. Stops
+   * when `stopped()` says so.
+   */
+  async countAhead(
+    counted: (files: number, bytes: number, done: boolean) => void,
+    stopped: () => boolean,
+  ): Promise<void> {
+    let files = 0;
+    let bytes = 0;
+    let seen = 0;
+    for (const [i, item] of this.#walkAll(false)) {
+      if (item.kind === "file" || item.kind === "unreadable") {
+        const destination = this.#destinationOf(i, item.rel);
+        if (
+          this.#mine(destination) &&
+          (item.kind === "unreadable" ||
+            (!this.o.listed.has(destination) && !this.o.ignore?.has(item.path)))
+        ) {
+          files++;
+          if (item.kind === "file" && item.checked.ok && !looksLikeTempName(destination)) {
+            bytes += item.checked.size;
+          }
+        }
+      }
+      if (++seen % COUNT_SLICE === 0) {
+        counted(files, bytes, false);
+        await new Promise((r) => setTimeout(r, 0));
+        if (stopped()) return;
+      }
+    }
+    counted(files, bytes, true);
+  }
+
+  *#walkAll(hooked = true): Generator<[number, WalkItem]> {
     for (let i = 0; i < this.folders.length; i++) {
       const { entry, remote } = this.folders[i];
       // The remote folder itself exists after the run even when nothing is in it.
       if (this.#mine(remote)) yield [i, { kind: "emptyDir", rel: "" }];
       const tree = entry.tree ?? { include: [], exclude: [], followSymlinks: false };
-      for (const item of walkTree(entry.source, tree, this.o.hook)) yield [i, item];
+      for (const item of walkTree(entry.source, tree, hooked ? this.o.hook : undefined)) {
+        yield [i, item];
+      }
     }
   }
 
@@ -152,12 +194,16 @@ export class FolderFeed implements JobFeed {
     return !shard || shardOf(destination, shard.count) === shard.index;
   }
 
-  #take(i: number, item: WalkItem, chunk: FeedChunk): void {
-    const { entry, remote } = this.folders[i];
+  /** The remote path of `rel` below folder source `i`. */
+  #destinationOf(i: number, rel: string): string {
+    const { remote } = this.folders[i];
     // The walk's names are plain (no "." or ".." parts): joined without posix.join's normalizing.
-    const destination = item.rel
-      ? (remote.endsWith("/") ? remote : remote + "/") + nfc(item.rel)
-      : remote;
+    return rel ? (remote.endsWith("/") ? remote : remote + "/") + nfc(rel) : remote;
+  }
+
+  #take(i: number, item: WalkItem, chunk: FeedChunk): void {
+    const { entry } = this.folders[i];
+    const destination = this.#destinationOf(i, item.rel);
     switch (item.kind) {
       case "symlink":
         // Counted by the shard its path falls in, so merged shard reports add up.
