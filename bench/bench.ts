@@ -212,6 +212,11 @@ async function exportRef(rev: string, dir: string): Promise<string> {
 }
 
 async function main(): Promise<number> {
+  // `--million`: the 1,000,000-file folder source (bench/million.ts), with its own flags.
+  if (Deno.args.includes("--million")) {
+    const { million } = await import("./million.ts");
+    return await million(Deno.args.filter((a) => a !== "--million"));
+  }
   let values;
   try {
     ({ values } = parseArgs({
