@@ -37,6 +37,7 @@ import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
 import { PassiveMode } from "./passive.ts";
+import { withoutPassword } from "./server_text.ts";
 import { joinChunks, type Sent, type TransferRequest, type Transport } from "./transport.ts";
 
 /**
@@ -65,7 +66,8 @@ export async function openBasicFtpSession(
     return new Session(new BasicFtpTransport(client, legacy), parseFeatures(feat));
   } catch (e) {
     client.close();
-    throw e;
+    // The login's replies may echo the password: kept out of the error here, and only here.
+    throw withoutPassword(e, server.password);
   }
 }
 

@@ -358,8 +358,11 @@ export function summarize(
   for (const note of report.notes ?? []) lines.push(`note: ${safeText(note, secrets)}`);
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
   for (const f of report.problems.slice(0, maxProblems)) {
+    // The password is looked for in the error only (server text), not in the paths.
     lines.push(
-      safeText(`  ${f.status}: ${f.source} -> ${f.destination}: ${f.error ?? ""}`, secrets),
+      `${safeText(`  ${f.status}: ${f.source} -> ${f.destination}`)}: ${
+        safeText(f.error ?? "", secrets)
+      }`,
     );
   }
   if (report.problemCount > maxProblems) {

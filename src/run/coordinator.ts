@@ -26,6 +26,7 @@ import { checkRemote } from "./remote_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
+import { newServerClock } from "../plan/server_clock.ts";
 import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
@@ -98,6 +99,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     retries: settings.retries,
     log: opts.log,
     signal: opts.signal,
+    // One per run: the server's time zones are learned once, by the first check that needs them.
+    clock: newServerClock(config.server.listTimeZone),
   };
   const server = {
     host: config.server.host,
@@ -214,6 +217,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   teller.tellRest({ interrupted: Boolean(interrupted) });
   if (!interrupted) await feed.drain((jobs) => jobs.forEach((j) => teller.tell(j.id)));
   await feed.close();
+  notes.push(...feed.notes);
   if (feed.skippedCount > 0) {
     opts.log?.(`already on the server, not sent: ${feed.skippedCount} walked file(s)`);
   }

@@ -73,6 +73,8 @@ export class FolderFeed implements JobFeed {
   readonly tallies: FolderTally[];
   /** Walked files not sent because `screen` found them on the server. */
   skippedCount = 0;
+  /** Said once for the run (report notes): include globs that matched no file. */
+  readonly notes: string[] = [];
   #nextId: number;
   #ensured = new Set<string>(["/"]);
   #walks: Generator<[number, WalkItem]>;
@@ -155,18 +157,10 @@ export class FolderFeed implements JobFeed {
     let bytes = 0;
     let seen = 0;
     for (const [i, item] of this.#walkAll(false)) {
-      if (item.kind === "file" || item.kind === "unreadable") {
-        const destination = this.#destinationOf(i, item.rel);
-        if (
-          this.#mine(destination) &&
-          (item.kind === "unreadable" ||
-            (!this.o.listed.has(destination) && !this.o.ignore?.has(item.path)))
-        ) {
-          files++;
-          if (item.kind === "file" && item.checked.ok && !looksLikeTempName(destination)) {
-            bytes += item.checked.size;
-          }
-        }
+      const n = this.#counted(i, item);
+      if (n) {
+        files++;
+        bytes += n.bytes;
       }
       if (++seen % COUNT_SLICE === 0) {
         counted(files, bytes, false);
@@ -175,6 +169,18 @@ export class FolderFeed implements JobFeed {
       }
     }
     counted(files, bytes, true);
+  }
+
+  /** Whether `#take` will record `item` (a file of the report), and with how many bytes. */
+  #counted(i: number, item: WalkItem): { bytes: number } | undefined {
+    if (item.kind !== "file" && item.kind !== "unreadable" && item.kind !== "refused") return;
+    const destination = this.#destinationOf(i, item.rel);
+    if (!this.#mine(destination)) return;
+    if (item.kind === "unreadable") return { bytes: 0 };
+    if (this.o.listed.has(destination)) return;
+    if (item.kind === "refused") return { bytes: item.size };
+    if (this.o.ignore?.has(item.path)) return;
+    return { bytes: item.checked.ok && !looksLikeTempName(destination) ? item.checked.size : 0 };
   }
 
   *#walkAll(hooked = true): Generator<[number, WalkItem]> {
@@ -203,17 +209,36 @@ export class FolderFeed implements JobFeed {
 
   #take(i: number, item: WalkItem, chunk: FeedChunk): void {
     const { entry } = this.folders[i];
-    const destination = this.#destinationOf(i, item.rel);
+    const shard = this.o.shard;
+    const rel = "rel" in item ? item.rel : "";
+    const destination = this.#destinationOf(i, rel);
     switch (item.kind) {
       case "symlink":
         // Counted by the shard its path falls in, so merged shard reports add up.
         if (!this.#mine(destination)) return;
-        if (this.tallies[i].symlinks++ === 0) {
-          this.o.log?.(
-            `files[${entry.index}]: symlinks are not followed (${item.rel}${
-              item.loop ? ": a loop" : ""
-            }); see the report for the count`,
-          );
+        if (this.tallies[i].symlinks++ === 0 || item.loop || item.again !== undefined) {
+          this.o.log?.(`files[${entry.index}]: ${symlinkNote(item)}`);
+        }
+        return;
+      case "refused": {
+        if (!this.#mine(destination) || this.o.listed.has(destination)) return;
+        // Failed in the report at once, nothing sent: the name cannot be sent as itself.
+        this.#record(
+          i,
+          destination,
+          item.path,
+          { ok: true, size: item.size, mtimeMs: 0 },
+          item.reason,
+        );
+        return;
+      }
+      case "unmatched":
+        for (const k of item.include) {
+          const note = `files[${entry.index}].include[${k}] matched no file${
+            shard ? " (in this shard)" : ""
+          }; globs match the path below the folder, case included ("sub/**", "**/*.html")`;
+          this.notes.push(note);
+          this.o.log?.(`warning: ${note}`);
         }
         return;
       case "emptyDir":
@@ -280,4 +305,15 @@ export class FolderFeed implements JobFeed {
       chunk.dirs.push(missing[k]);
     }
   }
+}
+
+/** What a symlink item means, for the log line (said for the first and for every loop). */
+function symlinkNote(item: { rel: string; loop?: true; again?: string }): string {
+  if (item.loop) {
+    return `${item.rel} is a symlink loop (it leads back to a folder above it); not followed`;
+  }
+  if (item.again !== undefined) {
+    return `${item.rel} leads to a folder already walked through ${item.again}; not walked again`;
+  }
+  return `symlinks are not followed (${item.rel}); see the report for the count`;
 }

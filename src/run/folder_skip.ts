@@ -7,8 +7,8 @@
  * one after another, so only the chunk's last folder can go on in the next
  * chunk, and only its listing is kept for it; every other listing is dropped
  * as soon as its files are decided. One connection serves every chunk
- * (opened on first use, again after a loss), and whether the server can set
- * times is learned once for the run.
+ * (opened on first use, again after a loss), and what the server's clocks
+ * are is learned once for the run (`skip_clock.ts`, the run's `clock`).
  *
  * This never fails a file: when a check cannot be made, the chunk is sent,
  * and the pool meets the problem and reports it.
@@ -20,19 +20,15 @@ import { posix } from "node:path";
 import { openSession } from "../ftp/open_session.ts";
 import { ConnectionLost, FTPError, ProtocolError } from "../ftp/errors.ts";
 import type { Listing, RemoteEntry } from "../ftp/listing.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { errorText } from "../ftp/server_text.ts";
 import type { Session } from "../ftp/session.ts";
-import { timeSettingFor } from "../ftp/set_mtime.ts";
-import {
-  CANNOT_SET_TIMES_NOTE,
-  dependsOnTimeSetting,
-  planSkips,
-  remoteEntryOf,
-} from "../plan/skip.ts";
+import { planSkips } from "../plan/skip.ts";
+import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
 import { toConnectError } from "../upload/retry.ts";
-import { probeTimeSetting } from "../upload/remote_state.ts";
+import type { SessionRunner } from "../upload/remote_state.ts";
 import type { RemoteCheckOptions } from "./remote_check.ts";
+import { settleClock } from "./skip_clock.ts";
 import type { Screen } from "./folder_feed.ts";
 
 type ScreenOptions = Omit<RemoteCheckOptions, "jobs" | "connections">;
@@ -56,7 +52,8 @@ export class FolderScreen {
   #carried?: Read;
   /** Folders above the destinations, known to be there or not (one CWD each, once). */
   #exists = new Map<string, boolean>();
-  #serverSetsTimes?: boolean;
+  /** What the run knows of the server's clocks (shared with the listed files' check). */
+  readonly #clock: ServerClock;
   /** The login was refused for good: nothing more is asked, everything is sent. */
   #refused = false;
   #failedOnce = false;
@@ -64,7 +61,11 @@ export class FolderScreen {
   /** Listings read, for tests: each folder once. */
   listed = 0;
 
-  constructor(readonly o: ScreenOptions, readonly notes: string[]) {}
+  readonly #runner: SessionRunner = (op) => this.#run(op);
+
+  constructor(readonly o: ScreenOptions, readonly notes: string[]) {
+    this.#clock = o.clock ?? newServerClock();
+  }
 
   async check(jobs: UploadJob[]): ReturnType<Screen> {
     const everything = { send: jobs, skipped: [] };
@@ -87,24 +88,17 @@ export class FolderScreen {
         if (this.o.signal?.aborted) return everything;
       }
       this.#carried = last;
-      const needs = this.#serverSetsTimes === undefined &&
-        jobs.find((j) =>
-          dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), this.o.rule)
-        );
-      if (needs) {
-        const setting = timeSettingFor(await this.#run((s) => Promise.resolve(s.features)));
-        this.#serverSetsTimes = await probeTimeSetting(
-          (op) => this.#run(op),
-          setting,
-          posix.dirname(needs.destination),
-        );
-      }
-      const plan = planSkips(jobs, listings, this.o.rule, {
-        serverSetsTimes: this.#serverSetsTimes,
+      const clock = this.#clock;
+      const said = await settleClock({
+        run: this.#runner,
+        features: () => this.#run((s) => Promise.resolve(s.features)),
+        listings,
+        jobs,
+        rule: this.o.rule,
+        clock,
       });
-      if (plan.notOlder > 0 && !this.notes.includes(CANNOT_SET_TIMES_NOTE)) {
-        this.notes.push(CANNOT_SET_TIMES_NOTE);
-      }
+      for (const note of said) if (!this.notes.includes(note)) this.notes.push(note);
+      const plan = planSkips(jobs, listings, this.o.rule, { clock });
       return { send: plan.send, skipped: plan.skipped };
     } catch (e) {
       this.#carried = undefined;
@@ -177,7 +171,7 @@ export class FolderScreen {
   }
 
   #describe(e: unknown): string {
-    return safeText(e instanceof Error ? e.message : String(e), [this.o.login.password]);
+    return errorText(e, [this.o.login.password]);
   }
 }
 

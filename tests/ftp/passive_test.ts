@@ -6,9 +6,7 @@
 import assert from "node:assert/strict";
 import { FTPError } from "../../src/ftp/errors.ts";
 import { epsvPort, PassiveMode, pasvPort } from "../../src/ftp/passive.ts";
-import type { Reply } from "../../src/ftp/reply.ts";
-
-const reply = (message: string): Reply => ({ code: Number(message.slice(0, 3)), message });
+import { reply } from "./fake_transport.ts";
 
 Deno.test("epsvPort: `(|||port|)`, any delimiter RFC 2428 allows; nothing from other replies", () => {
   assert.equal(epsvPort(reply("229 Entering Extended Passive Mode (|||40000|)")), 40000);
