@@ -87,12 +87,14 @@ ${DEMO_OPTIONS}
 
 export const REPORT_HELP = `ftpbatch report merge R1.json R2.json … [options]: merge the reports of
 the shards of one config into one report with the same schema; exits with the worst shard's exit
-code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs or servers,
-overlapping or missing shards.
+code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs, settings or
+servers, overlapping or missing shards, and shards started further apart than --max-spread.
+Reads the reports as streams; paths are relative to the folder the command was started in.
 
 Options:
-  --output FILE   write the merged report here (default: stdout)
-  --quiet         the summary only when a shard did not exit 0
+  --output FILE       write the merged report here (default: stdout)
+  --max-spread HOURS  how far apart the shards may have started (default 12)
+  --quiet             the summary only when a shard did not exit 0
   -h, --help      this text
 `;
 
