@@ -20,11 +20,17 @@
  *   are therefore capped at TLS 1.2, whose session id every data connection
  *   may resume (clean on proftpd, vsftpd `require_ssl_reuse`, pure-ftpd,
  *   pyftpdlib).
+ * - Implicit FTPS (vsftpd `implicit_ssl=YES` with its default `require_ssl_reuse=YES`,
+ *   proftpd `UseImplicitSSL`): basic-ftp opens the control connection with
+ *   `tls.connect(port, host)`, and in Deno 2.9.6 a session from such a connection is not
+ *   resumable by a `tls.connect({ socket })` data connection (vsftpd: `522 SSL connection
+ *   failed: session reuse required`). So the implicit control connection is made here the way
+ *   the explicit one is: a TCP socket, then TLS over it ({@linkcode connectImplicitByUpgrade}).
  *
  * @module
  */
 
-import { Client, FTPError as BasicFtpError } from "basic-ftp";
+import { Client, FTPError as BasicFtpError, type FTPResponse } from "basic-ftp";
 import {
   downloadTo,
   parseEpsvResponse,
@@ -54,6 +60,7 @@ export async function openBasicFtpSession(
   // A legacy code page (`server.encoding`) is loaded only when configured.
   const legacy = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
   useServerEncoding(client, legacy);
+  connectImplicitByUpgrade(client);
   try {
     await ftpReplies(client.access({
       host: server.host,
@@ -70,6 +77,24 @@ export async function openBasicFtpSession(
     client.close();
     throw e;
   }
+}
+
+/**
+ * basic-ftp's `connectImplicitTLS` with TLS started over a plain TCP socket (see the module
+ * doc: only such a session is resumed by the data connections). The socket is handed over
+ * while still connecting, as basic-ftp does, so its timeout and error handling apply; an
+ * untrusted certificate fails the handshake (`rejectUnauthorized` stays at its default).
+ */
+function connectImplicitByUpgrade(client: Client): void {
+  client.connectImplicitTLS = function (host = "localhost", port = 21, tlsOptions = {}) {
+    this.ftp.reset();
+    tlsOptions.host ??= host;
+    const raw = tcpConnect({ host, port, family: this.ftp.ipFamily });
+    this.ftp.socket = tlsConnect({ ...tlsOptions, socket: raw });
+    this.ftp.tlsOptions = tlsOptions;
+    return (this as unknown as { _handleConnectResponse(): Promise<FTPResponse> })
+      ._handleConnectResponse();
+  };
 }
 
 export class BasicFtpSession extends Session {
@@ -256,31 +281,63 @@ export class BasicFtpSession extends Session {
     let data: TLSSocket | undefined;
     let dataDone = false;
     let reply: Reply | undefined;
+    let verdict: ReturnType<typeof setTimeout> | undefined;
+    let failure: Error | undefined;
     try {
       await ftp.handle(command, (res, task) => {
+        // The data connection broke: the server's reply says why (vsftpd `522 SSL connection
+        // failed` once the handshake is done; `426`, `552` mid-transfer), and is what the retry
+        // policy must see rather than a network failure. It gets a moment to arrive.
+        const dataBroke = (e: Error) => {
+          if (failure || isCertificateFailure(e)) return task.reject(e);
+          failure = e;
+          if (reply) return task.reject(e); // the server took it as complete; this side did not
+          verdict = setTimeout(() => task.reject(e), Math.min(ftp.timeout, VERDICT_MS));
+        };
         if (res instanceof Error) {
           task.reject(res);
         } else if ((res.code === 150 || res.code === 125) && !data) {
           // The control connection's session, resumed (servers require it: see the module doc).
-          data = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: control.getSession() });
-          data.setTimeout(ftp.timeout, () => data!.destroy(new Error("Timeout (data socket)")));
-          data.once("error", (e) => task.reject(e));
-          use(data, () => {
+          const tls = data = tlsConnect({
+            ...ftp.tlsOptions,
+            socket: raw,
+            session: control.getSession(),
+          });
+          tls.setTimeout(ftp.timeout, () => tls.destroy(new Error("Timeout (data socket)")));
+          tls.once("error", dataBroke);
+          use(tls, () => {
             dataDone = true;
             if (reply) task.resolve(reply);
-          }, (e) => task.reject(e));
+          }, (e) => isPrematureClose(e) ? dataBroke(e) : task.reject(e));
         } else if (res.code >= 200 && res.code < 300) {
           reply = { code: res.code, message: res.message };
-          if (dataDone) task.resolve(reply);
+          if (failure) task.reject(failure);
+          else if (dataDone) task.resolve(reply);
         } else if (res.code >= 300) {
           task.reject(new FTPError({ code: res.code, message: res.message }));
         }
       });
     } finally {
+      clearTimeout(verdict);
       raw.destroy();
       data?.destroy();
     }
   }
+}
+
+/** How long a broken data connection waits for the server's reply saying why. */
+const VERDICT_MS = 3_000;
+
+/** The data connection closed under a stream (not a local read error). */
+function isPrematureClose(e: Error): boolean {
+  return (e as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE";
+}
+
+/** The data connection's certificate was not trusted: told as it is, not as the server's reply. */
+function isCertificateFailure(e: Error): boolean {
+  const code = (e as { code?: unknown }).code;
+  return /certificate|UnknownIssuer|self[- ]signed|unable to verify/i.test(e.message) ||
+    (typeof code === "string" && /CERT/.test(code));
 }
 
 /** basic-ftp's error replies as this project's FTPError, so one classifier serves both transports. */
