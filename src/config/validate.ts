@@ -21,9 +21,24 @@ import { all, at, boolean, type Check, ENV_NAME, integer, oneOf, Reader, text } 
 import { readFiles } from "./files.ts";
 import { checkEncoding } from "./encoding.ts";
 import { UTF8 } from "../ftp/encoding.ts";
+import {
+  NETWORK_OPTION_KEYS,
+  NETWORK_SERVER_KEYS,
+  readBwlimit,
+  readNetworkServer,
+} from "./network.ts";
 
 const ROOT_KEYS = ["server", "options", "files"];
-const SERVER_KEYS = ["host", "port", "user", "password", "passwordEnv", "secure", "encoding"];
+const SERVER_KEYS = [
+  "host",
+  "port",
+  "user",
+  "password",
+  "passwordEnv",
+  "secure",
+  "encoding",
+  ...NETWORK_SERVER_KEYS,
+];
 const OPTION_KEYS = [
   "workers",
   "retries",
@@ -35,6 +50,7 @@ const OPTION_KEYS = [
   "backoffBaseMs",
   "backoffMaxMs",
   "timeoutMs",
+  ...NETWORK_OPTION_KEYS,
 ];
 const MAX_BACKOFF_MS = 3_600_000;
 
@@ -122,6 +138,7 @@ function readServer(r: Reader, raw: unknown): ServerConfig {
   if (user !== undefined) server.user = user;
   if (password !== undefined) server.password = password;
   if (passwordEnv !== undefined) server.passwordEnv = passwordEnv;
+  readNetworkServer(r, o, p, server);
   return server;
 }
 
@@ -177,5 +194,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
   };
   if (report !== undefined) options.report = resolve(dir, report);
   if (lock !== undefined) options.lock = resolve(dir, lock);
+  const bwlimit = readBwlimit(r, o, p);
+  if (bwlimit !== undefined) options.bwlimit = bwlimit;
   return options;
 }

@@ -40,7 +40,9 @@ import {
 import { createReadStream } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
-import { pipeline, Writable } from "node:stream";
+import { pipeline, type Readable, Transform, Writable } from "node:stream";
+import type { Buffer } from "node:buffer";
+import { Throttle } from "./bandwidth.ts";
 import type { FtpLogin } from "./login.ts";
 import { type Codec, isUtf8, legacyCodec } from "./encoding.ts";
 import { useServerEncoding } from "./basic_ftp_encoding.ts";
@@ -72,7 +74,8 @@ export async function openBasicFtpSession(
       secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
-    return new BasicFtpSession(client, parseFeatures(feat), legacy);
+    const throttle = server.bandwidth ? new Throttle(server.bandwidth) : undefined;
+    return new BasicFtpSession(client, parseFeatures(feat), legacy, throttle);
   } catch (e) {
     client.close();
     throw e;
@@ -106,6 +109,8 @@ export class BasicFtpSession extends Session {
     readonly client: Client,
     features: Map<string, string>,
     readonly codec: Codec | undefined = undefined,
+    /** The run's upload rate limit (`--bwlimit`), when there is one. */
+    readonly throttle: Throttle | undefined = undefined,
   ) {
     super(features);
   }
@@ -184,7 +189,7 @@ export class BasicFtpSession extends Session {
     this.inFlight = sent;
     source.once("error", (e: Error) => ftp.closeWithError(e));
     try {
-      await uploadFrom(source, {
+      await uploadFrom(throttled(source, this.throttle), {
         ftp,
         tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
         command: verb,
@@ -214,7 +219,7 @@ export class BasicFtpSession extends Session {
       await this.#overTlsData(`${verb} ${remotePath}`, (socket, done, fail) => {
         data = socket;
         socket.once("secureConnect", () => {
-          pipeline(source, socket, (err) => err ? fail(err) : done());
+          pipeline(throttled(source, this.throttle), socket, (err) => err ? fail(err) : done());
         });
       });
       return { read: source.bytesRead, written: sent() };
@@ -323,6 +328,27 @@ export class BasicFtpSession extends Session {
       data?.destroy();
     }
   }
+}
+
+/**
+ * `source` paced by the run's rate limit: each chunk, cut to the throttle's slice, goes on
+ * once its stretch of the shared link begins.
+ */
+function throttled(source: Readable, throttle: Throttle | undefined): Readable {
+  if (!throttle) return source;
+  const pace = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      void (async () => {
+        for (let off = 0; off < chunk.length; off += throttle.slice) {
+          const piece = chunk.subarray(off, off + throttle.slice);
+          await throttle.take(piece.length);
+          this.push(piece);
+        }
+      })().then(() => callback(), callback);
+    },
+  });
+  source.once("error", (e) => pace.destroy(e));
+  return source.pipe(pace);
 }
 
 /** How long a broken data connection waits for the server's reply saying why. */

@@ -5,7 +5,9 @@
  * @module
  */
 
-/** Where and how to log in; the password is already resolved. */
+import type { BandwidthShare } from "./bandwidth.ts";
+
+/** Where and how to log in, and how the connection sends; the password is already resolved. */
 export interface FtpLogin {
   host: string;
   port: number;
@@ -15,4 +17,6 @@ export interface FtpLogin {
   secure: boolean | "implicit";
   /** The server's encoding for names (`encoding.ts`); absent or `utf8` = UTF-8. */
   encoding?: string;
+  /** The run's upload rate limit, shared by all its connections (`bandwidth.ts`). */
+  bandwidth?: BandwidthShare;
 }

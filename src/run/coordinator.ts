@@ -26,6 +26,7 @@ import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
+import { sharedBandwidth } from "../ftp/bandwidth.ts";
 import { destinationCheck } from "../config/encoding.ts";
 
 export interface RunOptions {
@@ -273,6 +274,8 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       password: opts.password,
       secure: server.secure,
       encoding: server.encoding,
+      // One limit for all connections: the workers share its bucket (`ftp/bandwidth.ts`).
+      ...(options.bwlimit ? { bandwidth: sharedBandwidth(options.bwlimit) } : {}),
     },
     retries: options.retries,
     atomic: options.atomic,
