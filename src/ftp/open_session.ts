@@ -5,7 +5,7 @@
  * @module
  */
 
-import { openNativeSession } from "./native_session.ts";
+import { openNativeSession } from "./native_transport.ts";
 import type { FtpLogin } from "./login.ts";
 import type { Session } from "./session.ts";
 import { encryptionRequired } from "./tls_required.ts";
@@ -20,6 +20,6 @@ export async function openSession(server: FtpLogin, timeoutMs: number): Promise<
     });
   }
   // Loaded only for FTPS: it costs each worker start-up time otherwise.
-  const { openBasicFtpSession } = await import("./basic_ftp_session.ts");
+  const { openBasicFtpSession } = await import("./basic_ftp_transport.ts");
   return await openBasicFtpSession(server, timeoutMs);
 }

@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Client } from "basic-ftp";
-import { BasicFtpSession } from "../../src/ftp/basic_ftp_session.ts";
+import { BasicFtpTransport } from "../../src/ftp/basic_ftp_transport.ts";
+import { Session } from "../../src/ftp/session.ts";
 import { FTPError, PartialUploadError } from "../../src/ftp/errors.ts";
 import { classifyError } from "../../src/upload/retry.ts";
 import { listTree, makeUnicodeDataset } from "../helpers/dataset.ts";
@@ -127,15 +128,21 @@ realServerTest(
       secure: "implicit",
       secureOptions: { rejectUnauthorized: false, maxVersion: "TLSv1.2" },
     });
-    const session = new BasicFtpSession(client, new Map());
+    const session = new Session(new BasicFtpTransport(client), new Map());
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-522-" });
     try {
       const local = join(dir, "f.bin");
       await Deno.writeFile(local, new Uint8Array(5000).fill(7));
       const started = Date.now();
-      const err = await session.upload(local, "/f.bin", 0, "rest", 5000).then(
+      const err = await session.upload({
+        localPath: local,
+        remotePath: "/f.bin",
+        offset: 0,
+        method: "rest",
+        size: 5000,
+      }).then(
         () => assert.fail("the upload should have been refused"),
-        (e) => e,
+        (e: unknown) => e,
       );
       assert.ok(err instanceof PartialUploadError, `a refused upload, got ${err}`);
       assert.ok(err.cause instanceof FTPError, `the server's reply, got ${err.cause}`);
