@@ -21,6 +21,7 @@
  */
 
 import type { FtpLogin } from "./login.ts";
+import { Throttle } from "./bandwidth.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
 import {
@@ -105,7 +106,11 @@ export async function openNativeSession(
     const [type, feat] = replies.slice(-2);
     if (isNegative(type.code)) throw new FTPError(type);
     const features = parseFeatures(feat);
-    const transport = new NativeTransport(control, (conn.remoteAddr as Deno.NetAddr).hostname);
+    const transport = new NativeTransport(
+      control,
+      (conn.remoteAddr as Deno.NetAddr).hostname,
+      server.bandwidth ? new Throttle(server.bandwidth) : undefined,
+    );
     return new Session(transport, features);
   } catch (e) {
     control.close();
@@ -130,11 +135,14 @@ export class NativeTransport implements Transport {
     readonly control: Control,
     /** Data connections go to the control connection's address (never a PASV-given host). */
     readonly dataHost: string,
+    /** The run's upload rate limit (`--bwlimit`), when there is one. */
+    throttle?: Throttle,
   ) {
     this.#link = {
       control,
       transport: this,
       buffer: () => this.#buffer ??= new Uint8Array(CHUNK),
+      throttle,
     };
   }
 
