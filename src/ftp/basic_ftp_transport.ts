@@ -44,7 +44,7 @@ import { useServerEncoding } from "./basic_ftp_encoding.ts";
 import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
-import { PassiveMode } from "./passive.ts";
+import { DATA_CONNECT_MS, type EpsvPolicy, PassiveMode } from "./passive.ts";
 import { joinChunks, type Sent, type TransferRequest, type Transport } from "./transport.ts";
 
 /**
@@ -72,7 +72,9 @@ export async function openBasicFtpSession(
     }));
     const feat = await client.sendIgnoringError("FEAT");
     const throttle = server.bandwidth ? new Throttle(server.bandwidth) : undefined;
-    return new Session(new BasicFtpTransport(client, legacy, throttle), parseFeatures(feat));
+    const epsv = { epsv: server.epsv, learned: server.epsvLearned };
+    const transport = new BasicFtpTransport(client, legacy, throttle, epsv);
+    return new Session(transport, parseFeatures(feat));
   } catch (e) {
     client.close();
     throw e;
@@ -103,7 +105,7 @@ export class BasicFtpTransport implements Transport {
   readonly earlyData = false;
   /** The plain TCP data connection of the next transfer, when the control connection is TLS. */
   #plainData: Socket | undefined;
-  #passive = new PassiveMode();
+  #passive: PassiveMode;
   /** The transfer under way: its count of bytes written so far. */
   #inFlight?: () => number;
 
@@ -112,7 +114,11 @@ export class BasicFtpTransport implements Transport {
     readonly codec: Codec | undefined = undefined,
     /** The run's upload rate limit (`--bwlimit`), when there is one. */
     readonly throttle: Throttle | undefined = undefined,
-  ) {}
+    /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
+    epsv: EpsvPolicy = {},
+  ) {
+    this.#passive = new PassiveMode(epsv);
+  }
 
   get #tls(): TLSSocket | undefined {
     const control = this.client.ftp.socket;
@@ -159,22 +165,29 @@ export class BasicFtpTransport implements Transport {
     }
     // Always to the control connection's address, never a host a PASV reply names.
     const host = this.client.ftp.socket.remoteAddress!;
-    const port = await this.#passive.port((line) => this.command(line));
-    this.#plainData = await new Promise<Socket>((resolve, reject) => {
-      const socket = tcpConnect({ host, port }, () => {
-        socket.setTimeout(0);
-        socket.off("error", reject);
-        resolve(socket);
+    const timeout = Math.min(this.client.ftp.timeout, DATA_CONNECT_MS);
+    const connect = (port: number) =>
+      new Promise<Socket>((resolve, reject) => {
+        const socket = tcpConnect({ host, port }, () => {
+          socket.setTimeout(0);
+          socket.off("error", reject);
+          resolve(socket);
+        });
+        socket.setTimeout(timeout, () => {
+          socket.destroy();
+          reject(new Error(`Timeout (data socket) while connecting to ${host}:${port}`));
+        });
+        socket.once("error", reject);
       });
-      socket.setTimeout(this.client.ftp.timeout, () => {
-        socket.destroy();
-        reject(new Error(`Timeout (data socket) while connecting to ${host}:${port}`));
-      });
-      socket.once("error", reject);
-    }).catch((e) => {
+    try {
+      // EPSV, or PASV where EPSV's port cannot be reached (`passive.ts`).
+      const opened = await this.#passive.open((line) => this.command(line), connect);
+      this.#plainData = await opened.connecting;
+    } catch (e) {
+      if (e instanceof FTPError) throw e;
       this.close(); // the server waits for this connection: the session is out of step
       throw e;
-    });
+    }
   }
 
   abandonData(): void {

@@ -19,4 +19,8 @@ export interface FtpLogin {
   encoding?: string;
   /** The run's upload rate limit, shared by all its connections (`bandwidth.ts`). */
   bandwidth?: BandwidthShare;
+  /** `false`: PASV only, never EPSV (`server.epsv`). */
+  epsv?: boolean;
+  /** Set by the connection that finds EPSV's data connections failing (`passive.ts`). */
+  epsvLearned?: SharedArrayBuffer;
 }

@@ -31,10 +31,10 @@ import {
   passwordUnencodable,
   UnencodableName,
 } from "./encoding.ts";
-import { FTPError, ProtocolError } from "./errors.ts";
+import { ConnectionLost, FTPError, ProtocolError } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
-import { epsvPort, PassiveMode } from "./passive.ts";
+import { DATA_CONNECT_MS, type EpsvPolicy, epsvPort, PassiveMode } from "./passive.ts";
 import {
   joinChunks,
   outOfStep,
@@ -110,6 +110,7 @@ export async function openNativeSession(
       control,
       (conn.remoteAddr as Deno.NetAddr).hostname,
       server.bandwidth ? new Throttle(server.bandwidth) : undefined,
+      { epsv: server.epsv, learned: server.epsvLearned },
     );
     return new Session(transport, features);
   } catch (e) {
@@ -123,7 +124,7 @@ export class NativeTransport implements Transport {
   readonly earlyData = true;
   /** The data connection being opened for the next transfer (connect under way or done). */
   #data?: Promise<Deno.TcpConn>;
-  #passive = new PassiveMode();
+  #passive: PassiveMode;
   /** A passive port from an `EPSV` sent with the last file's SIZE, not used yet. */
   #prepared?: number;
   #buffer?: Uint8Array<ArrayBuffer>;
@@ -137,7 +138,10 @@ export class NativeTransport implements Transport {
     readonly dataHost: string,
     /** The run's upload rate limit (`--bwlimit`), when there is one. */
     throttle?: Throttle,
+    /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
+    epsv: EpsvPolicy = {},
   ) {
+    this.#passive = new PassiveMode(epsv);
     this.#link = {
       control,
       transport: this,
@@ -176,7 +180,8 @@ export class NativeTransport implements Transport {
    * (safe: the transfer's final reply is in, nothing is open). Its port waits in `#prepared`.
    */
   async sizeAfterTransfer(path: string, nextFollows: boolean): Promise<Reply> {
-    if (!nextFollows || this.#passive.epsv !== true) return await this.command(`SIZE ${path}`);
+    // Only once an EPSV data connection has been opened here (`passive.ts`).
+    if (!nextFollows || !this.#passive.proven) return await this.command(`SIZE ${path}`);
     this.#prepared = undefined;
     const [size, epsv] = await this.control.sendAll([`SIZE ${path}`, "EPSV"]);
     this.#prepared = epsvPort(epsv);
@@ -196,17 +201,30 @@ export class NativeTransport implements Transport {
    * started, not waited for: `transfer` sends its command meanwhile.
    */
   async openData(): Promise<void> {
-    let port = this.#prepared;
+    const port = this.#prepared;
     this.#prepared = undefined;
-    port ??= await this.#passive.port((line) => this.command(line));
-    this.#data = this.#connectData(port);
+    if (port !== undefined) {
+      this.#data = this.#connectData(port);
+      return;
+    }
+    try {
+      const opened = await this.#passive.open(
+        (line) => this.command(line),
+        (p) => this.#connectData(p),
+      );
+      this.#data = opened.connecting;
+    } catch (e) {
+      if (e instanceof FTPError || e instanceof ConnectionLost) throw e;
+      // Neither EPSV's nor PASV's port could be reached: a network failure.
+      throw this.control.lost(e, false, "data socket");
+    }
   }
 
   /** Starts the data connection to `port` on the control connection's host. */
   #connectData(port: number): Promise<Deno.TcpConn> {
     const connecting = timed(
       Deno.connect({ hostname: this.dataHost, port }),
-      this.control.timeoutMs,
+      Math.min(this.control.timeoutMs, DATA_CONNECT_MS),
       "Timeout (data socket) while connecting",
     );
     connecting.catch(() => {}); // seen by `transfer`, or dropped with `abandonData`

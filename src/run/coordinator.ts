@@ -27,6 +27,7 @@ import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { sharedBandwidth } from "../ftp/bandwidth.ts";
+import { EPSV_FALLBACK_NOTE, epsvFellBack, epsvMemory } from "../ftp/passive.ts";
 import { destinationCheck } from "../config/encoding.ts";
 
 export interface RunOptions {
@@ -154,7 +155,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       if (ctimeMs !== undefined) job.ctimeMs = ctimeMs;
     }
     const pool = new Pool({
-      settings: uploadSettings(opts),
+      // The same settings as the skip phase: one rate limit, one memory of EPSV for the run.
+      settings,
       workers,
       log: opts.log,
       onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
@@ -179,6 +181,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   if ([...results.values()].some((r) => r.timeSet === "unsupported")) {
     if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
   }
+  if (epsvFellBack(settings.server.epsvLearned)) notes.push(EPSV_FALLBACK_NOTE);
   const { files, entries } = assembleFiles(
     checked,
     folders,
@@ -276,6 +279,8 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       encoding: server.encoding,
       // One limit for all connections: the workers share its bucket (`ftp/bandwidth.ts`).
       ...(options.bwlimit ? { bandwidth: sharedBandwidth(options.bwlimit) } : {}),
+      // PASV only (`server.epsv`), or learned once for the run (`ftp/passive.ts`).
+      ...(server.epsv === false ? { epsv: false } : { epsvLearned: epsvMemory() }),
     },
     retries: options.retries,
     atomic: options.atomic,
