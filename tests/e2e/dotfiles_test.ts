@@ -51,7 +51,18 @@ for (const kind of ["vsftpd", "pure-ftpd", "proftpd"] as ServerKind[]) {
         const first = await run();
         assert.equal(first.totals.uploaded, expected.size, JSON.stringify(first.totals));
         assert.deepEqual(await compareTree(server.root, expected), []);
+        const before = (await server.log()).length;
         const again = await run();
+        const rerun = (await server.log()).slice(before);
+        if (kind === "vsftpd") {
+          // vsftpd has no MLSD: its LIST hides dot names unless asked with -a.
+          assert.match(rerun, /"LIST -a"/);
+          assert.doesNotMatch(
+            rerun,
+            /"(SIZE|MDTM) \/www\/(sub\/)?\.(htaccess|env)"/,
+            "found in the listing",
+          );
+        }
         assert.deepEqual(
           again.files.filter((f) => f.status !== "skipped").map((f) => f.destination),
           [],

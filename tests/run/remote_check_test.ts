@@ -70,7 +70,7 @@ realServerTest(
     assert.equal(check.serverSetsTimes, undefined); // no file needed the probe
     assert.deepEqual(lines, []);
     const log = await server.log();
-    assert.equal(log.match(/"LIST"/g)?.length, 2); // /in and /in/sub
+    assert.equal(log.match(/"LIST -a"/g)?.length, 2); // /in and /in/sub
     assert.equal((log.match(/"CWD \/new[^"]*"/g) ?? []).length, 1); // /new only: the rest is below it
     assert.equal((log.match(/"(SIZE|MDTM|STOR)[^"]*"/g) ?? []).length, 0);
 
