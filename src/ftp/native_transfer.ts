@@ -54,7 +54,7 @@ export class TransferState {
 }
 
 /** What the reply side heard: the first reply, the final one after a `150`, or why none. */
-interface Heard {
+interface TransferReplies {
   first?: Reply;
   done?: Reply;
   error?: unknown;
@@ -81,19 +81,23 @@ export async function runTransfer(
   request: TransferRequest,
   state: TransferState,
 ): Promise<Sent> {
-  const heard = hearReplies(link.control, state, `${request.verb} ${request.remotePath}`);
+  const replies = readReplies(link.control, state, `${request.verb} ${request.remotePath}`);
   await sendData(link, connecting, request, state);
   const { control } = link;
   // The final reply's deadline starts now; after a cut, only a short wait for the server's
   // word: it is what the user needs (`552`), and reading it keeps the session in step.
   control.arm(state.failed ? BROKEN_TRANSFER_REPLY_MS : control.timeoutMs);
-  const result = await heard;
+  const result = await replies;
   control.disarm();
   return verdict(link.transport, request, state, result);
 }
 
 /** The reply side: the transfer command and its replies, read while the data goes out. */
-function hearReplies(control: Control, state: TransferState, line: string): Promise<Heard> {
+function readReplies(
+  control: Control,
+  state: TransferState,
+  line: string,
+): Promise<TransferReplies> {
   return (async () => {
     try {
       const first = await control.send(line, { preliminary: true });
@@ -106,16 +110,16 @@ function hearReplies(control: Control, state: TransferState, line: string): Prom
       state.preliminary.resolve(false);
     }
   })().then(
-    (heard): Heard => heard,
-    (error: unknown): Heard => ({ error }),
-  ).then((heard) => {
+    (replies): TransferReplies => replies,
+    (error: unknown): TransferReplies => ({ error }),
+  ).then((replies) => {
     state.ended = true;
-    if (state.sending || !heard.done) {
+    if (state.sending || !replies.done) {
       // Before the end of the data: whatever the server said, the transfer is over.
       state.failed = true;
       closeQuietly(state.data);
     }
-    return heard;
+    return replies;
   });
 }
 
@@ -162,7 +166,7 @@ function verdict(
   transport: Transport,
   request: TransferRequest,
   state: TransferState,
-  { first, done, error }: Heard,
+  { first, done, error }: TransferReplies,
 ): Sent {
   const { verb, source } = request;
   if (error !== undefined) {

@@ -12,7 +12,7 @@ import { startFakeFtp } from "../helpers/scripted_server.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 // Recent (two days ago, whole seconds): vsftpd lists it to the minute. Older than six months it
 // would list the day only, and a change within the same day would not show.
@@ -128,10 +128,9 @@ Deno.test("no server: every file is sent, nothing said (the pool reports the fai
   assert.deepEqual(lines, []);
 });
 
-Deno.test({
-  name: "a refused login ends the run at the skip phase: exit 3, one login tried, not two",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a refused login ends the run at the skip phase: exit 3, one login tried, not two",
+  async () => {
     const server = startFakeFtp({
       on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for ${p}`) },
     });
@@ -157,7 +156,7 @@ Deno.test({
       await Deno.remove(data.dir, { recursive: true });
     }
   },
-});
+);
 
 Deno.test("a first run to an empty server: one login, one CWD per top folder, nothing below", async () => {
   const server = startFakeFtp();
@@ -204,10 +203,9 @@ Deno.test("a connection lost in the skip phase costs a reconnect, not a wrong de
   }
 });
 
-Deno.test({
-  name: "interrupted during the skip phase: nothing sent, exit 130, the files reported interrupted",
-  ...integration,
-  async fn() {
+integrationTest(
+  "interrupted during the skip phase: nothing sent, exit 130, the files reported interrupted",
+  async () => {
     const controller = new AbortController();
     const server = startFakeFtp({
       on: {
@@ -238,4 +236,4 @@ Deno.test({
       await Deno.remove(data.dir, { recursive: true });
     }
   },
-});
+);
