@@ -6,6 +6,7 @@
  */
 
 import type { BandwidthShare } from "./bandwidth.ts";
+import type { ActiveSettings } from "./active.ts";
 
 /** Where and how to log in, and how the connection sends; the password is already resolved. */
 export interface FtpLogin {
@@ -19,6 +20,8 @@ export interface FtpLogin {
   encoding?: string;
   /** The run's upload rate limit, shared by all its connections (`bandwidth.ts`). */
   bandwidth?: BandwidthShare;
+  /** Active mode (`server.active`, `activeAddress`, `activePorts`): see `active.ts`. */
+  active?: ActiveSettings;
   /** `false`: PASV only, never EPSV (`server.epsv`). */
   epsv?: boolean;
   /** Set by the connection that finds EPSV's data connections failing (`passive.ts`). */

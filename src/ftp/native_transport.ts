@@ -22,6 +22,7 @@
 
 import type { FtpLogin } from "./login.ts";
 import { Throttle } from "./bandwidth.ts";
+import { type ActiveData, ActiveMode, type ActiveSettings } from "./active.ts";
 import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { Control, timed } from "./control.ts";
 import {
@@ -106,17 +107,30 @@ export async function openNativeSession(
     const [type, feat] = replies.slice(-2);
     if (isNegative(type.code)) throw new FTPError(type);
     const features = parseFeatures(feat);
-    const transport = new NativeTransport(
-      control,
-      (conn.remoteAddr as Deno.NetAddr).hostname,
-      server.bandwidth ? new Throttle(server.bandwidth) : undefined,
-      { epsv: server.epsv, learned: server.epsvLearned },
-    );
+    const transport = new NativeTransport(control, (conn.remoteAddr as Deno.NetAddr).hostname, {
+      ...(server.bandwidth ? { throttle: new Throttle(server.bandwidth) } : {}),
+      epsv: { epsv: server.epsv, learned: server.epsvLearned },
+      ...(server.active
+        ? { active: server.active, localHost: (conn.localAddr as Deno.NetAddr).hostname }
+        : {}),
+    });
     return new Session(transport, features);
   } catch (e) {
     control.close();
     throw e;
   }
+}
+
+/** How a native transport's data connections are made and paced. */
+export interface NativeOptions {
+  /** The run's upload rate limit (`--bwlimit`), when there is one. */
+  throttle?: Throttle;
+  /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
+  epsv?: EpsvPolicy;
+  /** Active mode (`active.ts`): the server connects to `localHost`. */
+  active?: ActiveSettings;
+  /** The control connection's local address (active mode listens there). */
+  localHost?: string;
 }
 
 /** Commands, replies and data connections on Deno's TCP. */
@@ -125,6 +139,10 @@ export class NativeTransport implements Transport {
   /** The data connection being opened for the next transfer (connect under way or done). */
   #data?: Promise<Deno.TcpConn>;
   #passive: PassiveMode;
+  /** Active mode, when configured: the server connects to us. */
+  #active?: ActiveMode;
+  /** The listener of the next active-mode data connection. */
+  #activeData?: ActiveData;
   /** A passive port from an `EPSV` sent with the last file's SIZE, not used yet. */
   #prepared?: number;
   #buffer?: Uint8Array<ArrayBuffer>;
@@ -136,17 +154,22 @@ export class NativeTransport implements Transport {
     readonly control: Control,
     /** Data connections go to the control connection's address (never a PASV-given host). */
     readonly dataHost: string,
-    /** The run's upload rate limit (`--bwlimit`), when there is one. */
-    throttle?: Throttle,
-    /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
-    epsv: EpsvPolicy = {},
+    options: NativeOptions = {},
   ) {
-    this.#passive = new PassiveMode(epsv);
+    this.#passive = new PassiveMode(options.epsv);
+    if (options.active) {
+      this.#active = new ActiveMode(
+        options.active,
+        options.localHost ?? "127.0.0.1",
+        dataHost,
+        control.timeoutMs,
+      );
+    }
     this.#link = {
       control,
       transport: this,
       buffer: () => this.#buffer ??= new Uint8Array(CHUNK),
-      throttle,
+      throttle: options.throttle,
     };
   }
 
@@ -201,6 +224,11 @@ export class NativeTransport implements Transport {
    * started, not waited for: `transfer` sends its command meanwhile.
    */
   async openData(): Promise<void> {
+    if (this.#active) {
+      this.#activeData = await this.#active.open((line) => this.command(line));
+      this.#data = this.#activeData.connecting;
+      return;
+    }
     const port = this.#prepared;
     this.#prepared = undefined;
     if (port !== undefined) {
@@ -232,6 +260,8 @@ export class NativeTransport implements Transport {
   }
 
   abandonData(): void {
+    this.#activeData?.close();
+    this.#activeData = undefined;
     this.#data?.then(closeQuietly, () => {});
     this.#data = undefined;
     this.#prepared = undefined;
@@ -242,6 +272,10 @@ export class NativeTransport implements Transport {
     this.#data = undefined;
     const state = new TransferState();
     this.#transfer = state;
+    const active = this.#activeData;
+    this.#activeData = undefined;
+    // Active mode: a transfer refused before its `150` gets no connection from the server.
+    if (active) state.preliminary.promise.then((started) => started || active.close());
     try {
       return await runTransfer(this.#link, connecting, request, state);
     } finally {
@@ -252,7 +286,12 @@ export class NativeTransport implements Transport {
   async receive(line: string, max: number): Promise<Uint8Array> {
     const connecting = this.#data!;
     this.#data = undefined;
-    const drop = () => void connecting.then(closeQuietly, () => {});
+    const active = this.#activeData;
+    this.#activeData = undefined;
+    const drop = () => {
+      active?.close();
+      void connecting.then(closeQuietly, () => {});
+    };
     let reply: Reply;
     try {
       reply = await this.control.send(line, { preliminary: true });

@@ -27,6 +27,7 @@ import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { sharedBandwidth } from "../ftp/bandwidth.ts";
+import type { ActiveSettings } from "../ftp/active.ts";
 import { EPSV_FALLBACK_NOTE, epsvFellBack, epsvMemory } from "../ftp/passive.ts";
 import { destinationCheck } from "../config/encoding.ts";
 
@@ -266,6 +267,14 @@ function toReportFile(
   };
 }
 
+/** `server.active` with its NAT keys, for the FTP layer (`ftp/active.ts`). */
+function activeSettings(server: Config["server"]): ActiveSettings {
+  return {
+    ...(server.activeAddress ? { address: server.activeAddress } : {}),
+    ...(server.activePorts ? { ports: server.activePorts } : {}),
+  };
+}
+
 /** What every uploader is told at start. */
 function uploadSettings(opts: RunOptions): UploadSettings {
   const { server, options } = opts.config;
@@ -281,6 +290,7 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       ...(options.bwlimit ? { bandwidth: sharedBandwidth(options.bwlimit) } : {}),
       // PASV only (`server.epsv`), or learned once for the run (`ftp/passive.ts`).
       ...(server.epsv === false ? { epsv: false } : { epsvLearned: epsvMemory() }),
+      ...(server.active ? { active: activeSettings(server) } : {}),
     },
     retries: options.retries,
     atomic: options.atomic,
