@@ -55,10 +55,6 @@ export function readNetworkServer(r: Reader, o: Obj, p: string, server: ServerCo
   if (address !== undefined) server.activeAddress = address;
   if (ports !== undefined) server.activePorts = ports;
   if (epsv !== undefined) server.epsv = epsv;
-  if (active === true && server.secure !== false) {
-    // basic-ftp, the FTPS transport, has no PORT/EPRT (docs/networks.md).
-    r.add(`${p}.active`, 'active mode works with plain FTP only; remove it or set "secure": false');
-  }
   for (const key of ["activeAddress", "activePorts"] as const) {
     if (o[key] !== undefined && active !== true) {
       r.add(`${p}.${key}`, 'applies to active mode only; add "active": true, or remove it');

@@ -72,16 +72,14 @@ export class ActiveMode {
   ) {}
 
   /**
-   * Listens, tells the server where (EPRT, else PORT), and returns the data connection
-   * to come: it arrives after the transfer command. FTPError when the server refuses
+   * Listens (Deno's TCP: the plain-FTP transport; `active_node.ts` for FTPS), tells the
+   * server where (EPRT, else PORT), and returns the data connection to come: it arrives after the transfer command. FTPError when the server refuses
    * both (or, for IPv6, EPRT).
    */
   async open(command: (line: string) => Promise<Reply>): Promise<ActiveData> {
     const listener = this.#listen();
     try {
-      const port = (listener.addr as Deno.NetAddr).port;
-      const address = this.settings.address ?? this.localAddress;
-      await this.#announce(command, address, port);
+      await this.announce(command, (listener.addr as Deno.NetAddr).port);
     } catch (e) {
       listener.close();
       throw e;
@@ -89,7 +87,12 @@ export class ActiveMode {
     return this.#accept(listener);
   }
 
-  async #announce(command: (line: string) => Promise<Reply>, address: string, port: number) {
+  /**
+   * Tells the server to connect to `port` (on `activeAddress`, else the local address):
+   * EPRT, else PORT. FTPError when the server refuses both.
+   */
+  async announce(command: (line: string) => Promise<Reply>, port: number): Promise<void> {
+    const address = this.settings.address ?? this.localAddress;
     if (this.eprt !== false) {
       const reply = await command(eprtLine(address, port));
       if (isCompletion(reply.code)) {

@@ -20,24 +20,23 @@
  *   are therefore capped at TLS 1.2, whose session id every data connection
  *   may resume (clean on proftpd, vsftpd `require_ssl_reuse`, pure-ftpd,
  *   pyftpdlib).
- * - Implicit FTPS (vsftpd `implicit_ssl=YES` with its default `require_ssl_reuse=YES`,
- *   proftpd `UseImplicitSSL`): basic-ftp opens the control connection with
- *   `tls.connect(port, host)`, and in Deno 2.9.6 a session from such a connection is not
- *   resumable by a `tls.connect({ socket })` data connection (vsftpd: `522 SSL connection
- *   failed: session reuse required`). So the implicit control connection is made here the way
- *   the explicit one is: a TCP socket, then TLS over it ({@linkcode connectImplicitByUpgrade}).
+ * - Implicit FTPS: the control connection is TLS over a TCP socket, or vsftpd refuses the
+ *   data connections (`basic_ftp_implicit.ts`).
+ * - Active mode (`server.active`): the listener is on node:net (`active_node.ts`).
  *
  * @module
  */
 
-import { Client, FTPError as BasicFtpError, type FTPResponse } from "basic-ftp";
+import { Client, FTPError as BasicFtpError } from "basic-ftp";
 import { downloadTo, uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
-import { pipeline, type Readable, Transform, Writable } from "node:stream";
-import type { Buffer } from "node:buffer";
+import { pipeline, Writable } from "node:stream";
 import { Throttle } from "./bandwidth.ts";
+import { throttled } from "./bandwidth_stream.ts";
+import { isCertificateFailure, isPrematureClose, VERDICT_MS } from "./tls_data_break.ts";
+import { connectImplicitByUpgrade } from "./basic_ftp_implicit.ts";
 import type { FtpLogin } from "./login.ts";
 import { type Codec, isUtf8, legacyCodec } from "./encoding.ts";
 import { useServerEncoding } from "./basic_ftp_encoding.ts";
@@ -45,6 +44,8 @@ import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
 import { DATA_CONNECT_MS, type EpsvPolicy, PassiveMode } from "./passive.ts";
+import { ActiveMode, type ActiveSettings } from "./active.ts";
+import { openActiveNode } from "./active_node.ts";
 import { joinChunks, type Sent, type TransferRequest, type Transport } from "./transport.ts";
 
 /**
@@ -73,7 +74,7 @@ export async function openBasicFtpSession(
     const feat = await client.sendIgnoringError("FEAT");
     const throttle = server.bandwidth ? new Throttle(server.bandwidth) : undefined;
     const epsv = { epsv: server.epsv, learned: server.epsvLearned };
-    const transport = new BasicFtpTransport(client, legacy, throttle, epsv);
+    const transport = new BasicFtpTransport(client, legacy, throttle, epsv, server.active);
     return new Session(transport, parseFeatures(feat));
   } catch (e) {
     client.close();
@@ -81,30 +82,19 @@ export async function openBasicFtpSession(
   }
 }
 
-/**
- * basic-ftp's `connectImplicitTLS` with TLS started over a plain TCP socket (see the module
- * doc: only such a session is resumed by the data connections). The socket is handed over
- * while still connecting, as basic-ftp does, so its timeout and error handling apply; an
- * untrusted certificate fails the handshake (`rejectUnauthorized` stays at its default).
- */
-function connectImplicitByUpgrade(client: Client): void {
-  client.connectImplicitTLS = function (host = "localhost", port = 21, tlsOptions = {}) {
-    this.ftp.reset();
-    tlsOptions.host ??= host;
-    const raw = tcpConnect({ host, port, family: this.ftp.ipFamily });
-    this.ftp.socket = tlsConnect({ ...tlsOptions, socket: raw });
-    this.ftp.tlsOptions = tlsOptions;
-    return (this as unknown as { _handleConnectResponse(): Promise<FTPResponse> })
-      ._handleConnectResponse();
-  };
-}
-
 /** Commands, replies and data connections through npm basic-ftp. */
 export class BasicFtpTransport implements Transport {
   /** basic-ftp writes the data only after the `150`. */
   readonly earlyData = false;
-  /** The plain TCP data connection of the next transfer, when the control connection is TLS. */
-  #plainData: Socket | undefined;
+  /**
+   * The plain TCP data connection of the next transfer, when the control connection is TLS
+   * (still to come from the server in active mode).
+   */
+  #plainData: Promise<Socket> | undefined;
+  /** Active mode, when configured (`active.ts`): the server connects to us. */
+  #active?: ActiveMode;
+  /** Stops waiting for the next active-mode data connection. */
+  #activeClose?: () => void;
   #passive: PassiveMode;
   /** The transfer under way: its count of bytes written so far. */
   #inFlight?: () => number;
@@ -116,8 +106,18 @@ export class BasicFtpTransport implements Transport {
     readonly throttle: Throttle | undefined = undefined,
     /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
     epsv: EpsvPolicy = {},
+    active?: ActiveSettings,
   ) {
     this.#passive = new PassiveMode(epsv);
+    const socket = client.ftp.socket;
+    if (active && socket.localAddress && socket.remoteAddress) {
+      this.#active = new ActiveMode(
+        active,
+        socket.localAddress,
+        socket.remoteAddress,
+        client.ftp.timeout,
+      );
+    }
   }
 
   get #tls(): TLSSocket | undefined {
@@ -163,6 +163,12 @@ export class BasicFtpTransport implements Transport {
       await this.client.prepareTransfer(this.client.ftp);
       return;
     }
+    if (this.#active) {
+      const opened = await openActiveNode(this.#active, (line) => this.command(line));
+      this.#plainData = opened.connecting;
+      this.#activeClose = opened.close;
+      return;
+    }
     // Always to the control connection's address, never a host a PASV reply names.
     const host = this.client.ftp.socket.remoteAddress!;
     const timeout = Math.min(this.client.ftp.timeout, DATA_CONNECT_MS);
@@ -182,7 +188,7 @@ export class BasicFtpTransport implements Transport {
     try {
       // EPSV, or PASV where EPSV's port cannot be reached (`passive.ts`).
       const opened = await this.#passive.open((line) => this.command(line), connect);
-      this.#plainData = await opened.connecting;
+      this.#plainData = Promise.resolve(await opened.connecting);
     } catch (e) {
       if (e instanceof FTPError) throw e;
       this.close(); // the server waits for this connection: the session is out of step
@@ -191,7 +197,9 @@ export class BasicFtpTransport implements Transport {
   }
 
   abandonData(): void {
-    this.#plainData?.destroy();
+    this.#activeClose?.();
+    this.#activeClose = undefined;
+    this.#plainData?.then((s) => s.destroy(), () => {});
     this.#plainData = undefined;
     this.client.ftp.dataSocket?.destroy();
     this.client.ftp.dataSocket = undefined;
@@ -309,6 +317,9 @@ export class BasicFtpTransport implements Transport {
     const control = this.#tls!;
     const raw = this.#plainData!;
     this.#plainData = undefined;
+    const stopWaiting = this.#activeClose;
+    this.#activeClose = undefined;
+    let started = false;
     let data: TLSSocket | undefined;
     let dataDone = false;
     let reply: Reply | undefined;
@@ -327,19 +338,23 @@ export class BasicFtpTransport implements Transport {
         };
         if (res instanceof Error) {
           task.reject(res);
-        } else if ((res.code === 150 || res.code === 125) && !data) {
-          // The control connection's session, resumed (servers require it: see the module doc).
-          const tls = data = tlsConnect({
-            ...ftp.tlsOptions,
-            socket: raw,
-            session: control.getSession(),
-          });
-          tls.setTimeout(ftp.timeout, () => tls.destroy(new Error("Timeout (data socket)")));
-          tls.once("error", dataBroke);
-          use(tls, () => {
-            dataDone = true;
-            if (reply) task.resolve(reply);
-          }, (e) => isPrematureClose(e) ? dataBroke(e) : task.reject(e));
+        } else if ((res.code === 150 || res.code === 125) && !started) {
+          started = true;
+          // Active mode: the server's connection may come after its `150`.
+          raw.then((socket) => {
+            // The control connection's session, resumed (servers require it: see the module doc).
+            const tls = data = tlsConnect({
+              ...ftp.tlsOptions,
+              socket,
+              session: control.getSession(),
+            });
+            tls.setTimeout(ftp.timeout, () => tls.destroy(new Error("Timeout (data socket)")));
+            tls.once("error", dataBroke);
+            use(tls, () => {
+              dataDone = true;
+              if (reply) task.resolve(reply);
+            }, (e) => isPrematureClose(e) ? dataBroke(e) : task.reject(e));
+          }, (e) => task.reject(e));
         } else if (res.code >= 200 && res.code < 300) {
           reply = { code: res.code, message: res.message };
           if (failure) task.reject(failure);
@@ -350,46 +365,11 @@ export class BasicFtpTransport implements Transport {
       });
     } finally {
       clearTimeout(verdict);
-      raw.destroy();
+      stopWaiting?.(); // a refused command: the server will not connect
+      raw.then((s) => s.destroy(), () => {});
       data?.destroy();
     }
   }
-}
-
-/**
- * `source` paced by the run's rate limit: each chunk, cut to the throttle's slice, goes on
- * once its stretch of the shared link begins.
- */
-function throttled(source: Readable, throttle: Throttle | undefined): Readable {
-  if (!throttle) return source;
-  const pace = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      void (async () => {
-        for (let off = 0; off < chunk.length; off += throttle.slice) {
-          const piece = chunk.subarray(off, off + throttle.slice);
-          await throttle.take(piece.length);
-          this.push(piece);
-        }
-      })().then(() => callback(), callback);
-    },
-  });
-  source.once("error", (e) => pace.destroy(e));
-  return source.pipe(pace);
-}
-
-/** How long a broken data connection waits for the server's reply saying why. */
-const VERDICT_MS = 3_000;
-
-/** The data connection closed under a stream (not a local read error). */
-function isPrematureClose(e: Error): boolean {
-  return (e as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE";
-}
-
-/** The data connection's certificate was not trusted: told as it is, not as the server's reply. */
-function isCertificateFailure(e: Error): boolean {
-  const code = (e as { code?: unknown }).code;
-  return /certificate|UnknownIssuer|self[- ]signed|unable to verify/i.test(e.message) ||
-    (typeof code === "string" && /CERT/.test(code));
 }
 
 /** basic-ftp's error replies as this project's FTPError, so one classifier serves both transports. */

@@ -79,9 +79,3 @@ Deno.test("each wrong network key is named by its path", async () => {
     assert.match(found[0].message, message);
   }
 });
-
-Deno.test("active mode with FTPS is refused at the config (basic-ftp has no PORT/EPRT)", async () => {
-  const found = await problems(config({ active: true, secure: true }));
-  assert.deepEqual(found.map((p) => p.path), ["server.active"]);
-  assert.match(found[0].message, /plain FTP only/);
-});

@@ -8,10 +8,12 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { type RealServerOptions, realServerTest } from "../helpers/real_server.ts";
+import { assertAllUploaded, runCli, serverSection } from "./matrix.ts";
 
 const NO_PASSIVE: { name: string; options: RealServerOptions }[] = [
   { name: "vsftpd pasv_enable=NO", options: { kind: "vsftpd", vsftpd: ["pasv_enable=NO"] } },
@@ -20,6 +22,29 @@ const NO_PASSIVE: { name: string; options: RealServerOptions }[] = [
     options: { kind: "proftpd", proftpd: ["<Limit EPSV PASV>", "DenyAll", "</Limit>"] },
   },
 ];
+
+realServerTest(
+  "active mode over FTPS, vsftpd pasv_enable=NO: a tree byte-exact, the data connections TLS",
+  { kind: "vsftpd", tls: true, vsftpd: ["pasv_enable=NO"] },
+  async (server) => {
+    const data = await makeDataset({
+      count: 12,
+      server: { ...serverSection(server, true), active: true },
+      options: { workers: 3, report: "report.json", timeoutMs: 15_000 },
+    });
+    try {
+      const r = await runCli(server, data, { DENO_CERT: join(server.dir, "ca.pem") });
+      assert.equal(r.code, 0, r.stderr);
+      await assertAllUploaded(server, data, r.report);
+      for (const f of r.report.files) assert.equal(f.attempts, 1, f.destination);
+      const log = await server.log();
+      assert.match(log, /EPRT \|1\|127\.0\.0\.1\|\d+\|/);
+      assert.match(log, /PROT P/);
+    } finally {
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  },
+);
 
 for (const { name, options } of NO_PASSIVE) {
   realServerTest(
