@@ -13,7 +13,9 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
                   a folder, a symlink or a device; its folder must be writable)
   --no-atomic     write straight to the destination (no temporary name + rename)
   --skip RULE     what is already on the server and not sent again: size+mtime (default:
-                  same size and modification time), size (same size), none (send all)
+                  same size and modification time), size+newer (also a same-size remote
+                  copy at least as new; for servers that cannot set times), size (same
+                  size), none (send all)
   --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
@@ -38,11 +40,11 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
 
 const CONFIG = `Config (JSON):
   { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit",
-                "epsv": false (PASV only), "active": true (EPRT/PORT), "activeAddress": "IP",
-                "activePorts": [first, last] },
+                "listTimeZone": "auto"|"UTC"|"+05:00", "epsv": false (PASV only),
+                "active": true (EPRT/PORT), "activeAddress": "IP", "activePorts": [first, last] },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
-                 "skip": "size+mtime"|"size"|"none", "backoffBaseMs", "backoffMaxMs", "timeoutMs",
-                 "bwlimit": "2M" },
+                 "skip": "size+mtime"|"size+newer"|"size"|"none",
+                 "backoffBaseMs", "backoffMaxMs", "timeoutMs", "bwlimit": "2M" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
                { "source": "local/folder/", "destination": "/remote/folder",
                  "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false } ] }

@@ -12,6 +12,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config/types.ts";
 import { type Report, reportJson } from "../report/report.ts";
 import { UsageError } from "./args.ts";
+import { folderSourceHolding } from "../run/folder_sources.ts";
 
 /**
  * Throws a {@linkcode UsageError} (exit 2, nothing sent) when `path` must not
@@ -54,6 +55,12 @@ export async function checkOutputPath(
     if (linked && sameFile(info, await Deno.stat(f.source).catch(() => undefined))) {
       refuse(`is the same file as the source of files[${f.index}]; the ${what} would replace it`);
     }
+  }
+  const holder = await folderSourceHolding(path, config.files);
+  if (holder) {
+    refuse(
+      `is inside the source folder of files[${holder.index}]; the ${what} would be uploaded with it (and could replace a file there); put it outside`,
+    );
   }
   await checkWritable(dirname(path), refuse);
 }

@@ -112,7 +112,7 @@ async function lockedRun(
     if (failed === undefined) {
       io.err(`report: ${reportPath}`);
     } else {
-      io.err(safeText(`could not write the report to ${reportPath}: ${failed}`, secrets));
+      io.err(safeText(`could not write the report to ${reportPath}: ${failed}`));
       // A scheduler must not take a run without its proof for a clean one.
       if (exitCode === EXIT.ok) exitCode = EXIT.someFailed;
     }
@@ -129,10 +129,10 @@ async function lockedRun(
   if (flags.printReport) io.out([...reportJson(report, { secrets })].join("").trimEnd());
   if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report, { secrets }));
   if (outcome.connectError) {
-    io.err(safeText(
-      `could not connect or log in to ${config.server.host}:${config.server.port}: ${outcome.connectError}`,
-      secrets,
-    ));
+    io.err(
+      safeText(`could not connect or log in to ${config.server.host}:${config.server.port}: `) +
+        safeText(outcome.connectError, secrets),
+    );
   }
   return exitCode;
 }

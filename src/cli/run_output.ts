@@ -76,7 +76,9 @@ export class RunOutput {
   line(text: string): void {
     const redraw = this.#shown;
     this.#clear();
-    this.io.err(safeText(text, this.secrets));
+    // Escaped only: server text in these lines had the password replaced where it was met
+    // (errorText); searching the tool's own words and paths for it would mangle them.
+    this.io.err(safeText(text));
     if (redraw) this.#draw();
   }
 

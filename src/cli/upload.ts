@@ -75,7 +75,7 @@ function bwlimitFlag(value: unknown): number | undefined {
 /** `--skip RULE` or `--force` (the same as `--skip none`); both at once only if they agree. */
 function skipFlag(value: unknown, force: boolean): SkipRule | undefined {
   if (value !== undefined && !SKIP_RULES.includes(value as SkipRule)) {
-    throw new UsageError(`--skip must be size+mtime, size or none, got "${value}"`);
+    throw new UsageError(`--skip must be size+mtime, size+newer, size or none, got "${value}"`);
   }
   if (force && value !== undefined && value !== "none") {
     throw new UsageError(`--force sends every file: it cannot go with --skip ${value}`);

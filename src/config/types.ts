@@ -30,6 +30,11 @@ export interface ServerConfig {
   activePorts?: [number, number];
   /** `false`: PASV only, never EPSV (a middlebox that breaks EPSV). */
   epsv?: boolean;
+  /**
+   * The time zone of the server's LIST times: `"UTC"` or an offset like
+   * `"+05:00"`. Absent (`"auto"`): learned once per run from one file's MDTM.
+   */
+  listTimeZone?: string;
 }
 
 /** How a run behaves; every field has a default. Command-line flags override these. */
@@ -61,11 +66,13 @@ export interface Options {
 
 /**
  * `"size+mtime"`: skip a file whose remote copy has the same size and
- * modification time; `"size"`: the same size is enough; `"none"`: send all.
+ * modification time; `"size+newer"`: also one whose same-size remote copy is
+ * at least as new (opt-in, for servers that cannot set times); `"size"`: the
+ * same size is enough; `"none"`: send all.
  */
-export type SkipRule = "size+mtime" | "size" | "none";
+export type SkipRule = "size+mtime" | "size+newer" | "size" | "none";
 
-export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size", "none"];
+export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size+newer", "size", "none"];
 
 /** Shard `index` of `count` (0-based): one of several runs that split one config. */
 export interface Shard {

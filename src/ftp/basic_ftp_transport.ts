@@ -46,6 +46,7 @@ import { Session } from "./session.ts";
 import { DATA_CONNECT_MS, type EpsvPolicy, PassiveMode } from "./passive.ts";
 import { ActiveMode, type ActiveSettings } from "./active.ts";
 import { openActiveNode } from "./active_node.ts";
+import { withoutPassword } from "./server_text.ts";
 import { joinChunks, type Sent, type TransferRequest, type Transport } from "./transport.ts";
 
 /**
@@ -78,7 +79,8 @@ export async function openBasicFtpSession(
     return new Session(transport, parseFeatures(feat));
   } catch (e) {
     client.close();
-    throw e;
+    // The login's replies may echo the password: kept out of the error here, and only here.
+    throw withoutPassword(e, server.password);
   }
 }
 

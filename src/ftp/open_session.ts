@@ -5,7 +5,7 @@
  * @module
  */
 
-import { openNativeSession } from "./native_transport.ts";
+import { openNativeSession } from "./native_login.ts";
 import type { FtpLogin } from "./login.ts";
 import type { Session } from "./session.ts";
 import { encryptionRequired } from "./tls_required.ts";

@@ -253,8 +253,11 @@ export function summarize(
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
   const problems = report.files.filter((f) => f.status === "missing" || f.status === "failed");
   for (const f of problems.slice(0, maxProblems)) {
+    // The password is looked for in the error only (server text), not in the paths.
     lines.push(
-      safeText(`  ${f.status}: ${f.source} -> ${f.destination}: ${f.error ?? ""}`, secrets),
+      `${safeText(`  ${f.status}: ${f.source} -> ${f.destination}`)}: ${
+        safeText(f.error ?? "", secrets)
+      }`,
     );
   }
   if (problems.length > maxProblems) {

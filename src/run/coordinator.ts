@@ -22,6 +22,7 @@ import { checkRemote } from "./remote_check.ts";
 import { unsentReason } from "./progress.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
+import { newServerClock } from "../plan/server_clock.ts";
 import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
@@ -83,6 +84,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     retries: settings.retries,
     log: opts.log,
     signal: opts.signal,
+    // One per run: the server's time zones are learned once, by the first check that needs them.
+    clock: newServerClock(config.server.listTimeZone),
   };
   const feed = new FolderFeed(folders, {
     shard,
@@ -174,6 +177,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
   if (!interrupted) await feed.drain();
+  notes.push(...feed.notes);
   if (feed.skipped.size > 0) {
     opts.log?.(`already on the server, not sent: ${feed.skipped.size} walked file(s)`);
   }

@@ -59,6 +59,8 @@ export class FolderFeed implements JobFeed {
   readonly tallies: FolderTally[];
   /** Walked files not sent because `screen` found them on the server, by job id, with the reason. */
   readonly skipped = new Map<number, string>();
+  /** Said once for the run (report notes): include globs that matched no file. */
+  readonly notes: string[] = [];
   #nextId: number;
   #ensured = new Set<string>(["/"]);
   #walks: AsyncGenerator<[number, WalkItem]>;
@@ -128,17 +130,35 @@ export class FolderFeed implements JobFeed {
 
   #take(i: number, item: WalkItem, chunk: FeedChunk): void {
     const { entry, remote } = this.folders[i];
-    const destination = item.rel ? posix.join(remote, item.rel.normalize("NFC")) : remote;
+    const shard = this.o.shard;
+    const rel = "rel" in item ? item.rel : "";
+    const destination = rel ? posix.join(remote, rel.normalize("NFC")) : remote;
     switch (item.kind) {
       case "symlink":
         // Counted by the shard its path falls in, so merged shard reports add up.
         if (!this.#mine(destination)) return;
-        if (this.tallies[i].symlinks++ === 0) {
-          this.o.log?.(
-            `files[${entry.index}]: symlinks are not followed (${item.rel}${
-              item.loop ? ": a loop" : ""
-            }); see the report for the count`,
-          );
+        if (this.tallies[i].symlinks++ === 0 || item.loop || item.again !== undefined) {
+          this.o.log?.(`files[${entry.index}]: ${symlinkNote(item)}`);
+        }
+        return;
+      case "refused": {
+        if (!this.#mine(destination) || this.o.listed.has(destination)) return;
+        // Failed in the report at once, nothing sent: the name cannot be sent as itself.
+        const rec = this.#record(i, destination, item.path, {
+          ok: true,
+          size: item.size,
+          mtimeMs: 0,
+        });
+        rec.entry.unencodable = item.reason;
+        return;
+      }
+      case "unmatched":
+        for (const k of item.include) {
+          const note = `files[${entry.index}].include[${k}] matched no file${
+            shard ? " (in this shard)" : ""
+          }; globs match the path below the folder, case included ("sub/**", "**/*.html")`;
+          this.notes.push(note);
+          this.o.log?.(`warning: ${note}`);
         }
         return;
       case "emptyDir":
@@ -204,4 +224,15 @@ export class FolderFeed implements JobFeed {
       chunk.dirs.push(missing[k]);
     }
   }
+}
+
+/** What a symlink item means, for the log line (said for the first and for every loop). */
+function symlinkNote(item: { rel: string; loop?: true; again?: string }): string {
+  if (item.loop) {
+    return `${item.rel} is a symlink loop (it leads back to a folder above it); not followed`;
+  }
+  if (item.again !== undefined) {
+    return `${item.rel} leads to a folder already walked through ${item.again}; not walked again`;
+  }
+  return `symlinks are not followed (${item.rel}); see the report for the count`;
 }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { basename, dirname, join, resolve } from "node:path";
 import type { Config, FileEntry } from "../config/types.ts";
 import { ConfigError, type ConfigProblem } from "../config/errors.ts";
 import type { CheckedSource } from "../plan/plan.ts";
@@ -107,6 +108,44 @@ function checkOverlaps(files: FileEntry[], folders: FolderSource[], problems: Co
         message:
           `is the remote folder of files[${f.entry.index}] (its source is a folder); a remote path can't be both a file and a folder`,
       });
+    }
+  }
+}
+
+/**
+ * The folder entry whose source folder holds `path` (a file the run would
+ * write: the report or the lock), compared with symlinks resolved on both
+ * sides; undefined when none does. Such a file would be walked and uploaded
+ * on the next run, and a lock there would empty the file it replaced.
+ */
+export async function folderSourceHolding(
+  path: string,
+  files: readonly FileEntry[],
+): Promise<FileEntry | undefined> {
+  const target = await resolvedFile(path);
+  for (const entry of files) {
+    let real: string;
+    try {
+      if (!(await Deno.stat(entry.source)).isDirectory) continue;
+      real = await Deno.realPath(entry.source);
+    } catch {
+      continue; // not there: nothing to walk
+    }
+    if (within(target, real) && target !== real) return entry;
+  }
+  return undefined;
+}
+
+/** `path` with the symlinks of its folders (and of itself, where it is one) resolved. */
+async function resolvedFile(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await Deno.realPath(abs);
+  } catch {
+    try {
+      return join(await Deno.realPath(dirname(abs)), basename(abs));
+    } catch {
+      return abs;
     }
   }
 }

@@ -27,7 +27,7 @@ import {
   PartialUploadError,
   ResumeRefused,
 } from "../ftp/errors.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { carriesServerText, safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
 import type { JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings } from "./job.ts";
 import {
@@ -520,7 +520,8 @@ function describe(e: unknown, secrets: readonly (string | undefined)[] = []): st
     text = e.message.replace(/\s+/g, " ").trim();
     if (typeof code === "number" && !text.startsWith(String(code))) text = `${code} ${text}`;
   }
-  return safeText(text, secrets);
+  // Only server text can carry the password; a local error names the tool's own paths.
+  return safeText(text, carriesServerText(e) ? secrets : []);
 }
 
 /**

@@ -12,9 +12,7 @@ import {
   PassiveMode,
   pasvPort,
 } from "../../src/ftp/passive.ts";
-import type { Reply } from "../../src/ftp/reply.ts";
-
-const reply = (message: string): Reply => ({ code: Number(message.slice(0, 3)), message });
+import { reply } from "./fake_transport.ts";
 
 Deno.test("epsvPort: `(|||port|)`, any delimiter RFC 2428 allows; nothing from other replies", () => {
   assert.equal(epsvPort(reply("229 Entering Extended Passive Mode (|||40000|)")), 40000);

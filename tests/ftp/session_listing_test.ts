@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { openSession } from "../../src/ftp/open_session.ts";
-import { openNativeSession } from "../../src/ftp/native_transport.ts";
+import { openNativeSession } from "../../src/ftp/native_login.ts";
 import type { Session } from "../../src/ftp/session.ts";
 import { timeSettingFor } from "../../src/ftp/set_mtime.ts";
 import { FTPError, ProtocolError } from "../../src/ftp/errors.ts";

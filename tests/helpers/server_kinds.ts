@@ -41,6 +41,11 @@ export interface RealServerOptions {
   tlsRequired?: boolean;
   /** Extra vsftpd.conf lines, e.g. `pasv_enable=NO` (vsftpd only; a later line wins). */
   vsftpd?: string[];
+  /**
+   * pyftpdlib only: show times in this local zone (`use_gmt_times = False`, `TZ` set to it,
+   * e.g. `"Etc/GMT-5"` for UTC+5) in LIST, MLSD and MDTM, as some servers in the wild do.
+   */
+  localTimeZone?: string;
 }
 
 /** Fixed paths and ids of one server instance, for writing its config. */
@@ -399,5 +404,6 @@ function pyftpdlibOptions(l: Layout, opts: RealServerOptions): Record<string, un
     ...(opts.maxPerIp !== undefined ? { max_per_ip: opts.maxPerIp } : {}),
     ...(opts.maxRate !== undefined ? { rate: opts.maxRate } : {}),
     ...(opts.tls ? { cert: `${l.dir}/server.pem`, key: `${l.dir}/server.key` } : {}),
+    ...(opts.localTimeZone !== undefined ? { tz: opts.localTimeZone } : {}),
   };
 }
