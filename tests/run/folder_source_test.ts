@@ -460,13 +460,18 @@ const PROBE = "ftpbatch-time-probe";
  * local time matches it. This used to happen by chance (a minute turning between writing the
  * tree and uploading it), and then the re-run's time probe (a STOR) was counted as an upload.
  */
-async function rerun(tree: FolderTree, server: EmbeddedServer) {
+async function rerun(
+  tree: FolderTree,
+  server: EmbeddedServer,
+  options: Record<string, unknown> = {},
+) {
   const past = new Date(Date.now() - 10 * 60_000);
   for (const local of tree.expected.values()) await Deno.utime(local, past, past);
   const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
-  assert.equal((await runUpload({ config: await configFor(server, files) })).exitCode, 0);
+  const first = await runUpload({ config: await configFor(server, files, options) });
+  assert.equal(first.exitCode, 0);
   const before = fileStors(server);
-  const again = await runUpload({ config: await configFor(server, files) });
+  const again = await runUpload({ config: await configFor(server, files, options) });
   assert.equal(again.exitCode, 0);
   assert.equal(fileStors(server), before, "an unchanged folder sends nothing");
   assert.equal(again.report.totals.skipped, tree.expected.size);
@@ -498,13 +503,25 @@ integrationTest(
 );
 
 integrationTest(
-  "folder source re-run, server that cannot set times: the not-older rule, said once",
+  "folder source re-run, server that cannot set times: sent again by default (said once), skipped under size+newer",
   async () => {
     await withTree(async (tree, server) => {
-      const { again, reasons } = await rerun(tree, server);
+      // The default never skips on an upload time: every same-size file goes again, said once.
+      // (Local times minutes old: an upload's own time is in a later minute, see `rerun`.)
+      const past = new Date(Date.now() - 10 * 60_000);
+      for (const local of tree.expected.values()) await Deno.utime(local, past, past);
+      const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
+      const first = await runUpload({ config: await configFor(server, files) });
+      assert.deepEqual(first.report.notes, [CANNOT_SET_TIMES_NOTE]);
+      const before = fileStors(server);
+      const second = await runUpload({ config: await configFor(server, files) });
+      assert.equal(fileStors(server), before + tree.expected.size);
+      assert.deepEqual(second.report.notes, [CANNOT_SET_TIMES_NOTE]);
+      // Opted in: the remote copies are newer than the local files, so they count as unchanged.
+      const { again, reasons } = await rerun(tree, server, { skip: "size+newer" });
       assert.ok(server.stats.commands.some((c) => c.includes(PROBE)), "the server was probed");
       assert.deepEqual(reasons, [NOT_OLDER_REASON]);
-      assert.deepEqual(again.report.notes, [CANNOT_SET_TIMES_NOTE]);
+      assert.equal(again.report.notes, undefined);
       assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
     }, { faults: { refuseSetTime: true } });
   },
