@@ -13,10 +13,14 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
                   a folder, a symlink or a device; its folder must be writable)
   --no-atomic     write straight to the destination (no temporary name + rename)
   --skip RULE     what is already on the server and not sent again: size+mtime (default:
-                  same size and modification time), size (same size), none (send all)
+                  same size and modification time), size+newer (also a same-size remote
+                  copy at least as new; for servers that cannot set times), size (same
+                  size), none (send all)
   --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
+  --bwlimit RATE  upload rate limit over all connections together, e.g. 512K or 2M
+                  (bytes per second, K = 1024)
   --quiet         no progress lines; the summary only when something went wrong
   --verbose       a line on stderr per file as it is finished (status, size, time, reason)
   --json          NDJSON events on stdout, one a line (run-start, file, retry, reconnect,
@@ -35,9 +39,12 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
   -h, --help      this text`;
 
 const CONFIG = `Config (JSON):
-  { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
+  { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit",
+                "listTimeZone": "auto"|"UTC"|"+05:00", "epsv": false (PASV only),
+                "active": true (EPRT/PORT), "activeAddress": "IP", "activePorts": [first, last] },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
-                 "skip": "size+mtime"|"size"|"none", "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
+                 "skip": "size+mtime"|"size+newer"|"size"|"none",
+                 "backoffBaseMs", "backoffMaxMs", "timeoutMs", "bwlimit": "2M" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
                { "source": "local/folder/", "destination": "/remote/folder",
                  "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false } ] }
@@ -83,12 +90,14 @@ ${DEMO_OPTIONS}
 
 export const REPORT_HELP = `ftpbatch report merge R1.json R2.json … [options]: merge the reports of
 the shards of one config into one report with the same schema; exits with the worst shard's exit
-code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs or servers,
-overlapping or missing shards.
+code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs, settings or
+servers, overlapping or missing shards, and shards started further apart than --max-spread.
+Reads the reports as streams; paths are relative to the folder the command was started in.
 
 Options:
-  --output FILE   write the merged report here (default: stdout)
-  --quiet         the summary only when a shard did not exit 0
+  --output FILE       write the merged report here (default: stdout)
+  --max-spread HOURS  how far apart the shards may have started (default 12)
+  --quiet             the summary only when a shard did not exit 0
   -h, --help      this text
 `;
 

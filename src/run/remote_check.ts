@@ -18,22 +18,17 @@ import { openSession } from "../ftp/open_session.ts";
 import type { FtpLogin } from "../ftp/login.ts";
 import { ConnectionLost } from "../ftp/errors.ts";
 import type { Listing } from "../ftp/listing.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { errorText, safeText } from "../ftp/server_text.ts";
 import type { Session } from "../ftp/session.ts";
-import { timeSettingFor } from "../ftp/set_mtime.ts";
 import type { SkipRule } from "../config/types.ts";
-import {
-  CANNOT_SET_TIMES_NOTE,
-  dependsOnTimeSetting,
-  planSkips,
-  remoteEntryOf,
-} from "../plan/skip.ts";
+import { planSkips } from "../plan/skip.ts";
+import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
+import { settleClock } from "./skip_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
 import { GaveUp, Pause, RetryBudget, retryLoop, toConnectError } from "../upload/retry.ts";
 import {
   type FolderRequest,
   type FolderState,
-  probeTimeSetting,
   readFolder,
   type SessionRunner,
 } from "../upload/remote_state.ts";
@@ -52,6 +47,8 @@ export interface RemoteCheckOptions {
   connections: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** What the run knows of the server's clocks, shared by its checks (absent: this check's own). */
+  clock?: ServerClock;
 }
 
 export interface RemoteCheck {
@@ -61,8 +58,6 @@ export interface RemoteCheck {
   skipped: { job: UploadJob; reason: string }[];
   /** Said once in the report. */
   notes: string[];
-  /** What was learned of the server's time setting (undefined: not needed). */
-  serverSetsTimes?: boolean;
   /**
    * The login was refused for good (wrong password, untrusted certificate): the
    * run stops here, as the pool would after its own try, without a second try
@@ -98,19 +93,16 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     const states = await readAll(links, requests, o.signal);
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
-    let serverSetsTimes: boolean | undefined;
-    const needs = o.jobs.find((j) =>
-      dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), o.rule)
-    );
-    if (needs) {
-      const setting = timeSettingFor(await links[0].features());
-      serverSetsTimes = await probeTimeSetting(
-        links[0].runner,
-        setting,
-        posix.dirname(needs.destination),
-      );
-    }
-    const plan = planSkips(o.jobs, listings, o.rule, { serverSetsTimes });
+    const clock = o.clock ?? newServerClock();
+    const notes = await settleClock({
+      run: links[0].runner,
+      features: () => links[0].features(),
+      listings,
+      jobs: o.jobs,
+      rule: o.rule,
+      clock,
+    });
+    const plan = planSkips(o.jobs, listings, o.rule, { clock });
     const perFile = states.filter((s) => s.how === "per file");
     if (perFile.length > 0) {
       o.log?.(
@@ -122,8 +114,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     return {
       send: plan.send,
       skipped: plan.skipped,
-      notes: plan.notOlder > 0 ? [CANNOT_SET_TIMES_NOTE] : [],
-      ...(serverSetsTimes !== undefined ? { serverSetsTimes } : {}),
+      notes,
     };
   } catch (e) {
     o.log?.(
@@ -248,7 +239,7 @@ function depth(path: string): number {
   return path === "/" ? 0 : path.split("/").length - 1;
 }
 
-/** One line, server text made safe and the password kept out (servers echo what they got). */
+/** One line, made safe; the password kept out of server text (servers echo what they got). */
 function describe(e: unknown, password?: string): string {
-  return safeText(e instanceof Error ? e.message : String(e), [password]);
+  return errorText(e, [password]);
 }

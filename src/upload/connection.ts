@@ -10,7 +10,7 @@
  */
 
 import { openSession } from "../ftp/open_session.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { carriesServerText, safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session } from "../ftp/session.ts";
 import type { ServerAbilities } from "../ftp/abilities.ts";
 import type { RetryNotice, UploadSettings } from "./job.ts";
@@ -135,5 +135,6 @@ export function describe(e: unknown, secrets: readonly (string | undefined)[] = 
     text = e.message.replace(/\s+/g, " ").trim();
     if (typeof code === "number" && !text.startsWith(String(code))) text = `${code} ${text}`;
   }
-  return safeText(text, secrets);
+  // Only server text can carry the password; a local error names the tool's own paths.
+  return safeText(text, carriesServerText(e) ? secrets : []);
 }

@@ -234,6 +234,7 @@ export class Uploader {
         throw new ShrinkRequest([{ ...job, carried }]);
       }
       if (action === "full") return result(st, "failed", { error, serverFull: true });
+      if (this.settings.atomic && dataTlsRefused(e)) await this.#dropTemp(st.target);
       return result(st, "failed", { error });
     }
   }
@@ -340,6 +341,17 @@ export class Uploader {
   }
 
   /**
+   * The temporary file of a transfer whose data connection the server refused (`522`:
+   * vsftpd creates the file before the TLS handshake it then rejects): removed, so a
+   * failure that no retry can mend leaves nothing behind. Best effort.
+   */
+  async #dropTemp(target: string): Promise<void> {
+    try {
+      await (await this.#conn.live()).remove(target);
+    } catch { /* left for a later run to resume or replace */ }
+  }
+
+  /**
    * A rename whose replies were lost with the connection: its temporary file had been
    * proven (SIZE) and is gone now, so when the destination has exactly that size the
    * rename happened. Asked once per such rename; nothing else removes a temporary file.
@@ -350,6 +362,11 @@ export class Uploader {
     checkLocal(job);
     return true;
   }
+}
+
+/** The server refused the TLS of a transfer's data connection (`522`): fatal, see `#dropTemp`. */
+function dataTlsRefused(e: unknown): boolean {
+  return e instanceof PartialUploadError && e.code === 522;
 }
 
 /**
