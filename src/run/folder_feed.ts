@@ -61,6 +61,7 @@ function nfc(text: string): string {
   return ASCII.test(text) ? text : text.normalize("NFC");
 }
 
+// deno-lint-ignore no-control-regex -- the whole ASCII range, control characters included
 const ASCII = /^[\x00-\x7f]*$/;
 
 /** Entries the count-ahead looks at per turn of the event loop. */
