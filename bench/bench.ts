@@ -95,6 +95,11 @@ interface Measured {
 }
 
 async function main(): Promise<number> {
+  // `--million`: the 1,000,000-file folder source (bench/million.ts), with its own flags.
+  if (Deno.args.includes("--million")) {
+    const { million } = await import("./million.ts");
+    return await million(Deno.args.filter((a) => a !== "--million"));
+  }
   const known = allTools();
   const o = parseOptions(Deno.args, new Set(known.keys()));
   if (typeof o === "number") return o;

@@ -67,6 +67,11 @@ export class RunOutput {
       : "plain";
   }
 
+  /** Whether a progress line is shown (it wants the total early: `RunOptions.countAhead`). */
+  get showsProgress(): boolean {
+    return this.#mode !== "none";
+  }
+
   /** For `RunOptions.log`: the run's own lines (undefined under `--quiet`). */
   get log(): ((line: string) => void) | undefined {
     return this.flags.quiet ? undefined : (line) => this.line(line);

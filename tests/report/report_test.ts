@@ -62,7 +62,7 @@ Deno.test("buildReport totals statuses and bytes; never carries a password field
       file("failed", 7, { bytesSent: 3, error: "x" }),
     ],
   });
-  assert.equal(r.version, 1);
+  assert.equal(r.version, 2);
   assert.equal(r.durationMs, 2000);
   assert.deepEqual(r.totals, {
     files: 4,

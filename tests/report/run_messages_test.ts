@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connectRetryLine } from "../../src/run/progress.ts";
+import { connectRetryLine } from "../../src/report/run_messages.ts";
 
 Deno.test("connect retry line: the reason, the attempt of how many, and the pause", () => {
   assert.equal(
