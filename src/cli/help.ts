@@ -19,6 +19,8 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
   --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
+  --bwlimit RATE  upload rate limit over all connections together, e.g. 512K or 2M
+                  (bytes per second, K = 1024)
   --quiet         no progress lines; the summary only when something went wrong
   --verbose       a line on stderr per file as it is finished (status, size, time, reason)
   --json          NDJSON events on stdout, one a line (run-start, file, retry, reconnect,
@@ -38,10 +40,11 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
 
 const CONFIG = `Config (JSON):
   { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit",
-                "listTimeZone": "auto"|"UTC"|"+05:00" },
+                "listTimeZone": "auto"|"UTC"|"+05:00", "epsv": false (PASV only),
+                "active": true (EPRT/PORT), "activeAddress": "IP", "activePorts": [first, last] },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
                  "skip": "size+mtime"|"size+newer"|"size"|"none",
-                 "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
+                 "backoffBaseMs", "backoffMaxMs", "timeoutMs", "bwlimit": "2M" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
                { "source": "local/folder/", "destination": "/remote/folder",
                  "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false } ] }

@@ -22,11 +22,13 @@ import {
 import { UPLOAD_HELP } from "./help.ts";
 import { runAndReport } from "./run_and_report.ts";
 import { shardFromCli } from "./shard_flag.ts";
+import { parseRate } from "../ftp/bandwidth.ts";
+import { RATE_WORDING } from "../config/network.ts";
 
 const UPLOAD: CommandSpec = {
   name: "upload",
   flags: flags(
-    ["workers", "retries", "report", "shard", "lock", "skip"],
+    ["workers", "retries", "report", "shard", "lock", "skip", "bwlimit"],
     ["no-atomic", "dry-run", "quiet", "json", "verbose", "force"],
   ),
   positionals: { count: 1, what: "CONFIG file" },
@@ -40,6 +42,7 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   const workers = intFlag("workers", values.workers, 1, 64);
   const retries = intFlag("retries", values.retries, 0, 100);
   const skip = skipFlag(values.skip, Boolean(values.force));
+  const bwlimit = bwlimitFlag(values.bwlimit);
   const shard = shardFromCli(values.shard as string | undefined, io.env);
   const cwd = userCwd(io);
   const config = await loadConfig(positionals[0], cwd);
@@ -49,6 +52,7 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   if (values["no-atomic"]) config.options.atomic = false;
   if (skip) config.options.skip = skip;
   if (shard) config.options.shard = shard;
+  if (bwlimit !== undefined) config.options.bwlimit = bwlimit;
   if (values.lock) config.options.lock = resolve(cwd, values.lock as string);
   return await runAndReport(config, io, {
     dryRun: Boolean(values["dry-run"]),
@@ -58,6 +62,14 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
     ...(values.report ? { reportLabel: "--report" } : {}),
     ...(values.lock ? { lockLabel: "--lock" } : {}),
   });
+}
+
+/** `--bwlimit RATE`: bytes per second over all connections. */
+function bwlimitFlag(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const rate = parseRate(String(value));
+  if (rate === undefined) throw new UsageError(`--bwlimit must be ${RATE_WORDING}, got "${value}"`);
+  return rate;
 }
 
 /** `--skip RULE` or `--force` (the same as `--skip none`); both at once only if they agree. */

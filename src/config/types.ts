@@ -22,6 +22,14 @@ export interface ServerConfig {
    * legacy code page such as `cp1251`, `koi8-r`, `gbk`, `shift_jis`.
    */
   encoding: string;
+  /** Active mode: the server connects to this machine for data (EPRT, then PORT). */
+  active?: boolean;
+  /** Active mode behind NAT: the address the server is told to connect to. */
+  activeAddress?: string;
+  /** Active mode: the local ports to listen on, [first, last] (a firewall's opening). */
+  activePorts?: [number, number];
+  /** `false`: PASV only, never EPSV (a middlebox that breaks EPSV). */
+  epsv?: boolean;
   /**
    * The time zone of the server's LIST times: `"UTC"` or an offset like
    * `"+05:00"`. Absent (`"auto"`): learned once per run from one file's MDTM.
@@ -50,6 +58,8 @@ export interface Options {
   backoffMaxMs: number;
   /** Socket inactivity timeout for control and data connections. */
   timeoutMs: number;
+  /** Upload rate limit over all connections, bytes per second (`--bwlimit`). */
+  bwlimit?: number;
   /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
   shard?: Shard;
 }

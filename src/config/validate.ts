@@ -33,6 +33,12 @@ import { parseTimeZone } from "../ftp/time_zone.ts";
 import { readFiles } from "./files.ts";
 import { checkEncoding } from "./encoding.ts";
 import { UTF8 } from "../ftp/encoding.ts";
+import {
+  NETWORK_OPTION_KEYS,
+  NETWORK_SERVER_KEYS,
+  readBwlimit,
+  readNetworkServer,
+} from "./network.ts";
 
 const ROOT_KEYS = ["server", "options", "files"];
 const SERVER_KEYS = [
@@ -44,6 +50,7 @@ const SERVER_KEYS = [
   "secure",
   "encoding",
   "listTimeZone",
+  ...NETWORK_SERVER_KEYS,
 ];
 const OPTION_KEYS = [
   "workers",
@@ -56,6 +63,7 @@ const OPTION_KEYS = [
   "backoffBaseMs",
   "backoffMaxMs",
   "timeoutMs",
+  ...NETWORK_OPTION_KEYS,
 ];
 const MAX_BACKOFF_MS = 3_600_000;
 
@@ -152,6 +160,7 @@ function readServer(r: Reader, raw: unknown): ServerConfig {
   if (user !== undefined) server.user = user;
   if (password !== undefined) server.password = password;
   if (passwordEnv !== undefined) server.passwordEnv = passwordEnv;
+  readNetworkServer(r, o, p, server);
   return server;
 }
 
@@ -207,5 +216,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
   };
   if (report !== undefined) options.report = resolve(dir, report);
   if (lock !== undefined) options.lock = resolve(dir, lock);
+  const bwlimit = readBwlimit(r, o, p);
+  if (bwlimit !== undefined) options.bwlimit = bwlimit;
   return options;
 }

@@ -15,6 +15,7 @@ import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
 import { withoutPassword } from "./server_text.ts";
 import { NativeTransport } from "./native_transport.ts";
+import { Throttle } from "./bandwidth.ts";
 
 /**
  * Connect, log in, `OPTS UTF8 ON` (any reply is fine; not sent to a server
@@ -69,7 +70,13 @@ export async function openNativeSession(
     const [type, feat] = replies.slice(-2);
     if (isNegative(type.code)) throw new FTPError(type);
     const features = parseFeatures(feat);
-    const transport = new NativeTransport(control, (conn.remoteAddr as Deno.NetAddr).hostname);
+    const transport = new NativeTransport(control, (conn.remoteAddr as Deno.NetAddr).hostname, {
+      ...(server.bandwidth ? { throttle: new Throttle(server.bandwidth) } : {}),
+      epsv: { epsv: server.epsv, learned: server.epsvLearned },
+      ...(server.active
+        ? { active: server.active, localHost: (conn.localAddr as Deno.NetAddr).hostname }
+        : {}),
+    });
     return new Session(transport, features);
   } catch (e) {
     control.close();

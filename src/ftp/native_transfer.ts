@@ -17,6 +17,7 @@ import { isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import type { Control } from "./control.ts";
 import { ConnectionLost, FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import type { Reply } from "./reply.ts";
+import type { Throttle } from "./bandwidth.ts";
 import {
   EARLY_DATA_BYTES,
   outOfStep,
@@ -66,6 +67,8 @@ export interface TransferLink {
   transport: Transport;
   /** The copy buffer, kept across transfers. */
   buffer(): Uint8Array;
+  /** The run's upload rate limit (`--bwlimit`, `bandwidth.ts`), when there is one. */
+  throttle?: Throttle;
 }
 
 /**
@@ -138,7 +141,7 @@ async function sendData(
       // watchdog cuts the transfer at once.
       control.data = state.data;
       state.sending = true;
-      await copyFile(control, state.data, request.source.file, link.buffer(), state, gate);
+      await copyFile(control, state.data, request.source.file, link, state, gate);
       state.sending = false;
     }
     closeQuietly(state.data); // end of file for the server
@@ -217,11 +220,13 @@ async function copyFile(
   control: Control,
   data: Deno.Conn,
   file: Deno.FsFile,
-  buf: Uint8Array,
+  link: TransferLink,
   state: TransferState,
   /** Until `open` (the `150` came), at most EARLY_DATA_BYTES go out; then `wait` for it. */
   gate: { open: boolean; wait: Promise<boolean> },
 ): Promise<void> {
+  const buf = link.buffer();
+  const throttle = link.throttle;
   for (;;) {
     let n: number | null;
     try {
@@ -239,7 +244,13 @@ async function copyFile(
         if (!(await gate.wait)) throw new Error("the server did not start the transfer");
         gate.open = true;
       }
-      const end = gate.open ? n : Math.min(n, off + EARLY_DATA_BYTES - state.sent);
+      let end = gate.open ? n : Math.min(n, off + EARLY_DATA_BYTES - state.sent);
+      if (throttle) {
+        // A slice at a time, each once its stretch of the shared link begins.
+        end = Math.min(end, off + throttle.slice);
+        await throttle.take(end - off);
+        control.arm(); // waiting for the link is not a stall
+      }
       const w = await data.write(buf.subarray(off, end));
       off += w;
       state.sent += w;

@@ -20,12 +20,14 @@
  * @module
  */
 
+import { Throttle } from "./bandwidth.ts";
+import { type ActiveData, ActiveMode, type ActiveSettings } from "./active.ts";
 import { isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { type Control, timed } from "./control.ts";
 import type { Codec } from "./encoding.ts";
-import { FTPError, ProtocolError } from "./errors.ts";
+import { ConnectionLost, FTPError, ProtocolError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
-import { epsvPort, PassiveMode } from "./passive.ts";
+import { DATA_CONNECT_MS, type EpsvPolicy, epsvPort, PassiveMode } from "./passive.ts";
 import {
   joinChunks,
   outOfStep,
@@ -44,12 +46,28 @@ import {
 /** The copy buffer of a transfer: one per connection, taken from the file in one read. */
 const CHUNK = 1024 * 1024;
 
+/** How a native transport's data connections are made and paced. */
+export interface NativeOptions {
+  /** The run's upload rate limit (`--bwlimit`), when there is one. */
+  throttle?: Throttle;
+  /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
+  epsv?: EpsvPolicy;
+  /** Active mode (`active.ts`): the server connects to `localHost`. */
+  active?: ActiveSettings;
+  /** The control connection's local address (active mode listens there). */
+  localHost?: string;
+}
+
 /** Commands, replies and data connections on Deno's TCP. */
 export class NativeTransport implements Transport {
   readonly earlyData = true;
   /** The data connection being opened for the next transfer (connect under way or done). */
   #data?: Promise<Deno.TcpConn>;
-  #passive = new PassiveMode();
+  #passive: PassiveMode;
+  /** Active mode, when configured: the server connects to us. */
+  #active?: ActiveMode;
+  /** The listener of the next active-mode data connection. */
+  #activeData?: ActiveData;
   /** A passive port from an `EPSV` sent with the last file's SIZE, not used yet. */
   #prepared?: number;
   #buffer?: Uint8Array<ArrayBuffer>;
@@ -61,11 +79,22 @@ export class NativeTransport implements Transport {
     readonly control: Control,
     /** Data connections go to the control connection's address (never a PASV-given host). */
     readonly dataHost: string,
+    options: NativeOptions = {},
   ) {
+    this.#passive = new PassiveMode(options.epsv);
+    if (options.active) {
+      this.#active = new ActiveMode(
+        options.active,
+        options.localHost ?? "127.0.0.1",
+        dataHost,
+        control.timeoutMs,
+      );
+    }
     this.#link = {
       control,
       transport: this,
       buffer: () => this.#buffer ??= new Uint8Array(CHUNK),
+      throttle: options.throttle,
     };
   }
 
@@ -99,7 +128,8 @@ export class NativeTransport implements Transport {
    * (safe: the transfer's final reply is in, nothing is open). Its port waits in `#prepared`.
    */
   async sizeAfterTransfer(path: string, nextFollows: boolean): Promise<Reply> {
-    if (!nextFollows || this.#passive.epsv !== true) return await this.command(`SIZE ${path}`);
+    // Only once an EPSV data connection has been opened here (`passive.ts`).
+    if (!nextFollows || !this.#passive.proven) return await this.command(`SIZE ${path}`);
     this.#prepared = undefined;
     const [size, epsv] = await this.control.sendAll([`SIZE ${path}`, "EPSV"]);
     this.#prepared = epsvPort(epsv);
@@ -119,17 +149,35 @@ export class NativeTransport implements Transport {
    * started, not waited for: `transfer` sends its command meanwhile.
    */
   async openData(): Promise<void> {
-    let port = this.#prepared;
+    if (this.#active) {
+      this.#activeData = await this.#active.open((line) => this.command(line));
+      this.#data = this.#activeData.connecting;
+      return;
+    }
+    const port = this.#prepared;
     this.#prepared = undefined;
-    port ??= await this.#passive.port((line) => this.command(line));
-    this.#data = this.#connectData(port);
+    if (port !== undefined) {
+      this.#data = this.#connectData(port);
+      return;
+    }
+    try {
+      const opened = await this.#passive.open(
+        (line) => this.command(line),
+        (p) => this.#connectData(p),
+      );
+      this.#data = opened.connecting;
+    } catch (e) {
+      if (e instanceof FTPError || e instanceof ConnectionLost) throw e;
+      // Neither EPSV's nor PASV's port could be reached: a network failure.
+      throw this.control.lost(e, false, "data socket");
+    }
   }
 
   /** Starts the data connection to `port` on the control connection's host. */
   #connectData(port: number): Promise<Deno.TcpConn> {
     const connecting = timed(
       Deno.connect({ hostname: this.dataHost, port }),
-      this.control.timeoutMs,
+      Math.min(this.control.timeoutMs, DATA_CONNECT_MS),
       "Timeout (data socket) while connecting",
     );
     connecting.catch(() => {}); // seen by `transfer`, or dropped with `abandonData`
@@ -137,6 +185,8 @@ export class NativeTransport implements Transport {
   }
 
   abandonData(): void {
+    this.#activeData?.close();
+    this.#activeData = undefined;
     this.#data?.then(closeQuietly, () => {});
     this.#data = undefined;
     this.#prepared = undefined;
@@ -147,6 +197,10 @@ export class NativeTransport implements Transport {
     this.#data = undefined;
     const state = new TransferState();
     this.#transfer = state;
+    const active = this.#activeData;
+    this.#activeData = undefined;
+    // Active mode: a transfer refused before its `150` gets no connection from the server.
+    if (active) state.preliminary.promise.then((started) => started || active.close());
     try {
       return await runTransfer(this.#link, connecting, request, state);
     } finally {
@@ -157,7 +211,12 @@ export class NativeTransport implements Transport {
   async receive(line: string, max: number): Promise<Uint8Array> {
     const connecting = this.#data!;
     this.#data = undefined;
-    const drop = () => void connecting.then(closeQuietly, () => {});
+    const active = this.#activeData;
+    this.#activeData = undefined;
+    const drop = () => {
+      active?.close();
+      void connecting.then(closeQuietly, () => {});
+    };
     let reply: Reply;
     try {
       reply = await this.control.send(line, { preliminary: true });

@@ -31,6 +31,9 @@ import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
+import { sharedBandwidth } from "../ftp/bandwidth.ts";
+import type { ActiveSettings } from "../ftp/active.ts";
+import { EPSV_FALLBACK_NOTE, epsvFellBack, epsvMemory } from "../ftp/passive.ts";
 import { destinationCheck } from "../config/encoding.ts";
 
 export interface RunOptions {
@@ -197,7 +200,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       ? feed.countAhead((f, b) => teller.countedAhead(f, b), () => poolDone)
       : Promise.resolve();
     const pool = new Pool({
-      settings: uploadSettings(opts),
+      // The same settings as the skip phase: one rate limit, one memory of EPSV for the run.
+      settings,
       workers,
       log: opts.log,
       onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
@@ -224,6 +228,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
 
   // Said once, whether the skip phase or an upload found it out.
   if (timesUnsupported && !notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
+  if (epsvFellBack(settings.server.epsvLearned)) notes.push(EPSV_FALLBACK_NOTE);
   tally.totals.reconnects = reconnects;
   const entries = tally.entries((index) =>
     feed.tallies[folders.findIndex((f) => f.entry.index === index)]
@@ -265,6 +270,14 @@ function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
   return reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
 }
 
+/** `server.active` with its NAT keys, for the FTP layer (`ftp/active.ts`). */
+function activeSettings(server: Config["server"]): ActiveSettings {
+  return {
+    ...(server.activeAddress ? { address: server.activeAddress } : {}),
+    ...(server.activePorts ? { ports: server.activePorts } : {}),
+  };
+}
+
 /** What every uploader is told at start. */
 function uploadSettings(opts: RunOptions): UploadSettings {
   const { server, options } = opts.config;
@@ -276,6 +289,11 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       password: opts.password,
       secure: server.secure,
       encoding: server.encoding,
+      // One limit for all connections: the workers share its bucket (`ftp/bandwidth.ts`).
+      ...(options.bwlimit ? { bandwidth: sharedBandwidth(options.bwlimit) } : {}),
+      // PASV only (`server.epsv`), or learned once for the run (`ftp/passive.ts`).
+      ...(server.epsv === false ? { epsv: false } : { epsvLearned: epsvMemory() }),
+      ...(server.active ? { active: activeSettings(server) } : {}),
     },
     retries: options.retries,
     atomic: options.atomic,

@@ -72,7 +72,14 @@ export async function readFolder(run: SessionRunner, req: FolderRequest): Promis
   const entries: [string, RemoteEntry][] = [];
   for (const name of req.names) {
     const entry = listing.get(name);
-    if (entry) entries.push([name, entry]);
+    if (entry) {
+      entries.push([name, entry]);
+    } else if (name.startsWith(".")) {
+      // A listing may hide dot names (vsftpd's LIST, without `-a` or where it is ignored):
+      // missing from it is not proof of absence. One file asked after costs less than a re-send.
+      const asked = await run((s) => s.stat(posix.join(req.dir, name)));
+      if (asked) entries.push([name, asked]);
+    }
   }
   return { dir: req.dir, entries, how: "listing" };
 }

@@ -460,25 +460,26 @@ const PROBE = "ftpbatch-time-probe";
  * local time matches it. This used to happen by chance (a minute turning between writing the
  * tree and uploading it), and then the re-run's time probe (a STOR) was counted as an upload.
  */
-async function rerun(tree: FolderTree, server: EmbeddedServer) {
+async function rerun(tree: FolderTree, server: EmbeddedServer, options = {}) {
   const past = new Date(Date.now() - 10 * 60_000);
   for (const local of tree.expected.values()) await Deno.utime(local, past, past);
   const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
   assert.equal((await runUpload({ config: await configFor(server, files) })).exitCode, 0);
   const before = fileStors(server);
-  const again = await runUpload({ config: await configFor(server, files) });
+  const again = await runUpload({ config: await configFor(server, files, options) });
   assert.equal(again.exitCode, 0);
-  assert.equal(fileStors(server), before, "an unchanged folder sends nothing");
-  assert.equal(again.report.totals.skipped, tree.expected.size);
-  assert.equal(again.report.entries?.[0].skipped, tree.expected.size);
-  return { files, again, reasons: [...new Set(again.report.files.map((f) => f.reason))] };
+  assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
+  const reasons = [...new Set(again.report.files.map((f) => f.reason))];
+  return { files, again, sent: fileStors(server) - before, reasons };
 }
 
 integrationTest(
   "folder source re-run (nightly mirror): nothing changed, no STOR; one file changed, one STOR",
   async () => {
     await withTree(async (tree, server) => {
-      const { files, again, reasons } = await rerun(tree, server);
+      const { files, again, sent, reasons } = await rerun(tree, server);
+      assert.equal(sent, 0, "an unchanged folder sends nothing");
+      assert.equal(again.report.entries?.[0].skipped, tree.expected.size);
       // The server set each file's time (MFMT): the real rule decided, nothing was said.
       assert.ok(!server.stats.commands.some((c) => c.includes(PROBE)), "no probe needed");
       assert.deepEqual(reasons, ["unchanged: size+mtime"]);
@@ -498,14 +499,25 @@ integrationTest(
 );
 
 integrationTest(
-  "folder source re-run, server that cannot set times: the not-older rule, said once",
+  "folder source re-run, server that cannot set times: all sent again, said once",
   async () => {
     await withTree(async (tree, server) => {
-      const { again, reasons } = await rerun(tree, server);
+      const { again, sent } = await rerun(tree, server);
+      assert.equal(sent, tree.expected.size);
+      assert.deepEqual(again.report.notes, [CANNOT_SET_TIMES_NOTE]);
+    }, { faults: { refuseSetTime: true } });
+  },
+);
+
+integrationTest(
+  'folder source re-run, server that cannot set times, "size+newer": nothing sent',
+  async () => {
+    await withTree(async (tree, server) => {
+      const { again, sent, reasons } = await rerun(tree, server, { skip: "size+newer" });
+      assert.equal(sent, 0, "an unchanged folder sends nothing");
       assert.ok(server.stats.commands.some((c) => c.includes(PROBE)), "the server was probed");
       assert.deepEqual(reasons, [NOT_OLDER_REASON]);
-      assert.deepEqual(again.report.notes, [CANNOT_SET_TIMES_NOTE]);
-      assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
+      assert.equal(again.report.totals.skipped, tree.expected.size);
     }, { faults: { refuseSetTime: true } });
   },
 );

@@ -14,8 +14,7 @@ import { runUpload } from "../../src/run/coordinator.ts";
 import type { Report } from "../../src/report/report.ts";
 import { withServer } from "../helpers/embedded.ts";
 import { realServerTest } from "../helpers/real_server.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration } from "../helpers/kit.ts";
 
 interface Target {
   server: Record<string, unknown>;

@@ -70,7 +70,7 @@ realServerTest(
     assert.deepEqual(check.notes, []); // vsftpd lists UTC: nothing to say
     assert.deepEqual(lines, []);
     const log = await server.log();
-    assert.equal(log.match(/"LIST"/g)?.length, 2); // /in and /in/sub
+    assert.equal(log.match(/"LIST -a"/g)?.length, 2); // /in and /in/sub
     assert.equal((log.match(/"CWD \/new[^"]*"/g) ?? []).length, 1); // /new only: the rest is below it
     // One file's SIZE and MDTM, once: the LIST time zone. No probe (no STOR).
     assert.equal((log.match(/"MDTM[^"]*"/g) ?? []).length, 1);

@@ -68,7 +68,7 @@ realServerTest(
       session.close();
     }
     const log = await server.log();
-    assert.equal(log.match(/"LIST"/g)?.length, 1);
+    assert.equal(log.match(/"LIST -a"/g)?.length, 1);
     assert.match(log, new RegExp(`"STOR /in/\\.ftpbatch-time-probe\\${TEMP_MARK}`));
     assert.match(log, /"DELE \/in\/\.ftpbatch-time-probe/);
   },
