@@ -25,7 +25,7 @@ import type { Session } from "../ftp/session.ts";
 import { planSkips } from "../plan/skip.ts";
 import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
-import { toConnectError } from "../upload/retry.ts";
+import { GaveUp, Pause, RetryBudget, retryLoop, toConnectError } from "../upload/retry.ts";
 import type { SessionRunner } from "../upload/remote_state.ts";
 import type { RemoteCheckOptions } from "./remote_check.ts";
 import { settleClock } from "./skip_clock.ts";
@@ -48,6 +48,7 @@ interface Read {
 
 export class FolderScreen {
   #session?: Session;
+  #pause = new Pause();
   /** The last folder of the previous chunk: its files may go on in this one. */
   #carried?: Read;
   /** Folders above the destinations, known to be there or not (one CWD each, once). */
@@ -155,19 +156,33 @@ export class FolderScreen {
     }
   }
 
-  /** Runs `op` on the connection, opening it first; one more try after a lost connection. */
+  /**
+   * Runs `op` on the connection, opening it first, in the retry loop (`retry.ts`): only a
+   * lost connection is tried again; the last error is thrown when the tries run out.
+   */
   async #run<T>(op: (s: Session) => Promise<T>): Promise<T> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        if (!this.#session || this.#session.closed) {
-          this.#session = await openSession(this.o.login, this.o.timeoutMs);
-        }
-        return await op(this.#session);
-      } catch (e) {
-        if (!(e instanceof ConnectionLost) || attempt >= this.o.retries) throw e;
-        this.#session?.close();
-        this.#session = undefined;
-      }
+    const timing = { backoffBaseMs: 0, backoffMaxMs: 0, ...this.o };
+    try {
+      return await retryLoop(
+        async () => {
+          if (!this.#session || this.#session.closed) {
+            this.#session = await openSession(this.o.login, this.o.timeoutMs);
+          }
+          return await op(this.#session);
+        },
+        new RetryBudget(timing),
+        this.#pause,
+        {
+          classify: (e) => e instanceof ConnectionLost ? "reconnect" : "fatal",
+          stopped: () => this.o.signal?.aborted === true,
+          retrying: () => {
+            this.#session?.close();
+            this.#session = undefined;
+          },
+        },
+      );
+    } catch (e) {
+      throw e instanceof GaveUp ? e.last : e;
     }
   }
 
