@@ -17,7 +17,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import type { Report } from "../../src/report/report.ts";
 import { compareTree, type Dataset, listTree, makeUnicodeDataset } from "../helpers/dataset.ts";
-import { partialSize, waitFor } from "../helpers/partial.ts";
+import { restartMidFile } from "../helpers/partial.ts";
 import { type MatrixEntry, type RealServer, realServerTest } from "../helpers/real_server.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -138,15 +138,8 @@ export function matrixTests(entry: MatrixEntry): void {
       });
       try {
         const run = runInProcess(server, data);
-        await waitFor("a partial upload", async () => {
-          const n = await partialSize(server.root);
-          return n !== undefined && n > 1 * MiB ? n : undefined;
-        });
-        await server.stop();
         // What the killed server left of the big file: where a resume must start.
-        const cut = (await partialSize(server.root))!;
-        await new Promise((r) => setTimeout(r, 1500));
-        await server.start();
+        const cut = await restartMidFile(server, 1 * MiB);
         const report = await run;
         assert.equal(report.totals.failed, 0, summary(report));
         assert.ok(report.totals.reconnects >= 1, summary(report));
