@@ -28,6 +28,17 @@ export function serverSection(s: RealServer, secure = false): Record<string, unk
   return { host: s.host, port: s.port, user: s.user, passwordEnv: PASSWORD_ENV, secure };
 }
 
+/**
+ * proftpd only (mod_tls logs its verdict on every data connection): each one resumed the
+ * control connection's TLS session, none was rejected (issue 9 #6: single-use TLS 1.3 tickets).
+ */
+export async function assertTlsSessionsReused(server: RealServer): Promise<void> {
+  if (server.kind !== "proftpd") return;
+  const tls = await Deno.readTextFile(join(server.dir, "tls.log"));
+  assert.doesNotMatch(tls, /rejecting data connection/);
+  assert.match(tls, /client reused TLS session for data connection/);
+}
+
 /** One run in this process. */
 export async function runInProcess(server: RealServer, data: Dataset): Promise<Report> {
   const outcome = await runUpload({
@@ -245,12 +256,7 @@ export function matrixTests(entry: MatrixEntry): void {
         assert.equal(again.report.totals.skipped, data.expected.size, summary(again.report));
         assert.equal(again.report.totals.bytesSent, 0);
         if (server.kind !== "pure-ftpd") assert.match(await server.log(), /\b(MLSD|LIST)\b/);
-        if (server.kind === "proftpd") {
-          // mod_tls's verdict on every data connection (issue 9 #6: single-use TLS 1.3 tickets).
-          const tls = await Deno.readTextFile(join(server.dir, "tls.log"));
-          assert.doesNotMatch(tls, /rejecting data connection/);
-          assert.match(tls, /client reused TLS session for data connection/);
-        }
+        await assertTlsSessionsReused(server);
       } finally {
         await Deno.remove(data.dir, { recursive: true });
       }
