@@ -21,6 +21,7 @@ import { FeedStage, type JobFeed, type Release } from "./feed_stage.ts";
 import { connectRetryLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 import { ByteTally } from "./tally.ts";
+import type { WarmWorkers } from "./warm_workers.ts";
 import type { RunEvent } from "../report/events.ts";
 
 export interface PoolOptions {
@@ -35,6 +36,8 @@ export interface PoolOptions {
   workerUrl: URL;
   /** More jobs, produced while the run goes (folder sources), after `jobs`. */
   feed?: JobFeed;
+  /** Workers started ahead (during the skip phase): the first slots adopt them. */
+  warm?: WarmWorkers;
 }
 
 /** A job's result with the worker that finished it (0: none). */
@@ -124,9 +127,15 @@ export class Pool {
     const id = this.#nextId++;
     if (replacement) this.#replacements.add(id);
     const { settings, workerUrl } = this.opts;
-    const slot = new Slot(id, workerUrl, settings, (s, msg) => this.#onMessage(s, msg), (s, e) =>
+    const slot = new Slot(
+      id,
+      workerUrl,
+      settings,
+      (s, msg) => this.#onMessage(s, msg),
       // An uncaught error's text may quote a server reply.
-      this.#onCrash(s, safeText(e, [settings.server.password])));
+      (s, e) => this.#onCrash(s, safeText(e, [settings.server.password])),
+      this.opts.warm?.take(id),
+    );
     this.#slots.set(id, slot);
   }
 
