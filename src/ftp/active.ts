@@ -22,10 +22,17 @@
  * @module
  */
 
-import { isIPv6 } from "node:net";
 import { isCompletion } from "./codes.ts";
 import { FTPError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
+
+/**
+ * An IP literal with a colon is IPv6 (IPv4 has none). Not `node:net`'s `isIPv6`: a worker
+ * that loads no `node:` module saves setting up Node compatibility (`posix_path.ts`).
+ */
+function isIPv6(address: string): boolean {
+  return address.includes(":");
+}
 
 /** Replies to EPRT that mean "not this command", not "not active mode": PORT is tried. */
 const EPRT_UNKNOWN = new Set([500, 501, 502, 522]);
