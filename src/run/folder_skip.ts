@@ -96,6 +96,7 @@ export class FolderScreen {
         jobs,
         rule: this.o.rule,
         clock,
+        secrets: [this.o.login.password],
       });
       for (const note of said) if (!this.notes.includes(note)) this.notes.push(note);
       const plan = planSkips(jobs, listings, this.o.rule, { clock });

@@ -97,6 +97,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
       jobs: o.jobs,
       rule: o.rule,
       clock,
+      secrets: [o.login.password],
     });
     const plan = planSkips(o.jobs, listings, o.rule, { clock });
     const perFile = states.filter((s) => s.how === "per file");

@@ -14,7 +14,7 @@ import { newServerClock } from "../../src/plan/server_clock.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
-import { type Peer, startFakeFtp } from "../helpers/scripted_server.ts";
+import { type Handler, type Peer, startFakeFtp } from "../helpers/scripted_server.ts";
 import { realServerTest } from "../helpers/real_server.ts";
 import { bytesFor } from "../helpers/dataset.ts";
 
@@ -42,7 +42,7 @@ function mdtm(ms: number): string {
  * A fake server with a LIST (no MLSD) whose times are shown `shiftMs` from
  * UTC, and an MDTM in UTC. `/in/same.txt` and `/in/edited.txt`: 5 bytes at T.
  */
-function shiftedServer(shiftMs: number) {
+function shiftedServer(shiftMs: number, more: Record<string, Handler> = {}) {
   const mtimes = new Map<string, number>([["/in/same.txt", T], ["/in/edited.txt", T]]);
   const cwd = new Map<Peer, string>();
   const server = startFakeFtp({
@@ -66,6 +66,7 @@ function shiftedServer(shiftMs: number) {
         const t = mtimes.get(arg);
         await peer.reply(t === undefined ? "550 no such file" : `213 ${mdtm(t)}`);
       },
+      ...more,
     },
   });
   server.dirs.add("/in");
@@ -138,6 +139,32 @@ Deno.test("a LIST off by no time zone is not trusted: same-size files asked by M
     const again = await checkRemote(options(server, { clock }));
     assert.deepEqual(again.skipped.map((s) => s.job.id), [1]);
     assert.deepEqual(again.notes, []);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a time probe the server refuses (553): the check goes on; no file skipped on an unknown clock", async () => {
+  const server = shiftedServer(0, { STOR: (_arg, peer) => peer.reply("553 Permission denied") });
+  try {
+    const jobs = [
+      job(1, "/in/same.txt", T + 400),
+      job(2, "/in/edited.txt", T + HOUR), // a whole hour off: looks like a zone, so probed
+    ];
+    const lines: string[] = [];
+    const check = await checkRemote(options(server, { jobs, log: (l) => lines.push(l) }));
+    assert.deepEqual(check.skipped.map((s) => s.job.id), [1], lines.join("\n"));
+    assert.deepEqual(check.send.map((j) => j.id), [2]);
+    assert.equal(check.notes.length, 1);
+    assert.match(
+      check.notes[0],
+      /time probe could not be stored in \/in \(553 Permission denied\)/,
+    );
+    // Under size+newer, a newer remote copy is not skipped while the server's clock is unknown.
+    const newer = await checkRemote(
+      options(server, { jobs: [job(3, "/in/edited.txt", T - HOUR)], rule: "size+newer" }),
+    );
+    assert.deepEqual(newer.send.map((j) => j.id), [3]);
   } finally {
     await server.close();
   }
