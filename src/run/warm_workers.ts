@@ -18,30 +18,52 @@ export interface WarmWorker {
 
 export class WarmWorkers {
   #idle = new Map<string, WarmWorker>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #next = 1;
 
-  /** Starts `count` workers named `upload-1`… as the pool names its first ones. */
-  constructor(url: URL, count: number) {
-    for (let id = 1; id <= count; id++) {
-      const name = workerName(id);
-      const warm: WarmWorker = { worker: new Worker(url, { type: "module", name }) };
-      // A module that fails to load must not take the process down before a slot watches it.
-      warm.worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        warm.error ??= e.message;
-      };
-      this.#idle.set(name, warm);
-    }
+  /**
+   * Starts `count` workers named `upload-1`… as the pool names its first ones:
+   * one now, the others one per turn of the event loop, since `new Worker`
+   * blocks this thread until the worker's isolate exists, and the skip phase's
+   * replies are read on it meanwhile.
+   */
+  constructor(readonly url: URL, readonly count: number) {
+    this.#startNext();
   }
 
-  /** The warm worker for slot `id`, once. */
+  #startNext(): void {
+    this.#timer = undefined;
+    const id = this.#next++;
+    if (id > this.count) return;
+    const name = workerName(id);
+    const warm: WarmWorker = { worker: new Worker(this.url, { type: "module", name }) };
+    // A module that fails to load must not take the process down before a slot watches it.
+    warm.worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      warm.error ??= e.message;
+    };
+    this.#idle.set(name, warm);
+    if (this.#next <= this.count) this.#timer = setTimeout(() => this.#startNext(), 0);
+  }
+
+  /** The warm worker for slot `id`, once; undefined when it was not started yet (none will be). */
   take(id: number): WarmWorker | undefined {
     const warm = this.#idle.get(workerName(id));
     this.#idle.delete(workerName(id));
+    // The pool starts its own from here on: no more warm ones.
+    if (!warm) this.#stop();
     return warm;
   }
 
-  /** Ends every worker not taken. */
+  #stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#next = this.count + 1;
+  }
+
+  /** Ends every worker not taken, and starts no more. */
   close(): void {
+    this.#stop();
     for (const { worker } of this.#idle.values()) worker.terminate();
     this.#idle.clear();
   }
