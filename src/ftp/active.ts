@@ -27,8 +27,8 @@ import { FTPError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
 
 /**
- * An IP literal with a colon is IPv6 (IPv4 has none). Not `node:net`'s `isIPv6`: a worker
- * that loads no `node:` module saves setting up Node compatibility (`posix_path.ts`).
+ * An IPv6 literal (the addresses here are IP literals: the socket's own, or a validated
+ * `activeAddress`). Not node:net's: loading it costs each upload worker start-up time.
  */
 function isIPv6(address: string): boolean {
   return address.includes(":");

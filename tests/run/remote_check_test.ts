@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { checkRemote, type RemoteCheckOptions } from "../../src/run/remote_check.ts";
-import { NOT_OLDER_REASON } from "../../src/plan/skip.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
 import { realServerTest } from "../helpers/real_server.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";

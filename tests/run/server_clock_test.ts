@@ -38,6 +38,19 @@ function mdtm(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
 
+/** `fn` against a fresh {@linkcode shiftedServer}, closed afterwards. */
+async function withShifted(
+  shiftMs: number,
+  fn: (server: ReturnType<typeof shiftedServer>) => Promise<void>,
+): Promise<void> {
+  const server = shiftedServer(shiftMs);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
 /**
  * A fake server with a LIST (no MLSD) whose times are shown `shiftMs` from
  * UTC, and an MDTM in UTC. `/in/same.txt` and `/in/edited.txt`: 5 bytes at T.
@@ -98,8 +111,7 @@ function options(server: ReturnType<typeof startFakeFtp>, over: Partial<RemoteCh
 }
 
 Deno.test("a LIST five hours ahead of UTC is learned from one MDTM and corrected", async () => {
-  const server = shiftedServer(5 * HOUR);
-  try {
+  await withShifted(5 * HOUR, async (server) => {
     const check = await checkRemote(options(server));
     assert.deepEqual(check.skipped.map((s) => [s.job.id, s.reason]), [
       [1, "unchanged: size+mtime"],
@@ -110,26 +122,20 @@ Deno.test("a LIST five hours ahead of UTC is learned from one MDTM and corrected
     ]);
     assert.equal(server.commands.filter((c) => c.startsWith("MDTM")).length, 1);
     assert.equal(server.commands.filter((c) => c.startsWith("STOR")).length, 0);
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 Deno.test("server.listTimeZone given by hand: no MDTM asked, times corrected", async () => {
-  const server = shiftedServer(5 * HOUR);
-  try {
+  await withShifted(5 * HOUR, async (server) => {
     const check = await checkRemote(options(server, { clock: newServerClock("+05:00") }));
     assert.deepEqual(check.skipped.map((s) => s.job.id), [1]);
     assert.deepEqual(check.send.map((j) => j.id), [2]);
     assert.equal(server.commands.filter((c) => c.startsWith("MDTM")).length, 0);
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 Deno.test("a LIST off by no time zone is not trusted: same-size files asked by MDTM, said once", async () => {
-  const server = shiftedServer(7 * MINUTE);
-  try {
+  await withShifted(7 * MINUTE, async (server) => {
     const clock = newServerClock();
     const check = await checkRemote(options(server, { clock }));
     assert.deepEqual(check.skipped.map((s) => s.job.id), [1]);
@@ -139,9 +145,7 @@ Deno.test("a LIST off by no time zone is not trusted: same-size files asked by M
     const again = await checkRemote(options(server, { clock }));
     assert.deepEqual(again.skipped.map((s) => s.job.id), [1]);
     assert.deepEqual(again.notes, []);
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 Deno.test("a time probe the server refuses (553): the check goes on; no file skipped on an unknown clock", async () => {
