@@ -22,7 +22,7 @@ import { sortEntries } from "./folder_sources.ts";
 import { skipScreen } from "./folder_skip.ts";
 import type { WalkHook } from "./walk.ts";
 import { Pool } from "./pool.ts";
-import { WarmWorkers } from "./warm_workers.ts";
+import { warmWorkers } from "./warm_workers.ts";
 import { checkRemote } from "./remote_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
@@ -171,7 +171,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     : undefined;
   // The workers load while the skip phase waits on the server (its connect is under way).
   const warm = !opts.dryRun && jobs.length + folders.length > 0
-    ? new WarmWorkers(
+    ? warmWorkers(
       opts.workerUrl ?? DEFAULT_WORKER,
       Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
     )

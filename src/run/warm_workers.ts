@@ -27,8 +27,16 @@ export class WarmWorkers {
    * blocks this thread until the worker's isolate exists, and the skip phase's
    * replies are read on it meanwhile.
    */
-  constructor(readonly url: URL, readonly count: number) {
+  constructor(readonly url: URL, public count: number) {
     this.#startNext();
+  }
+
+  /** Starts more, up to `count` in all (those started early, for the run that adopts them). */
+  grow(count: number): void {
+    if (count <= this.count) return;
+    const idle = this.#timer === undefined && this.#next > this.count;
+    this.count = count;
+    if (idle) this.#timer = setTimeout(() => this.#startNext(), 0);
   }
 
   #startNext(): void {
@@ -67,6 +75,29 @@ export class WarmWorkers {
     for (const { worker } of this.#idle.values()) worker.terminate();
     this.#idle.clear();
   }
+}
+
+let early: WarmWorkers | undefined;
+
+/**
+ * For `main.ts` on `upload`: the first worker starts before the rest of the
+ * program is even loaded, so its isolate and module graph load beside the
+ * command line's, the config's checks and the skip phase.
+ */
+export function startEarly(url: URL): void {
+  early ??= new WarmWorkers(url, 1);
+}
+
+/** The workers a run starts ahead: the early one (grown to `count`) when it is the same module. */
+export function warmWorkers(url: URL, count: number): WarmWorkers {
+  const started = early;
+  early = undefined;
+  if (started?.url.href === url.href) {
+    started.grow(count);
+    return started;
+  }
+  started?.close();
+  return new WarmWorkers(url, count);
 }
 
 /** The name tells workers apart in crash messages (and lets a test crash one on purpose). */
