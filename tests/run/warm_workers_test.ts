@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { WarmWorkers } from "../../src/run/warm_workers.ts";
+import { startEarly, WarmWorkers, warmWorkers } from "../../src/run/warm_workers.ts";
 import { compareTree } from "../helpers/dataset.ts";
 import { upload, withDataset } from "../helpers/embedded.ts";
 import { integrationTest, withTempDir } from "../helpers/kit.ts";
@@ -24,6 +24,24 @@ Deno.test("warm workers: each name taken once, in the pool's names", () => {
   } finally {
     warm.close();
   }
+});
+
+Deno.test("the worker started early (main.ts) is the run's first, and the rest follow", () => {
+  startEarly(WORKER);
+  const first = warmWorkers(WORKER, 3);
+  try {
+    assert.equal(first.count, 3);
+    // Started before the run asked: there at once (the others follow, one per event-loop turn).
+    const one = first.take(1);
+    assert.ok(one);
+    one.worker.terminate();
+  } finally {
+    first.close();
+  }
+  // Taken once: the next run starts its own.
+  const second = warmWorkers(WORKER, 1);
+  assert.notEqual(second, first);
+  second.close();
 });
 
 integrationTest(
