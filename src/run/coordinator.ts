@@ -166,15 +166,23 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   for (const c of checked) if (!c.ok || c.entry.unencodable) teller.tell(c.entry.index);
 
   // What is already on the server is not sent again (a dry run connects to nothing).
-  const checking = !opts.dryRun && jobs.length > 0
-    ? checkRemote({ ...remote, jobs, connections: config.options.workers })
-    : undefined;
-  // The workers load while the skip phase waits on the server (its connect is under way).
+  // The first worker loads while the skip phase waits on the server (or since main.ts began);
+  // the others once the skip phase finds a folder missing (something will be sent), so that
+  // a re-run with nothing to send does not pay for them.
+  const warmCount = Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length);
   const warm = !opts.dryRun && jobs.length + folders.length > 0
     ? warmWorkers(
       opts.workerUrl ?? DEFAULT_WORKER,
-      Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
+      jobs.length > 0 && config.options.skip !== "none" ? 1 : warmCount,
     )
+    : undefined;
+  const checking = !opts.dryRun && jobs.length > 0
+    ? checkRemote({
+      ...remote,
+      jobs,
+      connections: config.options.workers,
+      onMissing: () => warm?.grow(warmCount),
+    })
     : undefined;
   if (checking) {
     const check = await checking.catch((e) => {
