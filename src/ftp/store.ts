@@ -18,7 +18,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "./posix_path.ts";
 import { Code, isPreliminary, isSuccess } from "./codes.ts";
 import {
   FTPError,

@@ -22,6 +22,7 @@ import { sortEntries } from "./folder_sources.ts";
 import { skipScreen } from "./folder_skip.ts";
 import type { WalkHook } from "./walk.ts";
 import { Pool } from "./pool.ts";
+import { warmWorkers } from "./warm_workers.ts";
 import { checkRemote } from "./remote_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
@@ -165,8 +166,29 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   for (const c of checked) if (!c.ok || c.entry.unencodable) teller.tell(c.entry.index);
 
   // What is already on the server is not sent again (a dry run connects to nothing).
-  if (!opts.dryRun && jobs.length > 0) {
-    const check = await checkRemote({ ...remote, jobs, connections: config.options.workers });
+  // The first worker loads while the skip phase waits on the server (or since main.ts began);
+  // the others once the skip phase finds a folder missing (something will be sent), so that
+  // a re-run with nothing to send does not pay for them.
+  const warmCount = Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length);
+  const warm = !opts.dryRun && jobs.length + folders.length > 0
+    ? warmWorkers(
+      opts.workerUrl ?? DEFAULT_WORKER,
+      jobs.length > 0 && config.options.skip !== "none" ? 1 : warmCount,
+    )
+    : undefined;
+  const checking = !opts.dryRun && jobs.length > 0
+    ? checkRemote({
+      ...remote,
+      jobs,
+      connections: config.options.workers,
+      onMissing: () => warm?.grow(warmCount),
+    })
+    : undefined;
+  if (checking) {
+    const check = await checking.catch((e) => {
+      warm?.close();
+      throw e;
+    });
     if (check.loginRefused) {
       connectError = check.loginRefused;
       const reason = unsentReason({ connected: false, connectError, interrupted: false });
@@ -214,11 +236,17 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
       ...(folders.length > 0 ? { feed } : {}),
+      ...(warm ? { warm } : {}),
     }, jobs);
-    ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool.run());
+    try {
+      ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool.run());
+    } finally {
+      warm?.close();
+    }
     poolDone = true;
     await counting.catch(() => {}); // a folder that vanished meanwhile: the walk reports it
   }
+  warm?.close(); // those not taken: everything skipped, the login refused, or fewer files
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
   teller.tellRest({ interrupted: Boolean(interrupted) });
   if (!interrupted) await feed.drain((jobs) => jobs.forEach((j) => teller.tell(j.id)));

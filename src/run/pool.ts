@@ -90,9 +90,11 @@ export class Pool {
     const id = this.#nextId++;
     if (replacement) this.#replacements.add(id);
     const { settings, workerUrl } = this.opts;
-    const slot = new Slot(id, workerUrl, settings, (s, msg) => this.#onMessage(s, msg), (s, e) =>
-      // An uncaught error's text may quote a server reply.
-      this.#lose(s, { how: "crashed", error: safeText(e, [settings.server.password]) }));
+    // An uncaught error's text may quote a server reply. A worker started ahead is adopted.
+    const crashed = (s: Slot, e: string) =>
+      this.#lose(s, { how: "crashed", error: safeText(e, [settings.server.password]) });
+    const onMessage = (s: Slot, msg: FromWorker) => this.#onMessage(s, msg);
+    const slot = new Slot(id, workerUrl, settings, onMessage, crashed, this.opts.warm?.take(id));
     this.#slots.set(id, slot);
     return id;
   }

@@ -9,6 +9,7 @@
 import type { JobResult, UploadSettings } from "./messages.ts";
 import type { JobFeed } from "./feed_stage.ts";
 import type { RunEvent } from "../report/events.ts";
+import type { WarmWorkers } from "./warm_workers.ts";
 
 export interface PoolOptions {
   settings: UploadSettings;
@@ -22,6 +23,8 @@ export interface PoolOptions {
   workerUrl: URL;
   /** More jobs, produced while the run goes (folder sources), after `jobs`. */
   feed?: JobFeed;
+  /** Workers started ahead (during the skip phase): the first slots adopt them. */
+  warm?: WarmWorkers;
 }
 
 /** A job's result with the worker that finished it (0: none). */

@@ -47,6 +47,8 @@ export interface RemoteCheckOptions {
   connections: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Called once a destination folder is found missing: some files will be sent. */
+  onMissing?: () => void;
   /** What the run knows of the server's clocks, shared by its checks (absent: this check's own). */
   clock?: ServerClock;
 }
@@ -90,7 +92,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     return final ? { ...everything, loginRefused: refused.message } : everything;
   }
   try {
-    const states = await readAll(links, requests, o.signal);
+    const states = await readAll(links, requests, o.signal, o.onMissing);
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
     const clock = o.clock ?? newServerClock();
@@ -153,6 +155,7 @@ async function readAll(
   links: Link[],
   requests: FolderRequest[],
   signal?: AbortSignal,
+  onMissing?: () => void,
 ): Promise<FolderState[] | undefined> {
   const states: FolderState[] = [];
   const exists = new Map<string, boolean>();
@@ -173,6 +176,7 @@ async function readAll(
         ? await readFolder(link.runner, req)
         : { dir: req.dir, entries: [], how: "absent" };
       exists.set(req.dir, state.how !== "absent");
+      if (state.how === "absent") onMissing?.();
       if (state.how !== "absent") others ??= links.slice(1).map(lane);
       states.push(state);
     }

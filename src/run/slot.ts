@@ -9,6 +9,7 @@
  */
 
 import type { FromWorker, ToWorker, UploadSettings } from "./messages.ts";
+import { type WarmWorker, workerName } from "./warm_workers.ts";
 
 const FINISH_WAIT_MS = 3000;
 
@@ -30,9 +31,10 @@ export class WorkerSlot {
     settings: UploadSettings,
     onMessage: (slot: WorkerSlot, msg: FromWorker) => void,
     onCrash: (slot: WorkerSlot, message: string) => void,
+    /** Started earlier (`warm_workers.ts`), under this slot's name. */
+    warm?: WarmWorker,
   ) {
-    // The name tells workers apart in crash messages (and lets a test crash one on purpose).
-    this.worker = new Worker(url, { type: "module", name: `upload-${id}` });
+    this.worker = warm?.worker ?? new Worker(url, { type: "module", name: workerName(id) });
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
       this.seen();
       onMessage(this, e.data);
@@ -41,6 +43,9 @@ export class WorkerSlot {
       e.preventDefault();
       onCrash(this, e.message);
     };
+    // It failed to load while warming: a crash like any other, once the pool holds the slot.
+    const early = warm?.error;
+    if (early !== undefined) setTimeout(() => onCrash(this, early), 0);
     this.send({ type: "init", settings });
   }
 

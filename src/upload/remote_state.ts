@@ -12,7 +12,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../ftp/posix_path.ts";
 import { FTPError, ProtocolError } from "../ftp/errors.ts";
 import type { RemoteEntry } from "../ftp/listing.ts";
 import type { Session } from "../ftp/session.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../ftp/posix_path.ts";
 
 /** Marks names this tool creates, so they can be recognised and cleaned up. */
 export const TEMP_MARK = ".ftpbatch-";

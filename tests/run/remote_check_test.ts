@@ -167,9 +167,15 @@ Deno.test("a first run to an empty server: one login, one CWD per top folder, no
   const server = startFakeFtp();
   const jobs = Array.from({ length: 60 }, (_, i) => job(i, `/top${i % 3}/d${i % 20}/f${i}.txt`, 1));
   try {
-    const check = await checkRemote(options({ jobs, login: server.login, connections: 4 }));
+    let missing = 0;
+    const check = await checkRemote({
+      ...options({ jobs, login: server.login, connections: 4 }),
+      onMissing: () => missing++,
+    });
     assert.equal(check.send.length, 60);
     assert.equal(server.peers.length, 1);
+    // Said as soon as a folder is found missing: the run's other workers start then.
+    assert.ok(missing >= 1);
     assert.deepEqual(server.commands.filter((c) => c.startsWith("CWD")).sort(), [
       "CWD /top0",
       "CWD /top1",

@@ -1,0 +1,106 @@
+/**
+ * Upload workers started before the pool needs them: a worker's isolate and
+ * module graph take longer to load than anything else at start-up, so the run
+ * starts them while the skip phase waits on the network, and the pool adopts
+ * them (`slot.ts`) instead of starting its own. A warm worker has not been
+ * told its settings, so it has not logged in and has sent nothing; those the
+ * pool does not take (everything was skipped, the login was refused, fewer
+ * files than connections) are ended unused.
+ *
+ * @module
+ */
+
+/** A started worker not yet adopted; `error` when it failed to load meanwhile. */
+export interface WarmWorker {
+  worker: Worker;
+  error?: string;
+}
+
+export class WarmWorkers {
+  #idle = new Map<string, WarmWorker>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #next = 1;
+
+  /**
+   * Starts `count` workers named `upload-1`… as the pool names its first ones:
+   * one now, the others one per turn of the event loop, since `new Worker`
+   * blocks this thread until the worker's isolate exists, and the skip phase's
+   * replies are read on it meanwhile.
+   */
+  constructor(readonly url: URL, public count: number) {
+    this.#startNext();
+  }
+
+  /** Starts more, up to `count` in all (those started early, for the run that adopts them). */
+  grow(count: number): void {
+    if (count <= this.count) return;
+    const idle = this.#timer === undefined && this.#next > this.count;
+    this.count = count;
+    if (idle) this.#timer = setTimeout(() => this.#startNext(), 0);
+  }
+
+  #startNext(): void {
+    this.#timer = undefined;
+    const id = this.#next++;
+    if (id > this.count) return;
+    const name = workerName(id);
+    const warm: WarmWorker = { worker: new Worker(this.url, { type: "module", name }) };
+    // A module that fails to load must not take the process down before a slot watches it.
+    warm.worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      warm.error ??= e.message;
+    };
+    this.#idle.set(name, warm);
+    if (this.#next <= this.count) this.#timer = setTimeout(() => this.#startNext(), 0);
+  }
+
+  /** The warm worker for slot `id`, once; undefined when it was not started yet (none will be). */
+  take(id: number): WarmWorker | undefined {
+    const warm = this.#idle.get(workerName(id));
+    this.#idle.delete(workerName(id));
+    // The pool starts its own from here on: no more warm ones.
+    if (!warm) this.#stop();
+    return warm;
+  }
+
+  #stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#next = this.count + 1;
+  }
+
+  /** Ends every worker not taken, and starts no more. */
+  close(): void {
+    this.#stop();
+    for (const { worker } of this.#idle.values()) worker.terminate();
+    this.#idle.clear();
+  }
+}
+
+let early: WarmWorkers | undefined;
+
+/**
+ * For `main.ts` on `upload`: the first worker starts before the rest of the
+ * program is even loaded, so its isolate and module graph load beside the
+ * command line's, the config's checks and the skip phase.
+ */
+export function startEarly(url: URL): void {
+  early ??= new WarmWorkers(url, 1);
+}
+
+/** The workers a run starts ahead: the early one (grown to `count`) when it is the same module. */
+export function warmWorkers(url: URL, count: number): WarmWorkers {
+  const started = early;
+  early = undefined;
+  if (started?.url.href === url.href) {
+    started.grow(count);
+    return started;
+  }
+  started?.close();
+  return new WarmWorkers(url, count);
+}
+
+/** The name tells workers apart in crash messages (and lets a test crash one on purpose). */
+export function workerName(id: number): string {
+  return `upload-${id}`;
+}
