@@ -47,15 +47,29 @@ export interface Options {
   timeoutMs: number;
   /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
   shard?: Shard;
+  /**
+   * Most remote paths mirror deletions (`"delete": true`) may remove in one run; over it
+   * nothing is deleted (exit 5). Absent: at most half of what each destination holds.
+   */
+  maxDelete?: number;
+  /**
+   * A lock folder on the server (`--remote-lock`): one deploy at a time across machines.
+   * The remote folder path; `true`: `.ftpbatch-lock` in the folder all destinations share.
+   */
+  remoteLock?: string | true;
+  /** Age after which `--break-remote-lock` may break another run's remote lock. */
+  remoteLockTtlMs: number;
 }
 
 /**
  * `"size+mtime"`: skip a file whose remote copy has the same size and
- * modification time; `"size"`: the same size is enough; `"none"`: send all.
+ * modification time; `"size"`: the same size is enough; `"none"`: send all;
+ * `"hash"`: the same content (a server hash command, else the deploy manifest,
+ * see `plan/manifest.ts`), whatever the times say.
  */
-export type SkipRule = "size+mtime" | "size" | "none";
+export type SkipRule = "size+mtime" | "size" | "none" | "hash";
 
-export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size", "none"];
+export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size", "none", "hash"];
 
 /** Shard `index` of `count` (0-based): one of several runs that split one config. */
 export interface Shard {
@@ -96,6 +110,8 @@ export interface TreeOptions {
   /** Globs that leave files out and folders unvisited; exclude wins over include. */
   exclude: string[];
   followSymlinks: boolean;
+  /** Set by `"delete": true`: mirror deletions after a clean run, `keep` globs protected. */
+  mirror?: { keep: string[] };
   /** Which of the keys the config gave, to name in errors (`include`, `exclude`, `followSymlinks`, or `source` for a trailing "/"). */
   declaredBy: string;
 }
@@ -109,7 +125,7 @@ export interface Config {
   files: FileEntry[];
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
+export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock" | "remoteLock">> = {
   workers: 4,
   retries: 5,
   atomic: true,
@@ -118,4 +134,5 @@ export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
   backoffBaseMs: 1000,
   backoffMaxMs: 30000,
   timeoutMs: 30000,
+  remoteLockTtlMs: 3_600_000,
 };

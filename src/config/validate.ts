@@ -35,6 +35,9 @@ const OPTION_KEYS = [
   "backoffBaseMs",
   "backoffMaxMs",
   "timeoutMs",
+  "maxDelete",
+  "remoteLock",
+  "remoteLockTtlMs",
 ];
 const MAX_BACKOFF_MS = 3_600_000;
 
@@ -145,7 +148,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     o,
     p,
     "skip",
-    oneOf([...SKIP_RULES], '"size+mtime", "size" or "none"'),
+    oneOf([...SKIP_RULES], '"size+mtime", "size", "none" or "hash"'),
     d.skip,
   );
   const backoffBaseMs = r.get(o, p, "backoffBaseMs", integer(0, 600_000), d.backoffBaseMs);
@@ -165,6 +168,21 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     );
   }
   const timeoutMs = r.get(o, p, "timeoutMs", integer(1000, 3_600_000), d.timeoutMs);
+  const maxDelete = r.get<number | undefined>(o, p, "maxDelete", integer(0, 1e9), undefined);
+  const remoteLock = r.get<string | true | undefined>(
+    o,
+    p,
+    "remoteLock",
+    remoteLockCheck,
+    undefined,
+  );
+  const remoteLockTtlMs = r.get(
+    o,
+    p,
+    "remoteLockTtlMs",
+    integer(1000, 7 * 86_400_000),
+    d.remoteLockTtlMs,
+  );
   const options: Options = {
     workers,
     retries,
@@ -174,8 +192,22 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     backoffBaseMs,
     backoffMaxMs,
     timeoutMs,
+    remoteLockTtlMs,
   };
+  if (maxDelete !== undefined) options.maxDelete = maxDelete;
+  if (remoteLock !== undefined) options.remoteLock = remoteLock;
   if (report !== undefined) options.report = resolve(dir, report);
   if (lock !== undefined) options.lock = resolve(dir, lock);
   return options;
 }
+
+/** `true`, or an absolute remote folder path (the lock folder itself). */
+const remoteLockCheck: Check = (value) => {
+  if (value === true) return undefined;
+  if (typeof value !== "string" || !value.startsWith("/") || value === "/") {
+    return 'must be true or an absolute remote folder path, e.g. "/site/.ftpbatch-lock"';
+  }
+  return /[\r\n\0]/.test(value) || value.split("/").includes("..")
+    ? 'must not contain "..", CR, LF or NUL'
+    : undefined;
+};

@@ -449,6 +449,33 @@ export abstract class Session {
     return isCompletion((await this.command(`DELE ${path}`)).code);
   }
 
+  /**
+   * DELE for the delete mode (`run/deploy_delete.ts`) and RMD of a folder it saw empty: the
+   * reply itself, so the caller can tell "removed" from "not there" from a refusal. RMD is
+   * only ever asked of an empty folder: some servers' RMD removes a whole tree.
+   */
+  deleteFile(path: string): Promise<Reply> {
+    return this.command(`DELE ${path}`);
+  }
+
+  removeEmptyDir(path: string): Promise<Reply> {
+    return this.command(`RMD ${path}`);
+  }
+
+  /**
+   * A small remote file's bytes (RETR), at most `max` (a deploy manifest, a lock's owner
+   * file); `undefined` when the server says it is not there (a permanent refusal).
+   */
+  async retrieve(path: string, max: number): Promise<Uint8Array | undefined> {
+    await this.openData();
+    try {
+      return await this.receive(`RETR ${path}`, max);
+    } catch (e) {
+      if (e instanceof FTPError && isPermanent(e.code)) return undefined;
+      throw e;
+    }
+  }
+
   /** The server's hash of a file with the command FEAT offered, lower-case hex, or undefined. */
   async hash(path: string): Promise<string | undefined> {
     const cmd = this.abilities.hash;

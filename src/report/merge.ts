@@ -177,7 +177,7 @@ function mergeEntries(reports: Report[]): { entries?: ReportEntry[] } {
   return entries.length > 0 ? { entries } : {};
 }
 
-const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed"]);
+const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed", "deleted"]);
 
 /** Enough checking that a wrong or truncated file gets a sentence, not a TypeError. */
 function checkShape(name: string, raw: unknown): ShardReport {

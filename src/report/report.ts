@@ -16,14 +16,18 @@ import { safeText } from "../ftp/server_text.ts";
 
 /**
  * Final state of one file in the report: `skipped` is already on the server
- * (unchanged, see `reason`), `planned` would be sent (a dry run sends nothing).
+ * (unchanged, see `reason`), `planned` would be sent (a dry run sends nothing),
+ * `deleted` was removed from the server by a mirror deploy (`"action": "delete"`).
  */
-export type FileStatus = "uploaded" | "skipped" | "planned" | "missing" | "failed";
+export type FileStatus = "uploaded" | "skipped" | "planned" | "missing" | "failed" | "deleted";
 
 export interface ReportFile {
-  source: string;
+  /** `null` for a deletion: a remote path with no local file. */
+  source: string | null;
   destination: string;
   status: FileStatus;
+  /** `"delete"`: a mirror deletion (`deleted`, or `planned` by `--plan`, or `failed`). */
+  action?: "delete";
   size: number;
   bytesSent: number;
   attempts: number;
@@ -45,6 +49,10 @@ export interface Totals {
   planned: number;
   missing: number;
   failed: number;
+  /** Remote paths a mirror deploy deleted (`"delete": true`). */
+  deleted: number;
+  /** Deletions `--plan` would make (also `planned` records, not counted in `planned`). */
+  plannedDeletions: number;
   /** Bytes of the files now complete on the server. */
   bytes: number;
   /** Bytes put on the wire, retries and resumes included. */
@@ -61,6 +69,8 @@ export interface Report {
   server: { host: string; port: number; user: string; secure: Secure; encoding?: string };
   workers: number;
   dryRun: boolean;
+  /** `--plan`: connected and listed, changed nothing; `planned` is what a run would do. */
+  plan?: true;
   /** Set when a signal ended the run early. */
   interrupted?: "SIGINT" | "SIGTERM";
   /** The exit code of the run that wrote this report (see `EXIT`). */
@@ -114,8 +124,10 @@ export const EXIT = {
   someFailed: 1,
   usage: 2,
   connect: 3,
-  /** Another run holds the `--lock` file; this one did not start. */
+  /** Another run holds the `--lock` file (or the `--remote-lock`); this one did not start. */
   locked: 4,
+  /** Every file went well but the mirror deletions were refused (over the cap, an unreadable listing). */
+  deletionsRefused: 5,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
@@ -126,6 +138,7 @@ export interface ReportInput {
   server: Report["server"];
   workers: number;
   dryRun?: boolean;
+  plan?: boolean;
   interrupted?: "SIGINT" | "SIGTERM";
   reconnects: number;
   /** No connection could be made at all (exit 3 unless interrupted). */
@@ -151,6 +164,7 @@ export function buildReport(input: ReportInput): Report {
     server: input.server,
     workers: input.workers,
     dryRun: input.dryRun ?? false,
+    ...(input.plan ? { plan: true as const } : {}),
     ...interrupted,
     exitCode,
     ...(input.shard ? { shard: input.shard } : {}),
@@ -170,12 +184,15 @@ export function totalsOf(files: ReportFile[], reconnects: number): Totals {
     planned: 0,
     missing: 0,
     failed: 0,
+    deleted: 0,
+    plannedDeletions: 0,
     bytes: 0,
     bytesSent: 0,
     reconnects,
   };
   for (const f of files) {
-    totals[f.status]++;
+    if (f.action === "delete" && f.status === "planned") totals.plannedDeletions++;
+    else totals[f.status]++;
     if (f.status === "uploaded") totals.bytes += f.size;
     totals.bytesSent += f.bytesSent;
   }
@@ -237,11 +254,13 @@ export function summarize(
   const secs = Math.max(report.durationMs, 1) / 1000;
   const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : "";
   const lines = [
-    `${shard}${
-      report.dryRun ? "dry run: " : ""
-    }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
-      report.dryRun ? `${t.planned} planned, ` : ""
-    }${t.missing} missing, ${t.failed} failed`,
+    report.plan
+      ? `${shard}plan: ${t.planned} to send, ${t.skipped} unchanged (skipped), ${t.plannedDeletions} to delete, ${t.missing} missing, ${t.failed} failed; nothing was changed on the server`
+      : `${shard}${
+        report.dryRun ? "dry run: " : ""
+      }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
+        report.dryRun ? `${t.planned} planned, ` : ""
+      }${t.deleted ? `${t.deleted} deleted, ` : ""}${t.missing} missing, ${t.failed} failed`,
     // A dry run connects to nothing: no rate, no connections to claim.
     report.dryRun
       ? `${

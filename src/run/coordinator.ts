@@ -11,7 +11,7 @@
 import type { UploadSettings } from "./messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
 import { filesDigest } from "../plan/shard.ts";
-import { buildReport, type Report, type ReportFile } from "../report/report.ts";
+import { buildReport, EXIT, type Report, type ReportFile } from "../report/report.ts";
 import type { LocalIdentity } from "./sources.ts";
 import { FolderFeed } from "./folder_feed.ts";
 import { assembleFiles, sortEntries } from "./folder_sources.ts";
@@ -27,12 +27,15 @@ import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { destinationCheck } from "../config/encoding.ts";
+import { deployDeletionStep } from "./deploy_steps.ts";
 
 export interface RunOptions {
   config: Config;
   /** Resolved password, kept out of every log and report. */
   password?: string;
   dryRun?: boolean;
+  /** `--plan`: connect, list and decide like a run, change nothing; report what it would do. */
+  plan?: boolean;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
   /** Abort with reason "SIGINT" or "SIGTERM" to interrupt the run. */
@@ -72,9 +75,12 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
   const notes: string[] = [];
   const skipped = new Map<number, string>();
+  let deletionsRefused = false;
   const settings = uploadSettings(opts);
   const remote = {
     rule: config.options.skip,
+    // A plan writes nothing: not even the time probe's empty file.
+    ...(opts.plan ? { readOnly: true } : {}),
     login: settings.server,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
@@ -103,7 +109,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       toReportFile(
         c,
         results.get(id),
-        opts.dryRun,
+        opts.dryRun || opts.plan,
         interrupted,
         skipped.get(id) ?? feed.skipped.get(id),
       ),
@@ -145,7 +151,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
 
   if (!opts.dryRun && work > 0 && opts.signal?.aborted) {
     interrupted = signalName(opts.signal.reason); // during the skip phase: nothing sent
-  } else if (!opts.dryRun && work > 0) {
+  } else if (!opts.dryRun && !opts.plan && work > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
       const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
@@ -186,6 +192,26 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     // The files told already keep their entry; those no worker answered for are told now.
     teller.final,
   );
+  if (!opts.dryRun) {
+    const step = await deployDeletionStep({
+      config,
+      login: settings.server,
+      folders,
+      entries,
+      files,
+      plan: Boolean(opts.plan),
+      interrupted,
+      connectError,
+      signal: opts.signal,
+      log: opts.log,
+      onRecord: (file) => {
+        files.push(file);
+        emit({ type: "file", file });
+      },
+    });
+    notes.push(...step.notes);
+    deletionsRefused = step.refused !== undefined;
+  }
   const report = buildReport({
     startedAt,
     finishedAt: new Date(),
@@ -200,6 +226,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     workers: opts.dryRun ? workers : connections,
     notes,
     dryRun: opts.dryRun,
+    plan: opts.plan,
     interrupted,
     reconnects,
     connectFailed: Boolean(connectError),
@@ -207,6 +234,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     entries,
     files,
   });
+  if (deletionsRefused && report.exitCode === EXIT.ok) report.exitCode = EXIT.deletionsRefused;
   const exitCode = report.exitCode;
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
 }

@@ -49,6 +49,8 @@ export interface RemoteCheckOptions {
   connections: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Change nothing on the server (`--plan`): no time probe; times are compared as they are. */
+  readOnly?: boolean;
 }
 
 export interface RemoteCheck {
@@ -98,7 +100,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     const needs = o.jobs.find((j) =>
       dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), o.rule)
     );
-    if (needs) {
+    if (needs && !o.readOnly) {
       const setting = timeSettingFor(await links[0].features());
       serverSetsTimes = await probeTimeSetting(
         links[0].runner,
