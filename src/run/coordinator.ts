@@ -8,6 +8,7 @@
  * @module
  */
 
+import { posix } from "node:path";
 import type { UploadSettings } from "./messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
 import { filesDigest } from "../plan/shard.ts";
@@ -28,6 +29,7 @@ import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { destinationCheck } from "../config/encoding.ts";
 import { deployDeletionStep } from "./deploy_steps.ts";
+import { ContentSkip } from "./deploy_manifest.ts";
 
 export interface RunOptions {
   config: Config;
@@ -77,8 +79,21 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const skipped = new Map<number, string>();
   let deletionsRefused = false;
   const settings = uploadSettings(opts);
+  // skip "hash": the server's hashes or the deploy manifest decide (deploy_manifest.ts).
+  const content = config.options.skip === "hash" && !opts.dryRun
+    ? new ContentSkip({
+      login: settings.server,
+      timeoutMs: settings.timeoutMs,
+      retries: settings.retries,
+      roots: config.files.map((f) => f.tree ? f.destination : posix.dirname(f.destination)),
+      shard,
+      readOnly: Boolean(opts.plan),
+      log: opts.log,
+    })
+    : undefined;
   const remote = {
     rule: config.options.skip,
+    ...(content ? { content } : {}),
     // A plan writes nothing: not even the time probe's empty file.
     ...(opts.plan ? { readOnly: true } : {}),
     login: settings.server,
@@ -97,7 +112,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     hook: opts.walkHook,
     ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
     ...(!opts.dryRun && config.options.skip !== "none"
-      ? { screen: skipScreen(remote, notes) }
+      ? { screen: content ? content.screen(skipScreen(remote, notes)) : skipScreen(remote, notes) }
       : {}),
   });
   const emit = opts.onEvent ?? (() => {});
@@ -136,6 +151,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       for (const job of jobs) results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
     }
     jobs = check.loginRefused ? [] : check.send;
+    content?.expect(jobs);
     for (const s of check.skipped) skipped.set(s.job.id, s.reason);
     for (const s of check.skipped) teller.tell(s.job.id);
     notes.push(...check.notes);
@@ -165,6 +181,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
       onResult: (id, r) => {
         results.set(id, r);
+        content?.settled(id, r.status);
         teller.tell(id);
       },
       signal: opts.signal,
@@ -205,12 +222,17 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       signal: opts.signal,
       log: opts.log,
       onRecord: (file) => {
+        if (file.status === "deleted") content?.forget(file.destination);
         files.push(file);
         emit({ type: "file", file });
       },
     });
     notes.push(...step.notes);
     deletionsRefused = step.refused !== undefined;
+  }
+  if (content) {
+    await content.close();
+    notes.push(...content.notes);
   }
   const report = buildReport({
     startedAt,

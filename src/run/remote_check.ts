@@ -51,6 +51,20 @@ export interface RemoteCheckOptions {
   signal?: AbortSignal;
   /** Change nothing on the server (`--plan`): no time probe; times are compared as they are. */
   readOnly?: boolean;
+  /**
+   * Rule `"hash"`: decides, of the files the size rule would skip, which have the server's
+   * content (`deploy_manifest.ts`).
+   */
+  content?: ContentDecider;
+}
+
+/** See `RemoteCheckOptions.content`. */
+export interface ContentDecider {
+  decide(
+    candidates: { job: UploadJob; reason: string }[],
+    listings: ReadonlyMap<string, Listing>,
+    run: SessionRunner,
+  ): Promise<{ skipped: { job: UploadJob; reason: string }[]; send: UploadJob[] }>;
 }
 
 export interface RemoteCheck {
@@ -97,8 +111,10 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
     let serverSetsTimes: boolean | undefined;
+    // "hash": the size rule finds the candidates, the content decides (times do not matter).
+    const rule = o.rule === "hash" ? "size" : o.rule;
     const needs = o.jobs.find((j) =>
-      dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), o.rule)
+      dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), rule)
     );
     if (needs && !o.readOnly) {
       const setting = timeSettingFor(await links[0].features());
@@ -108,7 +124,15 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
         posix.dirname(needs.destination),
       );
     }
-    const plan = planSkips(o.jobs, listings, o.rule, { serverSetsTimes });
+    const plan = planSkips(o.jobs, listings, rule, { serverSetsTimes });
+    if (o.rule === "hash") {
+      const byContent = o.content
+        ? await o.content.decide(plan.skipped, listings, links[0].runner)
+        : { skipped: [], send: plan.skipped.map((s) => s.job) };
+      const send = new Set([...plan.send, ...byContent.send]);
+      plan.send = o.jobs.filter((j) => send.has(j));
+      plan.skipped = byContent.skipped;
+    }
     const perFile = states.filter((s) => s.how === "per file");
     if (perFile.length > 0) {
       o.log?.(
