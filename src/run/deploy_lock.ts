@@ -13,7 +13,6 @@
  * @module
  */
 
-import { hostname } from "node:os";
 import { posix } from "node:path";
 import { isSuccess } from "../ftp/codes.ts";
 import { parentDirs } from "../ftp/remote_path.ts";
@@ -26,6 +25,8 @@ const OWNER_FILE = "owner.json";
 /** Who holds a lock, as its owner file says. */
 export interface LockOwner {
   host: string;
+  /** The CI job, where the environment tells (GitHub Actions, GitLab CI). */
+  ci?: string;
   pid: number;
   startedAt: string;
   runId: string;
@@ -66,8 +67,10 @@ export function defaultLockPath(destinations: readonly string[]): string {
 /** Takes the lock or throws {@linkcode RemoteLockHeld}. */
 export async function acquireRemoteLock(o: RemoteLockOptions): Promise<HeldRemoteLock> {
   const link = new DeployLink(o);
+  const ci = ciJob();
   const owner: LockOwner = {
-    host: hostname(),
+    host: hostName(),
+    ...(ci ? { ci } : {}),
     pid: Deno.pid,
     startedAt: new Date().toISOString(),
     runId: crypto.randomUUID(),
@@ -160,7 +163,9 @@ async function describeHolder(
   const ageMs = Number.isNaN(since) ? undefined : Date.now() - since;
   const age = ageMs === undefined ? "" : `, ${Math.round(ageMs / 1000)} s ago`;
   const who = owner
-    ? `${owner.host} (pid ${owner.pid}, run ${owner.runId}) since ${owner.startedAt}${age}`
+    ? `${owner.host} (pid ${owner.pid}, ${
+      owner.ci ? `${owner.ci}, ` : ""
+    }run ${owner.runId}) since ${owner.startedAt}${age}`
     : `an unknown run (no readable ${OWNER_FILE}${age})`;
   return { text: who, ...(ageMs !== undefined ? { ageMs } : {}) };
 }
@@ -172,4 +177,25 @@ async function remove(link: DeployLink, path: string): Promise<void> {
   if (!isSuccess(reply.code)) {
     throw new Error(`RMD ${path} refused: ${reply.code} ${reply.message}`);
   }
+}
+
+/** The machine's name; the upload task may not read it (no --allow-sys=hostname): then the environment's. */
+function hostName(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return Deno.env.get("HOSTNAME") ?? Deno.env.get("RUNNER_NAME") ?? "an unnamed host";
+  }
+}
+
+/** "GitHub Actions run 123 (owner/repo)", "GitLab CI job 456 (group/project)", or undefined. */
+function ciJob(): string | undefined {
+  const env = (name: string) => Deno.env.get(name);
+  if (env("GITHUB_RUN_ID")) {
+    return `GitHub Actions run ${env("GITHUB_RUN_ID")} (${env("GITHUB_REPOSITORY") ?? "?"})`;
+  }
+  if (env("CI_JOB_ID")) {
+    return `GitLab CI job ${env("CI_JOB_ID")} (${env("CI_PROJECT_PATH") ?? "?"})`;
+  }
+  return undefined;
 }
