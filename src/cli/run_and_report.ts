@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Config } from "../config/types.ts";
+import { type Config, DEFAULT_REMOTE_LOCK_TTL_MS } from "../config/types.ts";
 import { resolvePassword } from "../config/password.ts";
 import { checkPasswordEncoding } from "../config/encoding.ts";
 import { runUpload } from "../run/coordinator.ts";
@@ -183,7 +183,7 @@ async function takeRemoteLock(
       timeoutMs: options.timeoutMs,
       retries: options.retries,
       path,
-      ttlMs: options.remoteLockTtlMs,
+      ttlMs: options.remoteLockTtlMs ?? DEFAULT_REMOTE_LOCK_TTL_MS,
       breakStale: Boolean(flags.breakRemoteLock),
       log: (line) => io.err(safeText(line, [password])),
     });

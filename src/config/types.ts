@@ -57,8 +57,8 @@ export interface Options {
    * The remote folder path; `true`: `.ftpbatch-lock` in the folder all destinations share.
    */
   remoteLock?: string | true;
-  /** Age after which `--break-remote-lock` may break another run's remote lock. */
-  remoteLockTtlMs: number;
+  /** Age after which `--break-remote-lock` may break another run's remote lock (default 1 h). */
+  remoteLockTtlMs?: number;
 }
 
 /**
@@ -125,7 +125,9 @@ export interface Config {
   files: FileEntry[];
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock" | "remoteLock">> = {
+export const DEFAULT_OPTIONS: Readonly<
+  Omit<Options, "report" | "lock" | "maxDelete" | "remoteLock" | "remoteLockTtlMs">
+> = {
   workers: 4,
   retries: 5,
   atomic: true,
@@ -134,5 +136,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock" | "remote
   backoffBaseMs: 1000,
   backoffMaxMs: 30000,
   timeoutMs: 30000,
-  remoteLockTtlMs: 3_600_000,
 };
+
+/** `options.remoteLockTtlMs` when the config gives none. */
+export const DEFAULT_REMOTE_LOCK_TTL_MS = 3_600_000;

@@ -148,7 +148,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     o,
     p,
     "skip",
-    oneOf([...SKIP_RULES], '"size+mtime", "size", "none" or "hash"'),
+    oneOf([...SKIP_RULES], '"size+mtime", "size" or "none" (or "hash": by content)'),
     d.skip,
   );
   const backoffBaseMs = r.get(o, p, "backoffBaseMs", integer(0, 600_000), d.backoffBaseMs);
@@ -176,12 +176,12 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     remoteLockCheck,
     undefined,
   );
-  const remoteLockTtlMs = r.get(
+  const remoteLockTtlMs = r.get<number | undefined>(
     o,
     p,
     "remoteLockTtlMs",
     integer(1000, 7 * 86_400_000),
-    d.remoteLockTtlMs,
+    undefined,
   );
   const options: Options = {
     workers,
@@ -192,8 +192,8 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     backoffBaseMs,
     backoffMaxMs,
     timeoutMs,
-    remoteLockTtlMs,
   };
+  if (remoteLockTtlMs !== undefined) options.remoteLockTtlMs = remoteLockTtlMs;
   if (maxDelete !== undefined) options.maxDelete = maxDelete;
   if (remoteLock !== undefined) options.remoteLock = remoteLock;
   if (report !== undefined) options.report = resolve(dir, report);

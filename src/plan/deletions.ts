@@ -10,6 +10,7 @@
  * - the entry's own filters would have taken it (`include`/`exclude`, as the walk applies
  *   them: an excluded folder is not entered), as lftp keeps excluded target files;
  * - no `keep` glob (relative to the destination) matches it or a folder above it;
+ * - no other entry of the config uploads to it or to a folder above it;
  * - it is not one of ftpbatch's own names (`.ftpbatch-*`: the manifest, the remote lock,
  *   another run's temporary files) nor ProFTPD's in-flight `.in.<name>.`;
  * - it is a plain file, or a folder whose every entry is deleted too (symbolic links and
@@ -38,6 +39,8 @@ export interface DeletionRules {
   keep: readonly string[];
   /** This run's share of the paths (`--shard`): only these files may go. Absent: all. */
   mine?: (rel: string) => boolean;
+  /** Where other entries of the config upload to, relative: never deleted, nor what is below. */
+  others?: readonly string[];
 }
 
 export interface DeletionPlan {
@@ -69,14 +72,20 @@ export class DeletionFilter {
 
   /** A folder whose contents are never deleted (so never listed either). */
   protectsDir(rel: string): boolean {
-    return isOwnName(posix.basename(rel)) || this.#excluded(rel) || this.#kept(rel);
+    return isOwnName(posix.basename(rel)) || this.#excluded(rel) || this.#kept(rel) ||
+      this.#others(rel);
   }
 
   /** A file that may be deleted if the local folder lacks it. */
   mayDeleteFile(rel: string): boolean {
     if (isOwnName(posix.basename(rel)) || this.#excluded(rel) || this.#kept(rel)) return false;
+    if (this.#others(rel)) return false;
     if (this.#include.length > 0 && !this.#include.some((m) => m(rel))) return false;
     return this.rules.mine?.(rel) ?? true;
+  }
+
+  #others(rel: string): boolean {
+    return (this.rules.others ?? []).some((o) => rel === o || rel.startsWith(o + "/"));
   }
 
   #excluded(rel: string): boolean {

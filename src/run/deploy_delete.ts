@@ -39,6 +39,8 @@ export interface MirrorEntry {
   include: readonly string[];
   exclude: readonly string[];
   keep: readonly string[];
+  /** Other entries' remote paths below `remote`, relative: left alone. */
+  others: readonly string[];
   /** Files the walk found for it this run (none: the source is refused as empty). */
   walked: number;
 }
@@ -108,6 +110,7 @@ async function planEntry(
     include: entry.include,
     exclude: entry.exclude,
     keep: entry.keep,
+    others: entry.others,
     ...(o.mine ? { mine: (rel: string) => o.mine!(posix.join(entry.remote, rel)) } : {}),
   });
   const listed = new Map<string, RemoteItem[]>();

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { posix } from "node:path";
 import type { Config } from "../config/types.ts";
 import type { ReportEntry, ReportFile } from "../report/report.ts";
 import { shardOf } from "../plan/shard.ts";
@@ -63,6 +64,7 @@ export async function deployDeletionStep(o: DeployStepOptions): Promise<DeploySt
       include: tree.include,
       exclude: tree.exclude,
       keep: tree.mirror!.keep,
+      others: othersBelow(o.config, f.entry.index, f.remote),
       walked: totals ? totals.uploaded + totals.skipped + totals.planned : 0,
     };
   });
@@ -93,4 +95,18 @@ export async function deployDeletionStep(o: DeployStepOptions): Promise<DeploySt
   } finally {
     await link.close();
   }
+}
+
+/** The remote paths other entries upload to that lie below `remote`, relative to it. */
+function othersBelow(config: Config, index: number, remote: string): string[] {
+  const out: string[] = [];
+  for (const f of config.files) {
+    if (f.index === index) continue;
+    for (const p of [f.destination, f.folderDestination]) {
+      if (p === undefined) continue;
+      const rel = posix.relative(remote, p);
+      if (rel !== "" && rel !== ".." && !rel.startsWith("../")) out.push(rel);
+    }
+  }
+  return out;
 }
