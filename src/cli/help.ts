@@ -13,9 +13,17 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
                   a folder, a symlink or a device; its folder must be writable)
   --no-atomic     write straight to the destination (no temporary name + rename)
   --skip RULE     what is already on the server and not sent again: size+mtime (default:
-                  same size and modification time), size (same size), none (send all)
+                  same size and modification time), size (same size), none (send all),
+                  hash (same content: a server hash command, else a deploy manifest)
   --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
+  --plan          connect and list like a run, change nothing; report what would be sent,
+                  skipped and deleted
+  --max-delete N  most remote paths mirror deletions ("delete": true) may remove; over it
+                  nothing is deleted (exit 5). Default: at most half of each destination
+  --remote-lock   one deploy at a time across machines: a lock folder on the server (exit 4
+                  while another run holds it)
+  --break-remote-lock  take over a remote lock older than options.remoteLockTtlMs (1 h)
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
   --quiet         no progress lines; the summary only when something went wrong
   --verbose       a line on stderr per file as it is finished (status, size, time, reason)
@@ -37,20 +45,27 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
 const CONFIG = `Config (JSON):
   { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
-                 "skip": "size+mtime"|"size"|"none", "backoffBaseMs", "backoffMaxMs", "timeoutMs" },
+                 "skip": "size+mtime"|"size"|"none"|"hash", "backoffBaseMs", "backoffMaxMs",
+                 "timeoutMs", "maxDelete", "remoteLock": true|"/path", "remoteLockTtlMs" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
                { "source": "local/folder/", "destination": "/remote/folder",
-                 "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false } ] }
-A folder source uploads its whole tree under "destination" (empty folders too).
+                 "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false,
+                 "delete": true, "keep": ["uploads/**"] } ] }
+A folder source uploads its whole tree under "destination" (empty folders too); with
+"delete": true, remote files and folders it no longer has are deleted after a clean run
+(never "keep" matches; see docs/deploys.md).
 Relative sources and "report" resolve against the config file's folder; CONFIG and --report
 on the command line against the folder you run the command from.`;
 
 const EXIT_CODES = `Exit codes:
-  0  every file uploaded, skipped (already on the server) or planned (--dry-run)
+  0  every file uploaded, skipped (already on the server), planned (--dry-run, --plan)
+     or deleted (a mirror deletion)
   1  at least one file missing or failed, or the report could not be written
   2  usage or config error (also a refused --report path), nothing sent
   3  could not connect or log in, nothing sent
-  4  another run holds the --lock file; this one did not start
+  4  another run holds the --lock file (or the --remote-lock); this one did not start
+  5  every file went well, but mirror deletions were refused (over the cap, an empty
+     source, a listing that could not be read): nothing was deleted
   130/143  interrupted by SIGINT/SIGTERM (report still written)`;
 
 export const UPLOAD_HELP = `ftpbatch upload CONFIG [options]: upload what CONFIG lists.
