@@ -1,7 +1,8 @@
 /**
  * `ftpbatch demo`: the main job end to end with nothing installed: an
  * embedded FTP server on a free loopback port, the fixtures uploaded by
- * `fixtures/demo.json`, the report printed.
+ * `fixtures/demo.json`, the report printed; then the same config again, which
+ * finds every file unchanged (same size and time) and sends nothing.
  *
  * @module
  */
@@ -46,7 +47,11 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     io.err(`embedded FTP server at ${server.url}, root ${root}`);
     const code = await runAndReport(config, io, { printReport: true });
     io.err(`uploaded files are in ${root}`);
-    return code;
+    if (code !== EXIT.ok) return code;
+    // The nightly case: the same config again finds every file unchanged and sends nothing.
+    io.err("the same config again, as a scheduled run would do it:");
+    config.options.report = join(work, "report-again.json");
+    return await runAndReport(config, io, {});
   } finally {
     await server.close();
   }

@@ -28,7 +28,7 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
   --quiet         no progress lines; the summary only when something went wrong
   --verbose       a line on stderr per file as it is finished (status, size, time, reason)
   --json          NDJSON events on stdout, one a line (run-start, file, retry, reconnect,
-                  run-end), nothing else there; no progress line (see the README)
+                  run-end), nothing else there; no progress line (see docs/watching.md)
   --shard K/N     take only shard K (0..N-1) of N: the files whose destination hashes to K.
                   Without it: FTPBATCH_SHARD_COUNT=N with FTPBATCH_SHARD_INDEX=K, or with
                   JOB_COMPLETION_INDEX=K (set by a Kubernetes indexed Job)
@@ -89,7 +89,8 @@ ${SERVE_OPTIONS}
 `;
 
 export const DEMO_HELP = `ftpbatch demo [options]: an embedded FTP server on a free loopback port,
-fixtures/demo.json uploaded to it, the report printed on stdout.
+fixtures/demo.json uploaded to it, the report printed on stdout; then the same config
+again, which finds every file unchanged and sends nothing.
 
 Options:
 ${DEMO_OPTIONS}

@@ -1,7 +1,7 @@
 /**
  * The control connection on Deno's TCP: CRLF command lines out, (multi-line)
- * replies in, in order, so commands can be pipelined. A hostile or broken
- * server cannot make it hang or grow: a reply line, a whole reply and the
+ * replies in, in order, so commands can be pipelined. The bytes are turned
+ * into replies by `reply_parser.ts` (which caps a line and a reply); here the
  * preliminary (1xx) replies before a final one are capped, and each reply
  * has a deadline (`timeoutMs` from when the client starts waiting for it,
  * however slowly its bytes drip in). One watchdog timer per connection
@@ -27,17 +27,11 @@ import { Code, isPreliminary } from "./codes.ts";
 import { ConnectionLost, ProtocolError } from "./errors.ts";
 import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
+import { ReplyParser } from "./reply_parser.ts";
 
 const encoder = new TextEncoder();
-
-/** Longest reply line taken (characters): a 4 KiB path in a reply, with room to spare. */
-export const MAX_LINE = 8 * 1024;
-/** Most lines in one reply: FEAT or HELP lists run to a few dozen. */
-export const MAX_REPLY_LINES = 500;
-/** Most characters in one reply. */
-export const MAX_REPLY_CHARS = 64 * 1024;
 /** Most preliminary (1xx) replies skipped while waiting for one final reply. */
-export const MAX_PRELIMINARY = 16;
+const MAX_PRELIMINARY = 16;
 
 /** How to read a reply. */
 export interface ReadOptions {
@@ -61,11 +55,10 @@ interface Rider {
 /** The control connection: CRLF lines out, (multi-line) replies in. */
 export class Control {
   /** Queued by `ride`, not sent yet. */
-  #riding: Rider[] = [];
+  #queued: Rider[] = [];
   /** Sent; their replies come before those of anything sent after them. */
-  #owed: Rider[] = [];
-  #decode: (bytes: Uint8Array) => string;
-  #text = "";
+  #awaitingReplies: Rider[] = [];
+  #parser: ReplyParser;
   #chunk = new Uint8Array(16 * 1024);
   #closed = false;
   // One watchdog per connection instead of a timer per read and write (CPU on the hot path).
@@ -87,12 +80,7 @@ export class Control {
 
   /** `codec`: the server's legacy code page; absent = UTF-8. */
   constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number, readonly codec?: Codec) {
-    if (codec) {
-      this.#decode = codec.decoder();
-    } else {
-      const decoder = new TextDecoder();
-      this.#decode = (bytes) => decoder.decode(bytes, { stream: true });
-    }
+    this.#parser = new ReplyParser(codec?.decoder());
     this.#watchdog = setInterval(() => {
       if (this.#deadline !== 0 && performance.now() > this.#deadline) {
         this.#timedOut = this.data ? "Timeout (data socket)" : "Timeout (control socket)";
@@ -124,7 +112,7 @@ export class Control {
     this.#closed = true;
     clearInterval(this.#watchdog);
     const lost = this.lost(undefined);
-    for (const r of this.#riding.splice(0).concat(this.#owed.splice(0))) r.reject(lost);
+    for (const r of this.#queued.splice(0).concat(this.#awaitingReplies.splice(0))) r.reject(lost);
     for (const c of [this.data, this.conn]) {
       try {
         c?.close();
@@ -172,19 +160,14 @@ export class Control {
     const { promise, resolve, reject } = Promise.withResolvers<Reply[]>();
     // Never an unhandled rejection: a caller that stopped waiting learns nothing new from it.
     promise.catch(() => {});
-    this.#riding.push({ lines, replies: [], resolve, reject });
+    this.#queued.push({ lines, replies: [], resolve, reject });
     return promise;
-  }
-
-  /** Whether commands are queued by `ride` and not sent yet. */
-  get riding(): boolean {
-    return this.#riding.length > 0;
   }
 
   /** Sends the queued riders on their own and reads their replies. */
   async flush(): Promise<void> {
-    if (this.#riding.length === 0 && this.#owed.length === 0) return;
-    if (this.#riding.length > 0) await this.write();
+    if (this.#queued.length === 0 && this.#awaitingReplies.length === 0) return;
+    if (this.#queued.length > 0) await this.write();
     await this.#drain();
   }
 
@@ -192,17 +175,17 @@ export class Control {
   async write(...own: string[]): Promise<void> {
     if (own.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw this.lost(undefined);
-    const riders = this.#riding;
+    const riders = this.#queued;
     const lines = riders.flatMap((r) => r.lines).concat(own);
     const text = lines.map((l) => l + "\r\n").join("");
     // Before anything is counted or sent: a name the code page lacks throws UnencodableName.
     const bytes = this.codec ? this.codec.encode(text) : encoder.encode(text);
-    this.#riding = [];
-    this.#owed.push(...riders);
-    if (this.#pending === 0 && this.#text !== "") {
+    this.#queued = [];
+    this.#awaitingReplies.push(...riders);
+    if (this.#pending === 0 && this.#parser.buffered) {
       // Bytes nobody asked for: a reply to come would be matched to the wrong command.
       throw this.#fail(
-        new ConnectionLost(`reply out of step (control socket): ${this.#text.slice(0, 80)}`),
+        new ConnectionLost(`reply out of step (control socket): ${this.#parser.head}`),
       );
     }
     this.#quiet = this.#pending === 0;
@@ -228,21 +211,21 @@ export class Control {
 
   /** Reads the replies owed to riders already sent, and hands them over. */
   async #drain(): Promise<void> {
-    if (this.#owed.length === 0) return;
-    while (this.#owed.length > 0) {
-      const rider = this.#owed[0];
+    if (this.#awaitingReplies.length === 0) return;
+    while (this.#awaitingReplies.length > 0) {
+      const rider = this.#awaitingReplies[0];
       try {
         while (rider.replies.length < rider.lines.length) rider.replies.push(await this.#final());
       } catch (e) {
-        for (const r of this.#owed.splice(0)) r.reject(e);
+        for (const r of this.#awaitingReplies.splice(0)) r.reject(e);
         throw e;
       }
-      this.#owed.shift();
+      this.#awaitingReplies.shift();
       rider.resolve(rider.replies);
     }
     // Every reply owed before the caller's commands is in: a connection found closed now,
     // with nothing more come back, was closed between commands (as when nothing rode).
-    this.#quiet = this.#text === "";
+    this.#quiet = !this.#parser.buffered;
   }
 
   async #final(options: ReadOptions = {}): Promise<Reply> {
@@ -270,51 +253,16 @@ export class Control {
     }
   }
 
-  /** One reply, 1xx or final: `ddd text`, or `ddd-` lines up to the `ddd ` line. */
+  /** One reply, 1xx or final, read as far as it takes. */
   async #reply(): Promise<Reply> {
-    const first = await this.#line();
-    const code = Number(first.slice(0, 3));
-    if (!/^\d{3}/.test(first)) {
-      throw this.#fail(
-        new ProtocolError(`unreadable reply (control socket): ${first.slice(0, 80)}`),
-      );
-    }
-    const lines = [first];
-    if (first[3] === "-") {
-      // Lines inside may start with any digits; only `ddd ` (or a bare `ddd`) ends it.
-      const end = `${first.slice(0, 3)} `;
-      let chars = first.length;
-      for (;;) {
-        const line = await this.#line();
-        lines.push(line);
-        chars += line.length + 1;
-        if (line.startsWith(end) || line === first.slice(0, 3)) break;
-        if (lines.length >= MAX_REPLY_LINES || chars > MAX_REPLY_CHARS) {
-          throw this.#fail(
-            new ProtocolError(
-              `reply over ${MAX_REPLY_LINES} lines or ${MAX_REPLY_CHARS} characters ` +
-                `(control socket): ${first.slice(0, 80)}`,
-            ),
-          );
-        }
-      }
-    }
-    return { code, message: lines.join("\n") };
-  }
-
-  async #line(): Promise<string> {
     for (;;) {
-      const i = this.#text.indexOf("\n");
-      if (i >= 0 && i <= MAX_LINE) {
-        const line = this.#text.slice(0, i).replace(/\r$/, "");
-        this.#text = this.#text.slice(i + 1);
-        return line;
+      let reply: Reply | undefined;
+      try {
+        reply = this.#parser.next();
+      } catch (e) {
+        throw this.#fail(e);
       }
-      if (i > MAX_LINE || this.#text.length > MAX_LINE) {
-        throw this.#fail(
-          new ProtocolError(`reply line over ${MAX_LINE} characters (control socket)`),
-        );
-      }
+      if (reply) return reply;
       if (this.#closed) throw this.lost(undefined);
       let n: number | null;
       try {
@@ -328,7 +276,7 @@ export class Control {
         );
       }
       this.#quiet = false;
-      this.#text += this.#decode(this.#chunk.subarray(0, n));
+      this.#parser.push(this.#chunk.subarray(0, n));
     }
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { openNativeSession } from "./native_session.ts";
+import { openNativeSession } from "./native_transport.ts";
 import type { FtpLogin } from "./login.ts";
 import type { Session } from "./session.ts";
 
@@ -14,6 +14,6 @@ export type { FtpLogin };
 export async function openSession(server: FtpLogin, timeoutMs: number): Promise<Session> {
   if (server.secure === false) return await openNativeSession(server, timeoutMs);
   // Loaded only for FTPS: it costs each worker start-up time otherwise.
-  const { openBasicFtpSession } = await import("./basic_ftp_session.ts");
+  const { openBasicFtpSession } = await import("./basic_ftp_transport.ts");
   return await openBasicFtpSession(server, timeoutMs);
 }

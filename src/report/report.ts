@@ -266,11 +266,7 @@ export function summarize(
       ? `${
         formatBytes(report.files.reduce((n, f) => n + (f.status === "planned" ? f.size : 0), 0))
       } to send; nothing sent`
-      : `${formatBytes(t.bytes)} complete, ${formatBytes(t.bytesSent)} sent in ${
-        secs.toFixed(2)
-      } s (${formatBytes(t.bytesSent / secs)}/s) over ${plural(report.workers, "connection")}, ${
-        plural(t.reconnects, "reconnect")
-      }`,
+      : transferLine(report, secs),
   ];
   for (const note of report.notes ?? []) lines.push(`note: ${safeText(note, secrets)}`);
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
@@ -284,6 +280,29 @@ export function summarize(
     lines.push(`  … and ${problems.length - maxProblems} more in the report`);
   }
   return lines.join("\n");
+}
+
+/**
+ * What went over the wire. A run with nothing to send says so, rather than
+ * "0 B complete … over 4 connections": a re-run that found everything unchanged
+ * is the usual nightly case, and it opened no upload connection.
+ */
+function transferLine(report: Report, secs: number): string {
+  const t = report.totals;
+  const time = `${secs.toFixed(2)} s`;
+  if (t.bytesSent === 0 && t.uploaded === 0 && t.failed === 0 && !report.interrupted) {
+    if (t.skipped > 0) {
+      return `nothing to send: ${
+        plural(t.skipped, "file")
+      } unchanged on the server (checked in ${time})`;
+    }
+    if (t.files === t.missing) {
+      return `nothing to send: ${t.files === 0 ? "no files" : "every source is missing"}`;
+    }
+  }
+  return `${formatBytes(t.bytes)} complete, ${formatBytes(t.bytesSent)} sent in ${time} (${
+    formatBytes(t.bytesSent / secs)
+  }/s) over ${plural(report.workers, "connection")}, ${plural(t.reconnects, "reconnect")}`;
 }
 
 export function formatBytes(n: number): string {

@@ -13,6 +13,8 @@
  * - ftp-srv's data server `close` handler could replace the next EPSV's connector (-> 425).
  * - {@link ResumableFileSystem}: REST+STOR keeps the prefix (ftp-srv's default zero-fills it).
  * - FEAT also advertises `EPSV` and `REST STREAM` (unless REST is refused), like real servers.
+ * - MFMT sets a file's modification time ({@link setTime}; ftp-srv has no such command), so a
+ *   re-run meets the real skip rule (same size and time). `Faults.refuseSetTime` turns it off.
  * - DELE removes files only and RMD folders only, as real servers do (ftp-srv: either).
  * - Path arguments are taken verbatim: ftp-srv's parser drops `"` and treats `-x` as a flag.
  * - Replies never show the server's local folder, only client paths ({@link clientPathsOnly}):
@@ -29,6 +31,7 @@ import { isLoopback } from "./loopback.ts";
 import { ResumableFileSystem } from "./resumable_fs.ts";
 import { clientPathsOnly } from "./client_paths.ts";
 import { type Connection, type Connector, fsPathOf } from "./internals.ts";
+import { setTime } from "./set_time.ts";
 import { store, type StoreContext } from "./store.ts";
 import { type Faults, FaultUses, type ServerStats } from "./test_hooks.ts";
 
@@ -200,7 +203,8 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
         }
         break;
       case "FEAT": {
-        const feats = ["EPSV", "MDTM", ...faults.refuseRest ? [] : ["REST STREAM"], "SIZE"];
+        const feats = ["EPSV", "MDTM", ...faults.refuseSetTime ? [] : ["MFMT"]];
+        feats.push(...faults.refuseRest ? [] : ["REST STREAM"], "SIZE");
         if (!opts.byteNames) feats.push("UTF8");
         if (faults.offerHash) feats.push("XSHA256");
         return conn.reply(
@@ -236,6 +240,9 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           return conn.reply(550, "No such file");
         }
       }
+      case "MFMT":
+        if (faults.refuseSetTime || !conn.fs) return conn.reply(502, "Command not implemented");
+        return setTime(conn, arg ?? "");
       case "XSHA256": {
         if (!faults.offerHash || !conn.fs) return conn.reply(502, "Command not implemented");
         try {

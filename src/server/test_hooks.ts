@@ -23,6 +23,8 @@ export interface Faults {
   throttleBytesPerSecond?: number;
   /** Offer `XSHA256 path` in FEAT (as ProFTPD's mod_digest does). */
   offerHash?: boolean;
+  /** Act like a server that cannot set times: no MFMT in FEAT, MFMT -> "502 Command not implemented". */
+  refuseSetTime?: boolean;
   /** After a complete upload, flip the file's first byte (same size): only a hash check sees it. */
   corruptStore?: { times?: number };
 }

@@ -95,7 +95,9 @@ export async function probeTimeSetting(
   const probe = tempPathFor(posix.join(dir, "ftpbatch-time-probe"), 0, Date.now());
   const empty = await Deno.makeTempFile({ prefix: "ftpbatch-probe-" });
   try {
-    await run((s) => s.upload(empty, probe, 0, "restart", 0));
+    await run((s) =>
+      s.upload({ localPath: empty, remotePath: probe, offset: 0, method: "restart", size: 0 })
+    );
     for (;;) {
       const r = await run((s) => s.setTime(setting, probe, PROBE_TIME, { probe: true }));
       if (r.outcome !== "set") return false;

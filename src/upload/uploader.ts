@@ -298,7 +298,14 @@ export class Uploader {
           const start = method === "restart" ? 0 : offset;
           this.#current = { id: job.id, before: bytesSent, start, session };
           try {
-            const out = await session.upload(job.source, target, offset, method, job.size, park);
+            const out = await session.upload({
+              localPath: job.source,
+              remotePath: target,
+              offset,
+              method,
+              size: job.size,
+              nextFollows: park,
+            });
             bytesSent += out.bytesSent;
             if (out.offset > 0) resumedFrom.push(out.offset);
             if (out.sizeAfter) [final, known] = [out.sizeAfter.size, true];

@@ -1,14 +1,20 @@
 /** Runs `main.ts` in a child process as a user would, for the CLI tests. @module */
 import { fileURLToPath } from "node:url";
+import type { EmbeddedServer, EmbeddedServerOptions } from "../../src/server/embedded_server.ts";
 import {
-  type EmbeddedServer,
-  type EmbeddedServerOptions,
-  startEmbeddedServer,
-} from "../../src/server/embedded_server.ts";
+  type DatasetOptions,
+  type Scene,
+  withDataset,
+  withServer as withEmbeddedServer,
+} from "../helpers/embedded.ts";
+import { integration } from "../helpers/kit.ts";
 
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 export const DENO_JSON = fileURLToPath(new URL("../../deno.json", import.meta.url));
-export const integration = { sanitizeOps: false, sanitizeResources: false };
+export { integration };
+
+/** The login of the CLI tests' embedded server. */
+export const LOGIN = { user: "u", password: "pw-53cr3t" };
 
 export interface CliResult {
   code: number;
@@ -17,9 +23,19 @@ export interface CliResult {
 }
 
 async function output(cmd: Deno.Command): Promise<CliResult> {
-  const out = await cmd.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  return await ended(cmd.spawn());
+}
+
+/** `main.ts ARGS` as a command with the upload task's permissions, output piped. */
+function command(args: string[], env: Record<string, string> = {}, cwd?: string): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-net", "--allow-env", "--allow-sys"]
+      .concat([MAIN, ...args]),
+    env: { NO_COLOR: "1", ...env },
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+  });
 }
 
 /** Runs `main.ts` with the upload task's permissions, capturing everything. */
@@ -28,24 +44,19 @@ export function cli(
   env: Record<string, string> = {},
   cwd?: string,
 ): Promise<CliResult> {
-  return output(
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-net",
-        "--allow-env",
-        "--allow-sys",
-        MAIN,
-        ...args,
-      ],
-      env: { NO_COLOR: "1", ...env },
-      cwd,
-      stdout: "piped",
-      stderr: "piped",
-    }),
-  );
+  return output(command(args, env, cwd));
+}
+
+/** Starts `main.ts ARGS` without waiting (to signal it, or to run another beside it). */
+export function spawnCli(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
+  return command(args, env).spawn();
+}
+
+/** What a spawned CLI ended with. */
+export async function ended(child: Deno.ChildProcess): Promise<CliResult> {
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
 /**
@@ -73,16 +84,25 @@ export function task(args: string[], cwd: string): Promise<CliResult> {
 }
 
 /** A fresh embedded server on a temporary root (login u / pw-53cr3t by default). */
-export async function withServer(
+export function withServer(
   fn: (s: EmbeddedServer, root: string) => Promise<void>,
-  opts: Partial<EmbeddedServerOptions> = { user: "u", password: "pw-53cr3t" },
-) {
-  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-  const server = await startEmbeddedServer({ root, port: 0, ...opts });
-  try {
-    await fn(server, root);
-  } finally {
-    await server.close();
-    await Deno.remove(root, { recursive: true });
-  }
+  opts: Partial<EmbeddedServerOptions> = LOGIN,
+): Promise<void> {
+  return withEmbeddedServer(opts, (server) => fn(server, server.root));
+}
+
+/**
+ * The usual CLI test: a fresh embedded server (`server`, by default logging in
+ * {@linkcode LOGIN}) and a dataset whose config logs in to it; `fn` runs the command line.
+ */
+export function cliTest(
+  name: string,
+  dataset: DatasetOptions,
+  fn: (scene: Scene) => Promise<void>,
+  { server = LOGIN, ignore = false }: {
+    server?: Partial<EmbeddedServerOptions>;
+    ignore?: boolean;
+  } = {},
+): void {
+  Deno.test({ name, ignore, ...integration, fn: () => withDataset(dataset, server, fn) });
 }

@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { compareTree, makeDataset } from "../helpers/dataset.ts";
+import { compareTree } from "../helpers/dataset.ts";
+import { withDataset } from "../helpers/embedded.ts";
+import { integration } from "../helpers/kit.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const outDir = await Deno.makeTempDir({ prefix: "ftpbatch-bin-" });
@@ -49,25 +50,20 @@ Deno.test("deno compile task fails only for want of the runtime base", () => {
 Deno.test({
   name: "compiled binary uploads with its bundled worker",
   ignore: failure !== undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...integration,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-    const server = await startEmbeddedServer({ root, port: 0 });
-    const data = await makeDataset({ count: 12, server: { host: server.host, port: server.port } });
     try {
-      const out = await new Deno.Command(binary, {
-        args: ["upload", data.configPath, "--workers", "3"],
-        cwd: outDir, // nothing from the source tree is reachable by a relative path
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-      assert.deepEqual(await compareTree(root, data.expected), []);
+      await withDataset({ count: 12 }, {}, async ({ server, data }) => {
+        const out = await new Deno.Command(binary, {
+          args: ["upload", data.configPath, "--workers", "3"],
+          cwd: outDir, // nothing from the source tree is reachable by a relative path
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+      });
     } finally {
-      await server.close();
-      await Deno.remove(root, { recursive: true });
-      await Deno.remove(data.dir, { recursive: true });
       await Deno.remove(outDir, { recursive: true });
     }
   },

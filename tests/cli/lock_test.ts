@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { acquireLock, LockFileError, LockHeldError } from "../../src/cli/lock.ts";
-import { compareTree, makeDataset } from "../helpers/dataset.ts";
-import { cli, integration, MAIN, withServer } from "./cli_process.ts";
+import { compareTree } from "../helpers/dataset.ts";
+import { untilCommand } from "../helpers/embedded.ts";
+import { cli, cliTest, ended, LOGIN, spawnCli } from "./cli_process.ts";
 
 Deno.test("lock: a second holder is refused with the first one's pid and start time", async () => {
   const dir = await Deno.makeTempDir();
@@ -55,62 +56,41 @@ Deno.test("lock: a killed holder leaves no stale lock", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test({
-  name: "--lock: a second run exits 4 at once naming the holder; the first completes",
-  ...integration,
-  async fn() {
-    await withServer(async (server, root) => {
-      const data = await makeDataset({
-        count: 2,
-        sizeOf: () => 300_000,
-        server: { host: server.host, port: server.port, user: "u", password: "pw-53cr3t" },
-      });
-      const lock = join(data.dir, "nightly.lock");
-      const first = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "upload", data.configPath, "--lock", lock, "--quiet"],
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).spawn();
-      while (!server.stats.commands.some((c) => c.startsWith("STOR"))) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const second = await cli(["upload", data.configPath, "--lock", lock]);
-      assert.equal(second.code, 4, second.stderr);
-      assert.match(
-        second.stderr,
-        new RegExp(`holds the lock .*nightly\\.lock \\(pid \\d+, started `),
-      );
-      // The second run sent nothing: still one login (the first run's connections).
-      const stores = server.stats.commands.filter((c) => c.startsWith("STOR")).length;
-      assert.ok(stores <= 2, `${stores} STOR`);
-      const done = await first.output();
-      assert.equal(done.code, 0, new TextDecoder().decode(done.stderr));
-      assert.deepEqual(await compareTree(root, data.expected), []);
-      // Released with the first run: a third run takes the lock.
-      const third = await cli(["upload", data.configPath, "--lock", lock, "--quiet"]);
-      assert.equal(third.code, 0, third.stderr);
-      await Deno.remove(data.dir, { recursive: true });
-    }, { user: "u", password: "pw-53cr3t", faults: { throttleBytesPerSecond: 200_000 } });
+cliTest(
+  "--lock: a second run exits 4 at once naming the holder; the first completes",
+  { count: 2, sizeOf: () => 300_000 },
+  async ({ server, data }) => {
+    const lock = join(data.dir, "nightly.lock");
+    const first = spawnCli(["upload", data.configPath, "--lock", lock, "--quiet"]);
+    await untilCommand(server, "STOR");
+    const second = await cli(["upload", data.configPath, "--lock", lock]);
+    assert.equal(second.code, 4, second.stderr);
+    assert.match(
+      second.stderr,
+      new RegExp(`holds the lock .*nightly\\.lock \\(pid \\d+, started `),
+    );
+    // The second run sent nothing: still one login (the first run's connections).
+    const stores = server.stats.commands.filter((c) => c.startsWith("STOR")).length;
+    assert.ok(stores <= 2, `${stores} STOR`);
+    const done = await ended(first);
+    assert.equal(done.code, 0, done.stderr);
+    assert.deepEqual(await compareTree(server.root, data.expected), []);
+    // Released with the first run: a third run takes the lock.
+    const third = await cli(["upload", data.configPath, "--lock", lock, "--quiet"]);
+    assert.equal(third.code, 0, third.stderr);
   },
-});
+  { server: { ...LOGIN, faults: { throttleBytesPerSecond: 200_000 } } },
+);
 
-Deno.test({
-  name: "--lock: the lock path may not be a source or the config (exit 2, nothing sent)",
-  ...integration,
-  async fn() {
-    await withServer(async (server) => {
-      const data = await makeDataset({
-        count: 1,
-        server: { host: server.host, port: server.port, user: "u", password: "pw-53cr3t" },
-      });
-      const before = await Deno.readTextFile(data.configPath);
-      const r = await cli(["upload", data.configPath, "--lock", data.configPath]);
-      assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /--lock .*is the config file; the lock file would replace it/);
-      assert.equal(await Deno.readTextFile(data.configPath), before);
-      assert.equal(server.stats.logins, 0);
-      await Deno.remove(data.dir, { recursive: true });
-    });
+cliTest(
+  "--lock: the lock path may not be a source or the config (exit 2, nothing sent)",
+  { count: 1 },
+  async ({ server, data }) => {
+    const before = await Deno.readTextFile(data.configPath);
+    const r = await cli(["upload", data.configPath, "--lock", data.configPath]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--lock .*is the config file; the lock file would replace it/);
+    assert.equal(await Deno.readTextFile(data.configPath), before);
+    assert.equal(server.stats.logins, 0);
   },
-});
+);

@@ -9,9 +9,9 @@ import { shardFromCli } from "../../src/cli/shard_flag.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
+import { integration } from "../helpers/kit.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const integration = { sanitizeOps: false, sanitizeResources: false };
 
 /** Runs main.ts with the permissions of the deno task for `command` (see deno.json). */
 async function cli(args: string[], env: Record<string, string> = {}) {

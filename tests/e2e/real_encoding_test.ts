@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { realServerTest } from "../helpers/real_server.ts";
+import { realServerTest, serverCase } from "../helpers/real_server.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const DEBIAN_PYTHON = "/usr/bin/python3";
@@ -178,14 +178,13 @@ function pyftpdlibUsable(): string | null {
   }
 }
 
-const pyReason = pyftpdlibUsable();
-const pySkip = pyReason !== null && Deno.env.get("FTPBATCH_REAL_SERVER") !== "required";
+const [pyName, pyOptions] = serverCase(
+  "real server (pyftpdlib speaking cp1251): names read as the Cyrillic they are",
+  pyftpdlibUsable(),
+);
 Deno.test({
-  name: "real server (pyftpdlib speaking cp1251): names read as the Cyrillic they are" +
-    (pySkip ? ` [ignored: ${pyReason}]` : ""),
-  ignore: pySkip,
-  sanitizeOps: false,
-  sanitizeResources: false,
+  name: pyName,
+  ...pyOptions,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-pyenc-" });
     const root = join(dir, "root");

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { posix } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
-import { EARLY_DATA_BYTES } from "../../src/ftp/session.ts";
+import { EARLY_DATA_BYTES } from "../../src/ftp/transport.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import type { ReportFile } from "../../src/report/report.ts";
 import { bytesFor, compareTree, listTree, makeDataset } from "../helpers/dataset.ts";

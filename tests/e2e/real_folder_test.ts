@@ -7,21 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { cli } from "../cli/cli_process.ts";
 import { compareTree } from "../helpers/dataset.ts";
 import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
-import { startRealServer } from "../helpers/real_server.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-
-function vsftpdUsable(): boolean {
-  if (Deno.env.get("FTPBATCH_REAL_SERVER") === "required") return true; // fail, not skip
-  try {
-    return Deno.statSync("/usr/sbin/vsftpd").isFile && Deno.uid() === 0;
-  } catch {
-    return false;
-  }
-}
+import { realServerTest } from "../helpers/real_server.ts";
 
 function lexists(path: string): boolean {
   try {
@@ -32,14 +21,10 @@ function lexists(path: string): boolean {
   }
 }
 
-Deno.test({
-  name: "real server: a folder source with excludes and non-ASCII names, byte-exact, empty folders",
-  ignore: !vsftpdUsable(),
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const server = await startRealServer();
-    assert.ok(server, "vsftpd did not start");
+realServerTest(
+  "real server: a folder source with excludes and non-ASCII names, byte-exact, empty folders",
+  { kind: "vsftpd" },
+  async (server) => {
     const tree = await makeFolderTree();
     const dir = join(tree.root, "..");
     try {
@@ -52,15 +37,8 @@ Deno.test({
           files: [{ source: "site", destination: "/сайт/www/", exclude: TREE_EXCLUDE }],
         }),
       );
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", "--allow-net", "--allow-env", MAIN]
-          .concat(["upload", configPath, "--quiet"]),
-        env: { NO_COLOR: "1", PW: server.password },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(out.stderr);
-      assert.equal(out.code, 0, stderr);
+      const out = await cli(["upload", configPath, "--quiet"], { PW: server.password });
+      assert.equal(out.code, 0, out.stderr);
       const remote = join(server.root, "сайт", "www");
       const expected = new Map(
         [...tree.expected].map(([rel, local]) => [`сайт/www/${rel}`, local]),
@@ -80,21 +58,15 @@ Deno.test({
       const stors = log.split("\n").filter((l) => /FTP command: Client "[^"]+", "STOR /.test(l));
       assert.equal(stors.length, tree.expected.size);
       // A nightly mirror of the unchanged folder: listed, compared, nothing sent again.
-      const again = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", "--allow-net", "--allow-env", MAIN]
-          .concat(["upload", configPath, "--quiet"]),
-        env: { NO_COLOR: "1", PW: server.password },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+      const again = await cli(["upload", configPath, "--quiet"], { PW: server.password });
+      assert.equal(again.code, 0, again.stderr);
       const log2 = (await server.log()).split("\n");
       const stors2 = log2.filter((l) => /FTP command: Client "[^"]+", "STOR /.test(l));
       assert.equal(stors2.length, tree.expected.size, "the re-run sent nothing");
       const report2 = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
       assert.equal(report2.entries[0].skipped, tree.expected.size);
     } finally {
-      await server.close();
+      await Deno.remove(dir, { recursive: true });
     }
   },
-});
+);

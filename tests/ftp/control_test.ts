@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Control, MAX_LINE, MAX_REPLY_LINES } from "../../src/ftp/control.ts";
+import { Control } from "../../src/ftp/control.ts";
+import { MAX_LINE, MAX_REPLY_LINES } from "../../src/ftp/reply_parser.ts";
 import { ConnectionLost, ProtocolError } from "../../src/ftp/errors.ts";
 import { type Peer, type ScriptedServer, startScriptedServer } from "../helpers/scripted_server.ts";
 

@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openNativeSession } from "../../src/ftp/native_session.ts";
-import { openBasicFtpSession } from "../../src/ftp/basic_ftp_session.ts";
+import { openNativeSession } from "../../src/ftp/native_transport.ts";
+import { openBasicFtpSession } from "../../src/ftp/basic_ftp_transport.ts";
 import { loadCodec, UnencodableName } from "../../src/ftp/encoding.ts";
 import { LocalFileError } from "../../src/ftp/errors.ts";
 import type { FtpLogin } from "../../src/ftp/login.ts";
@@ -20,8 +20,8 @@ import { classifyError } from "../../src/upload/retry.ts";
 import { nameBytes } from "../../src/server/embedded_server.ts";
 import { withServer } from "../helpers/embedded.ts";
 import { featReply, startScriptedServer } from "../helpers/scripted_server.ts";
+import { integration } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const hex = (bytes: number[]) => bytes.map((b) => b.toString(16).toUpperCase().padStart(2, "0"));
 
 /** The names in the server's root, as the bytes the client sent for them. */
@@ -77,13 +77,32 @@ for (const [transport, open] of TRANSPORTS) {
         );
         try {
           assert.equal(await session.mkdir("/Папка"), true);
-          await session.upload(local, "/Папка/План.txt", 0, "rest", 5);
-          await session.upload(local, "/План.txt", 0, "rest", 5);
+          await session.upload({
+            localPath: local,
+            remotePath: "/Папка/План.txt",
+            offset: 0,
+            method: "rest",
+            size: 5,
+          });
+          await session.upload({
+            localPath: local,
+            remotePath: "/План.txt",
+            offset: 0,
+            method: "rest",
+            size: 5,
+          });
           await session.rename("/План.txt", "/Отчёт.txt");
           assert.equal(await session.size("/Папка/План.txt"), 5);
           // A name the page lacks: refused before the command, the session still usable.
           await assert.rejects(
-            () => session.upload(local, "/日本.txt", 0, "rest", 5),
+            () =>
+              session.upload({
+                localPath: local,
+                remotePath: "/日本.txt",
+                offset: 0,
+                method: "rest",
+                size: 5,
+              }),
             (e) => e instanceof UnencodableName && /"日" \(U\+65E5\) has no cp1251/.test(e.message),
           );
           assert.equal(await session.size("/Отчёт.txt"), 5);
@@ -127,7 +146,13 @@ for (const [transport, open] of TRANSPORTS) {
             10_000,
           );
           try {
-            await session.upload(local, `/${name}`, 0, "rest", 1);
+            await session.upload({
+              localPath: local,
+              remotePath: `/${name}`,
+              offset: 0,
+              method: "rest",
+              size: 1,
+            });
             assert.equal(await session.size(`/${name}`), 1);
             await session.quit();
           } finally {
@@ -151,9 +176,7 @@ for (const [transport, open] of TRANSPORTS) {
         );
         try {
           // The embedded server echoes the path's bytes in its 257 reply.
-          const reply = await (session as unknown as {
-            command(line: string): Promise<{ code: number; message: string }>;
-          }).command("MKD /Отчёты");
+          const reply = await session.transport.command("MKD /Отчёты");
           assert.equal(reply.code, 257);
           assert.match(reply.message, /\/Отчёты/);
         } finally {
@@ -195,7 +218,7 @@ Deno.test("native: a gbk reply split inside a character is decoded whole; login 
     10_000,
   );
   try {
-    const reply = await session.control.send("SIZE /a");
+    const reply = await session.transport.command("SIZE /a");
     assert.deepEqual(reply, { code: 550, message: "550 文件不存在" });
   } finally {
     session.close();
@@ -241,7 +264,8 @@ Deno.test("iconv-lite (and node:buffer for it) are only ever imported dynamicall
   );
   assert.deepEqual(uses, [{ from: "src/ftp/encoding.ts", dynamic: true }]);
   // The modules a UTF-8 session loads at start import no node:buffer either.
-  for (const m of ["control.ts", "native_session.ts", "encoding.ts", "session.ts"]) {
+  const ftp = ["control.ts", "reply_parser.ts", "native_transport.ts", "native_transfer.ts"];
+  for (const m of [...ftp, "encoding.ts", "session.ts", "store.ts"]) {
     const mod = info.modules.find((x) => x.specifier.endsWith(`/src/ftp/${m}`));
     assert.ok(mod, m);
     const buffer = (mod.dependencies ?? []).find((d) => d.specifier === "node:buffer");

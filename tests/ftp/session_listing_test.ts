@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { openSession } from "../../src/ftp/open_session.ts";
-import { openNativeSession } from "../../src/ftp/native_session.ts";
+import { openNativeSession } from "../../src/ftp/native_transport.ts";
 import type { Session } from "../../src/ftp/session.ts";
 import { timeSettingFor } from "../../src/ftp/set_mtime.ts";
 import { FTPError, ProtocolError } from "../../src/ftp/errors.ts";
 import { realServerTest } from "../helpers/real_server.ts";
-import { startScriptedServer } from "../helpers/scripted_server.ts";
+import { type Peer, startScriptedServer } from "../helpers/scripted_server.ts";
 
 const TIMEOUT = 10_000;
 const OLD = Date.UTC(2024, 0, 2, 3, 4, 5);
@@ -72,13 +72,18 @@ for (const kind of ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"] as const) {
   );
 }
 
+/** A scripted server's side of a login, the CWD and the data connection, up to the LIST. */
+async function toList(peer: Peer): Promise<void> {
+  await peer.login();
+  await peer.expect("CWD");
+  await peer.reply("250 ok");
+  await peer.passive();
+  await peer.expect("LIST");
+}
+
 Deno.test("a listing over the cap is a ProtocolError and the session is closed", async () => {
   const server = startScriptedServer(async (peer) => {
-    await peer.login();
-    await peer.expect("CWD");
-    await peer.reply("250 ok");
-    await peer.passive();
-    await peer.expect("LIST");
+    await toList(peer);
     await peer.reply("150 here it comes");
     const data = await peer.acceptData();
     const line = new TextEncoder().encode(
@@ -101,11 +106,7 @@ Deno.test("a listing over the cap is a ProtocolError and the session is closed",
 
 Deno.test("a refused LIST is an FTPError and the session stays in step", async () => {
   const server = startScriptedServer(async (peer) => {
-    await peer.login();
-    await peer.expect("CWD");
-    await peer.reply("250 ok");
-    await peer.passive();
-    await peer.expect("LIST");
+    await toList(peer);
     await peer.reply("550 Permission denied.");
     await peer.expect("SIZE");
     await peer.reply("213 5");

@@ -1,12 +1,11 @@
 /**
- * The resume protocol and the plain-FTP transport (`session.ts`,
- * `native_session.ts`) against a scripted fake server: what was sent, in what
- * order, what the server ended up with, and which error each server
- * behaviour turns into.
+ * A session on the plain-FTP transport (`session.ts`, `store.ts`,
+ * `native_transport.ts`, `native_transfer.ts`) against a scripted fake
+ * server over loopback TCP: what was sent, in what order, what the server
+ * ended up with, and which error each server behaviour turns into.
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import {
   ConnectionLost,
   FTPError,
@@ -15,7 +14,8 @@ import {
   ProtocolError,
   ResumeRefused,
 } from "../../src/ftp/errors.ts";
-import { NativeSession, openNativeSession } from "../../src/ftp/native_session.ts";
+import { openNativeSession } from "../../src/ftp/native_transport.ts";
+import type { Session } from "../../src/ftp/session.ts";
 import {
   type FakeFtpOptions,
   type Peer,
@@ -24,33 +24,17 @@ import {
   startFakeFtp,
   startScriptedServer,
 } from "../helpers/scripted_server.ts";
+import { put, withFile } from "./local_file.ts";
 
 const TIMEOUT = 10000;
-
-/** A local file of `size` bytes with a recognisable pattern; removed after `fn`. */
-async function withFile(
-  size: number,
-  fn: (path: string, bytes: Uint8Array) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "ftpbatch-session-" });
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 8)) & 255;
-  const path = join(dir, "source.bin");
-  await Deno.writeFile(path, bytes);
-  try {
-    await fn(path, bytes);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** A session logged in to a fake server with `options`; both closed after `fn`. */
 async function withSession(
   options: FakeFtpOptions | ScriptedServer,
-  fn: (session: NativeSession, server: ScriptedServer) => Promise<void>,
+  fn: (session: Session, server: ScriptedServer) => Promise<void>,
 ): Promise<void> {
   const server = "port" in options ? options : startFakeFtp(options);
-  let session: NativeSession | undefined;
+  let session: Session | undefined;
   try {
     session = await openNativeSession(server.login, TIMEOUT);
     await fn(session, server);
@@ -58,6 +42,24 @@ async function withSession(
     session?.close();
     await server.close();
   }
+}
+
+/**
+ * A server whose STOR answers 150, takes the data connection and reads up to 64 KiB of it
+ * (`first` bytes), then does what `then` says.
+ */
+function storThen(
+  then: (peer: Peer, data: Deno.TcpConn, first: number) => Promise<void>,
+): FakeFtpOptions {
+  return {
+    on: {
+      STOR: async (_arg, peer) => {
+        await peer.reply("150 go");
+        const data = await peer.acceptData();
+        await then(peer, data, (await data.read(new Uint8Array(64 * 1024))) ?? 0);
+      },
+    },
+  };
 }
 
 /** Commands after login, verbs only. */
@@ -69,7 +71,7 @@ function verbs(peer: Peer): string[] {
 Deno.test("upload: EPSV, STOR, the data, then SIZE after the 226", async () => {
   await withFile(300_000, async (path, bytes) => {
     await withSession({}, async (session, server) => {
-      const out = await session.upload(path, "/f.bin", 0, "rest", bytes.length);
+      const out = await put(session, path, "/f.bin", bytes.length);
       assert.deepEqual(out, { offset: 0, bytesSent: bytes.length, sizeAfter: { size: 300_000 } });
       assert.deepEqual(server.files.get("/f.bin"), bytes);
       assert.deepEqual(verbs(server.peers[0]), ["EPSV", "STOR", "SIZE"]);
@@ -83,7 +85,7 @@ Deno.test("pure-ftpd: no command is sent while the transfer is open (500 to any)
   await withFile(100_000, async (path, bytes) => {
     await withSession({ busyDuringTransfer: true }, async (session, server) => {
       for (const name of ["/a.bin", "/b.bin"]) {
-        const out = await session.upload(path, name, 0, "rest", bytes.length);
+        const out = await put(session, path, name, bytes.length);
         assert.equal(out.sizeAfter?.size, bytes.length);
       }
       assert.deepEqual(server.peers[0].duringTransfer, []);
@@ -100,8 +102,8 @@ for (const refusal of ["500 Unknown command", "502 EPSV not implemented"]) {
         on: { EPSV: (_arg, peer) => peer.reply(refusal) },
       };
       await withSession(options, async (session, server) => {
-        await session.upload(path, "/1.bin", 0, "rest", bytes.length);
-        await session.upload(path, "/2.bin", 0, "rest", bytes.length);
+        await put(session, path, "/1.bin", bytes.length);
+        await put(session, path, "/2.bin", bytes.length);
         assert.deepEqual(verbs(server.peers[0]), [
           ...["EPSV", "PASV", "STOR", "SIZE"],
           ...["PASV", "STOR", "SIZE"],
@@ -116,7 +118,10 @@ Deno.test("REST resume: only the rest of the file is sent", async () => {
   await withFile(50_000, async (path, bytes) => {
     await withSession({}, async (session, server) => {
       server.files.set("/r.bin", bytes.slice(0, 20_000));
-      const out = await session.upload(path, "/r.bin", 20_000, "rest", bytes.length);
+      const out = await put(session, path, "/r.bin", bytes.length, {
+        offset: 20_000,
+        method: "rest",
+      });
       assert.deepEqual(out, { offset: 20_000, bytesSent: 30_000, sizeAfter: { size: 50_000 } });
       assert.deepEqual(server.files.get("/r.bin"), bytes);
       assert.equal(session.abilities.restStore, true);
@@ -130,7 +135,7 @@ Deno.test("REST refused (502): ResumeRefused, no STOR sent", async () => {
     const options = { on: { REST: (_: string, p: Peer) => p.reply("502 no REST") } };
     await withSession(options, async (session, server) => {
       await assert.rejects(
-        session.upload(path, "/r.bin", 500, "rest", bytes.length),
+        put(session, path, "/r.bin", bytes.length, { offset: 500, method: "rest" }),
         ResumeRefused,
       );
       assert.equal(session.abilities.restStore, false);
@@ -155,17 +160,20 @@ Deno.test("ProFTPD AllowStoreRestart off: 350 to REST, 451 to STOR and APPE -> f
       const partial = bytes.slice(0, 10_000);
       server.files.set("/p.bin", partial);
       await assert.rejects(
-        session.upload(path, "/p.bin", 10_000, "rest", bytes.length),
+        put(session, path, "/p.bin", bytes.length, { offset: 10_000, method: "rest" }),
         (e) => e instanceof ResumeRefused && /451/.test(e.message),
       );
       assert.equal(session.abilities.restStore, false);
       await assert.rejects(
-        session.upload(path, "/p.bin", 10_000, "appe", bytes.length),
+        put(session, path, "/p.bin", bytes.length, { offset: 10_000, method: "appe" }),
         (e) => e instanceof ResumeRefused && /APPE/.test(e.message),
       );
       assert.equal(session.abilities.append, false);
       assert.deepEqual(server.files.get("/p.bin"), partial, "nothing moved while refused");
-      const out = await session.upload(path, "/p.bin", 10_000, "restart", bytes.length);
+      const out = await put(session, path, "/p.bin", bytes.length, {
+        offset: 10_000,
+        method: "restart",
+      });
       assert.deepEqual(out, { offset: 0, bytesSent: 40_000, sizeAfter: { size: 40_000 } });
       assert.deepEqual(server.files.get("/p.bin"), bytes);
     });
@@ -173,21 +181,14 @@ Deno.test("ProFTPD AllowStoreRestart off: 350 to REST, 451 to STOR and APPE -> f
 });
 
 Deno.test("a 552 (quota) during the transfer is read and reported with its code", async () => {
-  const options: FakeFtpOptions = {
-    on: {
-      STOR: async (_arg, peer) => {
-        await peer.reply("150 go");
-        const data = await peer.acceptData();
-        await data.read(new Uint8Array(64 * 1024));
-        await peer.reply("552 Disk quota exceeded");
-        data.close(); // unread data: a reset for the client's next write
-      },
-    },
-  };
+  const options = storThen(async (peer, data) => {
+    await peer.reply("552 Disk quota exceeded");
+    data.close(); // unread data: a reset for the client's next write
+  });
   await withFile(16 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
       await assert.rejects(
-        session.upload(path, "/q.bin", 0, "rest", bytes.length),
+        put(session, path, "/q.bin", bytes.length),
         (e) =>
           e instanceof PartialUploadError && e.code === 552 && /quota/.test(e.message) &&
           e.cause instanceof FTPError && e.bytesSent < bytes.length,
@@ -202,23 +203,16 @@ Deno.test("a 552 (quota) during the transfer is read and reported with its code"
 Deno.test("a 552 while the data connection stays open (server stops reading) is heard at once", async () => {
   let release!: () => void;
   const released = new Promise<void>((r) => release = r);
-  const options: FakeFtpOptions = {
-    on: {
-      STOR: async (_arg, peer) => {
-        await peer.reply("150 go");
-        const data = await peer.acceptData();
-        await data.read(new Uint8Array(64 * 1024));
-        await peer.reply("552 Disk quota exceeded");
-        await released; // neither reads nor closes the data connection meanwhile
-        data.close();
-      },
-    },
-  };
+  const options = storThen(async (peer, data) => {
+    await peer.reply("552 Disk quota exceeded");
+    await released; // neither reads nor closes the data connection meanwhile
+    data.close();
+  });
   await withFile(32 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
       try {
         await assert.rejects(
-          session.upload(path, "/q.bin", 0, "rest", bytes.length),
+          put(session, path, "/q.bin", bytes.length),
           (e) => e instanceof PartialUploadError && e.code === 552 && /quota/.test(e.message),
         );
         assert.equal(session.closed, false);
@@ -233,23 +227,16 @@ Deno.test("a 552 while the data connection stays open (server stops reading) is 
 Deno.test("a control connection that dies mid-transfer stops the sending at once", async () => {
   let release!: () => void;
   const released = new Promise<void>((r) => release = r);
-  const options: FakeFtpOptions = {
-    on: {
-      STOR: async (_arg, peer) => {
-        await peer.reply("150 go");
-        const data = await peer.acceptData();
-        await data.read(new Uint8Array(64 * 1024));
-        peer.close(); // the control connection goes; the data connection stays, unread
-        await released;
-        data.close();
-      },
-    },
-  };
+  const options = storThen(async (peer, data) => {
+    peer.close(); // the control connection goes; the data connection stays, unread
+    await released;
+    data.close();
+  });
   await withFile(32 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
       try {
         await assert.rejects(
-          session.upload(path, "/d.bin", 0, "rest", bytes.length),
+          put(session, path, "/d.bin", bytes.length),
           (e) =>
             e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
             /closed connection unexpectedly/.test(e.message),
@@ -270,24 +257,18 @@ Deno.test("closing the session cuts the data connection at once (interrupt, SIGT
   let received = 0;
   let serverDone!: () => void;
   const drained = new Promise<void>((r) => serverDone = r);
-  const options: FakeFtpOptions = {
-    on: {
-      STOR: async (_arg, peer) => {
-        await peer.reply("150 go");
-        const data = await peer.acceptData();
-        received += (await data.read(new Uint8Array(64 * 1024))) ?? 0;
-        started();
-        await resumed; // stops reading meanwhile: the client's writes back up
-        received += (await readAll(data)).length;
-        serverDone();
-      },
-    },
-  };
+  const options = storThen(async (_peer, data, first) => {
+    received += first;
+    started();
+    await resumed; // stops reading meanwhile: the client's writes back up
+    received += (await readAll(data)).length;
+    serverDone();
+  });
   const size = 48 * 1024 * 1024;
   await withFile(size, async (path) => {
     await withSession(options, async (session) => {
       const failed = assert.rejects(
-        session.upload(path, "/big.bin", 0, "rest", size),
+        put(session, path, "/big.bin", size),
         PartialUploadError,
       );
       await transferring;
@@ -305,7 +286,7 @@ Deno.test("closing the session cuts the data connection at once (interrupt, SIGT
 Deno.test("a missing local file fails before anything is sent (no STOR, no empty file)", async () => {
   await withSession({}, async (session, server) => {
     await assert.rejects(
-      session.upload("/nonexistent/ftpbatch/source.bin", "/x.bin", 0, "rest", 10),
+      put(session, "/nonexistent/ftpbatch/source.bin", "/x.bin", 10),
       (e) => e instanceof LocalFileError && /unreadable/.test(e.message),
     );
     assert.deepEqual(verbs(server.peers[0]), []);
@@ -329,7 +310,7 @@ Deno.test("a 120 before the greeting and extra 150 lines after STOR are skipped"
   await withFile(2000, async (path, bytes) => {
     await withSession(options, async (session, server) => {
       for (const name of ["/1.bin", "/2.bin"]) {
-        const out = await session.upload(path, name, 0, "rest", bytes.length);
+        const out = await put(session, path, name, bytes.length);
         assert.equal(out.sizeAfter?.size, 2000);
       }
       assert.deepEqual(server.files.get("/2.bin"), bytes);
@@ -341,7 +322,10 @@ Deno.test("a STOR answered with a final 2xx (no 150) closes the session (out of 
   const options: FakeFtpOptions = { on: { STOR: (_arg, peer) => peer.reply("226 done?") } };
   await withFile(100, async (path) => {
     await withSession(options, async (session) => {
-      await assert.rejects(session.upload(path, "/o.bin", 0, "rest", 100), PartialUploadError);
+      await assert.rejects(
+        put(session, path, "/o.bin", 100),
+        PartialUploadError,
+      );
       assert.ok(session.closed);
     });
   });
@@ -459,21 +443,14 @@ Deno.test("rename failing after the DELE says the old file is gone and where the
 });
 
 Deno.test("a data connection that breaks without a reply: the session is closed", async () => {
-  const options: FakeFtpOptions = {
-    on: {
-      STOR: async (_arg, peer) => {
-        await peer.reply("150 go");
-        const data = await peer.acceptData();
-        await data.read(new Uint8Array(1024));
-        data.close();
-        await peer.next(); // says nothing, until the client leaves
-      },
-    },
-  };
+  const options = storThen(async (peer, data) => {
+    data.close();
+    await peer.next(); // says nothing, until the client leaves
+  });
   await withFile(16 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
       await assert.rejects(
-        session.upload(path, "/c.bin", 0, "rest", bytes.length),
+        put(session, path, "/c.bin", bytes.length),
         (e) =>
           e instanceof PartialUploadError && e.code === undefined &&
           e.cause instanceof ConnectionLost && !e.cause.idle,

@@ -89,6 +89,19 @@ export async function makeDataset(opts: {
   return { dir, configPath, expected, missing };
 }
 
+/** `makeDataset`, `fn`, then the dataset's folder removed whatever happened. */
+export async function withData<T>(
+  opts: Parameters<typeof makeDataset>[0],
+  fn: (data: Dataset) => Promise<T>,
+): Promise<T> {
+  const data = await makeDataset(opts);
+  try {
+    return await fn(data);
+  } finally {
+    await Deno.remove(data.dir, { recursive: true });
+  }
+}
+
 /** sha256 of a file, hex, read in 4 MiB pieces (big test files never sit in memory whole). */
 export async function sha256(path: string): Promise<string> {
   const h = createHash("sha256");

@@ -1,23 +1,82 @@
-/** Test helpers around the embedded FTP server. @module */
+/**
+ * Test helpers around the embedded FTP server: a fresh server for a test, a
+ * dataset whose config points at it, and a run of that config.
+ *
+ * @module
+ */
 import { Client } from "basic-ftp";
+import { loadConfig } from "../../src/config/load.ts";
+import { type RunOptions, type RunOutcome, runUpload } from "../../src/run/coordinator.ts";
 import {
   type EmbeddedServer,
   type EmbeddedServerOptions,
   startEmbeddedServer,
 } from "../../src/server/embedded_server.ts";
+import { type Dataset, makeDataset } from "./dataset.ts";
 
 /** Run `fn` against a fresh server on a temporary root; always closes and removes both. */
-export async function withServer(
+export async function withServer<T>(
   opts: Partial<EmbeddedServerOptions>,
-  fn: (server: EmbeddedServer) => Promise<void>,
-): Promise<void> {
+  fn: (server: EmbeddedServer) => Promise<T>,
+): Promise<T> {
   const root = await Deno.makeTempDir({ prefix: "ftpbatch-srv-" });
   const server = await startEmbeddedServer({ root, ...opts });
   try {
-    await fn(server);
+    return await fn(server);
   } finally {
     await server.close();
     await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** What a test with a dataset works with: the server (its `root` holds the uploads) and the data. */
+export interface Scene {
+  server: EmbeddedServer;
+  data: Dataset;
+}
+
+/** What `makeDataset` takes; `server` adds to (or overrides) the embedded server's login. */
+export type DatasetOptions = Omit<Parameters<typeof makeDataset>[0], "server"> & {
+  server?: Record<string, unknown>;
+};
+
+/**
+ * A fresh embedded server (`serverOpts`) and a dataset whose config logs in to it
+ * (its `user` and `password` when it has them); everything removed afterwards.
+ */
+export function withDataset<T>(
+  dataset: DatasetOptions,
+  serverOpts: Partial<EmbeddedServerOptions>,
+  fn: (scene: Scene) => Promise<T>,
+): Promise<T> {
+  return withServer(serverOpts, async (server) => {
+    const login = serverOpts.user === undefined
+      ? {}
+      : { user: serverOpts.user, password: serverOpts.password };
+    const data = await makeDataset({
+      ...dataset,
+      server: { host: server.host, port: server.port, ...login, ...dataset.server },
+    });
+    try {
+      return await fn({ server, data });
+    } finally {
+      await Deno.remove(data.dir, { recursive: true });
+    }
+  });
+}
+
+/** Runs the dataset's config in this process, as `upload` would. */
+export async function upload(
+  data: Dataset,
+  extra: Omit<RunOptions, "config"> = {},
+): Promise<RunOutcome> {
+  return await runUpload({ config: await loadConfig(data.configPath), ...extra });
+}
+
+/** Resolves once the server has received a command starting with `prefix` (e.g. a `STOR`). */
+export async function untilCommand(server: EmbeddedServer, prefix: string): Promise<void> {
+  while (!server.stats.commands.some((c) => c.startsWith(prefix))) {
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

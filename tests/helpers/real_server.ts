@@ -33,6 +33,8 @@ import {
   type ServerKind,
 } from "./server_kinds.ts";
 
+import { integration } from "./kit.ts";
+
 export type { RealServerOptions, ServerKind } from "./server_kinds.ts";
 
 /** A running (or stopped) server instance. */
@@ -151,20 +153,31 @@ export function unavailableReason(opts: RealServerOptions = {}): string | null {
 }
 
 /**
- * Name and options for a `Deno.test(name, options, fn)` that starts its own server(s) with
- * {@linkcode startServer}: ignored, the reason in its name, where such a server cannot run
- * here, unless `FTPBATCH_REAL_SERVER=required` (then the start fails the test).
+ * The one rule for a test that needs something this machine may lack (a real server, a
+ * Python module): with `reason` (why it cannot run here) the test is ignored, the reason in
+ * its name, unless `FTPBATCH_REAL_SERVER=required` (then it runs, and fails). Name and
+ * options for `Deno.test(name, options, fn)`.
+ */
+export function serverCase(
+  name: string,
+  reason: string | null,
+): [string, Omit<Deno.TestDefinition, "fn" | "name">] {
+  const skip = reason !== null && !required();
+  return [
+    skip ? `${name} [ignored: ${reason}; ${ENV_SWITCH}=required makes it fail]` : name,
+    { ignore: skip, ...integration },
+  ];
+}
+
+/**
+ * {@linkcode serverCase} for a test that starts its own server(s) with
+ * {@linkcode startServer}: ignored where such a server cannot run here.
  */
 export function realServerCase(
   name: string,
   opts: RealServerOptions = {},
 ): [string, Omit<Deno.TestDefinition, "fn" | "name">] {
-  const reason = unavailableReason(opts);
-  const skip = reason !== null && !required();
-  return [
-    skip ? `${name} [ignored: ${reason}; ${ENV_SWITCH}=required makes it fail]` : name,
-    { ignore: skip, sanitizeOps: false, sanitizeResources: false },
-  ];
+  return serverCase(name, unavailableReason(opts));
 }
 
 /**

@@ -123,6 +123,38 @@ Deno.test("skipped files: counted, their reason kept, nothing sent; a run note s
   assert.equal("notes" in plain, false);
 });
 
+Deno.test("summarize: a run with nothing to send says what happened, not '0 B … over 4 connections'", () => {
+  const run = (files: ReportFile[], workers = 4) =>
+    summarize(buildReport({
+      startedAt: new Date(0),
+      finishedAt: new Date(400),
+      server,
+      workers,
+      reconnects: 0,
+      files,
+    })).split("\n")[1];
+  const unchanged = file("skipped", 10, { reason: "unchanged: size+mtime" });
+  assert.equal(
+    run(Array(12).fill(unchanged), 0),
+    "nothing to send: 12 files unchanged on the server (checked in 0.40 s)",
+  );
+  assert.equal(
+    run([unchanged, file("missing", 0)]),
+    "nothing to send: 1 file unchanged on the server (checked in 0.40 s)",
+  );
+  assert.equal(run([file("missing", 0)], 0), "nothing to send: every source is missing");
+  assert.equal(run([], 0), "nothing to send: no files");
+  // Anything sent, or tried and failed, keeps the transfer line.
+  assert.match(
+    run([unchanged, file("uploaded", 5)], 1),
+    /^5 B complete, 5 B sent in 0\.40 s .* over 1 connection,/,
+  );
+  assert.match(
+    run([unchanged, file("failed", 5, { error: "x" })], 0),
+    /^0 B complete, 0 B sent .* over 0 connections/,
+  );
+});
+
 Deno.test("formatBytes", () => {
   assert.equal(formatBytes(0), "0 B");
   assert.equal(formatBytes(1536), "1.5 KiB");

@@ -12,13 +12,14 @@ import { validateConfig } from "../../src/config/validate.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { mergeReports } from "../../src/report/merge.ts";
+import { summarize } from "../../src/report/report.ts";
 import { type EmbeddedServer, nameBytes } from "../../src/server/embedded_server.ts";
 import { parseConfig } from "../../src/config/load.ts";
+import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
 import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration } from "../helpers/kit.ts";
 
 async function configFor(
   server: EmbeddedServer,
@@ -444,12 +445,31 @@ Deno.test({
   },
 });
 
+/** STORs the server saw of files (the skip phase's time probe, a temporary name, left out). */
+function fileStors(server: EmbeddedServer): number {
+  return server.stats.commands.filter((c) => c.startsWith("STOR ") && !c.includes(PROBE)).length;
+}
+const PROBE = "ftpbatch-time-probe";
+
+/**
+ * Local times minutes in the past, so an upload's own time is in a later minute than its
+ * source's (the LIST of the embedded server shows minutes): only a server that was given the
+ * local time matches it. This used to happen by chance (a minute turning between writing the
+ * tree and uploading it), and then the re-run's time probe (a STOR) was counted as an upload.
+ */
+async function agedTree() {
+  const tree = await makeFolderTree();
+  const past = new Date(Date.now() - 10 * 60_000);
+  for (const local of tree.expected.values()) await Deno.utime(local, past, past);
+  return tree;
+}
+
 Deno.test({
   name:
     "folder source re-run (nightly mirror): nothing changed, no STOR; one file changed, one STOR",
   ...integration,
   async fn() {
-    const tree = await makeFolderTree();
+    const tree = await agedTree();
     await withServer({ port: 0 }, async (server) => {
       const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
       const first = await runUpload({ config: await configFor(server, files) });
@@ -458,15 +478,50 @@ Deno.test({
       const before = stors();
       const again = await runUpload({ config: await configFor(server, files) });
       assert.equal(again.exitCode, 0);
-      assert.equal(stors(), before, "an unchanged folder sends nothing");
+      assert.equal(stors(), before, "an unchanged folder sends nothing (and needs no probe)");
       assert.equal(again.report.totals.skipped, tree.expected.size);
       assert.equal(again.report.entries?.[0].skipped, tree.expected.size);
+      // The server set each file's time (MFMT): the real rule decided, nothing was said.
+      assert.deepEqual(
+        new Set(again.report.files.map((f) => f.reason)),
+        new Set([
+          "unchanged: size+mtime",
+        ]),
+      );
+      assert.equal(again.report.notes, undefined);
+      const n = tree.expected.size;
+      assert.match(summarize(again.report), new RegExp(`nothing to send: ${n} files unchanged`));
       const changed = tree.expected.get("Документы/План работ.txt")!;
       await Deno.writeTextFile(changed, "changed, and of another size");
       const third = await runUpload({ config: await configFor(server, files) });
       assert.equal(third.exitCode, 0);
       assert.equal(stors(), before + 1, "only the changed file is sent");
       assert.equal(third.report.totals.uploaded, 1);
+      assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
+    });
+  },
+});
+
+Deno.test({
+  name: "folder source re-run, server that cannot set times: the not-older rule, said once",
+  ...integration,
+  async fn() {
+    const tree = await agedTree();
+    await withServer({ port: 0, faults: { refuseSetTime: true } }, async (server) => {
+      const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
+      assert.equal((await runUpload({ config: await configFor(server, files) })).exitCode, 0);
+      const before = fileStors(server);
+      const again = await runUpload({ config: await configFor(server, files) });
+      assert.equal(again.exitCode, 0);
+      assert.equal(fileStors(server), before, "an unchanged folder sends nothing");
+      assert.ok(server.stats.commands.some((c) => c.includes(PROBE)), "the server was probed");
+      assert.deepEqual(
+        new Set(again.report.files.map((f) => f.reason)),
+        new Set([
+          NOT_OLDER_REASON,
+        ]),
+      );
+      assert.deepEqual(again.report.notes, [CANNOT_SET_TIMES_NOTE]);
       assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
     });
   },

@@ -8,12 +8,15 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { type RunOutcome, runUpload } from "../../src/run/coordinator.ts";
 import { summarize } from "../../src/report/report.ts";
-import { type Faults, startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { bytesFor, listTree, makeDataset } from "../helpers/dataset.ts";
+import type { Faults } from "../../src/server/embedded_server.ts";
+import { bytesFor, listTree } from "../helpers/dataset.ts";
+import { upload, withDataset, withServer } from "../helpers/embedded.ts";
+import { integration, withTempDir } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
-
-/** Runs a config of the given files against a fresh embedded server; `during` runs alongside. */
+/**
+ * Runs a config of the given files against a fresh embedded server (`during` runs
+ * alongside), then `check` what came of it; everything removed afterwards.
+ */
 async function runFiles(
   files: { name: string; bytes: Uint8Array; destination: string }[],
   opts: {
@@ -21,31 +24,27 @@ async function runFiles(
     options?: Record<string, unknown>;
     during?: (dir: string) => Promise<void>;
   },
-): Promise<{ outcome: RunOutcome; tree: string[]; root: string; dir: string }> {
-  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-  const dir = await Deno.makeTempDir({ prefix: "ftpbatch-data-" });
-  const server = await startEmbeddedServer({ root, port: 0, faults: opts.faults });
-  try {
-    for (const f of files) await Deno.writeFile(join(dir, f.name), f.bytes);
-    const configPath = join(dir, "config.json");
-    await Deno.writeTextFile(
-      configPath,
-      JSON.stringify({
-        server: { host: server.host, port: server.port },
-        options: { workers: 1, retries: 2, backoffBaseMs: 50, ...opts.options },
-        files: files.map((f) => ({ source: f.name, destination: f.destination })),
+  check: (run: { outcome: RunOutcome; tree: string[]; root: string }) => Promise<void> | void,
+): Promise<void> {
+  await withServer(
+    { faults: opts.faults },
+    (server) =>
+      withTempDir("ftpbatch-data-", async (dir) => {
+        for (const f of files) await Deno.writeFile(join(dir, f.name), f.bytes);
+        const configPath = join(dir, "config.json");
+        await Deno.writeTextFile(
+          configPath,
+          JSON.stringify({
+            server: { host: server.host, port: server.port },
+            options: { workers: 1, retries: 2, backoffBaseMs: 50, ...opts.options },
+            files: files.map((f) => ({ source: f.name, destination: f.destination })),
+          }),
+        );
+        const config = await loadConfig(configPath);
+        const [outcome] = await Promise.all([runUpload({ config }), opts.during?.(dir)]);
+        await check({ outcome, tree: await listTree(server.root), root: server.root });
       }),
-    );
-    const config = await loadConfig(configPath);
-    const [outcome] = await Promise.all([runUpload({ config }), opts.during?.(dir)]);
-    return { outcome, tree: await listTree(root), root, dir };
-  } finally {
-    await server.close();
-  }
-}
-
-async function cleanup(...dirs: string[]) {
-  for (const d of dirs) await Deno.remove(d, { recursive: true });
+  );
 }
 
 for (const restoreMtime of [false, true]) {
@@ -56,7 +55,7 @@ for (const restoreMtime of [false, true]) {
     ...integration,
     async fn() {
       const size = 18 * 1024 * 1024;
-      const { outcome, tree, root, dir } = await runFiles(
+      await runFiles(
         [{ name: "big.bin", bytes: bytesFor(1, size), destination: "/big.bin" }],
         {
           // 6 MiB/s: about three seconds of upload, time enough to change the file under it.
@@ -72,17 +71,15 @@ for (const restoreMtime of [false, true]) {
             if (restoreMtime) await Deno.utime(path, before.atime!, before.mtime!);
           },
         },
+        ({ outcome, tree }) => {
+          const [f] = outcome.report.files;
+          assert.equal(f.status, "failed", JSON.stringify(f));
+          assert.match(f.error ?? "", /changed during the run/);
+          assert.equal(f.attempts, 1, "not retried");
+          assert.equal(outcome.exitCode, 1);
+          assert.ok(!tree.includes("big.bin"), "never renamed onto the destination");
+        },
       );
-      try {
-        const [f] = outcome.report.files;
-        assert.equal(f.status, "failed", JSON.stringify(f));
-        assert.match(f.error ?? "", /changed during the run/);
-        assert.equal(f.attempts, 1, "not retried");
-        assert.equal(outcome.exitCode, 1);
-        assert.ok(!tree.includes("big.bin"), "never renamed onto the destination");
-      } finally {
-        await cleanup(root, dir);
-      }
     },
   });
 }
@@ -94,17 +91,15 @@ Deno.test({
     const name = "長".repeat(82) + ".bin"; // 246 + 4 = 250 bytes of UTF-8
     assert.equal(new TextEncoder().encode(name).length, 250);
     const bytes = bytesFor(3, 70_000);
-    const { outcome, tree, root, dir } = await runFiles(
+    await runFiles(
       [{ name: "long.bin", bytes, destination: `/d/${name}` }],
       { options: { atomic: true } },
+      async ({ outcome, tree, root }) => {
+        assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
+        assert.deepEqual(tree, [`d/${name}`]);
+        assert.deepEqual(await Deno.readFile(join(root, "d", name)), bytes);
+      },
     );
-    try {
-      assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
-      assert.deepEqual(tree, [`d/${name}`]);
-      assert.deepEqual(await Deno.readFile(join(root, "d", name)), bytes);
-    } finally {
-      await cleanup(root, dir);
-    }
   },
 });
 
@@ -115,17 +110,15 @@ for (const offerHash of [true, false]) {
     } a hash command)`,
     ...integration,
     async fn() {
-      const { outcome, root, dir } = await runFiles(
+      await runFiles(
         [{ name: "a.bin", bytes: bytesFor(4, 5000), destination: "/a.bin" }],
         { faults: { offerHash }, options: { verify: "hash" } },
+        ({ outcome }) => {
+          const [f] = outcome.report.files;
+          assert.equal(f.status, "uploaded");
+          assert.equal(f.verified, offerHash ? "hash" : "size");
+        },
       );
-      try {
-        const [f] = outcome.report.files;
-        assert.equal(f.status, "uploaded");
-        assert.equal(f.verified, offerHash ? "hash" : "size");
-      } finally {
-        await cleanup(root, dir);
-      }
     },
   });
 }
@@ -134,22 +127,12 @@ Deno.test({
   name: "the summary counts the connections that logged in, not the number asked for",
   ...integration,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-    const server = await startEmbeddedServer({ root, port: 0, faults: { maxConnections: 2 } });
-    const data = await makeDataset({
-      count: 24,
-      sizeOf: () => 20_000,
-      server: { host: server.host, port: server.port },
-      options: { workers: 8, backoffBaseMs: 50 },
-    });
-    try {
-      const outcome = await runUpload({ config: await loadConfig(data.configPath) });
+    const dataset = { count: 24, sizeOf: () => 20_000, options: { workers: 8, backoffBaseMs: 50 } };
+    await withDataset(dataset, { faults: { maxConnections: 2 } }, async ({ data }) => {
+      const outcome = await upload(data);
       assert.equal(outcome.exitCode, 0);
       assert.equal(outcome.report.workers, 2);
       assert.match(summarize(outcome.report), /over 2 connections/);
-    } finally {
-      await server.close();
-      await cleanup(root, data.dir);
-    }
+    });
   },
 });

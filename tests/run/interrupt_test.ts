@@ -4,40 +4,32 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { loadConfig } from "../../src/config/load.ts";
-import { runUpload } from "../../src/run/coordinator.ts";
 import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
+import { MAIN } from "../cli/cli_process.ts";
+import { compareTree, listTree } from "../helpers/dataset.ts";
+import { upload, withDataset } from "../helpers/embedded.ts";
+import { integration } from "../helpers/kit.ts";
 import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
 
 Deno.test({
   name: "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
   ...integration,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-    const server = await startEmbeddedServer({
-      root,
-      port: 0,
-      faults: { throttleBytesPerSecond: 4 * MiB },
-    });
-    const data = await makeDataset({
+    const dataset = {
       count: 1,
       sizeOf: () => 40 * MiB,
-      server: { host: server.host, port: server.port },
       options: { workers: 1, report: "report.json" },
-    });
-    try {
+    };
+    const faults = { throttleBytesPerSecond: 4 * MiB };
+    await withDataset(dataset, { faults }, async ({ server, data }) => {
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", MAIN, "upload", data.configPath],
         stdout: "null",
         stderr: "piped",
       }).spawn();
-      await waitFor("a partial upload", () => partialSize(root, 2 * MiB));
+      await waitFor("a partial upload", () => partialSize(server.root, 2 * MiB));
       child.kill("SIGTERM");
       const { code } = await child.output();
       assert.equal(code, 143);
@@ -45,22 +37,18 @@ Deno.test({
       assert.equal(report.interrupted, "SIGTERM");
       assert.equal(report.files[0].status, "failed");
       assert.equal(report.files[0].error, "interrupted");
-      const left = await settledPartialSize(root);
+      const left = await settledPartialSize(server.root);
       assert.ok(left !== undefined && left < 40 * MiB, "temporary file left for resume");
 
       server.faults.throttleBytesPerSecond = undefined;
-      const again = await runUpload({ config: await loadConfig(data.configPath) });
+      const again = await upload(data);
       assert.equal(again.exitCode, 0);
       const f = again.report.files[0];
       assert.deepEqual(f.resumedFrom, [left]);
       assert.ok(f.bytesSent < 1.1 * (40 * MiB - left!), `bytesSent ${f.bytesSent}`);
-      assert.deepEqual(await compareTree(root, data.expected), []);
-      assert.equal((await listTree(root)).length, 1);
-    } finally {
-      await server.close();
-      await Deno.remove(root, { recursive: true });
-      await Deno.remove(data.dir, { recursive: true });
-    }
+      assert.deepEqual(await compareTree(server.root, data.expected), []);
+      assert.equal((await listTree(server.root)).length, 1);
+    });
   },
 });
 
@@ -68,36 +56,29 @@ Deno.test({
   name: "server down for two seconds mid-transfer: reconnect with backoff, resume, identical",
   ...integration,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-    let server = await startEmbeddedServer({
-      root,
-      port: 0,
-      faults: { throttleBytesPerSecond: 8 * MiB },
-    });
-    const port = server.port;
-    const data = await makeDataset({
+    const dataset = {
       count: 3,
       sizeOf: () => 12 * MiB,
-      server: { host: server.host, port },
       options: { workers: 3, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 },
-    });
-    try {
-      const run = runUpload({ config: await loadConfig(data.configPath) });
-      await waitFor("a partial upload", () => partialSize(root, 1 * MiB));
+    };
+    const faults = { throttleBytesPerSecond: 8 * MiB };
+    await withDataset(dataset, { faults }, async ({ server, data }) => {
+      const run = upload(data);
+      await waitFor("a partial upload", () => partialSize(server.root, 1 * MiB));
       await server.close();
       await new Promise((r) => setTimeout(r, 2000));
-      server = await startEmbeddedServer({ root, port });
-      const outcome = await run;
-      assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files, null, 1));
-      assert.equal(outcome.report.totals.uploaded, 3);
-      assert.ok(outcome.report.totals.reconnects >= 1);
-      assert.ok(outcome.report.files.some((f) => f.resumedFrom.length > 0));
-      for (const f of outcome.report.files) assert.ok(f.bytesSent < 2 * f.size);
-      assert.deepEqual(await compareTree(root, data.expected), []);
-    } finally {
-      await server.close();
-      await Deno.remove(root, { recursive: true });
-      await Deno.remove(data.dir, { recursive: true });
-    }
+      const back = await startEmbeddedServer({ root: server.root, port: server.port });
+      try {
+        const outcome = await run;
+        assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files, null, 1));
+        assert.equal(outcome.report.totals.uploaded, 3);
+        assert.ok(outcome.report.totals.reconnects >= 1);
+        assert.ok(outcome.report.files.some((f) => f.resumedFrom.length > 0));
+        for (const f of outcome.report.files) assert.ok(f.bytesSent < 2 * f.size);
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+      } finally {
+        await back.close();
+      }
+    });
   },
 });

@@ -12,6 +12,7 @@ import { startFakeFtp } from "../helpers/scripted_server.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
+import { integration } from "../helpers/kit.ts";
 
 // Recent (two days ago, whole seconds): vsftpd lists it to the minute. Older than six months it
 // would list the day only, and a change within the same day would not show.
@@ -129,8 +130,7 @@ Deno.test("no server: every file is sent, nothing said (the pool reports the fai
 
 Deno.test({
   name: "a refused login ends the run at the skip phase: exit 3, one login tried, not two",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...integration,
   async fn() {
     const server = startFakeFtp({
       on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for ${p}`) },
@@ -206,8 +206,7 @@ Deno.test("a connection lost in the skip phase costs a reconnect, not a wrong de
 
 Deno.test({
   name: "interrupted during the skip phase: nothing sent, exit 130, the files reported interrupted",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...integration,
   async fn() {
     const controller = new AbortController();
     const server = startFakeFtp({

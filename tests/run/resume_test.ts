@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../../src/config/load.ts";
-import { runUpload } from "../../src/run/coordinator.ts";
-import { type Faults, startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
+import type { Faults } from "../../src/server/embedded_server.ts";
+import { compareTree, listTree } from "../helpers/dataset.ts";
+import { upload, withDataset } from "../helpers/embedded.ts";
+import { integration } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const MiB = 1024 * 1024;
 
+/** One run of `count` files against a server with `faults`; what came of it. */
 async function scenario(opts: {
   faults: Faults;
   count: number;
@@ -20,31 +20,14 @@ async function scenario(opts: {
   options?: Record<string, unknown>;
   workerUrl?: URL;
 }) {
-  const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-  const server = await startEmbeddedServer({ root, port: 0, faults: opts.faults });
-  const data = await makeDataset({
-    count: opts.count,
-    sizeOf: opts.sizeOf,
-    server: { host: server.host, port: server.port },
-    options: { retries: 4, backoffBaseMs: 20, backoffMaxMs: 200, ...opts.options },
-  });
-  try {
-    const outcome = await runUpload({
-      config: await loadConfig(data.configPath),
-      workerUrl: opts.workerUrl,
-    });
-    return {
-      outcome,
-      server,
-      root,
-      mismatches: await compareTree(root, data.expected),
-      tree: await listTree(root),
-    };
-  } finally {
-    await server.close();
-    await Deno.remove(root, { recursive: true });
-    await Deno.remove(data.dir, { recursive: true });
-  }
+  const { faults, workerUrl, ...dataset } = opts;
+  const options = { retries: 4, backoffBaseMs: 20, backoffMaxMs: 200, ...opts.options };
+  return await withDataset({ ...dataset, options }, { faults }, async ({ server, data }) => ({
+    outcome: await upload(data, { workerUrl }),
+    server,
+    mismatches: await compareTree(server.root, data.expected),
+    tree: await listTree(server.root),
+  }));
 }
 
 Deno.test({
@@ -177,38 +160,24 @@ Deno.test({
   name: "a leftover temporary file of the same content is resumed by the next run",
   ...integration,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "ftpbatch-root-" });
-    const server = await startEmbeddedServer({
-      root,
-      port: 0,
-      faults: { cutDataAt: { byte: 2 * MiB, times: 1 } },
-    });
-    const data = await makeDataset({
-      count: 1,
-      sizeOf: () => 5 * MiB,
-      server: { host: server.host, port: server.port },
-      options: { workers: 1, retries: 0 },
-    });
-    try {
-      const first = await runUpload({ config: await loadConfig(data.configPath) });
+    const dataset = { count: 1, sizeOf: () => 5 * MiB, options: { workers: 1, retries: 0 } };
+    const faults = { cutDataAt: { byte: 2 * MiB, times: 1 } };
+    await withDataset(dataset, { faults }, async ({ server, data }) => {
+      const first = await upload(data);
       assert.equal(first.exitCode, 1, "no retries: the cut fails the file");
       assert.equal(first.report.files[0].status, "failed");
-      const leftovers = (await listTree(root)).filter((p) => p.includes(".ftpbatch-"));
+      const leftovers = (await listTree(server.root)).filter((p) => p.includes(".ftpbatch-"));
       assert.equal(leftovers.length, 1);
-      assert.equal((await Deno.stat(join(root, leftovers[0]))).size, 2 * MiB);
+      assert.equal((await Deno.stat(join(server.root, leftovers[0]))).size, 2 * MiB);
 
-      const second = await runUpload({ config: await loadConfig(data.configPath) });
+      const second = await upload(data);
       assert.equal(second.exitCode, 0);
       const f = second.report.files[0];
       assert.deepEqual(f.resumedFrom, [2 * MiB]);
       assert.ok(f.bytesSent < 1.1 * (5 * MiB - 2 * MiB), `bytesSent ${f.bytesSent}`);
-      assert.deepEqual(await compareTree(root, data.expected), []);
-      assert.equal((await listTree(root)).length, 1);
-    } finally {
-      await server.close();
-      await Deno.remove(root, { recursive: true });
-      await Deno.remove(data.dir, { recursive: true });
-    }
+      assert.deepEqual(await compareTree(server.root, data.expected), []);
+      assert.equal((await listTree(server.root)).length, 1);
+    });
   },
 });
 

@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/load.ts";
-import { EARLY_DATA_BYTES } from "../../src/ftp/session.ts";
+import { EARLY_DATA_BYTES } from "../../src/ftp/transport.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { summarize } from "../../src/report/report.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { type FakeFtpOptions, startFakeFtp } from "../helpers/scripted_server.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration } from "../helpers/kit.ts";
 
 /** A run of `count` files against a fake server answering as `fake` says; returns outcome, log and server. */
 async function run(

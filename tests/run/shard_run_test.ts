@@ -13,8 +13,8 @@ import { shardOf } from "../../src/plan/shard.ts";
 import { compareTree, type Dataset, listTree, makeDataset } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
 import type { EmbeddedServer } from "../../src/server/embedded_server.ts";
+import { integration } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
 const N = 4;
 const FILES = 120;
 

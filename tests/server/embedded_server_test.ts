@@ -306,6 +306,7 @@ Deno.test("error replies show client paths only, never the server's local folder
           "MKD /nope/a/b",
           "RNFR /nope",
           "MDTM /nope",
+          "MFMT 20200102030405 /nope",
           "STAT /nope",
         ]
       ) {
@@ -326,6 +327,40 @@ Deno.test("error replies show client paths only, never the server's local folder
     // ftp-srv's wording stays, with the client path in it.
     assert.match(all, /CWD \/nope => 550 .*'\/nope'/);
     assert.match(all, /RNTO => 550 .*'\/f\.txt' -> '\/nope\/x'/);
+  });
+});
+
+Deno.test("MFMT sets a file's time (FEAT lists it); bad input and folders refused; refuseSetTime: 502", async () => {
+  await withServer({}, async (server) => {
+    await Deno.mkdir(join(server.root, "d"));
+    await Deno.writeTextFile(join(server.root, "d", "f 1.txt"), "x");
+    const client = await connect(server);
+    try {
+      assert.match((await client.send("FEAT")).message, /^ MFMT$/m);
+      const set = await client.send("MFMT 20200102030405 /d/f 1.txt");
+      assert.equal(set.message, "213 Modify=20200102030405; /d/f 1.txt");
+      const info = await Deno.stat(join(server.root, "d", "f 1.txt"));
+      assert.equal(info.mtime?.toISOString(), "2020-01-02T03:04:05.000Z");
+      // Read back over FTP too, as a client's re-run does.
+      assert.equal((await client.send("MDTM /d/f 1.txt")).message, "213 20200102030405.000");
+      await rejectsWith(client.send("MFMT 20201302030405 /d/f 1.txt"), 501); // month 13
+      await rejectsWith(client.send("MFMT /d/f 1.txt"), 501);
+      await rejectsWith(client.send("MFMT 20200102030405 /d"), 550);
+    } finally {
+      client.close();
+    }
+  });
+  await withServer({ faults: { refuseSetTime: true } }, async (server) => {
+    await Deno.writeTextFile(join(server.root, "f.txt"), "x");
+    const before = (await Deno.stat(join(server.root, "f.txt"))).mtime;
+    const client = await connect(server);
+    try {
+      assert.doesNotMatch((await client.send("FEAT")).message, /MFMT/);
+      await rejectsWith(client.send("MFMT 20200102030405 /f.txt"), 502);
+    } finally {
+      client.close();
+    }
+    assert.deepEqual((await Deno.stat(join(server.root, "f.txt"))).mtime, before);
   });
 });
 

@@ -25,12 +25,7 @@
  */
 
 import { Client, FTPError as BasicFtpError } from "basic-ftp";
-import {
-  downloadTo,
-  parseEpsvResponse,
-  parsePasvResponse,
-  uploadFrom,
-} from "basic-ftp/dist/transfer.js";
+import { downloadTo, uploadFrom } from "basic-ftp/dist/transfer.js";
 import { createReadStream } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
@@ -40,7 +35,9 @@ import { type Codec, isUtf8, legacyCodec } from "./encoding.ts";
 import { useServerEncoding } from "./basic_ftp_encoding.ts";
 import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
-import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
+import { Session } from "./session.ts";
+import { PassiveMode } from "./passive.ts";
+import { joinChunks, type Sent, type TransferRequest, type Transport } from "./transport.ts";
 
 /**
  * Connect, TLS as configured, `OPTS UTF8 ON` (errors ignored; not sent to a server in a
@@ -49,7 +46,7 @@ import { joinChunks, type LocalSource, type Sent, Session } from "./session.ts";
 export async function openBasicFtpSession(
   server: FtpLogin,
   timeoutMs: number,
-): Promise<BasicFtpSession> {
+): Promise<Session> {
   const client = new Client(timeoutMs);
   // A legacy code page (`server.encoding`) is loaded only when configured.
   const legacy = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
@@ -65,25 +62,24 @@ export async function openBasicFtpSession(
       secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
-    return new BasicFtpSession(client, parseFeatures(feat), legacy);
+    return new Session(new BasicFtpTransport(client, legacy), parseFeatures(feat));
   } catch (e) {
     client.close();
     throw e;
   }
 }
 
-export class BasicFtpSession extends Session {
+/** Commands, replies and data connections through npm basic-ftp. */
+export class BasicFtpTransport implements Transport {
+  /** basic-ftp writes the data only after the `150`. */
+  readonly earlyData = false;
   /** The plain TCP data connection of the next transfer, when the control connection is TLS. */
   #plainData: Socket | undefined;
-  #usePasv = false;
+  #passive = new PassiveMode();
+  /** The transfer under way: its count of bytes written so far. */
+  #inFlight?: () => number;
 
-  constructor(
-    readonly client: Client,
-    features: Map<string, string>,
-    readonly codec: Codec | undefined = undefined,
-  ) {
-    super(features);
-  }
+  constructor(readonly client: Client, readonly codec: Codec | undefined = undefined) {}
 
   get #tls(): TLSSocket | undefined {
     const control = this.client.ftp.socket;
@@ -98,28 +94,39 @@ export class BasicFtpSession extends Session {
     this.client.close();
   }
 
-  protected command(line: string): Promise<Reply> {
+  get sending(): number {
+    return this.#inFlight?.() ?? 0;
+  }
+
+  command(line: string): Promise<Reply> {
     return this.client.sendIgnoringError(line);
   }
 
-  protected async openData(): Promise<void> {
+  async commands(lines: string[]): Promise<Reply[]> {
+    const replies: Reply[] = [];
+    for (const line of lines) replies.push(await this.command(line));
+    return replies;
+  }
+
+  sizeAfterTransfer(path: string): Promise<Reply> {
+    return this.command(`SIZE ${path}`);
+  }
+
+  /** basic-ftp sends one command at a time: nothing rides. */
+  ride(): undefined {
+    return undefined;
+  }
+
+  async flush(): Promise<void> {}
+
+  async openData(): Promise<void> {
     if (!this.#tls) {
       await this.client.prepareTransfer(this.client.ftp);
       return;
     }
     // Always to the control connection's address, never a host a PASV reply names.
     const host = this.client.ftp.socket.remoteAddress!;
-    let port: number | undefined;
-    if (!this.#usePasv) {
-      const reply = await this.client.sendIgnoringError("EPSV");
-      if (reply.code === 229) port = parseEpsvResponse(reply.message);
-      else this.#usePasv = true;
-    }
-    if (port === undefined) {
-      const reply = await this.client.sendIgnoringError("PASV");
-      if (reply.code !== 227) throw new FTPError(reply);
-      port = parsePasvResponse(reply.message).port;
-    }
+    const port = await this.#passive.port((line) => this.command(line));
     this.#plainData = await new Promise<Socket>((resolve, reject) => {
       const socket = tcpConnect({ host, port }, () => {
         socket.setTimeout(0);
@@ -137,26 +144,29 @@ export class BasicFtpSession extends Session {
     });
   }
 
-  protected abandonData(): void {
+  abandonData(): void {
     this.#plainData?.destroy();
     this.#plainData = undefined;
     this.client.ftp.dataSocket?.destroy();
     this.client.ftp.dataSocket = undefined;
   }
 
-  protected async transfer(
-    verb: "STOR" | "APPE",
-    remotePath: string,
-    local: LocalSource,
-    start: number,
-  ): Promise<Sent> {
-    if (this.#plainData) return this.#tlsTransfer(verb, remotePath, local, start);
+  async transfer(request: TransferRequest): Promise<Sent> {
+    try {
+      return await this.#transfer(request);
+    } finally {
+      this.#inFlight = undefined;
+    }
+  }
+
+  async #transfer({ verb, remotePath, source: local, start }: TransferRequest): Promise<Sent> {
+    if (this.#plainData) return this.#tlsTransfer(verb, remotePath, local.path, start);
     const ftp = this.client.ftp;
     const dataSocket = ftp.dataSocket;
     const source = createReadStream(local.path, { start });
     // Bytes handed to the data connection, not merely read from disk.
     const sent = () => dataSocket?.bytesWritten ?? source.bytesRead;
-    this.inFlight = sent;
+    this.#inFlight = sent;
     source.once("error", (e: Error) => ftp.closeWithError(e));
     try {
       await uploadFrom(source, {
@@ -178,13 +188,13 @@ export class BasicFtpSession extends Session {
   async #tlsTransfer(
     verb: "STOR" | "APPE",
     remotePath: string,
-    local: LocalSource,
+    localPath: string,
     start: number,
   ): Promise<Sent> {
-    const source = createReadStream(local.path, { start });
+    const source = createReadStream(localPath, { start });
     let data: TLSSocket | undefined;
     const sent = () => data?.bytesWritten ?? 0;
-    this.inFlight = sent;
+    this.#inFlight = sent;
     try {
       await this.#overTlsData(`${verb} ${remotePath}`, (socket, done, fail) => {
         data = socket;
@@ -200,7 +210,7 @@ export class BasicFtpSession extends Session {
     }
   }
 
-  protected async receive(line: string, max: number): Promise<Uint8Array> {
+  async receive(line: string, max: number): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     /** Keeps a chunk; the error to stop with when the listing goes over `max`. */

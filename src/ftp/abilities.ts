@@ -1,0 +1,34 @@
+/**
+ * What a server can do, learned from FEAT and then from its replies: how a
+ * partial file may be continued, which hash command it offers, whether a
+ * small file's data may go before the `150`.
+ *
+ * @module
+ */
+
+/** What the server can do, learned from FEAT and from its replies; kept per connection. */
+export interface ServerAbilities {
+  /** FEAT lists `REST STREAM`, or a REST was answered 350. `undefined` = not known yet. */
+  restStore?: boolean;
+  /** APPE worked (true), or was refused before any data moved (false). */
+  append?: boolean;
+  /** Hash command offered in FEAT (XSHA256, XSHA1, XMD5, HASH, XCRC), if any. */
+  hash?: string;
+  /**
+   * Data may go out as soon as the data connection is open, before the `150` (the server's
+   * kernel holds it until the server takes the connection): a round trip per file. Turned
+   * off (`false`) when a transfer sent that way is refused midway or comes out short.
+   */
+  earlyData?: boolean;
+}
+
+/** Hash commands, the best first. */
+const HASH_COMMANDS = ["XSHA256", "XSHA1", "XMD5", "HASH", "XCRC"];
+
+/** What FEAT's answer (feature name, upper case -> the rest of its line) tells. */
+export function abilitiesFrom(features: ReadonlyMap<string, string>): ServerAbilities {
+  return {
+    restStore: features.get("REST")?.toUpperCase() === "STREAM" ? true : undefined,
+    hash: HASH_COMMANDS.find((c) => features.has(c)),
+  };
+}
