@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Code, isCompletion, isNegative, isSuccess } from "./codes.ts";
+import { Code, isCompletion, isNegative, isPermanent, isSuccess } from "./codes.ts";
 import { FTPError } from "./errors.ts";
 import { type Reply, sizeFrom } from "./reply.ts";
 import {
@@ -194,11 +194,11 @@ export class Session {
    * only ever asked of an empty folder: some servers' RMD removes a whole tree.
    */
   deleteFile(path: string): Promise<Reply> {
-    return this.command(`DELE ${path}`);
+    return this.transport.command(`DELE ${path}`);
   }
 
   removeEmptyDir(path: string): Promise<Reply> {
-    return this.command(`RMD ${path}`);
+    return this.transport.command(`RMD ${path}`);
   }
 
   /**
@@ -206,9 +206,9 @@ export class Session {
    * file); `undefined` when the server says it is not there (a permanent refusal).
    */
   async retrieve(path: string, max: number): Promise<Uint8Array | undefined> {
-    await this.openData();
+    await this.transport.openData();
     try {
-      return await this.receive(`RETR ${path}`, max);
+      return await this.transport.receive(`RETR ${path}`, max);
     } catch (e) {
       if (e instanceof FTPError && isPermanent(e.code)) return undefined;
       throw e;

@@ -49,10 +49,10 @@ export interface Totals {
   planned: number;
   missing: number;
   failed: number;
-  /** Remote paths a mirror deploy deleted (`"delete": true`). */
-  deleted: number;
-  /** Deletions `--plan` would make (also `planned` records, not counted in `planned`). */
-  plannedDeletions: number;
+  /** Remote paths a mirror deploy deleted (`"delete": true`); present when the run mirrors. */
+  deleted?: number;
+  /** Deletions `--plan` would make (`planned` records not counted in `planned`); likewise. */
+  plannedDeletions?: number;
   /** Bytes of the files now complete on the server. */
   bytes: number;
   /** Bytes put on the wire, retries and resumes included. */
@@ -184,15 +184,20 @@ export function totalsOf(files: ReportFile[], reconnects: number): Totals {
     planned: 0,
     missing: 0,
     failed: 0,
-    deleted: 0,
-    plannedDeletions: 0,
     bytes: 0,
     bytesSent: 0,
     reconnects,
   };
   for (const f of files) {
-    if (f.action === "delete" && f.status === "planned") totals.plannedDeletions++;
-    else totals[f.status]++;
+    if (f.action === "delete") {
+      totals.deleted ??= 0;
+      totals.plannedDeletions ??= 0;
+      if (f.status === "planned") totals.plannedDeletions++;
+      else if (f.status === "deleted") totals.deleted++;
+      else totals[f.status]++;
+      continue;
+    }
+    totals[f.status as Exclude<FileStatus, "deleted">]++;
     if (f.status === "uploaded") totals.bytes += f.size;
     totals.bytesSent += f.bytesSent;
   }
@@ -255,7 +260,9 @@ export function summarize(
   const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : "";
   const lines = [
     report.plan
-      ? `${shard}plan: ${t.planned} to send, ${t.skipped} unchanged (skipped), ${t.plannedDeletions} to delete, ${t.missing} missing, ${t.failed} failed; nothing was changed on the server`
+      ? `${shard}plan: ${t.planned} to send, ${t.skipped} unchanged (skipped), ${
+        t.plannedDeletions ?? 0
+      } to delete, ${t.missing} missing, ${t.failed} failed; nothing was changed on the server`
       : `${shard}${
         report.dryRun ? "dry run: " : ""
       }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${

@@ -257,6 +257,10 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     files,
   });
   if (deletionsRefused && report.exitCode === EXIT.ok) report.exitCode = EXIT.deletionsRefused;
+  if (folders.some((f) => f.entry.tree?.mirror) && !opts.dryRun) {
+    report.totals.deleted ??= 0;
+    report.totals.plannedDeletions ??= 0;
+  }
   const exitCode = report.exitCode;
   return { report, exitCode, ...(connectError ? { connectError } : {}) };
 }

@@ -130,7 +130,13 @@ async function tryTake(link: DeployLink, path: string, owner: LockOwner): Promis
     const bytes = new TextEncoder().encode(JSON.stringify(owner) + "\n");
     await Deno.writeFile(local, bytes);
     await link.run((s) =>
-      s.upload(local, posix.join(path, OWNER_FILE), 0, "restart", bytes.length)
+      s.upload({
+        localPath: local,
+        remotePath: posix.join(path, OWNER_FILE),
+        offset: 0,
+        method: "restart",
+        size: bytes.length,
+      })
     );
   } finally {
     await Deno.remove(local).catch(() => {});

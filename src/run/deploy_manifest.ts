@@ -278,7 +278,15 @@ export class ContentSkip {
     try {
       const bytes = new TextEncoder().encode(serializeManifest(manifest));
       await Deno.writeFile(local, bytes);
-      await this.#link.run((s) => s.upload(local, temp, 0, "restart", bytes.length));
+      await this.#link.run((s) =>
+        s.upload({
+          localPath: local,
+          remotePath: temp,
+          offset: 0,
+          method: "restart",
+          size: bytes.length,
+        })
+      );
       await this.#link.run((s) => s.rename(temp, path));
     } finally {
       await Deno.remove(local).catch(() => {});
