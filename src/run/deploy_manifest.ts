@@ -52,6 +52,9 @@ export interface ContentSkipOptions extends LinkOptions {
   shard?: Shard;
   /** `--plan`: read manifests, write none. */
   readOnly: boolean;
+  /** Checkpoint after this many recorded files (default 300) or this long (default 30 s). */
+  checkpointFiles?: number;
+  checkpointMs?: number;
   log?: (line: string) => void;
 }
 
@@ -195,13 +198,18 @@ export class ContentSkip {
   #due(): void {
     const now = Date.now();
     if (this.#checkpoint) return;
-    if (this.#pending.length < CHECKPOINT_FILES && now - this.#lastCheckpoint < CHECKPOINT_MS) {
-      return;
-    }
+    const files = this.o.checkpointFiles ?? CHECKPOINT_FILES;
+    const ms = this.o.checkpointMs ?? CHECKPOINT_MS;
+    if (this.#pending.length < files && now - this.#lastCheckpoint < ms) return;
     this.#checkpoint = this.#write().finally(() => {
       this.#checkpoint = undefined;
       this.#lastCheckpoint = Date.now();
     });
+  }
+
+  /** The checkpoint under way, if any (tests wait for it). */
+  get checkpointing(): Promise<void> | undefined {
+    return this.#checkpoint;
   }
 
   /** The last write, once every hash is in; the manifest connection closes. */
