@@ -76,9 +76,12 @@ function baseEnv(bin: string, ws: string): Record<string, string> {
     RUNNER_TEMP: join(ws, ".runner-temp"),
     GITHUB_PATH: join(ws, ".github-path"),
   };
-  for (const name of ["DENO_DIR", "XDG_CACHE_HOME"]) {
-    const v = Deno.env.get(name);
-    if (v) env[name] = v;
+  // What the machine needs to reach a registry (a runner has these in its environment too).
+  for (const [name, v] of Object.entries(Deno.env.toObject())) {
+    if (/^(DENO_DIR|XDG_CACHE_HOME|NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|npm_config_.*)$/i.test(name)) {
+      env[name] = v;
+    }
+    if (/^(https?|no)_proxy$/i.test(name)) env[name] = v;
   }
   return env;
 }
