@@ -28,13 +28,15 @@ export interface Target {
   own(path: string): Promise<void>;
   /** Every command the server received so far (verb and argument), in order. */
   commands(): Promise<string[]>;
+  /** False where the server logs no commands (pure-ftpd logs transfers only): `commands` is []. */
+  seesCommands: boolean;
 }
 
 /** Registers `name` twice: on the embedded server and on vsftpd. */
 export function deployTest(
   name: string,
   fn: (t: Target) => Promise<void>,
-  kinds: ServerKind[] = ["vsftpd"],
+  kinds: ServerKind[] = ["vsftpd", "pure-ftpd", "proftpd"],
 ): void {
   Deno.test({
     name: `embedded: ${name}`,
@@ -53,6 +55,7 @@ export function deployTest(
           root,
           own: () => Promise.resolve(),
           commands: () => Promise.resolve([...server.stats.commands]),
+          seesCommands: true,
         });
       } finally {
         await server.close();
@@ -73,6 +76,7 @@ export function deployTest(
           root: server.root,
           own: (p) => server.seedOwner(p),
           commands: async () => commandsInLog(await server.log()),
+          seesCommands: kind !== "pure-ftpd",
         });
       } finally {
         await server.close();
@@ -81,10 +85,17 @@ export function deployTest(
   }
 }
 
-/** The commands in a vsftpd/pure-ftpd/proftpd log (`"STOR /a"` style or ExtendedLog lines). */
+/**
+ * The commands in a server's log: vsftpd's `FTP command: Client "…", "STOR /a"` lines,
+ * proftpd's ExtendedLog `… "STOR /a" 226 …` lines (the password shown as `PASS (hidden)`).
+ */
 function commandsInLog(log: string): string[] {
   const out: string[] = [];
-  for (const m of log.matchAll(/FTP command: Client "[^"]*", "([^"]*)"/g)) out.push(m[1]);
+  for (const line of log.split("\n")) {
+    const m = line.match(/FTP command: Client "[^"]*", "([^"]*)"/) ??
+      line.match(/\] "([A-Z]{3,4}(?: [^"]*)?)" \d{3}/);
+    if (m) out.push(m[1]);
+  }
   return out;
 }
 

@@ -32,7 +32,7 @@ deployTest("--plan reports sends, skips and deletions and changes nothing", asyn
     assert.equal(plan.code, 0, plan.stderr);
     assert.deepEqual(await snapshot(t.root), tree);
     const sent = (await t.commands()).slice(mark);
-    assert.ok(sent.length > 0, "the plan connected");
+    if (t.seesCommands) assert.ok(sent.length > 0, "the plan connected");
     assert.deepEqual(sent.filter((c) => WRITE_COMMANDS.test(c) || /^MDTM \d{14}/.test(c)), []);
 
     const by = (status: string, action?: string) =>

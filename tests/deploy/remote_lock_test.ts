@@ -56,8 +56,10 @@ deployTest("--break-remote-lock takes over a stale lock; the run removes its own
     const again = await d.run("--remote-lock");
     assert.equal(again.code, 0, again.stderr);
     const sent = (await t.commands()).slice(mark);
-    assert.ok(sent.includes("MKD /site/.ftpbatch-lock"), sent.join("\n"));
-    assert.ok(sent.includes("RMD /site/.ftpbatch-lock"), sent.join("\n"));
+    if (t.seesCommands) {
+      assert.ok(sent.includes("MKD /site/.ftpbatch-lock"), sent.join("\n"));
+      assert.ok(sent.includes("RMD /site/.ftpbatch-lock"), sent.join("\n"));
+    }
     assert.ok(!(await serverTree(t.root)).has("site/.ftpbatch-lock/"));
   } finally {
     await d.close();
