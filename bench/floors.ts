@@ -8,7 +8,7 @@
  * @module
  */
 
-import { RawFtp } from "./raw_ftp.ts";
+import { RawFtp } from "../tests/helpers/raw_ftp.ts";
 import { DENO_RUN_FLAGS, project, type ServerInfo, spawnTimed } from "./tools.ts";
 
 export interface Floors {
@@ -24,6 +24,29 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Every floor, in order, the server's root emptied after the tiny uploads. */
+export async function measureFloors(
+  server: ServerInfo,
+  emptyRoot: () => Promise<void>,
+  log: (line: string) => void,
+): Promise<Floors> {
+  log("floors: loopback TCP, NOOP, tiny STOR, deno start-up ...");
+  const tcp = [await tcpThroughput(2 * 2 ** 30, 1), await tcpThroughput(2 * 2 ** 30, 4)];
+  const noop = await noopRtt(server);
+  const tinyStor = await tinyUploads(server, "/floor-stor", 1000, false);
+  const tinyAtomic = await tinyUploads(server, "/floor-atomic", 1000, true);
+  await emptyRoot();
+  const startup = await denoStartup();
+  log(
+    `floors: TCP ${tcp.map((t) => `${t.mbPerS.toFixed(0)} MB/s ×${t.streams}`).join(", ")}; ` +
+      `NOOP ${noop.medianMs.toFixed(3)} ms; tiny STOR ${tinyStor.meanMs.toFixed(3)} ms/file; ` +
+      `atomic sequence ${tinyAtomic.meanMs.toFixed(3)} ms/file; deno start-up ${
+        startup.medianS.toFixed(2)
+      } s`,
+  );
+  return { tcp, noop, tinyStor, tinyAtomic, denoStartup: startup };
 }
 
 /** Deno-to-Deno loopback TCP: `streams` connections, `bytes` in all. */

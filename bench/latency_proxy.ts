@@ -65,6 +65,14 @@
  */
 
 import { rewritePassive } from "../tests/helpers/passive_reply.ts";
+import {
+  acceptAll,
+  closeQuietly,
+  closeWriteQuietly,
+  concat,
+  LineSplitter,
+  writeAll,
+} from "../tests/helpers/stream_bytes.ts";
 import { isLoopback } from "../src/server/loopback.ts";
 
 export interface LatencyOptions {
@@ -127,19 +135,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-function closeQuietly(c: { close(): void } | undefined): void {
-  try {
-    c?.close();
-  } catch {
-    // closed already
-  }
-}
 
 /** Rewrites bytes as they pass; `flush` gives what it held back when the stream ends. */
 interface Transform {
@@ -253,11 +248,7 @@ class DelayLine {
         this.#queued -= item.data?.length ?? 0;
         this.#wakeReader?.();
         if (item.data === null) {
-          try {
-            await (dst as Deno.TcpConn).closeWrite();
-          } catch {
-            // the peer is gone already
-          }
+          await closeWriteQuietly(dst as Deno.TcpConn); // the peer may be gone already
           return;
         }
         if (item.data.length > 0) {
@@ -274,45 +265,26 @@ class DelayLine {
 
 /** Splits the server's control stream into lines and rewrites passive replies. */
 class PassiveRewriter implements Transform {
-  #held = new Uint8Array(0);
+  #lines = new LineSplitter();
 
   constructor(readonly rewrite: (line: string) => string | null) {}
 
   push(chunk: Uint8Array): Uint8Array {
-    const joined = new Uint8Array(this.#held.length + chunk.length);
-    joined.set(this.#held);
-    joined.set(chunk, this.#held.length);
-    const end = joined.lastIndexOf(0x0a) + 1;
-    this.#held = joined.slice(end);
-    if (this.#held.length > 64 * 1024) throw new Error("control line too long");
-    const parts: Uint8Array[] = [];
-    let start = 0;
-    for (let i = 0; i < end; i++) {
-      if (joined[i] !== 0x0a) continue;
-      const line = joined.subarray(start, i + 1);
-      // Only final passive replies ("227 " / "229 ") are decoded; everything else passes as bytes.
-      if (
-        line[0] === 0x32 && line[1] === 0x32 && (line[2] === 0x37 || line[2] === 0x39) &&
-        line[3] === 0x20
-      ) {
+    return concat(
+      this.#lines.push(chunk).map((line) => {
+        // Only final passive replies ("227 " / "229 ") are decoded; everything else passes as bytes.
+        if (
+          line[0] !== 0x32 || line[1] !== 0x32 || (line[2] !== 0x37 && line[2] !== 0x39) ||
+          line[3] !== 0x20
+        ) return line;
         const out = this.rewrite(decoder.decode(line).replace(/\r?\n$/, ""));
-        parts.push(out === null ? line : encoder.encode(out + "\r\n"));
-      } else parts.push(line);
-      start = i + 1;
-    }
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+        return out === null ? line : encoder.encode(out + "\r\n");
+      }),
+    );
   }
 
   flush(): Uint8Array {
-    const rest = this.#held;
-    this.#held = new Uint8Array(0);
-    return rest;
+    return this.#lines.rest();
   }
 }
 
@@ -496,22 +468,10 @@ export function startLatencyProxy(
     }
   }
 
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      if (closing) {
-        closeQuietly(conn);
-        continue;
-      }
-      stats.controlConnections++;
-      track(new Relay(conn, target.port, new Session(), "control").run());
-    }
-  })();
+  const accepting = acceptAll(listener, () => closing, (conn) => {
+    stats.controlConnections++;
+    track(new Relay(conn, target.port, new Session(), "control").run());
+  });
 
   return {
     host: "127.0.0.1",

@@ -11,7 +11,7 @@
  */
 
 import type { DataSet } from "./datasets.ts";
-import { RawFtp } from "./raw_ftp.ts";
+import { RawFtp } from "../tests/helpers/raw_ftp.ts";
 
 export interface ServerInfo {
   host: string;
@@ -472,7 +472,9 @@ export async function rawUpload(
         c.expect(await c.send(`SIZE ${tmp}`), 550, `SIZE ${tmp}`);
         await c.stor(tmp, `${set.dir}/${f.rel}`);
         const size = c.expect(await c.send(`SIZE ${tmp}`), 213, `SIZE ${tmp}`);
-        if (Number(size.text.slice(4)) !== f.size) throw new Error(`SIZE ${tmp}: ${size.text}`);
+        if (Number(size.message.slice(4)) !== f.size) {
+          throw new Error(`SIZE ${tmp}: ${size.message}`);
+        }
         c.expect(await c.send(`RNFR ${tmp}`), 350, `RNFR ${tmp}`);
         c.expect(await c.send(`RNTO ${final}`), 250, `RNTO ${final}`);
       }

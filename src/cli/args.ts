@@ -12,6 +12,8 @@ import { parseArgs } from "node:util";
 /** Where human-facing lines go; tests capture them. */
 export interface Io {
   out: (text: string) => void;
+  /** Bytes on stdout as they are (no newline added): a merged report streamed out. */
+  outRaw?: (bytes: Uint8Array) => void;
   err: (text: string) => void;
   env: (name: string) => string | undefined;
   /** Text on stderr as is (no newline): the live progress line. Absent: no live line. */
@@ -24,6 +26,7 @@ export interface Io {
 
 export const defaultIo: Io = {
   out: (t) => console.log(t),
+  outRaw: (b) => writeAll(Deno.stdout, b),
   err: (t) => console.error(t),
   env: (n) => Deno.env.get(n),
   errRaw: (t) => writeAll(Deno.stderr, new TextEncoder().encode(t)),

@@ -13,8 +13,10 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
                   a folder, a symlink or a device; its folder must be writable)
   --no-atomic     write straight to the destination (no temporary name + rename)
   --skip RULE     what is already on the server and not sent again: size+mtime (default:
-                  same size and modification time), size (same size), none (send all),
-                  hash (same content: a server hash command, else a deploy manifest)
+                  same size and modification time), size+newer (also a same-size remote
+                  copy at least as new; for servers that cannot set times), size (same
+                  size), none (send all), hash (same content: a server hash command, else
+                  a deploy manifest)
   --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
   --plan          connect and list like a run, change nothing; report what would be sent,
@@ -25,6 +27,8 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
                   while another run holds it)
   --break-remote-lock  take over a remote lock older than options.remoteLockTtlMs (1 h)
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
+  --bwlimit RATE  upload rate limit over all connections together, e.g. 512K or 2M
+                  (bytes per second, K = 1024)
   --quiet         no progress lines; the summary only when something went wrong
   --verbose       a line on stderr per file as it is finished (status, size, time, reason)
   --json          NDJSON events on stdout, one a line (run-start, file, retry, reconnect,
@@ -43,10 +47,13 @@ const DEMO_OPTIONS = `  --workers N     parallel connections (default: the demo 
   -h, --help      this text`;
 
 const CONFIG = `Config (JSON):
-  { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit" },
+  { "server": { "host", "port", "user", "password" | "passwordEnv", "secure": false|true|"implicit",
+                "listTimeZone": "auto"|"UTC"|"+05:00", "epsv": false (PASV only),
+                "active": true (EPRT/PORT), "activeAddress": "IP", "activePorts": [first, last] },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
-                 "skip": "size+mtime"|"size"|"none"|"hash", "backoffBaseMs", "backoffMaxMs",
-                 "timeoutMs", "maxDelete", "remoteLock": true|"/path", "remoteLockTtlMs" },
+                 "skip": "size+mtime"|"size+newer"|"size"|"none"|"hash",
+                 "backoffBaseMs", "backoffMaxMs", "timeoutMs", "bwlimit": "2M",
+                 "maxDelete", "remoteLock": true|"/path", "remoteLockTtlMs" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
                { "source": "local/folder/", "destination": "/remote/folder",
                  "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false,
@@ -98,12 +105,14 @@ ${DEMO_OPTIONS}
 
 export const REPORT_HELP = `ftpbatch report merge R1.json R2.json … [options]: merge the reports of
 the shards of one config into one report with the same schema; exits with the worst shard's exit
-code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs or servers,
-overlapping or missing shards.
+code (2 > 3 > 143 > 130 > 1 > 0). Refuses (exit 2) reports of different configs, settings or
+servers, overlapping or missing shards, and shards started further apart than --max-spread.
+Reads the reports as streams; paths are relative to the folder the command was started in.
 
 Options:
-  --output FILE   write the merged report here (default: stdout)
-  --quiet         the summary only when a shard did not exit 0
+  --output FILE       write the merged report here (default: stdout)
+  --max-spread HOURS  how far apart the shards may have started (default 12)
+  --quiet             the summary only when a shard did not exit 0
   -h, --help      this text
 `;
 

@@ -65,7 +65,16 @@ export async function acquireLock(path: string, now: Date = new Date()): Promise
     file.close();
     throw new LockHeldError(path, holder);
   }
+  // Emptied below: only a file that is empty or holds a lock line may be (never a file of data).
+  if (!(await isLockFile(file))) {
+    file.close();
+    throw new LockFileError(
+      path,
+      "the file exists and is not an ftpbatch lock file; it was left as it is (give a path of its own)",
+    );
+  }
   await file.truncate(0);
+  await file.seek(0, Deno.SeekMode.Start); // reading the old line moved it
   const info = `pid ${Deno.pid}, started ${now.toISOString()}\n`;
   await file.write(new TextEncoder().encode(info));
   return {
@@ -76,6 +85,14 @@ export async function acquireLock(path: string, now: Date = new Date()): Promise
       } catch { /* already closed */ }
     },
   };
+}
+
+/** Empty, or one holder line as {@linkcode acquireLock} writes it. */
+async function isLockFile(file: Deno.FsFile): Promise<boolean> {
+  const size = (await file.stat()).size;
+  if (size === 0) return true;
+  if (size > 256) return false;
+  return (await readHolder(file)) !== "";
 }
 
 /** The holder's line, or "" when the file is empty (the holder is still writing it). */

@@ -1,17 +1,18 @@
 /**
- * Files the run writes (the report, the `--lock` file): a path is checked
- * before anything is sent (it must never replace a source, the config, a
- * folder, a link or a device, and a run must not upload for an hour and then
- * find it cannot write its report), and the report is written whole or not
- * at all.
+ * Files the run writes (the report, the `--lock` file, a merged report): a
+ * path is checked before anything is sent or read (it must never replace a
+ * source, the config, an input report, a folder, a link or a device, and a
+ * run must not upload for an hour and then find it cannot write its report).
+ * The report itself is written whole or not at all by
+ * `report/report_writer.ts`.
  *
  * @module
  */
 
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config/types.ts";
-import { type Report, reportJson } from "../report/report.ts";
 import { UsageError } from "./args.ts";
+import { folderSourceHolding } from "../run/folder_sources.ts";
 
 /**
  * Throws a {@linkcode UsageError} (exit 2, nothing sent) when `path` must not
@@ -28,15 +29,7 @@ export async function checkOutputPath(
   const refuse = (why: string): never => {
     throw new UsageError(`${label} ${path}: ${why}; nothing was sent`);
   };
-  let info: Deno.FileInfo | undefined;
-  try {
-    info = await Deno.lstat(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) refuse(`cannot check it (${(e as Error).message})`);
-  }
-  if (info?.isSymlink) refuse("is a symbolic link; give the path of a regular file, not a link");
-  if (info?.isDirectory) refuse("is a folder; give a file name inside it");
-  if (info && !info.isFile) refuse("is not a regular file (a device, pipe or socket)");
+  const info = await plainTarget(path, refuse);
 
   const target = await canonical(path);
   const configInfo = await Deno.stat(config.configPath).catch(() => undefined);
@@ -55,7 +48,56 @@ export async function checkOutputPath(
       refuse(`is the same file as the source of files[${f.index}]; the ${what} would replace it`);
     }
   }
+  const holder = await folderSourceHolding(path, config.files);
+  if (holder) {
+    refuse(
+      `is inside the source folder of files[${holder.index}]; the ${what} would be uploaded with it (and could replace a file there); put it outside`,
+    );
+  }
   await checkWritable(dirname(path), refuse);
+}
+
+/**
+ * The same checks for `report merge --output` (exit 2, nothing written): a
+ * regular file or nothing, none of the reports being merged, in a folder
+ * that can be written.
+ */
+export async function checkMergeOutput(
+  path: string,
+  inputs: string[],
+  label: string,
+): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new UsageError(`${label} ${path}: ${why}; nothing was written`);
+  };
+  const info = await plainTarget(path, refuse);
+  const target = await canonical(path);
+  for (const input of inputs) {
+    if (
+      await canonical(input) === target ||
+      sameFile(info, await Deno.stat(input).catch(() => undefined))
+    ) {
+      refuse(`is one of the reports being merged (${input}); the merge would replace it`);
+    }
+  }
+  await checkWritable(dirname(path), refuse);
+}
+
+/** What is at `path` now (undefined: nothing); refuses a link, a folder, a device. */
+async function plainTarget(
+  path: string,
+  refuse: (why: string) => never,
+): Promise<Deno.FileInfo | undefined> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) refuse(`cannot check it (${(e as Error).message})`);
+  }
+  if (info?.isSymlink) refuse("is a symbolic link; give the path of a regular file, not a link");
+  if (info?.isDirectory) refuse("is a folder; give a file name inside it");
+  if (info && !info.isFile) refuse("is not a regular file (a device, pipe or socket)");
+  return info;
 }
 
 /** The path with its folder's symlinks resolved (the file itself may not exist yet). */
@@ -82,33 +124,4 @@ async function checkWritable(dir: string, refuse: (why: string) => never): Promi
     refuse(`cannot write in its folder ${dir} (${(e as Error).message})`);
   }
   await Deno.remove(probe);
-}
-
-/**
- * Writes the report to a temporary name, then renames it, so a reader never
- * sees half a report. Returns the error message, or `undefined` when written.
- */
-export async function writeReport(
-  path: string,
-  report: Report,
-  secrets: readonly (string | undefined)[],
-): Promise<string | undefined> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      const encoder = new TextEncoder();
-      for (const chunk of reportJson(report, { secrets })) {
-        const bytes = encoder.encode(chunk);
-        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-      }
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-    return undefined;
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    return (e as Error).message;
-  }
 }

@@ -11,11 +11,12 @@ import { type Config, DEFAULT_REMOTE_LOCK_TTL_MS } from "../config/types.ts";
 import { resolvePassword } from "../config/password.ts";
 import { checkPasswordEncoding } from "../config/encoding.ts";
 import { runUpload } from "../run/coordinator.ts";
-import { EXIT, reportJson, summarize } from "../report/report.ts";
+import { EXIT, splitReport, summarize } from "../report/report.ts";
+import { ReportWriter } from "../report/report_writer.ts";
 import { safeText } from "../ftp/server_text.ts";
 import type { Io } from "./args.ts";
 import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
-import { checkOutputPath, writeReport } from "./report_file.ts";
+import { checkOutputPath } from "./report_file.ts";
 import { UsageError } from "./args.ts";
 import { RunOutput } from "./run_output.ts";
 import {
@@ -105,6 +106,8 @@ async function lockedRun(
     return () => Deno.removeSignalListener(sig, handler);
   });
   const output = new RunOutput(io, flags, secrets);
+  // The records stream to a temporary file next to the report, renamed into place at the end.
+  const writer = reportPath ? new ReportWriter(reportPath, secrets) : undefined;
   let outcome;
   try {
     outcome = await runUpload({
@@ -115,21 +118,26 @@ async function lockedRun(
       signal: controller.signal,
       log: output.log,
       onEvent: output.event,
+      sink: writer,
+      countAhead: output.showsProgress,
     });
+  } catch (e) {
+    writer?.abort();
+    throw e;
   } finally {
     handlers.forEach((remove) => remove());
     output.stop();
   }
-  const { report } = outcome;
+  const { report, summary } = outcome;
   let { exitCode } = outcome;
   let written = false;
-  if (reportPath) {
-    const failed = await writeReport(reportPath, report, secrets);
+  if (reportPath && writer) {
+    const failed = writer.finish(splitReport(report).tail);
     written = failed === undefined;
     if (failed === undefined) {
       io.err(`report: ${reportPath}`);
     } else {
-      io.err(safeText(`could not write the report to ${reportPath}: ${failed}`, secrets));
+      io.err(safeText(`could not write the report to ${reportPath}: ${failed}`));
       // A scheduler must not take a run without its proof for a clean one.
       if (exitCode === EXIT.ok) exitCode = EXIT.someFailed;
     }
@@ -143,13 +151,13 @@ async function lockedRun(
     totals: report.totals,
     report: written ? reportPath! : null,
   });
-  if (flags.printReport) io.out([...reportJson(report, { secrets })].join("").trimEnd());
-  if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(report, { secrets }));
+  if (flags.printReport && written) io.out((await Deno.readTextFile(reportPath!)).trimEnd());
+  if (!flags.quiet || exitCode !== EXIT.ok) io.err(summarize(summary, { secrets }));
   if (outcome.connectError) {
-    io.err(safeText(
-      `could not connect or log in to ${config.server.host}:${config.server.port}: ${outcome.connectError}`,
-      secrets,
-    ));
+    io.err(
+      safeText(`could not connect or log in to ${config.server.host}:${config.server.port}: `) +
+        safeText(outcome.connectError, secrets),
+    );
   }
   return exitCode;
 }

@@ -67,6 +67,11 @@ export class RunOutput {
       : "plain";
   }
 
+  /** Whether a progress line is shown (it wants the total early: `RunOptions.countAhead`). */
+  get showsProgress(): boolean {
+    return this.#mode !== "none";
+  }
+
   /** For `RunOptions.log`: the run's own lines (undefined under `--quiet`). */
   get log(): ((line: string) => void) | undefined {
     return this.flags.quiet ? undefined : (line) => this.line(line);
@@ -76,7 +81,9 @@ export class RunOutput {
   line(text: string): void {
     const redraw = this.#shown;
     this.#clear();
-    this.io.err(safeText(text, this.secrets));
+    // Escaped only: server text in these lines had the password replaced where it was met
+    // (errorText); searching the tool's own words and paths for it would mangle them.
+    this.io.err(safeText(text));
     if (redraw) this.#draw();
   }
 

@@ -22,11 +22,13 @@ import {
 import { UPLOAD_HELP } from "./help.ts";
 import { runAndReport } from "./run_and_report.ts";
 import { shardFromCli } from "./shard_flag.ts";
+import { parseRate } from "../ftp/bandwidth.ts";
+import { RATE_WORDING } from "../config/network.ts";
 
 const UPLOAD: CommandSpec = {
   name: "upload",
   flags: flags(
-    ["workers", "retries", "report", "shard", "lock", "skip", "max-delete"],
+    ["workers", "retries", "report", "shard", "lock", "skip", "bwlimit", "max-delete"],
     [
       "no-atomic",
       "dry-run",
@@ -54,6 +56,7 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   if (values.plan && values["dry-run"]) {
     throw new UsageError("--plan connects and lists; --dry-run connects to nothing: choose one");
   }
+  const bwlimit = bwlimitFlag(values.bwlimit);
   const shard = shardFromCli(values.shard as string | undefined, io.env);
   const cwd = userCwd(io);
   const config = await loadConfig(positionals[0], cwd);
@@ -63,6 +66,7 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   if (values["no-atomic"]) config.options.atomic = false;
   if (skip) config.options.skip = skip;
   if (shard) config.options.shard = shard;
+  if (bwlimit !== undefined) config.options.bwlimit = bwlimit;
   if (values.lock) config.options.lock = resolve(cwd, values.lock as string);
   if (maxDelete !== undefined) config.options.maxDelete = maxDelete;
   if (values["remote-lock"] || values["break-remote-lock"]) config.options.remoteLock ??= true;
@@ -78,10 +82,20 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   });
 }
 
+/** `--bwlimit RATE`: bytes per second over all connections. */
+function bwlimitFlag(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const rate = parseRate(String(value));
+  if (rate === undefined) throw new UsageError(`--bwlimit must be ${RATE_WORDING}, got "${value}"`);
+  return rate;
+}
+
 /** `--skip RULE` or `--force` (the same as `--skip none`); both at once only if they agree. */
 function skipFlag(value: unknown, force: boolean): SkipRule | undefined {
   if (value !== undefined && !SKIP_RULES.includes(value as SkipRule)) {
-    throw new UsageError(`--skip must be size+mtime, size, none or hash, got "${value}"`);
+    throw new UsageError(
+      `--skip must be size+mtime, size+newer, size, none or hash, got "${value}"`,
+    );
   }
   if (force && value !== undefined && value !== "none") {
     throw new UsageError(`--force sends every file: it cannot go with --skip ${value}`);

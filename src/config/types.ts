@@ -22,6 +22,19 @@ export interface ServerConfig {
    * legacy code page such as `cp1251`, `koi8-r`, `gbk`, `shift_jis`.
    */
   encoding: string;
+  /** Active mode: the server connects to this machine for data (EPRT, then PORT). */
+  active?: boolean;
+  /** Active mode behind NAT: the address the server is told to connect to. */
+  activeAddress?: string;
+  /** Active mode: the local ports to listen on, [first, last] (a firewall's opening). */
+  activePorts?: [number, number];
+  /** `false`: PASV only, never EPSV (a middlebox that breaks EPSV). */
+  epsv?: boolean;
+  /**
+   * The time zone of the server's LIST times: `"UTC"` or an offset like
+   * `"+05:00"`. Absent (`"auto"`): learned once per run from one file's MDTM.
+   */
+  listTimeZone?: string;
 }
 
 /** How a run behaves; every field has a default. Command-line flags override these. */
@@ -45,6 +58,8 @@ export interface Options {
   backoffMaxMs: number;
   /** Socket inactivity timeout for control and data connections. */
   timeoutMs: number;
+  /** Upload rate limit over all connections, bytes per second (`--bwlimit`). */
+  bwlimit?: number;
   /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
   shard?: Shard;
   /**
@@ -63,13 +78,21 @@ export interface Options {
 
 /**
  * `"size+mtime"`: skip a file whose remote copy has the same size and
- * modification time; `"size"`: the same size is enough; `"none"`: send all;
- * `"hash"`: the same content (a server hash command, else the deploy manifest,
- * see `plan/manifest.ts`), whatever the times say.
+ * modification time; `"size+newer"`: also one whose same-size remote copy is
+ * at least as new (opt-in, for servers that cannot set times); `"size"`: the
+ * same size is enough; `"none"`: send all; `"hash"`: the same content (a server
+ * hash command, else the deploy manifest, see `plan/manifest.ts`), whatever the
+ * times say.
  */
-export type SkipRule = "size+mtime" | "size" | "none" | "hash";
+export type SkipRule = "size+mtime" | "size+newer" | "size" | "none" | "hash";
 
-export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size", "none", "hash"];
+export const SKIP_RULES: readonly SkipRule[] = [
+  "size+mtime",
+  "size+newer",
+  "size",
+  "none",
+  "hash",
+];
 
 /** Shard `index` of `count` (0-based): one of several runs that split one config. */
 export interface Shard {

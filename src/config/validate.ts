@@ -17,13 +17,41 @@ import {
   type SkipRule,
 } from "./types.ts";
 import { ConfigError } from "./errors.ts";
-import { all, at, boolean, type Check, ENV_NAME, integer, oneOf, Reader, text } from "./checks.ts";
+import {
+  all,
+  at,
+  boolean,
+  type Check,
+  ENV_NAME,
+  got,
+  integer,
+  oneOf,
+  Reader,
+  text,
+} from "./checks.ts";
+import { parseTimeZone } from "../ftp/time_zone.ts";
 import { readFiles } from "./files.ts";
 import { checkEncoding } from "./encoding.ts";
 import { UTF8 } from "../ftp/encoding.ts";
+import {
+  NETWORK_OPTION_KEYS,
+  NETWORK_SERVER_KEYS,
+  readBwlimit,
+  readNetworkServer,
+} from "./network.ts";
 
 const ROOT_KEYS = ["server", "options", "files"];
-const SERVER_KEYS = ["host", "port", "user", "password", "passwordEnv", "secure", "encoding"];
+const SERVER_KEYS = [
+  "host",
+  "port",
+  "user",
+  "password",
+  "passwordEnv",
+  "secure",
+  "encoding",
+  "listTimeZone",
+  ...NETWORK_SERVER_KEYS,
+];
 const OPTION_KEYS = [
   "workers",
   "retries",
@@ -35,6 +63,7 @@ const OPTION_KEYS = [
   "backoffBaseMs",
   "backoffMaxMs",
   "timeoutMs",
+  ...NETWORK_OPTION_KEYS,
   "maxDelete",
   "remoteLock",
   "remoteLockTtlMs",
@@ -75,6 +104,13 @@ const envNameCheck: Check = (value) =>
     ? undefined
     : "must be an environment variable name: letters, digits and _, not starting with a digit (e.g. FTP_PASSWORD)";
 
+const timeZoneCheck: Check = (value) =>
+  typeof value === "string" && (value === "auto" || parseTimeZone(value) !== undefined)
+    ? undefined
+    : `must be "auto" (learn it from the server), "UTC", or an offset from UTC in quarter hours from "-12:00" to "+14:00", e.g. "+05:30"${
+      typeof value === "string" ? "" : got(value)
+    }`;
+
 function readServer(r: Reader, raw: unknown): ServerConfig {
   const p = "server";
   if (raw === undefined) {
@@ -104,7 +140,9 @@ function readServer(r: Reader, raw: unknown): ServerConfig {
   const port = r.get(o, p, "port", integer(1, 65535), secure === "implicit" ? 990 : 21);
   // Whether a code page of that name exists is `checkEncoding`'s part.
   const encoding = r.get(o, p, "encoding", text(), UTF8);
+  const listTimeZone = r.get(o, p, "listTimeZone", timeZoneCheck, "auto");
   const server: ServerConfig = { host, port, secure, encoding };
+  if (listTimeZone !== "auto") server.listTimeZone = listTimeZone;
   const user = r.get<string | undefined>(o, p, "user", text(), undefined);
   // Empty passwords exist, and tabs are legal in them; CR/LF/NUL are not.
   const password = r.get<string | undefined>(
@@ -125,6 +163,7 @@ function readServer(r: Reader, raw: unknown): ServerConfig {
   if (user !== undefined) server.user = user;
   if (password !== undefined) server.password = password;
   if (passwordEnv !== undefined) server.passwordEnv = passwordEnv;
+  readNetworkServer(r, o, p, server);
   return server;
 }
 
@@ -148,7 +187,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     o,
     p,
     "skip",
-    oneOf([...SKIP_RULES], '"size+mtime", "size" or "none" (or "hash": by content)'),
+    oneOf([...SKIP_RULES], '"size+mtime", "size+newer", "size" or "none" (or "hash": by content)'),
     d.skip,
   );
   const backoffBaseMs = r.get(o, p, "backoffBaseMs", integer(0, 600_000), d.backoffBaseMs);
@@ -198,6 +237,8 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
   if (remoteLock !== undefined) options.remoteLock = remoteLock;
   if (report !== undefined) options.report = resolve(dir, report);
   if (lock !== undefined) options.lock = resolve(dir, lock);
+  const bwlimit = readBwlimit(r, o, p);
+  if (bwlimit !== undefined) options.bwlimit = bwlimit;
   return options;
 }
 

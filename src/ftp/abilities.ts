@@ -20,6 +20,8 @@ export interface ServerAbilities {
    * off (`false`) when a transfer sent that way is refused midway or comes out short.
    */
   earlyData?: boolean;
+  /** `LIST -a` (hidden entries too) gave a listing (true) or was refused (false: plain LIST). */
+  listHidden?: boolean;
 }
 
 /** Hash commands, the best first. */

@@ -20,6 +20,9 @@
  *   are therefore capped at TLS 1.2, whose session id every data connection
  *   may resume (clean on proftpd, vsftpd `require_ssl_reuse`, pure-ftpd,
  *   pyftpdlib).
+ * - Implicit FTPS: the control connection is TLS over a TCP socket, or vsftpd refuses the
+ *   data connections (`basic_ftp_implicit.ts`).
+ * - Active mode (`server.active`): the listener is on node:net (`active_node.ts`).
  *
  * @module
  */
@@ -30,13 +33,20 @@ import { createReadStream } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { connect as tlsConnect, TLSSocket } from "node:tls";
 import { pipeline, Writable } from "node:stream";
+import { Throttle } from "./bandwidth.ts";
+import { throttled } from "./bandwidth_stream.ts";
+import { isCertificateFailure, isPrematureClose, VERDICT_MS } from "./tls_data_break.ts";
+import { connectImplicitByUpgrade } from "./basic_ftp_implicit.ts";
 import type { FtpLogin } from "./login.ts";
 import { type Codec, isUtf8, legacyCodec } from "./encoding.ts";
 import { useServerEncoding } from "./basic_ftp_encoding.ts";
 import { FTPError, ProtocolError, TransferFailed } from "./errors.ts";
 import { parseFeatures, type Reply } from "./reply.ts";
 import { Session } from "./session.ts";
-import { PassiveMode } from "./passive.ts";
+import { DATA_CONNECT_MS, type EpsvPolicy, PassiveMode } from "./passive.ts";
+import { ActiveMode, type ActiveSettings } from "./active.ts";
+import { openActiveNode } from "./active_node.ts";
+import { withoutPassword } from "./server_text.ts";
 import { joinChunks, type Sent, type TransferRequest, type Transport } from "./transport.ts";
 
 /**
@@ -51,6 +61,7 @@ export async function openBasicFtpSession(
   // A legacy code page (`server.encoding`) is loaded only when configured.
   const legacy = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
   useServerEncoding(client, legacy);
+  connectImplicitByUpgrade(client);
   try {
     await ftpReplies(client.access({
       host: server.host,
@@ -62,10 +73,14 @@ export async function openBasicFtpSession(
       secureOptions: { maxVersion: "TLSv1.2" },
     }));
     const feat = await client.sendIgnoringError("FEAT");
-    return new Session(new BasicFtpTransport(client, legacy), parseFeatures(feat));
+    const throttle = server.bandwidth ? new Throttle(server.bandwidth) : undefined;
+    const epsv = { epsv: server.epsv, learned: server.epsvLearned };
+    const transport = new BasicFtpTransport(client, legacy, throttle, epsv, server.active);
+    return new Session(transport, parseFeatures(feat));
   } catch (e) {
     client.close();
-    throw e;
+    // The login's replies may echo the password: kept out of the error here, and only here.
+    throw withoutPassword(e, server.password);
   }
 }
 
@@ -73,13 +88,39 @@ export async function openBasicFtpSession(
 export class BasicFtpTransport implements Transport {
   /** basic-ftp writes the data only after the `150`. */
   readonly earlyData = false;
-  /** The plain TCP data connection of the next transfer, when the control connection is TLS. */
-  #plainData: Socket | undefined;
-  #passive = new PassiveMode();
+  /**
+   * The plain TCP data connection of the next transfer, when the control connection is TLS
+   * (still to come from the server in active mode).
+   */
+  #plainData: Promise<Socket> | undefined;
+  /** Active mode, when configured (`active.ts`): the server connects to us. */
+  #active?: ActiveMode;
+  /** Stops waiting for the next active-mode data connection. */
+  #activeClose?: () => void;
+  #passive: PassiveMode;
   /** The transfer under way: its count of bytes written so far. */
   #inFlight?: () => number;
 
-  constructor(readonly client: Client, readonly codec: Codec | undefined = undefined) {}
+  constructor(
+    readonly client: Client,
+    readonly codec: Codec | undefined = undefined,
+    /** The run's upload rate limit (`--bwlimit`), when there is one. */
+    readonly throttle: Throttle | undefined = undefined,
+    /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
+    epsv: EpsvPolicy = {},
+    active?: ActiveSettings,
+  ) {
+    this.#passive = new PassiveMode(epsv);
+    const socket = client.ftp.socket;
+    if (active && socket.localAddress && socket.remoteAddress) {
+      this.#active = new ActiveMode(
+        active,
+        socket.localAddress,
+        socket.remoteAddress,
+        client.ftp.timeout,
+      );
+    }
+  }
 
   get #tls(): TLSSocket | undefined {
     const control = this.client.ftp.socket;
@@ -124,28 +165,43 @@ export class BasicFtpTransport implements Transport {
       await this.client.prepareTransfer(this.client.ftp);
       return;
     }
+    if (this.#active) {
+      const opened = await openActiveNode(this.#active, (line) => this.command(line));
+      this.#plainData = opened.connecting;
+      this.#activeClose = opened.close;
+      return;
+    }
     // Always to the control connection's address, never a host a PASV reply names.
     const host = this.client.ftp.socket.remoteAddress!;
-    const port = await this.#passive.port((line) => this.command(line));
-    this.#plainData = await new Promise<Socket>((resolve, reject) => {
-      const socket = tcpConnect({ host, port }, () => {
-        socket.setTimeout(0);
-        socket.off("error", reject);
-        resolve(socket);
+    const timeout = Math.min(this.client.ftp.timeout, DATA_CONNECT_MS);
+    const connect = (port: number) =>
+      new Promise<Socket>((resolve, reject) => {
+        const socket = tcpConnect({ host, port }, () => {
+          socket.setTimeout(0);
+          socket.off("error", reject);
+          resolve(socket);
+        });
+        socket.setTimeout(timeout, () => {
+          socket.destroy();
+          reject(new Error(`Timeout (data socket) while connecting to ${host}:${port}`));
+        });
+        socket.once("error", reject);
       });
-      socket.setTimeout(this.client.ftp.timeout, () => {
-        socket.destroy();
-        reject(new Error(`Timeout (data socket) while connecting to ${host}:${port}`));
-      });
-      socket.once("error", reject);
-    }).catch((e) => {
+    try {
+      // EPSV, or PASV where EPSV's port cannot be reached (`passive.ts`).
+      const opened = await this.#passive.open((line) => this.command(line), connect);
+      this.#plainData = Promise.resolve(await opened.connecting);
+    } catch (e) {
+      if (e instanceof FTPError) throw e;
       this.close(); // the server waits for this connection: the session is out of step
       throw e;
-    });
+    }
   }
 
   abandonData(): void {
-    this.#plainData?.destroy();
+    this.#activeClose?.();
+    this.#activeClose = undefined;
+    this.#plainData?.then((s) => s.destroy(), () => {});
     this.#plainData = undefined;
     this.client.ftp.dataSocket?.destroy();
     this.client.ftp.dataSocket = undefined;
@@ -169,7 +225,7 @@ export class BasicFtpTransport implements Transport {
     this.#inFlight = sent;
     source.once("error", (e: Error) => ftp.closeWithError(e));
     try {
-      await uploadFrom(source, {
+      await uploadFrom(throttled(source, this.throttle), {
         ftp,
         tracker: (this.client as unknown as { _progressTracker: never })._progressTracker,
         command: verb,
@@ -199,7 +255,7 @@ export class BasicFtpTransport implements Transport {
       await this.#overTlsData(`${verb} ${remotePath}`, (socket, done, fail) => {
         data = socket;
         socket.once("secureConnect", () => {
-          pipeline(source, socket, (err) => err ? fail(err) : done());
+          pipeline(throttled(source, this.throttle), socket, (err) => err ? fail(err) : done());
         });
       });
       return { read: source.bytesRead, written: sent() };
@@ -263,31 +319,56 @@ export class BasicFtpTransport implements Transport {
     const control = this.#tls!;
     const raw = this.#plainData!;
     this.#plainData = undefined;
+    const stopWaiting = this.#activeClose;
+    this.#activeClose = undefined;
+    let started = false;
     let data: TLSSocket | undefined;
     let dataDone = false;
     let reply: Reply | undefined;
+    let verdict: ReturnType<typeof setTimeout> | undefined;
+    let failure: Error | undefined;
     try {
       await ftp.handle(command, (res, task) => {
+        // The data connection broke: the server's reply says why (vsftpd `522 SSL connection
+        // failed` once the handshake is done; `426`, `552` mid-transfer), and is what the retry
+        // policy must see rather than a network failure. It gets a moment to arrive.
+        const dataBroke = (e: Error) => {
+          if (failure || isCertificateFailure(e)) return task.reject(e);
+          failure = e;
+          if (reply) return task.reject(e); // the server took it as complete; this side did not
+          verdict = setTimeout(() => task.reject(e), Math.min(ftp.timeout, VERDICT_MS));
+        };
         if (res instanceof Error) {
           task.reject(res);
-        } else if ((res.code === 150 || res.code === 125) && !data) {
-          // The control connection's session, resumed (servers require it: see the module doc).
-          data = tlsConnect({ ...ftp.tlsOptions, socket: raw, session: control.getSession() });
-          data.setTimeout(ftp.timeout, () => data!.destroy(new Error("Timeout (data socket)")));
-          data.once("error", (e) => task.reject(e));
-          use(data, () => {
-            dataDone = true;
-            if (reply) task.resolve(reply);
+        } else if ((res.code === 150 || res.code === 125) && !started) {
+          started = true;
+          // Active mode: the server's connection may come after its `150`.
+          raw.then((socket) => {
+            // The control connection's session, resumed (servers require it: see the module doc).
+            const tls = data = tlsConnect({
+              ...ftp.tlsOptions,
+              socket,
+              session: control.getSession(),
+            });
+            tls.setTimeout(ftp.timeout, () => tls.destroy(new Error("Timeout (data socket)")));
+            tls.once("error", dataBroke);
+            use(tls, () => {
+              dataDone = true;
+              if (reply) task.resolve(reply);
+            }, (e) => isPrematureClose(e) ? dataBroke(e) : task.reject(e));
           }, (e) => task.reject(e));
         } else if (res.code >= 200 && res.code < 300) {
           reply = { code: res.code, message: res.message };
-          if (dataDone) task.resolve(reply);
+          if (failure) task.reject(failure);
+          else if (dataDone) task.resolve(reply);
         } else if (res.code >= 300) {
           task.reject(new FTPError({ code: res.code, message: res.message }));
         }
       });
     } finally {
-      raw.destroy();
+      clearTimeout(verdict);
+      stopWaiting?.(); // a refused command: the server will not connect
+      raw.then((s) => s.destroy(), () => {});
       data?.destroy();
     }
   }

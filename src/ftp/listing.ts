@@ -17,11 +17,16 @@
  * local time instead makes times look shifted, so files are sent again rather
  * than skipped (see `src/plan/skip.ts`).
  *
- * Names are NFC-normalized, like the destinations the config gives
- * (`normalizeDestination`); bytes are decoded as UTF-8 (a session with a
- * legacy code page decodes them itself and passes text). Two listed names
- * that are the same after NFC are both left out: which one the server means
- * is unknowable, and a file missing from the listing is simply sent.
+ * Names are kept exactly as listed, never normalized: a remote NFD `café`
+ * is another file than the NFC destination this run sends (seen on pyftpdlib
+ * and vsftpd, which store the bytes they get), so it must not match. Bytes are
+ * decoded as UTF-8 (a session with a legacy code page decodes them itself and
+ * passes text).
+ *
+ * A listing whose last line has no line end was cut (seen from a middlebox
+ * that closed the data connection mid-name while the server still said 226):
+ * its last name may be the prefix of another file's. Such a listing is not
+ * read at all ({@linkcode ListingCut}); the caller asks per file instead.
  *
  * @example
  * ```ts
@@ -53,7 +58,7 @@ export interface RemoteEntry {
   precision: Precision;
 }
 
-/** A folder's entries by name (UTF-8, NFC), without `.` and `..`. */
+/** A folder's entries by name (exactly as listed), without `.` and `..`. */
 export type Listing = Map<string, RemoteEntry>;
 
 /** Listing text as the data connection delivered it: bytes (decoded as UTF-8) or text. */
@@ -121,9 +126,10 @@ export function entryFromSizeMdtm(size: Reply, mdtm: Reply): RemoteEntry | undef
 export async function parseList(text: ListingText, now = Date.now()): Promise<Listing> {
   // Loaded here, not at the top: only runs that read a LIST pay for basic-ftp.
   const { parseList: parseLines } = await import("basic-ftp/dist/parseList.js");
+  const joined = lines(text).join("\n");
   let infos;
   try {
-    infos = parseLines(lines(text).join("\n"));
+    infos = parseLines(joined);
   } catch (e) {
     throw new ProtocolError(
       `unreadable folder listing: ${e instanceof Error ? e.message.split(".")[0] : e}`,
@@ -268,18 +274,26 @@ function mlsdEntry(facts: Map<string, string>): RemoteEntry | undefined {
   };
 }
 
-/** Non-blank lines of a listing, bytes decoded as UTF-8. */
+/** A listing that ended mid-line: it cannot be trusted (see the module note). */
+export class ListingCut extends ProtocolError {
+  constructor() {
+    super("folder listing cut off in the middle of a line");
+    this.name = "ListingCut";
+  }
+}
+
+/** Non-blank lines of a listing, bytes decoded as UTF-8; ListingCut when the last line has no end. */
 function lines(text: ListingText): string[] {
   const decoded = typeof text === "string" ? text : new TextDecoder().decode(text);
+  if (decoded !== "" && !decoded.endsWith("\n")) throw new ListingCut();
   return decoded.split(/\r?\n/).filter((l) => l.trim() !== "");
 }
 
-/** Names NFC-normalized; `.`/`..` dropped; names that collide after NFC dropped too. */
+/** Names as listed; `.`/`..` dropped; a name listed twice dropped (which one is meant is unknown). */
 function collect(entries: [string, RemoteEntry][]): Listing {
   const listing: Listing = new Map();
   const clashing = new Set<string>();
-  for (const [raw, entry] of entries) {
-    const name = raw.normalize("NFC");
+  for (const [name, entry] of entries) {
     if (name === "" || name === "." || name === ".." || name.includes("/")) continue;
     if (listing.has(name) || clashing.has(name)) {
       listing.delete(name);

@@ -5,7 +5,10 @@
  * @module
  */
 
-/** Where and how to log in; the password is already resolved. */
+import type { BandwidthShare } from "./bandwidth.ts";
+import type { ActiveSettings } from "./active.ts";
+
+/** Where and how to log in, and how the connection sends; the password is already resolved. */
 export interface FtpLogin {
   host: string;
   port: number;
@@ -15,4 +18,12 @@ export interface FtpLogin {
   secure: boolean | "implicit";
   /** The server's encoding for names (`encoding.ts`); absent or `utf8` = UTF-8. */
   encoding?: string;
+  /** The run's upload rate limit, shared by all its connections (`bandwidth.ts`). */
+  bandwidth?: BandwidthShare;
+  /** Active mode (`server.active`, `activeAddress`, `activePorts`): see `active.ts`. */
+  active?: ActiveSettings;
+  /** `false`: PASV only, never EPSV (`server.epsv`). */
+  epsv?: boolean;
+  /** Set by the connection that finds EPSV's data connections failing (`passive.ts`). */
+  epsvLearned?: SharedArrayBuffer;
 }

@@ -17,6 +17,7 @@ import { isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import type { Control } from "./control.ts";
 import { ConnectionLost, FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import type { Reply } from "./reply.ts";
+import type { Throttle } from "./bandwidth.ts";
 import {
   EARLY_DATA_BYTES,
   outOfStep,
@@ -53,7 +54,7 @@ export class TransferState {
 }
 
 /** What the reply side heard: the first reply, the final one after a `150`, or why none. */
-interface Heard {
+interface TransferReplies {
   first?: Reply;
   done?: Reply;
   error?: unknown;
@@ -66,6 +67,8 @@ export interface TransferLink {
   transport: Transport;
   /** The copy buffer, kept across transfers. */
   buffer(): Uint8Array;
+  /** The run's upload rate limit (`--bwlimit`, `bandwidth.ts`), when there is one. */
+  throttle?: Throttle;
 }
 
 /**
@@ -78,19 +81,23 @@ export async function runTransfer(
   request: TransferRequest,
   state: TransferState,
 ): Promise<Sent> {
-  const heard = hearReplies(link.control, state, `${request.verb} ${request.remotePath}`);
+  const replies = readReplies(link.control, state, `${request.verb} ${request.remotePath}`);
   await sendData(link, connecting, request, state);
   const { control } = link;
   // The final reply's deadline starts now; after a cut, only a short wait for the server's
   // word: it is what the user needs (`552`), and reading it keeps the session in step.
   control.arm(state.failed ? BROKEN_TRANSFER_REPLY_MS : control.timeoutMs);
-  const result = await heard;
+  const result = await replies;
   control.disarm();
   return verdict(link.transport, request, state, result);
 }
 
 /** The reply side: the transfer command and its replies, read while the data goes out. */
-function hearReplies(control: Control, state: TransferState, line: string): Promise<Heard> {
+function readReplies(
+  control: Control,
+  state: TransferState,
+  line: string,
+): Promise<TransferReplies> {
   return (async () => {
     try {
       const first = await control.send(line, { preliminary: true });
@@ -103,16 +110,16 @@ function hearReplies(control: Control, state: TransferState, line: string): Prom
       state.preliminary.resolve(false);
     }
   })().then(
-    (heard): Heard => heard,
-    (error: unknown): Heard => ({ error }),
-  ).then((heard) => {
+    (replies): TransferReplies => replies,
+    (error: unknown): TransferReplies => ({ error }),
+  ).then((replies) => {
     state.ended = true;
-    if (state.sending || !heard.done) {
+    if (state.sending || !replies.done) {
       // Before the end of the data: whatever the server said, the transfer is over.
       state.failed = true;
       closeQuietly(state.data);
     }
-    return heard;
+    return replies;
   });
 }
 
@@ -134,7 +141,7 @@ async function sendData(
       // watchdog cuts the transfer at once.
       control.data = state.data;
       state.sending = true;
-      await copyFile(control, state.data, request.source.file, link.buffer(), state, gate);
+      await copyFile(control, state.data, request.source.file, link, state, gate);
       state.sending = false;
     }
     closeQuietly(state.data); // end of file for the server
@@ -159,7 +166,7 @@ function verdict(
   transport: Transport,
   request: TransferRequest,
   state: TransferState,
-  { first, done, error }: Heard,
+  { first, done, error }: TransferReplies,
 ): Sent {
   const { verb, source } = request;
   if (error !== undefined) {
@@ -213,11 +220,13 @@ async function copyFile(
   control: Control,
   data: Deno.Conn,
   file: Deno.FsFile,
-  buf: Uint8Array,
+  link: TransferLink,
   state: TransferState,
   /** Until `open` (the `150` came), at most EARLY_DATA_BYTES go out; then `wait` for it. */
   gate: { open: boolean; wait: Promise<boolean> },
 ): Promise<void> {
+  const buf = link.buffer();
+  const throttle = link.throttle;
   for (;;) {
     let n: number | null;
     try {
@@ -235,7 +244,13 @@ async function copyFile(
         if (!(await gate.wait)) throw new Error("the server did not start the transfer");
         gate.open = true;
       }
-      const end = gate.open ? n : Math.min(n, off + EARLY_DATA_BYTES - state.sent);
+      let end = gate.open ? n : Math.min(n, off + EARLY_DATA_BYTES - state.sent);
+      if (throttle) {
+        // A slice at a time, each once its stretch of the shared link begins.
+        end = Math.min(end, off + throttle.slice);
+        await throttle.take(end - off);
+        control.arm(); // waiting for the link is not a stall
+      }
       const w = await data.write(buf.subarray(off, end));
       off += w;
       state.sent += w;

@@ -20,20 +20,14 @@
  * @module
  */
 
-import type { FtpLogin } from "./login.ts";
-import { Code, isCompletion, isNegative, isPreliminary } from "./codes.ts";
-import { Control, timed } from "./control.ts";
-import {
-  type Codec,
-  isUtf8,
-  legacyCodec,
-  passwordUnencodable,
-  UnencodableName,
-} from "./encoding.ts";
-import { FTPError, ProtocolError } from "./errors.ts";
-import { parseFeatures, type Reply } from "./reply.ts";
-import { Session } from "./session.ts";
-import { epsvPort, PassiveMode } from "./passive.ts";
+import { Throttle } from "./bandwidth.ts";
+import { type ActiveData, ActiveMode, type ActiveSettings } from "./active.ts";
+import { isCompletion, isNegative, isPreliminary } from "./codes.ts";
+import { type Control, timed } from "./control.ts";
+import type { Codec } from "./encoding.ts";
+import { ConnectionLost, FTPError, ProtocolError } from "./errors.ts";
+import type { Reply } from "./reply.ts";
+import { DATA_CONNECT_MS, type EpsvPolicy, epsvPort, PassiveMode } from "./passive.ts";
 import {
   joinChunks,
   outOfStep,
@@ -52,65 +46,16 @@ import {
 /** The copy buffer of a transfer: one per connection, taken from the file in one read. */
 const CHUNK = 1024 * 1024;
 
-/**
- * Connect, log in, `OPTS UTF8 ON` (any reply is fine; not sent to a server
- * configured with a legacy encoding), binary mode, FEAT.
- */
-export async function openNativeSession(
-  server: FtpLogin,
-  timeoutMs: number,
-): Promise<Session> {
-  // Loaded only for a legacy code page; UTF-8 takes no code-page library at all.
-  const codec = isUtf8(server.encoding) ? undefined : await legacyCodec(server.encoding!);
-  const conn = await timed(
-    Deno.connect({ hostname: server.host, port: server.port }),
-    timeoutMs,
-    "Timeout (control socket) while connecting",
-  );
-  conn.setNoDelay(true);
-  const control = new Control(conn, timeoutMs, codec);
-  try {
-    // A `120` (ready in n minutes) may come first: `read` skips 1xx replies.
-    const greeting = await control.read();
-    if (isNegative(greeting.code)) throw new FTPError(greeting);
-    const user = server.user ?? "anonymous";
-    const password = server.password ?? (server.user ? "" : "anonymous@");
-    const needsPassword = (r: Reply) => r.code === Code.UsernameOk || r.code === Code.NeedAccount;
-    let reply: Reply;
-    if (!codec) {
-      // USER and PASS in one write (a round trip less per connection). The USER reply is
-      // read first: a refusal (421 "too many") is reported as such; a server that logs in
-      // on USER alone answers the PASS with some reply that is read and not needed.
-      await control.write(`USER ${user}`, `PASS ${password}`);
-      reply = await control.read();
-      const pass = await control.read().catch((e) => {
-        if (isNegative(reply.code)) return reply;
-        throw e;
-      });
-      if (needsPassword(reply)) reply = pass;
-    } else {
-      reply = await control.send(`USER ${user}`);
-      if (needsPassword(reply)) {
-        reply = await control.send(`PASS ${password}`).catch((e) => {
-          throw e instanceof UnencodableName ? passwordUnencodable(codec) : e;
-        });
-      }
-    }
-    if (isNegative(reply.code)) throw new FTPError(reply);
-    control.loggedIn = true;
-    // After the login, in one write. Servers that answer 5xx to OPTS still take UTF-8
-    // names; its reply does not matter. A server in a legacy code page is not asked: it
-    // could switch to UTF-8 for real.
-    const replies = await control.sendAll([...(codec ? [] : ["OPTS UTF8 ON"]), "TYPE I", "FEAT"]);
-    const [type, feat] = replies.slice(-2);
-    if (isNegative(type.code)) throw new FTPError(type);
-    const features = parseFeatures(feat);
-    const transport = new NativeTransport(control, (conn.remoteAddr as Deno.NetAddr).hostname);
-    return new Session(transport, features);
-  } catch (e) {
-    control.close();
-    throw e;
-  }
+/** How a native transport's data connections are made and paced. */
+export interface NativeOptions {
+  /** The run's upload rate limit (`--bwlimit`), when there is one. */
+  throttle?: Throttle;
+  /** EPSV or PASV: `server.epsv`, and what the run learned (`passive.ts`). */
+  epsv?: EpsvPolicy;
+  /** Active mode (`active.ts`): the server connects to `localHost`. */
+  active?: ActiveSettings;
+  /** The control connection's local address (active mode listens there). */
+  localHost?: string;
 }
 
 /** Commands, replies and data connections on Deno's TCP. */
@@ -118,7 +63,11 @@ export class NativeTransport implements Transport {
   readonly earlyData = true;
   /** The data connection being opened for the next transfer (connect under way or done). */
   #data?: Promise<Deno.TcpConn>;
-  #passive = new PassiveMode();
+  #passive: PassiveMode;
+  /** Active mode, when configured: the server connects to us. */
+  #active?: ActiveMode;
+  /** The listener of the next active-mode data connection. */
+  #activeData?: ActiveData;
   /** A passive port from an `EPSV` sent with the last file's SIZE, not used yet. */
   #prepared?: number;
   #buffer?: Uint8Array<ArrayBuffer>;
@@ -130,11 +79,22 @@ export class NativeTransport implements Transport {
     readonly control: Control,
     /** Data connections go to the control connection's address (never a PASV-given host). */
     readonly dataHost: string,
+    options: NativeOptions = {},
   ) {
+    this.#passive = new PassiveMode(options.epsv);
+    if (options.active) {
+      this.#active = new ActiveMode(
+        options.active,
+        options.localHost ?? "127.0.0.1",
+        dataHost,
+        control.timeoutMs,
+      );
+    }
     this.#link = {
       control,
       transport: this,
       buffer: () => this.#buffer ??= new Uint8Array(CHUNK),
+      throttle: options.throttle,
     };
   }
 
@@ -168,7 +128,8 @@ export class NativeTransport implements Transport {
    * (safe: the transfer's final reply is in, nothing is open). Its port waits in `#prepared`.
    */
   async sizeAfterTransfer(path: string, nextFollows: boolean): Promise<Reply> {
-    if (!nextFollows || this.#passive.epsv !== true) return await this.command(`SIZE ${path}`);
+    // Only once an EPSV data connection has been opened here (`passive.ts`).
+    if (!nextFollows || !this.#passive.proven) return await this.command(`SIZE ${path}`);
     this.#prepared = undefined;
     const [size, epsv] = await this.control.sendAll([`SIZE ${path}`, "EPSV"]);
     this.#prepared = epsvPort(epsv);
@@ -188,17 +149,35 @@ export class NativeTransport implements Transport {
    * started, not waited for: `transfer` sends its command meanwhile.
    */
   async openData(): Promise<void> {
-    let port = this.#prepared;
+    if (this.#active) {
+      this.#activeData = await this.#active.open((line) => this.command(line));
+      this.#data = this.#activeData.connecting;
+      return;
+    }
+    const port = this.#prepared;
     this.#prepared = undefined;
-    port ??= await this.#passive.port((line) => this.command(line));
-    this.#data = this.#connectData(port);
+    if (port !== undefined) {
+      this.#data = this.#connectData(port);
+      return;
+    }
+    try {
+      const opened = await this.#passive.open(
+        (line) => this.command(line),
+        (p) => this.#connectData(p),
+      );
+      this.#data = opened.connecting;
+    } catch (e) {
+      if (e instanceof FTPError || e instanceof ConnectionLost) throw e;
+      // Neither EPSV's nor PASV's port could be reached: a network failure.
+      throw this.control.lost(e, false, "data socket");
+    }
   }
 
   /** Starts the data connection to `port` on the control connection's host. */
   #connectData(port: number): Promise<Deno.TcpConn> {
     const connecting = timed(
       Deno.connect({ hostname: this.dataHost, port }),
-      this.control.timeoutMs,
+      Math.min(this.control.timeoutMs, DATA_CONNECT_MS),
       "Timeout (data socket) while connecting",
     );
     connecting.catch(() => {}); // seen by `transfer`, or dropped with `abandonData`
@@ -206,6 +185,8 @@ export class NativeTransport implements Transport {
   }
 
   abandonData(): void {
+    this.#activeData?.close();
+    this.#activeData = undefined;
     this.#data?.then(closeQuietly, () => {});
     this.#data = undefined;
     this.#prepared = undefined;
@@ -216,6 +197,10 @@ export class NativeTransport implements Transport {
     this.#data = undefined;
     const state = new TransferState();
     this.#transfer = state;
+    const active = this.#activeData;
+    this.#activeData = undefined;
+    // Active mode: a transfer refused before its `150` gets no connection from the server.
+    if (active) state.preliminary.promise.then((started) => started || active.close());
     try {
       return await runTransfer(this.#link, connecting, request, state);
     } finally {
@@ -226,7 +211,12 @@ export class NativeTransport implements Transport {
   async receive(line: string, max: number): Promise<Uint8Array> {
     const connecting = this.#data!;
     this.#data = undefined;
-    const drop = () => void connecting.then(closeQuietly, () => {});
+    const active = this.#activeData;
+    this.#activeData = undefined;
+    const drop = () => {
+      active?.close();
+      void connecting.then(closeQuietly, () => {});
+    };
     let reply: Reply;
     try {
       reply = await this.control.send(line, { preliminary: true });

@@ -25,6 +25,7 @@ import type { Codec } from "./encoding.ts";
 import { abilitiesFrom, type ServerAbilities } from "./abilities.ts";
 import { storeFile, type UploadOptions, type UploadOutcome } from "./store.ts";
 import { renameOnto } from "./rename.ts";
+import { receiveList } from "./list_command.ts";
 import { outOfStep, type Transport } from "./transport.ts";
 
 export type { ServerAbilities };
@@ -147,7 +148,7 @@ export class Session {
 
   /**
    * What the server has in `dir`: one MLSD where FEAT lists MLST, else one LIST
-   * (see listing.ts), after a CWD into it so no server reads the folder's name as
+   * (`LIST -a` where the server takes it: `list_command.ts`; see listing.ts), after a CWD into it so no server reads the folder's name as
    * LIST options or a wildcard pattern. `undefined` when the folder cannot be
    * entered (CWD refused: not there). FTPError when the listing is refused;
    * ProtocolError for a listing too big or in no known format.
@@ -158,7 +159,9 @@ export class Session {
     if (!isCompletion(cwd.code)) throw outOfStep(this.transport, `CWD ${dir}`, cwd);
     const mlsd = this.features.has("MLST");
     await this.transport.openData();
-    const bytes = await this.transport.receive(mlsd ? "MLSD" : "LIST", maxBytes);
+    const bytes = mlsd
+      ? await this.transport.receive("MLSD", maxBytes)
+      : await receiveList(this.transport, this.abilities, maxBytes);
     // Names come in the server's code page where one is configured, else UTF-8.
     const text = this.codec ? this.codec.decoder()(bytes) : bytes;
     return mlsd ? parseMlsd(text) : await parseList(text);

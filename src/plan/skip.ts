@@ -1,19 +1,24 @@
 /**
  * Whether a file is already on the server: the pure decision behind
  * `options.skip`, from the local file's size and time and the remote entry a
- * folder listing gave. No I/O.
+ * folder listing gave, read through what the run knows of the server's
+ * clocks (`server_clock.ts`). No I/O.
  *
  * - `"size+mtime"` (default): same size, and the same modification time at the
  *   listing's precision (both truncated to the second, minute or day). The
  *   run sets each uploaded file's remote time to the local one, so an
- *   unchanged file matches on the next run. Where the server can set no time
- *   (learned), a remote copy of the same size at least as new as the local
- *   file counts as unchanged: it was uploaded after the local file was last
- *   written.
+ *   unchanged file matches on the next run. Where the server can set no time,
+ *   same-size files are sent again every run (never skipped on a guess).
+ * - `"size+newer"` (opt-in, for servers that cannot set times): as above, and
+ *   a same-size remote copy at least as new as the local file also counts as
+ *   unchanged. It loses a same-size edit made before the last upload's time
+ *   and a rollback to an older file of the same size: the user chose it.
  * - `"size"`: same size is enough (for servers whose listed times cannot be
  *   trusted).
  * - `"none"`: everything is sent (`--force`).
  *
+ * A time the run cannot trust (LIST text of an unknown time zone) never
+ * skips a file: such files are asked one by one (`needsFileCheck`), else sent.
  * A listing to the minute (LIST on vsftpd) cannot see a change within the
  * same minute that keeps the size; `"none"` is the answer to that.
  *
@@ -31,6 +36,7 @@
 import { posix } from "node:path";
 import type { Listing, Precision, RemoteEntry } from "../ftp/listing.ts";
 import { DEFAULT_OPTIONS, type SkipRule } from "../config/types.ts";
+import { type ServerClock, trueTime, zoneOffset } from "./server_clock.ts";
 
 export type { SkipRule };
 
@@ -48,21 +54,19 @@ export interface SkipDecision {
   reason: string;
 }
 
-/** What the run knows of the server's ability to set modification times. */
+/** What the run knows of the server when it decides. */
 export interface SkipContext {
-  /**
-   * `false`: learned that the server can set no time, so remote times are
-   * upload times. `true` or absent: remote times are compared for equality.
-   */
-  serverSetsTimes?: boolean;
+  /** The server's clocks as learned (absent: times taken as listed, in UTC). */
+  clock?: ServerClock;
 }
 
-/** The reason for files skipped by the rule for servers that cannot set times. */
+/** The reason for files skipped by the `"size+newer"` rule's lenient half. */
 export const NOT_OLDER_REASON = "unchanged: same size, remote copy not older";
 
-/** Said once per run (report/log) when {@linkcode NOT_OLDER_REASON} decided any file. */
-export const CANNOT_SET_TIMES_NOTE = "the server cannot set modification times: a file of the " +
-  "same size whose remote copy is at least as new as the local one counts as unchanged";
+/** Said once per run when uploads found the server cannot set modification times. */
+export const CANNOT_SET_TIMES_NOTE = "the server cannot set modification times: files of the " +
+  'same size are sent again on every run (options.skip "size+newer" skips those whose remote ' +
+  "copy is at least as new, at the risk of missing a same-size edit)";
 
 const UNIT_MS: Record<Precision, number> = { second: 1000, minute: 60_000, day: 86_400_000 };
 
@@ -81,30 +85,52 @@ export function decideSkip(
     return send(`size differs (local ${local.size}, remote ${remote.size} bytes)`);
   }
   if (rule === "size") return { skip: true, reason: "unchanged: size" };
-  if (remote.mtimeMs === undefined) return send("remote modification time unknown");
+  const t = trueTime(remote, context.clock);
+  if (t === undefined) return send("remote modification time unknown");
+  if (t === "untrusted") return send("remote time in an unknown time zone");
   const unit = UNIT_MS[remote.precision];
   const localT = Math.floor(local.mtimeMs / unit);
-  const remoteT = Math.floor(remote.mtimeMs / unit);
+  const remoteT = Math.floor(t / unit);
   if (localT === remoteT) return { skip: true, reason: "unchanged: size+mtime" };
-  if (context.serverSetsTimes === false && remoteT > localT) {
-    return { skip: true, reason: NOT_OLDER_REASON };
-  }
+  if (rule === "size+newer" && remoteT > localT) return { skip: true, reason: NOT_OLDER_REASON };
   return send(`modification time differs (${remote.precision} precision)`);
 }
 
 /**
- * True when the decision for this file turns on whether the server can set
- * times (same size, remote newer): the run need only learn that ability when
- * some file needs it.
+ * True when this file's decision needs the time probe first (once per run):
+ * same size, and its remote time is off from the local one by whole quarter
+ * hours (a server showing another zone), or, under `"size+newer"`, newer (a
+ * server ahead of UTC would otherwise hide an edit).
  */
-export function dependsOnTimeSetting(
+export function needsProbe(
   local: LocalFile,
   remote: RemoteEntry | undefined,
-  rule: SkipRule = DEFAULT_SKIP_RULE,
+  rule: SkipRule,
+  clock: ServerClock,
 ): boolean {
-  const strict = decideSkip(local, remote, rule, { serverSetsTimes: true });
-  const lenient = decideSkip(local, remote, rule, { serverSetsTimes: false });
-  return strict.skip !== lenient.skip;
+  if (clock.probed || rule === "none" || rule === "size") return false;
+  if (remote?.type !== "file" || remote.size !== local.size) return false;
+  const t = trueTime(remote, clock);
+  if (typeof t !== "number" || remote.precision === "day") return false;
+  const unit = UNIT_MS[remote.precision];
+  const diff = (Math.floor(t / unit) - Math.floor(local.mtimeMs / unit)) * unit;
+  if (diff === 0) return false;
+  return zoneOffset(diff) !== undefined || (rule === "size+newer" && diff > 0);
+}
+
+/**
+ * True when the listed time cannot be trusted and only that decides: same
+ * size, LIST time of an unknown zone. The caller asks that one file (MDTM).
+ */
+export function needsFileCheck(
+  local: LocalFile,
+  remote: RemoteEntry | undefined,
+  rule: SkipRule,
+  clock: ServerClock,
+): boolean {
+  if (rule === "none" || rule === "size") return false;
+  if (remote?.type !== "file" || remote.size !== local.size) return false;
+  return trueTime(remote, clock) === "untrusted";
 }
 
 /**

@@ -134,14 +134,14 @@ export function eventLine(
  */
 export function fileLine(f: ReportFile, secrets: readonly (string | undefined)[]): string {
   const why = (f as { reason?: string }).reason ?? f.error;
-  if (f.status === "missing") return safeText(`missing: ${f.destination}: ${why ?? ""}`, secrets);
+  // The password is looked for in the reason only (it may quote the server), never in the
+  // tool's own words and paths.
+  const reason = safeText(why ?? "", secrets);
+  if (f.status === "missing") return `${safeText(`missing: ${f.destination}`)}: ${reason}`;
   const secs = (f.durationMs / 1000).toFixed(2);
   const resumed = f.resumedFrom.length > 0 ? `, resumed at ${f.resumedFrom.join(", ")}` : "";
   const tries = f.attempts > 1 ? `, ${f.attempts} attempts` : "";
   return safeText(
-    `${f.status}: ${f.destination} (${formatBytes(f.size)}, ${secs} s${tries}${resumed})${
-      why ? `: ${why}` : ""
-    }`,
-    secrets,
-  );
+    `${f.status}: ${f.destination} (${formatBytes(f.size)}, ${secs} s${tries}${resumed})`,
+  ) + (why ? `: ${reason}` : "");
 }

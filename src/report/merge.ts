@@ -1,12 +1,18 @@
 /**
  * Merges the reports of the shards of one config (`upload --shard K/N`) into
- * one report of the same schema, as if one run had done it all. Pure: the
- * command (`cli/report.ts`) reads and writes the files.
+ * one report of the same schema, as if one run had done it all. The checks
+ * and the merged head and tail are worked out one file record at a time
+ * (`MergeCheck`), so report files are read as streams (`merge_files.ts`)
+ * and memory does not grow with their size; `mergeReports` does the same
+ * for reports already in memory.
  *
- * Refused, with the report named: reports of different servers or configs,
- * dry runs mixed with real runs, two reports of one shard, a file in two
- * reports or in the wrong shard, and a missing shard (a merged report must
- * not look complete when a shard never reported).
+ * Refused, with the report named: reports of different servers or configs
+ * (the list of files, or the whole effective config: `shard.config`), dry
+ * runs mixed with real runs, two reports of one shard, a shard index beyond
+ * the count, a file in two reports or in the wrong shard, a file without a
+ * numeric size, an upload inside a dry-run report, shards started too far
+ * apart (a stale report), and a missing shard (a merged report must not
+ * look complete when a shard never reported).
  *
  * @example
  * ```ts
@@ -22,7 +28,22 @@
  */
 
 import { shardOf } from "../plan/shard.ts";
-import { EXIT, exitCodeFor, type Report, type ReportEntry, totalsOf } from "./report.ts";
+import {
+  addToTotals,
+  emptyTotals,
+  EXIT,
+  exitCodeFor,
+  MAX_PROBLEMS,
+  type Report,
+  type ReportEntry,
+  type ReportFile,
+  type ReportHead,
+  type ReportShard,
+  type ReportSummary,
+  type ReportTail,
+  type Totals,
+} from "./report.ts";
+import { DestinationSet } from "./destination_set.ts";
 
 /** A report that cannot be merged; the message names the report file. */
 export class MergeError extends Error {}
@@ -59,110 +80,202 @@ export interface NamedReport {
   report: unknown;
 }
 
-/** One report made of every shard's report; throws MergeError when they do not fit together. */
-export function mergeReports(inputs: NamedReport[]): Report {
-  if (inputs.length === 0) throw new MergeError("no reports to merge");
-  const reports = inputs.map(({ name, report }) => ({ name, report: checkShape(name, report) }));
-  const first = reports[0];
-  const { count, digest } = first.report.shard;
-  const byIndex = new Map<number, string>();
-  const owner = new Map<string, string>(); // destination -> report name
-  for (const { name, report } of reports) {
-    const theirs = `${name} (${serverText(report)})`;
-    if (serverText(report) !== serverText(first.report)) {
-      throw new MergeError(
-        `${theirs} is for another server than ${first.name} (${serverText(first.report)})`,
-      );
-    }
-    if (report.shard.count !== count) {
-      throw new MergeError(
-        `${name} is shard ${shardText(report)} but ${first.name} is shard ${
-          shardText(first.report)
-        }: shards of different counts do not fit together`,
-      );
-    }
-    if (report.shard.digest !== digest) {
-      throw new MergeError(
-        `${name} and ${first.name} come from different configs (their lists of files differ)`,
-      );
-    }
-    if (report.dryRun !== first.report.dryRun) {
-      throw new MergeError(`${name} and ${first.name} mix a dry run with a real run`);
-    }
-    const other = byIndex.get(report.shard.index);
-    if (other !== undefined) {
-      throw new MergeError(`${name} and ${other} are both shard ${shardText(report)}`);
-    }
-    byIndex.set(report.shard.index, name);
-    for (const f of report.files) {
-      const seen = owner.get(f.destination);
-      if (seen !== undefined) {
-        throw new MergeError(`${f.destination} is in both ${seen} and ${name}`);
-      }
-      owner.set(f.destination, name);
-      const belongs = shardOf(f.destination, count);
-      if (belongs !== report.shard.index) {
-        throw new MergeError(
-          `${name} is shard ${shardText(report)} but lists ${f.destination}, ` +
-            `which belongs to shard ${belongs}/${count}`,
-        );
-      }
-    }
-  }
-  const absent = [...Array(count).keys()].filter((i) => !byIndex.has(i));
-  if (absent.length > 0) {
-    const shown = absent.slice(0, 20).map((i) => `${i}/${count}`).join(", ");
-    throw new MergeError(
-      `no report for shard${absent.length === 1 ? "" : "s"} ${shown}${
-        absent.length > 20 ? ` and ${absent.length - 20} more` : ""
-      }; merge needs all ${count}`,
-    );
-  }
-  return combine(reports.map((r) => r.report), count, digest);
+export interface MergeOptions {
+  /** Shards whose start times lie further apart are refused as stale (default 12 h). */
+  maxSpreadMs?: number;
 }
 
-type ShardReport = Report & { shard: NonNullable<Report["shard"]> };
+export const DEFAULT_MAX_SPREAD_MS = 12 * 3600 * 1000;
 
-function combine(reports: ShardReport[], count: number, digest: string): Report {
-  const sorted = [...reports].sort((a, b) => a.shard.index - b.shard.index);
-  // Destinations are unique across shards, so this order does not depend on the inputs' order.
-  const files = sorted.flatMap((r) => r.files).sort((a, b) =>
-    compare(a.destination, b.destination)
-  );
-  const startedAt = Math.min(...sorted.map((r) => Date.parse(r.startedAt)));
-  const finishedAt = Math.max(...sorted.map((r) => Date.parse(r.finishedAt)));
-  const signals = sorted.flatMap((r) => (r.interrupted ? [r.interrupted] : []));
-  const interrupted = signals.includes("SIGTERM") ? "SIGTERM" : signals[0];
+/** One report made of every shard's report; throws MergeError when they do not fit together. */
+export function mergeReports(inputs: NamedReport[], opts: MergeOptions = {}): Report {
+  const check = new MergeCheck(opts);
+  const files: ReportFile[][] = [];
+  for (const { name, report } of inputs) {
+    const raw = report as Record<string, unknown> | null;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new MergeError(`${name} is not an ftpbatch report: not a JSON object`);
+    }
+    const { files: list, ...fields } = raw;
+    if (!Array.isArray(list)) throw notReport(name, 'no "files" array');
+    const r = check.start(name, fields);
+    files.push(list.map((f, i) => check.file(r, f, i)));
+    check.end(r, fields);
+  }
+  const { head, tail, order } = check.finish();
+  return { ...head, files: order.flatMap((k) => files[k]), ...tail };
+}
+
+/** The summary's view of a merge checked by `check` (its first problems, not all files). */
+export function mergedSummary(
+  check: MergeCheck,
+  head: ReportHead,
+  tail: ReportTail,
+): ReportSummary {
   return {
-    version: 1,
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date(finishedAt).toISOString(),
-    durationMs: finishedAt - startedAt,
-    server: sorted[0].server,
-    workers: sorted.reduce((n, r) => n + r.workers, 0),
-    dryRun: sorted[0].dryRun,
-    ...(interrupted ? { interrupted } : {}),
-    exitCode: worstExitCode(sorted.map((r) => r.exitCode)),
-    merged: {
-      count,
-      digest,
-      shards: sorted.map((r) => ({
-        index: r.shard.index,
-        exitCode: r.exitCode,
-        startedAt: r.startedAt,
-        finishedAt: r.finishedAt,
-      })),
-    },
-    totals: totalsOf(files, sorted.reduce((n, r) => n + r.totals.reconnects, 0)),
-    ...mergeEntries(sorted),
-    files,
+    ...head,
+    ...tail,
+    problems: check.problems,
+    problemCount: check.problemCount,
+    plannedBytes: check.plannedBytes,
   };
 }
 
+/** A shard report as far as it was read. */
+export interface ShardState {
+  name: string;
+  /** Position among the inputs. */
+  input: number;
+  head: ReportHead & { shard: ReportShard };
+  tail?: ReportTail;
+  files: number;
+  totals: Omit<Totals, "reconnects">;
+}
+
+/**
+ * The merge's checks, fed one report at a time: `start` with the fields
+ * before `files`, `file` for each record, `end` with every field. `finish`
+ * gives the merged head and tail and the order of the inputs (by shard).
+ */
+export class MergeCheck {
+  readonly #maxSpreadMs: number;
+  readonly #states: ShardState[] = [];
+  readonly #byIndex = new Map<number, string>();
+  readonly #seen = new DestinationSet();
+  /** The first problems (failed or missing files) and how many, for the summary. */
+  readonly problems: ReportFile[] = [];
+  problemCount = 0;
+  plannedBytes = 0;
+
+  constructor(opts: MergeOptions = {}) {
+    this.#maxSpreadMs = opts.maxSpreadMs ?? DEFAULT_MAX_SPREAD_MS;
+  }
+
+  /** The fields before `files` (or all of them, for a report in memory). */
+  start(name: string, fields: Record<string, unknown>): ShardState {
+    const head = checkHead(name, fields);
+    const first = this.#states[0];
+    if (first) fits(name, head, first);
+    const other = this.#byIndex.get(head.shard.index);
+    if (other !== undefined) {
+      throw new MergeError(`${name} and ${other} are both shard ${shardText(head)}`);
+    }
+    this.#byIndex.set(head.shard.index, name);
+    const { reconnects: _, ...totals } = emptyTotals();
+    const state: ShardState = { name, input: this.#states.length, head, files: 0, totals };
+    this.#states.push(state);
+    return state;
+  }
+
+  /** One record of `r`'s `files`: checked, counted; returned typed. */
+  file(r: ShardState, raw: unknown, i: number): ReportFile {
+    const f = checkFile(r.name, raw, i);
+    const { count, index } = r.head.shard;
+    const owner = this.#seen.add(f.destination, r.input);
+    if (owner !== undefined) {
+      throw new MergeError(`${f.destination} is in both ${this.#states[owner].name} and ${r.name}`);
+    }
+    const belongs = shardOf(f.destination, count);
+    if (belongs !== index) {
+      throw new MergeError(
+        `${r.name} is shard ${shardText(r.head)} but lists ${f.destination}, ` +
+          `which belongs to shard ${belongs}/${count}`,
+      );
+    }
+    if (r.head.dryRun && (f.status === "uploaded" || f.bytesSent > 0)) {
+      throw new MergeError(
+        `${r.name} is a dry run but says ${f.destination} was ${
+          f.status === "uploaded" ? "uploaded" : "sent"
+        }: a dry run sends nothing (an edited or mixed-up report)`,
+      );
+    }
+    r.files++;
+    addToTotals(r.totals, f);
+    if (f.status === "planned") this.plannedBytes += f.size;
+    if (f.status === "failed" || f.status === "missing") {
+      if (this.problemCount++ < MAX_PROBLEMS) this.problems.push(f);
+    }
+    return f;
+  }
+
+  /** Every field of the report `r` (those after its `files` at least). */
+  end(r: ShardState, fields: Record<string, unknown>): void {
+    r.tail = checkTail(r.name, fields);
+  }
+
+  /** The merged report's head and tail, and the inputs' positions in shard order. */
+  finish(): { head: ReportHead; tail: ReportTail; order: number[] } {
+    if (this.#states.length === 0) throw new MergeError("no reports to merge");
+    const sorted = [...this.#states].sort((a, b) => a.head.shard.index - b.head.shard.index);
+    const { count, digest, config } = sorted[0].head.shard;
+    const absent = [...Array(count).keys()].filter((i) => !this.#byIndex.has(i));
+    if (absent.length > 0) {
+      const shown = absent.slice(0, 20).map((i) => `${i}/${count}`).join(", ");
+      throw new MergeError(
+        `no report for shard${absent.length === 1 ? "" : "s"} ${shown}${
+          absent.length > 20 ? ` and ${absent.length - 20} more` : ""
+        }; merge needs all ${count}`,
+      );
+    }
+    const starts = sorted.map((r) => Date.parse(r.head.startedAt));
+    const startedAt = Math.min(...starts);
+    const latest = sorted[starts.indexOf(Math.max(...starts))];
+    const earliest = sorted[starts.indexOf(startedAt)];
+    if (Date.parse(latest.head.startedAt) - startedAt > this.#maxSpreadMs) {
+      throw new MergeError(
+        `${earliest.name} started at ${earliest.head.startedAt} but ${latest.name} at ${latest.head.startedAt}: ` +
+          `more than ${hours(this.#maxSpreadMs)} apart, so one of them is from another run ` +
+          `(a stale report); merge the shards of one run (--max-spread HOURS to allow more)`,
+      );
+    }
+    const tails = sorted.map((r) => r.tail!);
+    const finishedAt = Math.max(...tails.map((t) => Date.parse(t.finishedAt)));
+    const signals = tails.flatMap((t) => (t.interrupted ? [t.interrupted] : []));
+    const interrupted = signals.includes("SIGTERM") ? "SIGTERM" : signals[0];
+    const totals = emptyTotals(tails.reduce((n, t) => n + t.totals.reconnects, 0));
+    for (const r of sorted) {
+      for (const [k, v] of Object.entries(r.totals)) totals[k as keyof Totals] += v;
+    }
+    const entries = mergeEntries(tails);
+    const head: ReportHead = {
+      version: 2,
+      startedAt: new Date(startedAt).toISOString(),
+      server: sorted[0].head.server,
+      dryRun: sorted[0].head.dryRun,
+      merged: {
+        count,
+        digest,
+        config,
+        shards: sorted.map((r) => ({
+          index: r.head.shard.index,
+          exitCode: r.tail!.exitCode,
+          startedAt: r.head.startedAt,
+          finishedAt: r.tail!.finishedAt,
+        })),
+      },
+    };
+    const tail: ReportTail = {
+      finishedAt: new Date(finishedAt).toISOString(),
+      durationMs: finishedAt - startedAt,
+      workers: tails.reduce((n, t) => n + t.workers, 0),
+      ...(interrupted ? { interrupted } : {}),
+      exitCode: worstExitCode(tails.map((t) => t.exitCode)),
+      totals,
+      ...(entries.length > 0 ? { entries } : {}),
+    };
+    return { head, tail, order: sorted.map((r) => r.input) };
+  }
+
+  /** The reports read so far, in input order. */
+  get states(): readonly ShardState[] {
+    return this.#states;
+  }
+}
+
 /** Folder entries' totals: each shard walked the same folders, so the counts add up by entry. */
-function mergeEntries(reports: Report[]): { entries?: ReportEntry[] } {
+function mergeEntries(tails: ReportTail[]): ReportEntry[] {
   const byIndex = new Map<number, ReportEntry>();
-  for (const e of reports.flatMap((r) => r.entries ?? [])) {
+  for (const e of tails.flatMap((t) => t.entries ?? [])) {
     const sum = byIndex.get(e.index);
     if (!sum) {
       byIndex.set(e.index, { ...e });
@@ -173,57 +286,152 @@ function mergeEntries(reports: Report[]): { entries?: ReportEntry[] } {
       if (typeof value === "number" && k !== "index") (sum[k] as number) += value;
     }
   }
-  const entries = [...byIndex.values()].sort((a, b) => a.index - b.index);
-  return entries.length > 0 ? { entries } : {};
+  return [...byIndex.values()].sort((a, b) => a.index - b.index);
 }
 
-const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed", "deleted"]);
-
-/** Enough checking that a wrong or truncated file gets a sentence, not a TypeError. */
-function checkShape(name: string, raw: unknown): ShardReport {
-  const r = raw as Partial<Report> | null;
-  const bad = (what: string) => new MergeError(`${name} is not an ftpbatch report: ${what}`);
-  if (typeof r !== "object" || r === null || Array.isArray(r)) throw bad("not a JSON object");
-  if (r.version !== 1) throw bad(`"version" is ${JSON.stringify(r.version)}, expected 1`);
-  if (!Array.isArray(r.files)) throw bad('no "files" array');
-  if (typeof r.totals !== "object" || r.totals === null) throw bad('no "totals"');
-  if (typeof r.server !== "object" || r.server === null) throw bad('no "server"');
-  for (const key of ["startedAt", "finishedAt"] as const) {
-    if (typeof r[key] !== "string" || Number.isNaN(Date.parse(r[key]))) throw bad(`bad "${key}"`);
+/** Another report must match the first one's server, shard count, config and kind of run. */
+function fits(name: string, head: ShardState["head"], first: ShardState): void {
+  if (serverText(head) !== serverText(first.head)) {
+    throw new MergeError(
+      `${name} (${serverText(head)}) is for another server than ${first.name} (${
+        serverText(first.head)
+      })`,
+    );
   }
-  r.files.forEach((f, i) => {
-    if (typeof f?.destination !== "string" || !STATUSES.has(f?.status)) {
-      throw bad(`files[${i}] has no destination or status`);
-    }
-  });
-  const s = r.shard;
+  if (head.shard.count !== first.head.shard.count) {
+    throw new MergeError(
+      `${name} is shard ${shardText(head)} but ${first.name} is shard ${
+        shardText(first.head)
+      }: shards of different counts do not fit together`,
+    );
+  }
+  if (head.shard.digest !== first.head.shard.digest) {
+    throw new MergeError(
+      `${name} and ${first.name} come from different configs (their lists of files differ)`,
+    );
+  }
+  if (head.shard.config !== first.head.shard.config) {
+    throw new MergeError(
+      `${name} and ${first.name} were run under different settings (the digests of their ` +
+        `effective configs differ: another include, exclude, source, skip rule or server option)`,
+    );
+  }
+  if (head.dryRun !== first.head.dryRun) {
+    throw new MergeError(`${name} and ${first.name} mix a dry run with a real run`);
+  }
+}
+
+/** The error for a file that is not a report at all (`what` says why). */
+export function notReport(name: string, what: string): MergeError {
+  return new MergeError(`${name} is not an ftpbatch report: ${what}`);
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The fields before `files`, checked enough that a wrong file gets a sentence, not a TypeError. */
+function checkHead(name: string, r: Record<string, unknown>): ShardState["head"] {
+  const bad = (what: string) => notReport(name, what);
+  if (r.version !== 1 && r.version !== 2) {
+    throw bad(`"version" is ${JSON.stringify(r.version)}, expected 1 or 2`);
+  }
+  const server = r.server as ReportHead["server"] | undefined;
+  if (typeof server !== "object" || server === null) throw bad('no "server" before "files"');
+  if (typeof r.startedAt !== "string" || Number.isNaN(Date.parse(r.startedAt))) {
+    throw bad('bad "startedAt"');
+  }
+  const s = r.shard as Partial<ReportShard> | undefined;
   if (
     typeof s !== "object" || s === null || !Number.isInteger(s.index) ||
     !Number.isInteger(s.count) || typeof s.digest !== "string"
   ) {
     throw new MergeError(
-      `${name} is not a shard report (no "shard" field); write shard reports with upload --shard K/N`,
+      `${name} is not a shard report (no "shard" field before "files"); write shard reports with upload --shard K/N`,
     );
   }
+  if (s.count! < 1 || s.index! < 0 || s.index! >= s.count!) {
+    throw new MergeError(
+      `${name} says shard ${s.index}/${s.count}: shards of ${s.count} are numbered 0 to ${
+        s.count! - 1
+      }`,
+    );
+  }
+  if (typeof s.config !== "string" || !HEX64.test(s.config)) {
+    throw new MergeError(
+      `${name} has no digest of its config ("shard.config"): it was written by an older ` +
+        `ftpbatch, so it cannot be told apart from a shard run under other settings; ` +
+        `run the shards again with this version`,
+    );
+  }
+  if (typeof r.dryRun !== "boolean") throw bad('no "dryRun"');
+  return {
+    version: 2,
+    startedAt: r.startedAt,
+    server,
+    dryRun: r.dryRun,
+    shard: s as ReportShard,
+  };
+}
+
+/** The fields after `files` (for a report in memory: all of them). */
+function checkTail(name: string, r: Record<string, unknown>): ReportTail {
+  const bad = (what: string) => notReport(name, what);
+  const totals = r.totals as Totals | undefined;
+  if (typeof totals !== "object" || totals === null) throw bad('no "totals"');
+  if (typeof r.finishedAt !== "string" || Number.isNaN(Date.parse(r.finishedAt))) {
+    throw bad('bad "finishedAt"');
+  }
   // Reports written before `exitCode` existed: the same rule the run used (3 cannot be told).
-  const exitCode = r.exitCode ?? exitCodeFor(r as Report);
+  const exitCode = (r.exitCode ?? exitCodeFor(r as unknown as Report)) as number;
   if (!EXIT_SEVERITY.includes(exitCode)) {
     throw bad(`"exitCode" ${JSON.stringify(exitCode)} is not one ftpbatch writes`);
   }
-  return { ...(r as ShardReport), exitCode };
+  if (r.entries !== undefined && !Array.isArray(r.entries)) throw bad('"entries" is not a list');
+  return {
+    finishedAt: r.finishedAt,
+    durationMs: Number(r.durationMs) || 0,
+    workers: Number(r.workers) || 0,
+    ...(r.interrupted === "SIGINT" || r.interrupted === "SIGTERM"
+      ? { interrupted: r.interrupted }
+      : {}),
+    exitCode,
+    totals: { ...totals, reconnects: Number(totals.reconnects) || 0 },
+    ...(r.entries ? { entries: r.entries as ReportEntry[] } : {}),
+  };
 }
 
-function serverText(r: Report): string {
+const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed", "deleted"]);
+const COUNTS = ["size", "bytesSent", "attempts"] as const;
+
+function checkFile(name: string, raw: unknown, i: number): ReportFile {
+  const f = raw as Partial<ReportFile> | null;
+  if (typeof f?.destination !== "string" || !STATUSES.has(f?.status as string)) {
+    throw notReport(name, `files[${i}] has no destination or status`);
+  }
+  for (const key of COUNTS) {
+    const v = f[key];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw notReport(
+        name,
+        `files[${i}] (${f.destination}) has ${key} ${
+          JSON.stringify(v)
+        }, not a whole number of 0 or more`,
+      );
+    }
+  }
+  return f as ReportFile;
+}
+
+function serverText(r: ReportHead): string {
   const s = r.server;
   const tls = s.secure === "implicit" ? " (implicit FTPS)" : s.secure ? " (FTPS)" : "";
   return `${s.user}@${s.host}:${s.port}${tls}`;
 }
 
-function shardText(r: ShardReport): string {
+function shardText(r: { shard: ReportShard }): string {
   return `${r.shard.index}/${r.shard.count}`;
 }
 
-/** By UTF-16 code unit (not `localeCompare`), so the order is the same on every machine. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+function hours(ms: number): string {
+  const h = ms / 3600_000;
+  return `${Number.isInteger(h) ? h : h.toFixed(2)} hour${h === 1 ? "" : "s"}`;
 }

@@ -2,6 +2,12 @@
  * The run report: one JSON document a scheduler can keep, a short human
  * summary, and the exit code. Pure: the coordinator collects, this shapes.
  *
+ * Version 2 lays the document out in the order a run learns it, so it can be
+ * written while the run goes (`report_writer.ts`): the fields known at the
+ * start (`ReportHead`), then `files` (in the order they were decided), then
+ * the fields known at the end (`ReportTail`: totals, exit code). A JSON
+ * parser sees the same fields as in version 1.
+ *
  * @example
  * ```ts
  * import { exitCodeFor } from "./report.ts";
@@ -60,25 +66,30 @@ export interface Totals {
   reconnects: number;
 }
 
-export interface Report {
-  version: 1;
+/** The fields a run knows at its start: written before `files`. */
+export interface ReportHead {
+  version: 2;
   startedAt: string;
-  finishedAt: string;
-  durationMs: number;
   /** Never the password. `encoding` only for a legacy code page (`server.encoding`). */
   server: { host: string; port: number; user: string; secure: Secure; encoding?: string };
-  workers: number;
   dryRun: boolean;
   /** `--plan`: connected and listed, changed nothing; `planned` is what a run would do. */
   plan?: true;
-  /** Set when a signal ended the run early. */
-  interrupted?: "SIGINT" | "SIGTERM";
-  /** The exit code of the run that wrote this report (see `EXIT`). */
-  exitCode: number;
   /** Set when the run took one shard of the config's files (`--shard K/N`). */
   shard?: ReportShard;
   /** Set on a report merged from shard reports (`report merge`). */
   merged?: MergedFrom;
+}
+
+/** The fields known only at the end: written after `files`. */
+export interface ReportTail {
+  finishedAt: string;
+  durationMs: number;
+  workers: number;
+  /** Set when a signal ended the run early. */
+  interrupted?: "SIGINT" | "SIGTERM";
+  /** The exit code of the run that wrote this report (see `EXIT`). */
+  exitCode: number;
   /** Things said once for the whole run (the server cannot set modification times). */
   notes?: string[];
   totals: Totals;
@@ -88,8 +99,20 @@ export interface Report {
    * folders created.
    */
   entries?: ReportEntry[];
-  files: ReportFile[];
 }
+
+/** The whole report as a JSON parser sees it. */
+export type Report = ReportHead & { files: ReportFile[] } & ReportTail;
+
+/**
+ * A report without its files, for the summary: the first problems (failed
+ * or missing files) and how many there were in all, and the bytes planned.
+ */
+export type ReportSummary = ReportHead & ReportTail & {
+  problems: ReportFile[];
+  problemCount: number;
+  plannedBytes: number;
+};
 
 /** Totals of one folder entry (see `Report.entries`). */
 export interface ReportEntry extends Omit<Totals, "reconnects"> {
@@ -108,12 +131,19 @@ export interface ReportShard {
   count: number;
   /** `filesDigest` of the whole config's file list: equal in every shard of one config. */
   digest: string;
+  /**
+   * `configDigest` of the whole effective config (server, options, every
+   * entry's source, destination and filters): shards run under other
+   * settings are not merged.
+   */
+  config: string;
 }
 
 /** What a merged report was made of. */
 export interface MergedFrom {
   count: number;
   digest: string;
+  config: string;
   /** Each shard's own exit code and time span, by index. */
   shards: { index: number; exitCode: number; startedAt: string; finishedAt: string }[];
 }
@@ -126,7 +156,7 @@ export const EXIT = {
   connect: 3,
   /** Another run holds the `--lock` file (or the `--remote-lock`); this one did not start. */
   locked: 4,
-  /** Every file went well but the mirror deletions were refused (over the cap, an unreadable listing). */
+  /** Every file went well but the mirror deletions were refused (over the cap, an empty source). */
   deletionsRefused: 5,
   SIGINT: 130,
   SIGTERM: 143,
@@ -152,33 +182,60 @@ export interface ReportInput {
 
 export function buildReport(input: ReportInput): Report {
   const totals = totalsOf(input.files, input.reconnects);
+  return {
+    ...reportHead(input),
+    files: input.files,
+    ...reportTail(input, totals, input.entries),
+  };
+}
+
+/** The fields known at the start of a run. */
+export function reportHead(
+  input: Pick<ReportInput, "startedAt" | "server" | "dryRun" | "plan" | "shard">,
+): ReportHead {
+  return {
+    version: 2,
+    startedAt: input.startedAt.toISOString(),
+    server: input.server,
+    dryRun: input.dryRun ?? false,
+    ...(input.plan ? { plan: true as const } : {}),
+    ...(input.shard ? { shard: input.shard } : {}),
+  };
+}
+
+/** The fields known at the end of a run, with its exit code. */
+export function reportTail(
+  input: Omit<ReportInput, "files" | "server" | "dryRun" | "plan" | "shard" | "entries">,
+  totals: Totals,
+  entries?: ReportEntry[],
+): ReportTail {
   const interrupted = input.interrupted ? { interrupted: input.interrupted } : {};
   const exitCode = input.connectFailed && !input.interrupted
     ? EXIT.connect
     : exitCodeFor({ totals, ...interrupted });
   return {
-    version: 1,
-    startedAt: input.startedAt.toISOString(),
     finishedAt: input.finishedAt.toISOString(),
     durationMs: input.finishedAt.getTime() - input.startedAt.getTime(),
-    server: input.server,
     workers: input.workers,
-    dryRun: input.dryRun ?? false,
-    ...(input.plan ? { plan: true as const } : {}),
     ...interrupted,
     exitCode,
-    ...(input.shard ? { shard: input.shard } : {}),
     ...(input.notes?.length ? { notes: input.notes } : {}),
     totals,
-    ...(input.entries?.length ? { entries: input.entries } : {}),
-    files: input.files,
+    ...(entries?.length ? { entries } : {}),
   };
 }
 
 /** Counts by status and bytes of `files` (also used to total merged shard reports). */
 export function totalsOf(files: ReportFile[], reconnects: number): Totals {
-  const totals: Totals = {
-    files: files.length,
+  const totals = emptyTotals(reconnects);
+  for (const f of files) addToTotals(totals, f);
+  return totals;
+}
+
+/** Totals of no file yet. */
+export function emptyTotals(reconnects = 0): Totals {
+  return {
+    files: 0,
     uploaded: 0,
     skipped: 0,
     planned: 0,
@@ -188,28 +245,28 @@ export function totalsOf(files: ReportFile[], reconnects: number): Totals {
     bytesSent: 0,
     reconnects,
   };
-  for (const f of files) {
-    if (f.action === "delete") {
-      totals.deleted ??= 0;
-      totals.plannedDeletions ??= 0;
-      if (f.status === "planned") totals.plannedDeletions++;
-      else if (f.status === "deleted") totals.deleted++;
-      else totals[f.status]++;
-      continue;
-    }
-    totals[f.status as Exclude<FileStatus, "deleted">]++;
-    if (f.status === "uploaded") totals.bytes += f.size;
-    totals.bytesSent += f.bytesSent;
+}
+
+/** Counts one more file into `totals` (or an entry's totals). */
+export function addToTotals(totals: Omit<Totals, "reconnects">, f: ReportFile): void {
+  totals.files++;
+  if (f.action === "delete") {
+    totals.deleted ??= 0;
+    totals.plannedDeletions ??= 0;
+    if (f.status === "planned") totals.plannedDeletions++;
+    else if (f.status === "deleted") totals.deleted++;
+    else totals[f.status]++;
+    return;
   }
-  return totals;
+  totals[f.status as Exclude<FileStatus, "deleted">]++;
+  if (f.status === "uploaded") totals.bytes += f.size;
+  totals.bytesSent += f.bytesSent;
 }
 
 /**
- * The report as JSON text in pieces: the header indented, then one compact
- * line per file, so a 100,000-file report is written without building one
- * giant string (peak memory) and still reads line by line. Each file's
- * `error` passes through `safeText` with `secrets` (the password): a last line
- * of defence against server text with escape sequences or an echoed password.
+ * The report as JSON text in pieces, laid out as `report_writer.ts` streams
+ * it (head, one compact line per file, tail), so a 100,000-file report is
+ * written without building one giant string.
  */
 export function* reportJson(
   report: Report,
@@ -218,17 +275,52 @@ export function* reportJson(
     filesPerChunk?: number;
   } = {},
 ): Generator<string> {
-  const { files, ...head } = report;
-  const header = JSON.stringify({ ...head, files: [] }, null, 2);
-  // The header ends with `"files": []\n}`: open the array there.
-  yield header.slice(0, header.lastIndexOf("[")) + "[";
+  const { head, files, tail } = splitReport(report);
+  yield headJson(head);
   for (let i = 0; i < files.length; i += filesPerChunk) {
-    const lines = files.slice(i, i + filesPerChunk).map((f) =>
-      JSON.stringify(f.error === undefined ? f : { ...f, error: safeText(f.error, secrets) })
-    );
-    yield (i === 0 ? "\n    " : ",\n    ") + lines.join(",\n    ");
+    const lines = files.slice(i, i + filesPerChunk).map((f) => fileJson(f, secrets));
+    yield (i === 0 ? "" : ",") + lines.join(",");
   }
-  yield files.length > 0 ? "\n  ]\n}\n" : "]\n}\n";
+  yield tailJson(tail, files.length);
+}
+
+/** `{`, the head's fields, and the opening of `files`. */
+export function headJson(head: ReportHead): string {
+  const text = JSON.stringify(head, null, 2);
+  return text.slice(0, text.lastIndexOf("\n}")) + ',\n  "files": [';
+}
+
+/**
+ * One file's line (with its leading newline and indent). Its `error` passes
+ * through `safeText` with `secrets` (the password): a last line of defence
+ * against server text with escape sequences or an echoed password.
+ */
+export function fileJson(f: ReportFile, secrets: readonly (string | undefined)[]): string {
+  return "\n    " +
+    JSON.stringify(f.error === undefined ? f : { ...f, error: safeText(f.error, secrets) });
+}
+
+/** The end of `files` and the tail's fields (`count`: files written). */
+export function tailJson(tail: ReportTail, count: number): string {
+  const text = JSON.stringify(tail, null, 2);
+  return (count > 0 ? "\n  ],\n" : "],\n") + text.slice(text.indexOf("\n") + 1) + "\n";
+}
+
+/** The three parts of a report in memory. */
+export function splitReport(
+  r: Report,
+): { head: ReportHead; files: ReportFile[]; tail: ReportTail } {
+  const { version, startedAt, server, dryRun, plan, shard, merged, files, ...tail } = r;
+  const head: ReportHead = {
+    version,
+    startedAt,
+    server,
+    dryRun,
+    ...(plan ? { plan } : {}),
+    ...(shard ? { shard } : {}),
+    ...(merged ? { merged } : {}),
+  };
+  return { head, files, tail };
 }
 
 /** 0 all uploaded, skipped or planned; 1 any missing or failed; 130/143 interrupted. */
@@ -242,19 +334,36 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/** The summary's view of an in-memory report. */
+export function summaryOf(report: Report, maxProblems = MAX_PROBLEMS): ReportSummary {
+  const { files, ...rest } = report;
+  const problems = files.filter((f) => f.status === "missing" || f.status === "failed");
+  return {
+    ...rest,
+    problems: problems.slice(0, maxProblems),
+    problemCount: problems.length,
+    plannedBytes: files.reduce((n, f) => n + (f.status === "planned" ? f.size : 0), 0),
+  };
+}
+
+/** Problems the summary lists one by one; the report has them all. */
+export const MAX_PROBLEMS = 50;
+
 /**
- * A few lines for people: counts, bytes, rate, and every problem with its
- * reason. The rate is bytes sent over the run's time: bytes of completed
- * files would count a resumed file's earlier part as sent now. Problem lines
- * pass through `safeText` with `secrets` (escape sequences, echoed password).
+ * A few lines for people: counts, bytes, rate, and the problems with their
+ * reasons (the first `MAX_PROBLEMS`, then "… and N more in the report").
+ * The rate is bytes sent over the run's time: bytes of completed files would
+ * count a resumed file's earlier part as sent now. Problem lines pass through
+ * `safeText` with `secrets` (escape sequences, echoed password).
  */
 export function summarize(
-  report: Report,
-  { secrets = [], maxProblems = 50 }: {
+  input: Report | ReportSummary,
+  { secrets = [], maxProblems = MAX_PROBLEMS }: {
     secrets?: readonly (string | undefined)[];
     maxProblems?: number;
   } = {},
 ): string {
+  const report = "files" in input ? summaryOf(input, maxProblems) : input;
   const t = report.totals;
   const secs = Math.max(report.durationMs, 1) / 1000;
   const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : "";
@@ -268,23 +377,23 @@ export function summarize(
       }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
         report.dryRun ? `${t.planned} planned, ` : ""
       }${t.deleted ? `${t.deleted} deleted, ` : ""}${t.missing} missing, ${t.failed} failed`,
-    // A dry run connects to nothing: no rate, no connections to claim.
-    report.dryRun
-      ? `${
-        formatBytes(report.files.reduce((n, f) => n + (f.status === "planned" ? f.size : 0), 0))
-      } to send; nothing sent`
+    // A dry run connects to nothing, a plan sends nothing: no rate, no connections to claim.
+    report.dryRun || report.plan
+      ? `${formatBytes(report.plannedBytes)} to send; nothing sent`
       : transferLine(report, secs),
   ];
   for (const note of report.notes ?? []) lines.push(`note: ${safeText(note, secrets)}`);
   if (report.interrupted) lines.push(`interrupted by ${report.interrupted}`);
-  const problems = report.files.filter((f) => f.status === "missing" || f.status === "failed");
-  for (const f of problems.slice(0, maxProblems)) {
+  for (const f of report.problems.slice(0, maxProblems)) {
+    // The password is looked for in the error only (server text), not in the paths.
     lines.push(
-      safeText(`  ${f.status}: ${f.source} -> ${f.destination}: ${f.error ?? ""}`, secrets),
+      `${safeText(`  ${f.status}: ${f.source} -> ${f.destination}`)}: ${
+        safeText(f.error ?? "", secrets)
+      }`,
     );
   }
-  if (problems.length > maxProblems) {
-    lines.push(`  … and ${problems.length - maxProblems} more in the report`);
+  if (report.problemCount > maxProblems) {
+    lines.push(`  … and ${report.problemCount - maxProblems} more in the report`);
   }
   return lines.join("\n");
 }
@@ -294,7 +403,7 @@ export function summarize(
  * "0 B complete … over 4 connections": a re-run that found everything unchanged
  * is the usual nightly case, and it opened no upload connection.
  */
-function transferLine(report: Report, secs: number): string {
+function transferLine(report: ReportSummary, secs: number): string {
   const t = report.totals;
   const time = `${secs.toFixed(2)} s`;
   if (t.bytesSent === 0 && t.uploaded === 0 && t.failed === 0 && !report.interrupted) {

@@ -10,26 +10,35 @@
 
 import { posix } from "node:path";
 import type { UploadSettings } from "./messages.ts";
-import { type CheckedSource, planJobs } from "../plan/plan.ts";
+import { planJobs } from "../plan/plan.ts";
 import { filesDigest } from "../plan/shard.ts";
-import { buildReport, EXIT, type Report, type ReportFile } from "../report/report.ts";
+import { type Report, reportHead, type ReportSummary, reportTail } from "../report/report.ts";
+import { ReportTally } from "../report/report_tally.ts";
+import { ReportCollector } from "../report/collector.ts";
+import { type ReportSink, temporaryName } from "../report/report_writer.ts";
+import { configDigest } from "../report/config_digest.ts";
 import type { LocalIdentity } from "./sources.ts";
-import { FolderFeed } from "./folder_feed.ts";
-import { assembleFiles, sortEntries } from "./folder_sources.ts";
+import { FolderFeed, type WalkedFile } from "./folder_feed.ts";
+import { sortEntries } from "./folder_sources.ts";
 import { skipScreen } from "./folder_skip.ts";
 import type { WalkHook } from "./walk.ts";
-import { Pool, type PoolResult } from "./pool.ts";
+import { Pool } from "./pool.ts";
 import { checkRemote } from "./remote_check.ts";
-import { unsentReason } from "./progress.ts";
+import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
+import { newServerClock } from "../plan/server_clock.ts";
 import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
 import { FileTeller } from "./file_teller.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
+import { sharedBandwidth } from "../ftp/bandwidth.ts";
+import type { ActiveSettings } from "../ftp/active.ts";
+import { EPSV_FALLBACK_NOTE, epsvFellBack, epsvMemory } from "../ftp/passive.ts";
 import { destinationCheck } from "../config/encoding.ts";
 import { deployDeletionStep } from "./deploy_steps.ts";
 import { ContentSkip } from "./deploy_manifest.ts";
+import { EXIT, type ReportFile } from "../report/report.ts";
 
 export interface RunOptions {
   config: Config;
@@ -52,10 +61,25 @@ export interface RunOptions {
    * `progress` a few times a second while workers run. The caller emits `run-end`.
    */
   onEvent?: (event: RunEvent) => void;
+  /**
+   * Where each file's record goes as soon as it is final (the report file,
+   * `ReportWriter`). Without one, the records are kept and returned in
+   * `RunOutcome.report.files` (config order): for tests and small runs.
+   */
+  sink?: ReportSink;
+  /**
+   * Count the folder sources' files ahead of the walk (a second walk, names
+   * and sizes), so `progress` events carry the total early: for a progress
+   * line that shows it.
+   */
+  countAhead?: boolean;
 }
 
 export interface RunOutcome {
+  /** The report; its `files` are empty when they went to `RunOptions.sink`. */
   report: Report;
+  /** Totals and the first problems, for the summary. */
+  summary: ReportSummary;
   exitCode: number;
   /** Set when no connection could be made at all (exit 3). */
   connectError?: string;
@@ -70,14 +94,12 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const shard = config.options.shard;
   const { checked, folders } = sortEntries(config);
   let jobs = planJobs(checked);
-  let results = new Map<number, PoolResult>();
   let reconnects = 0;
   let connections = 0;
   let connectError: string | undefined;
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
+  let timesUnsupported = false;
   const notes: string[] = [];
-  const skipped = new Map<number, string>();
-  let deletionsRefused = false;
   const settings = uploadSettings(opts);
   // skip "hash": the server's hashes or the deploy manifest decide (deploy_manifest.ts).
   const content = config.options.skip === "hash" && !opts.dryRun
@@ -93,42 +115,62 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     : undefined;
   const remote = {
     rule: config.options.skip,
-    ...(content ? { content } : {}),
     // A plan writes nothing: not even the time probe's empty file.
     ...(opts.plan ? { readOnly: true } : {}),
+    ...(content ? { content } : {}),
     login: settings.server,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
     log: opts.log,
     signal: opts.signal,
+    // One per run: the server's time zones are learned once, by the first check that needs them.
+    clock: newServerClock(config.server.listTimeZone),
   };
+  const server = {
+    host: config.server.host,
+    port: config.server.port,
+    user: config.server.user ?? "anonymous",
+    secure: config.server.secure,
+    ...(isUtf8(config.server.encoding) ? {} : { encoding: config.server.encoding }),
+  };
+  const head = reportHead({
+    startedAt,
+    server,
+    dryRun: opts.dryRun,
+    plan: opts.plan,
+    ...(shard
+      ? { shard: { ...shard, digest: filesDigest(config.files), config: configDigest(config) } }
+      : {}),
+  });
+  const tally = new ReportTally(
+    folders.map((f) => ({ index: f.entry.index, source: f.entry.source, destination: f.remote })),
+  );
+  const collector = opts.sink ? undefined : new ReportCollector();
+  opts.sink?.begin(head);
+  const emit = opts.onEvent ?? (() => {});
+  const teller = new FileTeller(emit, checked, (file, c, id) => {
+    tally.add(file, c.entry.index);
+    if (opts.sink) opts.sink.file(file);
+    else collector!.add(file, c.entry.index, id);
+  }, { dryRun: opts.dryRun || opts.plan });
   const feed = new FolderFeed(folders, {
     shard,
     listed: new Set(checked.map((c) => c.entry.destination)),
     // This run's own outputs are not sources, even inside a source folder.
-    ignore: new Set([config.options.report, config.options.lock].filter((p) => p !== undefined)),
+    ignore: outputsOf(config),
     firstId: config.files.length,
     log: opts.log,
     hook: opts.walkHook,
+    onFile: (w: WalkedFile) => {
+      teller.walked(w, w.id);
+      if (!w.ok || w.entry.unencodable) teller.tell(w.id);
+    },
+    onSkipped: (id, reason) => teller.tell(id, { skipReason: reason }),
     ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
     ...(!opts.dryRun && config.options.skip !== "none"
       ? { screen: content ? content.screen(skipScreen(remote, notes)) : skipScreen(remote, notes) }
       : {}),
   });
-  const emit = opts.onEvent ?? (() => {});
-  const teller = new FileTeller(
-    emit,
-    checked,
-    feed,
-    (c, id) =>
-      toReportFile(
-        c,
-        results.get(id),
-        opts.dryRun || opts.plan,
-        interrupted,
-        skipped.get(id) ?? feed.skipped.get(id),
-      ),
-  );
   emit({
     type: "run-start",
     ...teller.known,
@@ -148,12 +190,13 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     if (check.loginRefused) {
       connectError = check.loginRefused;
       const reason = unsentReason({ connected: false, connectError, interrupted: false });
-      for (const job of jobs) results.set(job.id, { ...unsentResult(job, reason), worker: 0 });
+      for (const job of jobs) {
+        teller.tell(job.id, { result: { ...unsentResult(job, reason), worker: 0 } });
+      }
     }
     jobs = check.loginRefused ? [] : check.send;
     content?.expect(jobs);
-    for (const s of check.skipped) skipped.set(s.job.id, s.reason);
-    for (const s of check.skipped) teller.tell(s.job.id);
+    for (const s of check.skipped) teller.tell(s.job.id, { skipReason: s.reason });
     notes.push(...check.notes);
     if (check.skipped.length > 0) {
       opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
@@ -174,145 +217,121 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       if (ino !== undefined) job.ino = ino;
       if (ctimeMs !== undefined) job.ctimeMs = ctimeMs;
     }
+    // The total of the folder walks, known early for the progress line (a second, cheap walk).
+    let poolDone = false;
+    const counting = folders.length > 0 && opts.countAhead
+      ? feed.countAhead((f, b) => teller.countedAhead(f, b), () => poolDone)
+      : Promise.resolve();
     const pool = new Pool({
-      settings: uploadSettings(opts),
+      // The same settings as the skip phase: one rate limit, one memory of EPSV for the run.
+      settings,
       workers,
       log: opts.log,
       onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
-      onResult: (id, r) => {
-        results.set(id, r);
-        content?.settled(id, r.status);
-        teller.tell(id);
+      onResult: (id, result) => {
+        if (result.timeSet === "unsupported") timesUnsupported = true;
+        content?.settled(id, result.status);
+        teller.tell(id, { result });
       },
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
       ...(folders.length > 0 ? { feed } : {}),
     }, jobs);
-    ({ results, reconnects, interrupted, connectError, peakConnections: connections } = await pool
-      .run());
+    ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool.run());
+    poolDone = true;
+    await counting.catch(() => {}); // a folder that vanished meanwhile: the walk reports it
   }
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
-  if (!interrupted) await feed.drain();
-  if (feed.skipped.size > 0) {
-    opts.log?.(`already on the server, not sent: ${feed.skipped.size} walked file(s)`);
+  teller.tellRest({ interrupted: Boolean(interrupted) });
+  if (!interrupted) await feed.drain((jobs) => jobs.forEach((j) => teller.tell(j.id)));
+  await feed.close();
+  notes.push(...feed.notes);
+  if (feed.skippedCount > 0) {
+    opts.log?.(`already on the server, not sent: ${feed.skippedCount} walked file(s)`);
   }
 
   // Said once, whether the skip phase or an upload found it out.
-  if ([...results.values()].some((r) => r.timeSet === "unsupported")) {
-    if (!notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
-  }
-  const { files, entries } = assembleFiles(
-    checked,
-    folders,
-    feed.files,
-    feed.tallies,
-    // The files told already keep their entry; those no worker answered for are told now.
-    teller.final,
-  );
+  if (timesUnsupported && !notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
+  if (epsvFellBack(settings.server.epsvLearned)) notes.push(EPSV_FALLBACK_NOTE);
+  tally.totals.reconnects = reconnects;
+  const extras = (index: number) => feed.tallies[folders.findIndex((f) => f.entry.index === index)];
+  let deletionsRefused = false;
   if (!opts.dryRun) {
+    let order = 0;
     const step = await deployDeletionStep({
       config,
       login: settings.server,
       folders,
-      entries,
-      files,
+      entries: tally.entries(extras),
+      failedOrMissing: tally.totals.failed + tally.totals.missing,
       plan: Boolean(opts.plan),
       interrupted,
       connectError,
       signal: opts.signal,
       log: opts.log,
-      onRecord: (file) => {
+      onRecord: (file: ReportFile, entry: number) => {
         if (file.status === "deleted") content?.forget(file.destination);
-        files.push(file);
+        tally.add(file, entry);
         emit({ type: "file", file });
+        if (opts.sink) opts.sink.file(file);
+        else collector!.add(file, entry, Number.MAX_SAFE_INTEGER - 1e6 + order++);
       },
     });
     notes.push(...step.notes);
     deletionsRefused = step.refused !== undefined;
+    if (folders.some((f) => f.entry.tree?.mirror)) {
+      tally.totals.deleted ??= 0;
+      tally.totals.plannedDeletions ??= 0;
+    }
   }
   if (content) {
     await content.close();
     notes.push(...content.notes);
   }
-  const report = buildReport({
-    startedAt,
-    finishedAt: new Date(),
-    server: {
-      host: config.server.host,
-      port: config.server.port,
-      user: config.server.user ?? "anonymous",
-      secure: config.server.secure,
-      ...(isUtf8(config.server.encoding) ? {} : { encoding: config.server.encoding }),
+  const entries = tally.entries(extras);
+  const tail = reportTail(
+    {
+      startedAt,
+      finishedAt: new Date(),
+      // The connections that actually logged in (at most at once), not the number asked for.
+      workers: opts.dryRun ? workers : connections,
+      notes,
+      interrupted,
+      reconnects,
+      connectFailed: Boolean(connectError),
     },
-    // The connections that actually logged in (at most at once), not the number asked for.
-    workers: opts.dryRun ? workers : connections,
-    notes,
-    dryRun: opts.dryRun,
-    plan: opts.plan,
-    interrupted,
-    reconnects,
-    connectFailed: Boolean(connectError),
-    ...(shard ? { shard: { ...shard, digest: filesDigest(config.files) } } : {}),
+    tally.totals,
     entries,
-    files,
-  });
-  if (deletionsRefused && report.exitCode === EXIT.ok) report.exitCode = EXIT.deletionsRefused;
-  if (folders.some((f) => f.entry.tree?.mirror) && !opts.dryRun) {
-    report.totals.deleted ??= 0;
-    report.totals.plannedDeletions ??= 0;
-  }
-  const exitCode = report.exitCode;
-  return { report, exitCode, ...(connectError ? { connectError } : {}) };
+  );
+  if (deletionsRefused && tail.exitCode === EXIT.ok) tail.exitCode = EXIT.deletionsRefused;
+  const report: Report = { ...head, files: collector?.files() ?? [], ...tail };
+  const summary: ReportSummary = {
+    ...head,
+    ...tail,
+    problems: tally.problems,
+    problemCount: tally.problemCount,
+    plannedBytes: tally.plannedBytes,
+  };
+  return { report, summary, exitCode: tail.exitCode, ...(connectError ? { connectError } : {}) };
+}
+
+/** The run's own files (report, lock, and the report's temporary name): never sources. */
+function outputsOf(config: Config): Set<string> {
+  const { report, lock } = config.options;
+  const paths = [report, lock].filter((p) => p !== undefined);
+  if (report) paths.push(temporaryName(report));
+  return new Set(paths);
 }
 
 function signalName(reason: unknown): "SIGINT" | "SIGTERM" {
   return reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
 }
 
-function toReportFile(
-  c: CheckedSource,
-  r: PoolResult | undefined,
-  dryRun: boolean | undefined,
-  interrupted: string | undefined,
-  skipReason: string | undefined,
-): ReportFile {
-  const base = { source: c.entry.source, destination: c.entry.destination };
-  const unsent = (
-    status: ReportFile["status"],
-    size: number,
-    more: { error?: string; reason?: string } = {},
-  ): ReportFile => ({
-    ...base,
-    status,
-    size,
-    bytesSent: 0,
-    attempts: 0,
-    resumedFrom: [],
-    worker: 0,
-    durationMs: 0,
-    ...more,
-  });
-  if (!c.ok) return unsent("missing", 0, { error: `source ${c.reason}` });
-  // A name the server's code page cannot represent (config validation found it): never sent.
-  if (c.entry.unencodable) return unsent("failed", c.size, { error: c.entry.unencodable });
-  // Already on the server: nothing sent, the reason kept.
-  if (skipReason !== undefined) return unsent("skipped", c.size, { reason: skipReason });
-  if (!r) {
-    // A dry run sends nothing: its files are planned, which is not "skipped" (already there).
-    if (dryRun) return unsent("planned", c.size);
-    return unsent("failed", c.size, { error: interrupted ? "interrupted" : "not attempted" });
-  }
+/** `server.active` with its NAT keys, for the FTP layer (`ftp/active.ts`). */
+function activeSettings(server: Config["server"]): ActiveSettings {
   return {
-    ...base,
-    status: r.status,
-    size: c.size,
-    bytesSent: r.bytesSent,
-    attempts: r.attempts,
-    resumedFrom: r.resumedFrom,
-    worker: r.worker,
-    durationMs: r.durationMs,
-    ...(r.verified ? { verified: r.verified } : {}),
-    ...(r.error ? { error: r.error } : {}),
+    ...(server.activeAddress ? { address: server.activeAddress } : {}),
+    ...(server.activePorts ? { ports: server.activePorts } : {}),
   };
 }
 
@@ -327,6 +346,11 @@ function uploadSettings(opts: RunOptions): UploadSettings {
       password: opts.password,
       secure: server.secure,
       encoding: server.encoding,
+      // One limit for all connections: the workers share its bucket (`ftp/bandwidth.ts`).
+      ...(options.bwlimit ? { bandwidth: sharedBandwidth(options.bwlimit) } : {}),
+      // PASV only (`server.epsv`), or learned once for the run (`ftp/passive.ts`).
+      ...(server.epsv === false ? { epsv: false } : { epsvLearned: epsvMemory() }),
+      ...(server.active ? { active: activeSettings(server) } : {}),
     },
     retries: options.retries,
     atomic: options.atomic,

@@ -57,7 +57,7 @@ export interface DeletionOptions {
   signal?: AbortSignal;
   log?: (line: string) => void;
   /** Each deletion's record as soon as it is final. */
-  onRecord: (file: ReportFile) => void;
+  onRecord: (file: ReportFile, entry: number) => void;
 }
 
 export interface DeletionOutcome {
@@ -186,7 +186,7 @@ async function carryOut(
       worker: 0,
       durationMs: Date.now() - started,
       ...more,
-    });
+    }, entry.index);
   let notEmpty = 0;
   for (const rel of plan.files) {
     if (o.signal?.aborted) return;

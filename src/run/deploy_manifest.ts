@@ -155,11 +155,12 @@ export class ContentSkip {
 
   /** `inner` (a folder feed's skip screen) with the jobs it lets through expected. */
   screen(inner: Screen): Screen {
-    return async (jobs) => {
+    const screen = async (jobs: UploadJob[]) => {
       const r = await inner(jobs);
       this.expect(r.send);
       return r;
     };
+    return inner.close ? Object.assign(screen, { close: inner.close }) : screen;
   }
 
   /** These jobs are about to be sent: their results will be recorded. */

@@ -22,13 +22,15 @@ export interface DeployStepOptions {
   login: FtpLogin;
   folders: FolderSource[];
   entries: ReportEntry[];
-  files: readonly ReportFile[];
+  /** The run's failed and missing files (the report's totals). */
+  failedOrMissing: number;
   plan: boolean;
   interrupted?: string;
   connectError?: string;
   signal?: AbortSignal;
   log?: (line: string) => void;
-  onRecord: (file: ReportFile) => void;
+  /** Each deletion's record, with its folder entry's `files[]` index. */
+  onRecord: (file: ReportFile, entry: number) => void;
 }
 
 export interface DeployStepOutcome {
@@ -41,7 +43,7 @@ export interface DeployStepOutcome {
 export async function deployDeletionStep(o: DeployStepOptions): Promise<DeployStepOutcome> {
   const mirrors = o.folders.filter((f) => f.entry.tree?.mirror);
   if (mirrors.length === 0) return { notes: [] };
-  const bad = o.files.filter((f) => f.status === "failed" || f.status === "missing").length;
+  const bad = o.failedOrMissing;
   const why = o.interrupted
     ? `the run was interrupted (${o.interrupted})`
     : o.connectError

@@ -1,9 +1,10 @@
 /**
- * Tells each file of a run once, as soon as its entry in the report is final
- * (a `file` event), and keeps that entry so the report reuses it: the events
- * and the report cannot disagree. Files walked from folder sources are found
- * while the run goes: each `progress` event carries the files and bytes known
- * so far, and walked files the skip rules kept back are told on the next tick.
+ * Tells each file of a run once, as soon as its record is final: a `file`
+ * event and the same record to the report (`out`), so the events and the
+ * report cannot disagree. Holds only the files not yet told (listed files,
+ * and walked files on their way through the queue); a told file is dropped.
+ * Files walked from folder sources are found while the run goes: each
+ * `progress` event carries the files and bytes known so far.
  *
  * @module
  */
@@ -11,83 +12,79 @@
 import type { CheckedSource } from "../plan/plan.ts";
 import type { ProgressEvent, RunEvent } from "../report/events.ts";
 import type { ReportFile } from "../report/report.ts";
-import type { WalkedFile } from "./folder_feed.ts";
-
-/** Where walked files appear (the folder feed): per folder, in walk order; the skipped ones by id. */
-export interface WalkedSoFar {
-  readonly files: WalkedFile[][];
-  readonly skipped: ReadonlyMap<number, string>;
-}
+import { type RecordFacts, toReportFile } from "../report/records.ts";
 
 export class FileTeller {
-  readonly #told = new Map<number, ReportFile>();
-  readonly #listed: Map<number, CheckedSource>;
-  readonly #walked = new Map<number, CheckedSource>();
-  #indexed: number[] = [];
-  #files: number;
-  #bytes: number;
-  #skippedSeen = 0;
+  readonly #pending = new Map<number, CheckedSource>();
+  #files = 0;
+  #bytes = 0;
+  /** What the count-ahead of the folder walks found so far (walked files only). */
+  #ahead = { files: 0, bytes: 0 };
+  #walkedFiles = 0;
+  #walkedBytes = 0;
 
   constructor(
     readonly emit: (event: RunEvent) => void,
     listed: CheckedSource[],
-    readonly walk: WalkedSoFar,
-    /** The report entry of a file (`id`: its job id), as things stand. */
-    readonly entry: (c: CheckedSource, id: number) => ReportFile,
+    /** Where each told record goes (the report), with its source and job id. */
+    readonly out: (file: ReportFile, c: CheckedSource, id: number) => void,
+    /** What holds for every file of the run (a dry run). */
+    readonly base: RecordFacts = {},
   ) {
-    this.#listed = new Map(listed.map((c) => [c.entry.index, c]));
-    this.#files = listed.length;
-    this.#bytes = listed.reduce((n, c) => n + (c.ok ? c.size : 0), 0);
+    for (const c of listed) this.#add(c.entry.index, c);
   }
 
-  /** The listed files and their bytes (what is known at the start). */
+  /** The files and their bytes known so far. */
   get known(): { files: number; bytes: number } {
     return { files: this.#files, bytes: this.#bytes };
   }
 
-  /** Tells the file with job id `id` now (once). */
-  tell(id: number): void {
-    const c = this.#listed.get(id) ?? this.#walkedSource(id);
-    if (c) this.#entry(c, id);
+  /** Files known and not yet told. */
+  get pending(): number {
+    return this.#pending.size;
   }
 
-  /** A pool `progress` event, with the totals known so far; walked files skipped meanwhile told first. */
-  progress(e: ProgressEvent): void {
-    this.#indexWalk();
-    if (this.walk.skipped.size > this.#skippedSeen) {
-      this.#skippedSeen = this.walk.skipped.size;
-      for (const id of this.walk.skipped.keys()) if (!this.#told.has(id)) this.tell(id);
-    }
-    this.emit({ ...e, files: this.#files, bytes: this.#bytes });
+  /** A file walked from a folder source (job id `id`), to be told later. */
+  walked(c: CheckedSource, id: number): void {
+    this.#add(id, c);
+    this.#walkedFiles++;
+    if (c.ok) this.#walkedBytes += c.size;
   }
 
-  /** For the report: the entry told, or (a file nobody answered for) told now. */
-  readonly final = (c: CheckedSource, id: number): ReportFile => this.#entry(c, id);
+  /** The count-ahead of the folder walks got this far: the totals shown are at least this. */
+  countedAhead(files: number, bytes: number): void {
+    this.#ahead = { files, bytes };
+  }
 
-  #entry(c: CheckedSource, id: number): ReportFile {
-    const had = this.#told.get(id);
-    if (had) return had;
-    const file = this.entry(c, id);
-    this.#told.set(id, file);
+  /** Tells the file with job id `id` now (once); later calls for it do nothing. */
+  tell(id: number, facts: RecordFacts = {}): void {
+    const c = this.#pending.get(id);
+    if (!c) return;
+    this.#pending.delete(id);
+    const file = toReportFile(c, { ...this.base, ...facts });
     this.emit({ type: "file", file });
-    return file;
+    this.out(file, c, id);
   }
 
-  #walkedSource(id: number): CheckedSource | undefined {
-    this.#indexWalk();
-    return this.#walked.get(id);
+  /** Tells every file not told yet (nobody answered for them), in the order they became known. */
+  tellRest(facts: RecordFacts = {}): void {
+    for (const id of [...this.#pending.keys()]) this.tell(id, facts);
   }
 
-  /** Indexes the walked files found since the last call (each once). */
-  #indexWalk(): void {
-    this.walk.files.forEach((list, i) => {
-      for (let k = this.#indexed[i] ?? 0; k < list.length; k++) {
-        const w = list[k];
-        this.#walked.set(w.id, w);
-        this.#files++;
-        if (w.ok) this.#bytes += w.size;
-      }
-      this.#indexed[i] = list.length;
-    });
+  /**
+   * A pool `progress` event, with the totals known so far: the listed files
+   * and, for folder sources, what the count-ahead found when it is ahead of
+   * the walk (it always is, but for a file that changed in between).
+   */
+  progress(e: ProgressEvent): void {
+    const files = this.#files - this.#walkedFiles + Math.max(this.#walkedFiles, this.#ahead.files);
+    const bytes = this.#bytes - this.#walkedBytes + Math.max(this.#walkedBytes, this.#ahead.bytes);
+    this.emit({ ...e, files, bytes });
+  }
+
+  #add(id: number, c: CheckedSource): void {
+    this.#pending.set(id, c);
+    this.#files++;
+    if (c.ok) this.#bytes += c.size;
   }
 }

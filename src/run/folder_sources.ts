@@ -1,7 +1,6 @@
 /**
  * Which config entries are folders, found when the sources are checked (a
- * source's kind is known only by looking at it), and the report's view of
- * folder entries: their files in config order and totals per entry.
+ * source's kind is known only by looking at it).
  *
  * An entry that declares itself a folder (`include`, `exclude`,
  * `followSymlinks`, or a source ending in "/") but whose source is a file is
@@ -12,13 +11,13 @@
  * @module
  */
 
+import { basename, dirname, join, resolve } from "node:path";
 import type { Config, FileEntry } from "../config/types.ts";
 import { ConfigError, type ConfigProblem } from "../config/errors.ts";
 import type { CheckedSource } from "../plan/plan.ts";
 import { selectShard } from "../plan/shard.ts";
-import { type ReportEntry, type ReportFile, totalsOf } from "../report/report.ts";
 import { checkSources, IS_FOLDER, type LocalIdentity } from "./sources.ts";
-import type { FolderSource, FolderTally, WalkedFile } from "./folder_feed.ts";
+import type { FolderSource } from "./folder_feed.ts";
 
 export interface SortedEntries {
   /** Listed files of this shard, checked, in config order. */
@@ -111,41 +110,44 @@ function checkOverlaps(files: FileEntry[], folders: FolderSource[], problems: Co
   }
 }
 
-function within(path: string, dir: string): boolean {
-  return path === dir || path.startsWith(dir === "/" ? "/" : dir + "/");
+/**
+ * The folder entry whose source folder holds `path` (a file the run would
+ * write: the report or the lock), compared with symlinks resolved on both
+ * sides; undefined when none does. Such a file would be walked and uploaded
+ * on the next run, and a lock there would empty the file it replaced.
+ */
+export async function folderSourceHolding(
+  path: string,
+  files: readonly FileEntry[],
+): Promise<FileEntry | undefined> {
+  const target = await resolvedFile(path);
+  for (const entry of files) {
+    let real: string;
+    try {
+      if (!(await Deno.stat(entry.source)).isDirectory) continue;
+      real = await Deno.realPath(entry.source);
+    } catch {
+      continue; // not there: nothing to walk
+    }
+    if (within(target, real) && target !== real) return entry;
+  }
+  return undefined;
 }
 
-/**
- * The report's files in config order: each listed file at its entry, each
- * folder entry's walked files at its entry, in walk order. Also the totals
- * per folder entry.
- */
-export function assembleFiles(
-  checked: CheckedSource[],
-  folders: FolderSource[],
-  walked: WalkedFile[][],
-  tallies: FolderTally[],
-  toReportFile: (c: CheckedSource, id: number) => ReportFile,
-): { files: ReportFile[]; entries: ReportEntry[] } {
-  const files: ReportFile[] = [];
-  const entries: ReportEntry[] = [];
-  let k = 0;
-  folders.forEach((folder, i) => {
-    while (k < checked.length && checked[k].entry.index < folder.entry.index) {
-      files.push(toReportFile(checked[k], checked[k].entry.index));
-      k++;
+/** `path` with the symlinks of its folders (and of itself, where it is one) resolved. */
+async function resolvedFile(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await Deno.realPath(abs);
+  } catch {
+    try {
+      return join(await Deno.realPath(dirname(abs)), basename(abs));
+    } catch {
+      return abs;
     }
-    const mine = walked[i].map((w) => toReportFile(w, w.id));
-    const { reconnects: _, ...totals } = totalsOf(mine, 0);
-    entries.push({
-      index: folder.entry.index,
-      source: folder.entry.source,
-      destination: folder.remote,
-      ...totals,
-      ...tallies[i],
-    });
-    for (const f of mine) files.push(f);
-  });
-  for (; k < checked.length; k++) files.push(toReportFile(checked[k], checked[k].entry.index));
-  return { files, entries };
+  }
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === "/" ? "/" : dir + "/");
 }

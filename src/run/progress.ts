@@ -1,30 +1,8 @@
 /**
- * The texts a run shows besides the report's numbers and the progress line
- * (`src/report/progress_line.ts`): the "could not connect, retrying" notice
- * on stderr, and the reason given to files the run could not send when it
- * lost every worker.
+ * Moved to `src/report/run_messages.ts` (message texts belong with the
+ * report); kept as a re-export until `pool.ts` imports it from there.
  *
  * @module
  */
 
-/** Said at once when the first login failed and will be tried again. */
-export function connectRetryLine(
-  r: { error: string; attempt: number; of: number; pauseMs: number },
-): string {
-  const next = (r.pauseMs / 1000).toFixed(1);
-  return `could not connect: ${r.error}; retrying (attempt ${r.attempt} of ${r.of}, next in ${next} s)`;
-}
-
-/** Why the files still queued fail when no worker is left. */
-export function unsentReason(
-  r: { connected: boolean; connectError?: string; crash?: string; interrupted: boolean },
-): string {
-  if (!r.connected) {
-    // The server's words are said once, by the run's own "could not connect" line.
-    return r.connectError !== undefined || !r.crash
-      ? "not sent: could not connect or log in"
-      : `upload worker failed: ${r.crash}`;
-  }
-  if (r.interrupted) return "interrupted";
-  return `no connection left${r.crash ? ` (worker failed: ${r.crash})` : ""}`;
-}
+export { connectRetryLine, unsentReason } from "../report/run_messages.ts";

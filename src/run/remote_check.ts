@@ -18,22 +18,17 @@ import { openSession } from "../ftp/open_session.ts";
 import type { FtpLogin } from "../ftp/login.ts";
 import { ConnectionLost } from "../ftp/errors.ts";
 import type { Listing } from "../ftp/listing.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { errorText, safeText } from "../ftp/server_text.ts";
 import type { Session } from "../ftp/session.ts";
-import { timeSettingFor } from "../ftp/set_mtime.ts";
 import type { SkipRule } from "../config/types.ts";
-import {
-  CANNOT_SET_TIMES_NOTE,
-  dependsOnTimeSetting,
-  planSkips,
-  remoteEntryOf,
-} from "../plan/skip.ts";
+import { planSkips } from "../plan/skip.ts";
+import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
+import { settleClock } from "./skip_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
 import { toConnectError } from "../upload/retry.ts";
 import {
   type FolderRequest,
   type FolderState,
-  probeTimeSetting,
   readFolder,
   type SessionRunner,
 } from "../upload/remote_state.ts";
@@ -49,6 +44,8 @@ export interface RemoteCheckOptions {
   connections: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** What the run knows of the server's clocks, shared by its checks (absent: this check's own). */
+  clock?: ServerClock;
   /** Change nothing on the server (`--plan`): no time probe; times are compared as they are. */
   readOnly?: boolean;
   /**
@@ -74,14 +71,36 @@ export interface RemoteCheck {
   skipped: { job: UploadJob; reason: string }[];
   /** Said once in the report. */
   notes: string[];
-  /** What was learned of the server's time setting (undefined: not needed). */
-  serverSetsTimes?: boolean;
   /**
    * The login was refused for good (wrong password, untrusted certificate): the
    * run stops here, as the pool would after its own try, without a second try
    * (a second failed login per run would count twice against lockout rules).
    */
   loginRefused?: string;
+}
+
+/** The size rule's rule for `"hash"` (it finds the candidates), else the rule itself. */
+export function candidateRule(rule: SkipRule): Exclude<SkipRule, "hash"> {
+  return rule === "hash" ? "size" : rule;
+}
+
+/**
+ * Rule `"hash"`: of the jobs the size rule skipped, only those `o.content` finds
+ * unchanged stay skipped (without a decider, all are sent). Other rules: `plan` as is.
+ */
+export async function byContent(
+  o: Pick<RemoteCheckOptions, "rule" | "content">,
+  jobs: readonly UploadJob[],
+  plan: { send: UploadJob[]; skipped: { job: UploadJob; reason: string }[] },
+  listings: ReadonlyMap<string, Listing>,
+  run: SessionRunner,
+): Promise<{ send: UploadJob[]; skipped: { job: UploadJob; reason: string }[] }> {
+  if (o.rule !== "hash") return plan;
+  const decided = o.content
+    ? await o.content.decide(plan.skipped, listings, run)
+    : { skipped: [], send: plan.skipped.map((s) => s.job) };
+  const send = new Set([...plan.send, ...decided.send]);
+  return { send: jobs.filter((j) => send.has(j)), skipped: decided.skipped };
 }
 
 /** Folders per connection before another connection is worth its login. */
@@ -110,29 +129,25 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     const states = await readAll(links, requests, o.signal);
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
-    let serverSetsTimes: boolean | undefined;
+    const clock = o.clock ?? newServerClock();
     // "hash": the size rule finds the candidates, the content decides (times do not matter).
-    const rule = o.rule === "hash" ? "size" : o.rule;
-    const needs = o.jobs.find((j) =>
-      dependsOnTimeSetting(j, remoteEntryOf(listings, j.destination), rule)
+    const rule = candidateRule(o.rule);
+    const notes = await settleClock({
+      run: links[0].runner,
+      features: () => links[0].features(),
+      listings,
+      jobs: o.jobs,
+      rule,
+      clock,
+      ...(o.readOnly ? { readOnly: true } : {}),
+    });
+    const plan = await byContent(
+      o,
+      o.jobs,
+      planSkips(o.jobs, listings, rule, { clock }),
+      listings,
+      links[0].runner,
     );
-    if (needs && !o.readOnly) {
-      const setting = timeSettingFor(await links[0].features());
-      serverSetsTimes = await probeTimeSetting(
-        links[0].runner,
-        setting,
-        posix.dirname(needs.destination),
-      );
-    }
-    const plan = planSkips(o.jobs, listings, rule, { serverSetsTimes });
-    if (o.rule === "hash") {
-      const byContent = o.content
-        ? await o.content.decide(plan.skipped, listings, links[0].runner)
-        : { skipped: [], send: plan.skipped.map((s) => s.job) };
-      const send = new Set([...plan.send, ...byContent.send]);
-      plan.send = o.jobs.filter((j) => send.has(j));
-      plan.skipped = byContent.skipped;
-    }
     const perFile = states.filter((s) => s.how === "per file");
     if (perFile.length > 0) {
       o.log?.(
@@ -144,8 +159,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     return {
       send: plan.send,
       skipped: plan.skipped,
-      notes: plan.notOlder > 0 ? [CANNOT_SET_TIMES_NOTE] : [],
-      ...(serverSetsTimes !== undefined ? { serverSetsTimes } : {}),
+      notes,
     };
   } catch (e) {
     o.log?.(
@@ -257,7 +271,7 @@ function depth(path: string): number {
   return path === "/" ? 0 : path.split("/").length - 1;
 }
 
-/** One line, server text made safe and the password kept out (servers echo what they got). */
+/** One line, made safe; the password kept out of server text (servers echo what they got). */
 function describe(e: unknown, password?: string): string {
-  return safeText(e instanceof Error ? e.message : String(e), [password]);
+  return errorText(e, [password]);
 }

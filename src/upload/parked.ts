@@ -49,7 +49,10 @@ export class Parked {
     this.settled = replies.then(
       (r) => {
         if (withBefore) this.before = r.shift();
-        this.outcome = renameOutcome(r);
+        const outcome = renameOutcome(r);
+        // The refusal quotes the server: its words may echo the password.
+        if (outcome.kind !== "renamed") outcome.error = safeText(outcome.error, secrets);
+        this.outcome = outcome;
       },
       (e: unknown) => {
         const text = e instanceof Error ? e.message : String(e);

@@ -46,6 +46,7 @@ import {
 } from "../ftp/errors.ts";
 import { Code, isTransient } from "../ftp/codes.ts";
 import type { ConnectFailure } from "./job.ts";
+import { EncryptionRequired } from "../ftp/tls_required.ts";
 
 /**
  * - `retry`: a transient reply; the connection is still good.
@@ -156,6 +157,8 @@ export function toConnectError(e: unknown, describe: (e: unknown) => string): Co
   if (e instanceof ConnectError) return e;
   const msg = describe(e);
   if (isCertificateError(e)) return new ConnectError("certificate", `${msg}; ${CERT_HINT}`);
+  // Plain FTP refused for want of TLS (even as a 421): retrying cannot help.
+  if (e instanceof EncryptionRequired) return new ConnectError("auth", msg);
   const action = classifyError(e);
   if (action === "tooMany") return new ConnectError("tooMany", msg);
   if (e instanceof FTPError && (e.code === Code.NotLoggedIn || e.code === Code.UsernameOk)) {

@@ -27,7 +27,7 @@ import {
   PartialUploadError,
   ResumeRefused,
 } from "../ftp/errors.ts";
-import { safeText } from "../ftp/server_text.ts";
+import { carriesServerText, safeText } from "../ftp/server_text.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
 import type { JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings } from "./job.ts";
 import {
@@ -386,7 +386,10 @@ export class Uploader {
           }]);
         }
         if (action === "full") return result("failed", { error: lastError, serverFull: true });
-        if (action === "fatal") return failed(lastError);
+        if (action === "fatal") {
+          if (s.atomic && dataTlsRefused(e)) await this.#dropTemp(target);
+          return failed(lastError);
+        }
         const pause = this.#afterFailure(budget, action);
         if (pause === undefined) break;
         this.#retrying(job.destination, budget, action, lastError, pause);
@@ -466,6 +469,17 @@ export class Uploader {
     return this.#session;
   }
 
+  /**
+   * The temporary file of a transfer whose data connection the server refused (`522`:
+   * vsftpd creates the file before the TLS handshake it then rejects): removed, so a
+   * failure that no retry can mend leaves nothing behind. Best effort.
+   */
+  async #dropTemp(target: string): Promise<void> {
+    try {
+      await (await this.#live()).remove(target);
+    } catch { /* left for a later run to resume or replace */ }
+  }
+
   #drop(): void {
     this.#session?.close();
     this.#session = undefined;
@@ -490,6 +504,11 @@ export class Uploader {
   }
 }
 
+/** The server refused the TLS of a transfer's data connection (`522`): fatal, see `#dropTemp`. */
+function dataTlsRefused(e: unknown): boolean {
+  return e instanceof PartialUploadError && e.code === 522;
+}
+
 /**
  * One line, no stack, made safe to show (`safeText`: control characters
  * escaped, each of `secrets` replaced), since servers echo what they got.
@@ -501,7 +520,8 @@ function describe(e: unknown, secrets: readonly (string | undefined)[] = []): st
     text = e.message.replace(/\s+/g, " ").trim();
     if (typeof code === "number" && !text.startsWith(String(code))) text = `${code} ${text}`;
   }
-  return safeText(text, secrets);
+  // Only server text can carry the password; a local error names the tool's own paths.
+  return safeText(text, carriesServerText(e) ? secrets : []);
 }
 
 /**

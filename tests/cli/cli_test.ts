@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, cliTest, integration, MAIN } from "./cli_process.ts";
+import { cli, cliTest, MAIN } from "./cli_process.ts";
 import { compareTree, listTree, withData } from "../helpers/dataset.ts";
 import { closedPort } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 Deno.test("--help documents commands and exit codes; no command is a usage error", async () => {
   const help = await cli(["--help"]);
@@ -88,45 +89,36 @@ cliTest(
   },
 );
 
-Deno.test({
-  name: "cannot connect: exit 3 with the reason",
-  ...integration,
-  async fn() {
-    const dataset = { count: 2, server: { host: "127.0.0.1", port: closedPort() } };
-    await withData({ ...dataset, options: { retries: 0 } }, async (data) => {
-      const r = await cli(["upload", data.configPath]);
-      assert.equal(r.code, 3);
-      assert.match(r.stderr, /could not connect/);
-    });
-  },
+integrationTest("cannot connect: exit 3 with the reason", async () => {
+  const dataset = { count: 2, server: { host: "127.0.0.1", port: closedPort() } };
+  await withData({ ...dataset, options: { retries: 0 } }, async (data) => {
+    const r = await cli(["upload", data.configPath]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /could not connect/);
+  });
 });
 
-Deno.test({
-  name: "demo: embedded server, every fixture uploaded, report printed",
-  ...integration,
-  async fn() {
-    const r = await cli(["demo"]);
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(r.stdout);
-    const fixtures = JSON.parse(
-      await Deno.readTextFile(new URL("../../fixtures/demo.json", import.meta.url)),
-    );
-    assert.equal(report.totals.files, fixtures.files.length);
-    assert.equal(report.totals.uploaded, fixtures.files.length);
-    assert.ok(
-      report.files.some((f: { destination: string }) => f.destination.endsWith("/План.txt")),
-    );
-    assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/1.txt")));
-    // The re-run: the server was given each file's time, so the real rule finds them unchanged.
-    assert.match(r.stderr, new RegExp(`nothing to send: ${fixtures.files.length} files unchanged`));
-    assert.doesNotMatch(r.stderr, /note: /);
-  },
+integrationTest("demo: embedded server, every fixture uploaded, report printed", async () => {
+  const r = await cli(["demo"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const fixtures = JSON.parse(
+    await Deno.readTextFile(new URL("../../fixtures/demo.json", import.meta.url)),
+  );
+  assert.equal(report.totals.files, fixtures.files.length);
+  assert.equal(report.totals.uploaded, fixtures.files.length);
+  assert.ok(
+    report.files.some((f: { destination: string }) => f.destination.endsWith("/План.txt")),
+  );
+  assert.ok(report.files.some((f: { destination: string }) => f.destination.endsWith("/1.txt")));
+  // The re-run: the server was given each file's time, so the real rule finds them unchanged.
+  assert.match(r.stderr, new RegExp(`nothing to send: ${fixtures.files.length} files unchanged`));
+  assert.doesNotMatch(r.stderr, /note: /);
 });
 
-Deno.test({
-  name: "serve: the embedded server alone, on loopback only; SIGTERM stops it",
-  ...integration,
-  async fn() {
+integrationTest(
+  "serve: the embedded server alone, on loopback only; SIGTERM stops it",
+  async () => {
     const refused = await cli(["serve", ".", "--host", "0.0.0.0"]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /loopback/);
@@ -165,4 +157,4 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
-});
+);

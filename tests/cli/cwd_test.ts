@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { integration, task } from "./cli_process.ts";
+import { task } from "./cli_process.ts";
 import { makeDataset } from "../helpers/dataset.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
-Deno.test({
-  name: "deno task upload: CONFIG and --report are relative to the folder it is run from",
-  ...integration,
-  async fn() {
+integrationTest(
+  "deno task upload: CONFIG and --report are relative to the folder it is run from",
+  async () => {
     // Nothing listens on port 9: a dry run connects to nothing anyway.
     const data = await makeDataset({ count: 3, server: { host: "127.0.0.1", port: 9 } });
     const r = await task(
@@ -19,4 +19,4 @@ Deno.test({
     assert.equal(report.dryRun, true);
     await Deno.remove(data.dir, { recursive: true });
   },
-});
+);

@@ -8,9 +8,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, integration, withServer } from "./cli_process.ts";
+import { cli, withServer } from "./cli_process.ts";
 import { nameBytes } from "../../src/server/embedded_server.ts";
 import type { Report } from "../../src/report/report.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const hex = (name: string) =>
   nameBytes(name).map((b) => b.toString(16).toUpperCase().padStart(2, "0")).join(" ");
@@ -34,10 +35,9 @@ async function writeConfig(
   return { dir, configPath };
 }
 
-Deno.test({
-  name: "cp1251 server: byte names on the server, 日本.txt fails unsent, the rest upload",
-  ...integration,
-  async fn() {
+integrationTest(
+  "cp1251 server: byte names on the server, 日本.txt fails unsent, the rest upload",
+  async () => {
     await withServer(async (server, root) => {
       const { dir, configPath } = await writeConfig(
         { host: server.host, port: server.port, user: "u", password: "pw", encoding: "cp1251" },
@@ -77,12 +77,11 @@ Deno.test({
       }
     }, { user: "u", password: "pw", byteNames: true });
   },
-});
+);
 
-Deno.test({
-  name: "server.encoding unknown, or a password cp1251 lacks: exit 2, nothing sent",
-  ...integration,
-  async fn() {
+integrationTest(
+  "server.encoding unknown, or a password cp1251 lacks: exit 2, nothing sent",
+  async () => {
     await withServer(async (server) => {
       const base = { host: server.host, port: server.port, user: "u" };
       const unknown = await writeConfig({ ...base, password: "pw", encoding: "cp9999" }, ["/a"]);
@@ -107,4 +106,4 @@ Deno.test({
       }
     });
   },
-});
+);

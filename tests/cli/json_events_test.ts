@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, cliTest, integration, LOGIN, withServer } from "./cli_process.ts";
+import { cli, cliTest, LOGIN, withServer } from "./cli_process.ts";
 import { withData } from "../helpers/dataset.ts";
 import { closedPort } from "../helpers/kit.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";
 import type { Report } from "../../src/report/report.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const PASSWORD = LOGIN.password;
 const TYPES = new Set(["run-start", "file", "retry", "reconnect", "run-end"]);
@@ -25,6 +26,13 @@ function parseEvents(stdout: string): Record<string, unknown>[] {
     last = t.getTime();
     return e;
   });
+}
+
+/** The last event is the run's end, with the report's totals. */
+function assertRunEnd(events: Record<string, unknown>[], report: Report): void {
+  const end = events[events.length - 1];
+  assert.equal(end.type, "run-end");
+  assert.deepEqual(end.totals, report.totals);
 }
 
 cliTest(
@@ -117,10 +125,9 @@ cliTest(
   },
 );
 
-Deno.test({
-  name: "--json --dry-run: every file told once (as the report has it), nothing sent",
-  ...integration,
-  async fn() {
+integrationTest(
+  "--json --dry-run: every file told once (as the report has it), nothing sent",
+  async () => {
     // Nothing listens there: a dry run connects to nothing.
     const dataset = { count: 4, missing: 1, server: { host: "127.0.0.1", port: closedPort() } };
     await withData(dataset, async (data) => {
@@ -147,17 +154,16 @@ Deno.test({
         told.sort((a, b) => String(a.destination).localeCompare(String(b.destination))),
         [...report.files].sort((a, b) => a.destination.localeCompare(b.destination)),
       );
-      assert.deepEqual(events[events.length - 1].totals, report.totals);
+      assertRunEnd(events, report);
       assert.equal(report.totals.bytesSent, 0);
     });
   },
-});
+);
 
-Deno.test({
-  name: "--json: a server echoing the password and escape sequences: retry and file events " +
+integrationTest(
+  "--json: a server echoing the password and escape sequences: retry and file events " +
     "carry its words redacted and escaped",
-  ...integration,
-  async fn() {
+  async () => {
     const secret = "Pw-Echoed-Back";
     let stores = 0;
     const server = startFakeFtp({
@@ -198,7 +204,7 @@ Deno.test({
       assert.equal(failed[0].error, "553 Cannot store (pass ***)\\x07");
     }).finally(() => server.close());
   },
-});
+);
 
 cliTest(
   "--json re-run: files already on the server are told skipped, with the reason, before run-end",
@@ -219,17 +225,15 @@ cliTest(
       const { type: _t, time: _i, ...entry } = f;
       assert.deepEqual(entry, report.files.find((x) => x.destination === f.destination));
     }
-    assert.equal(events[events.length - 1].type, "run-end");
-    assert.deepEqual(events[events.length - 1].totals, report.totals);
+    assertRunEnd(events, report);
     assert.equal(report.totals.skipped, 4);
   },
 );
 
-Deno.test({
-  name: "--json with a folder source: walked files told once each, as the report has them, " +
+integrationTest(
+  "--json with a folder source: walked files told once each, as the report has them, " +
     "on the first run and when a re-run skips them",
-  ...integration,
-  async fn() {
+  async () => {
     await withServer(async (server) => {
       const dir = await Deno.makeTempDir({ prefix: "ftpbatch-tree-" });
       for (let i = 0; i < 6; i++) {
@@ -266,9 +270,9 @@ Deno.test({
         }
         const status = round === "first" ? "uploaded" : "skipped";
         assert.ok(report.files.every((f) => f.status === status), round);
-        assert.deepEqual(events[events.length - 1].totals, report.totals);
+        assertRunEnd(events, report);
       }
       await Deno.remove(dir, { recursive: true });
     }, { user: "u", password: PASSWORD });
   },
-});
+);

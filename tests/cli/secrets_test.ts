@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, integration } from "./cli_process.ts";
+import { cli } from "./cli_process.ts";
 import { makeDataset } from "../helpers/dataset.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const PASSWORD = "pw-53cr3t";
 
@@ -44,10 +45,9 @@ function echoingServer(): { port: number; close: () => void } {
   return { port: (listener.addr as Deno.NetAddr).port, close: () => listener.close() };
 }
 
-Deno.test({
-  name: "a server echoing the password with escape sequences: not on stderr, not in the report",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a server echoing the password with escape sequences: not on stderr, not in the report",
+  async () => {
     const server = echoingServer();
     try {
       const data = await makeDataset({
@@ -70,4 +70,4 @@ Deno.test({
       server.close();
     }
   },
-});
+);

@@ -4,37 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { shardFromCli } from "../../src/cli/shard_flag.ts";
 import { UsageError } from "../../src/cli/args.ts";
 import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
-import { integration } from "../helpers/kit.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+import { integrationTest } from "../helpers/kit.ts";
+import { cleanCli, taskPermissions } from "./cli_process.ts";
 
 /** Runs main.ts with the permissions of the deno task for `command` (see deno.json). */
 async function cli(args: string[], env: Record<string, string> = {}) {
-  const tasks = JSON.parse(
-    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
-  ).tasks as Record<string, string>;
-  const task = tasks[args[0]].split(" ");
-  const perms = task.filter((w) => w.startsWith("--allow-"));
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...perms, MAIN, ...args],
-    // A clean environment: shard variables of the machine running the tests must not leak in.
-    env: { ...passThrough(), NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function passThrough(): Record<string, string> {
-  const keep = ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"];
-  return Object.fromEntries(keep.flatMap((k) => Deno.env.has(k) ? [[k, Deno.env.get(k)!]] : []));
+  return cleanCli(await taskPermissions(args[0]), args, env);
 }
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -76,10 +55,9 @@ Deno.test("shardFromCli: flag first, then FTPBATCH_SHARD_COUNT with an index; cl
   }
 });
 
-Deno.test({
-  name: "CLI: bad shards are exit 2 with nothing sent; shard reports merge to the worst exit code",
-  ...integration,
-  async fn() {
+integrationTest(
+  "CLI: bad shards are exit 2 with nothing sent; shard reports merge to the worst exit code",
+  async () => {
     await withServer({ user: "u", password: "pw-shard" }, async (server) => {
       const data = await makeDataset({
         count: 40,
@@ -185,4 +163,4 @@ Deno.test({
       }
     });
   },
-});
+);

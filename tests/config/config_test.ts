@@ -426,14 +426,14 @@ Deno.test('options.verify must be "size" or "hash"', async () => {
   await assertOption("verify", [1], "(got 1)");
 });
 
-Deno.test('options.skip is "size+mtime" (the default), "size" or "none"', async () => {
+Deno.test('options.skip is "size+mtime" (the default), "size+newer", "size" or "none"', async () => {
   await assertOption(
     "skip",
     ["mtime", "SIZE", "", true, null],
-    'must be "size+mtime", "size" or "none"',
+    'must be "size+mtime", "size+newer", "size" or "none"',
   );
   assert.equal((await parse(edit((c) => (c.options = {})))).options.skip, "size+mtime");
-  for (const rule of ["size+mtime", "size", "none"]) {
+  for (const rule of ["size+mtime", "size+newer", "size", "none"]) {
     assert.equal((await parse(edit((c) => (c.options = { skip: rule })))).options.skip, rule);
   }
 });

@@ -13,10 +13,10 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { parseConfig } from "../../src/config/load.ts";
 import { EXIT } from "../../src/report/report.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
+import { cleanCli, taskPermissions } from "../cli/cli_process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const MAIN = join(ROOT, "main.ts");
 
 // deno-lint-ignore no-explicit-any
 type Doc = any;
@@ -29,12 +29,6 @@ async function docs(path: string): Promise<Doc[]> {
   });
 }
 
-/** The permissions the compiled binary gets (deno.json's compile task), for `ftpbatch`. */
-async function binaryPermissions(): Promise<string[]> {
-  const tasks = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))).tasks;
-  return (tasks.compile as string).split(" ").filter((w) => w.startsWith("--allow-"));
-}
-
 /** Kubernetes' `$(VAR)` expansion in command and args. */
 function expand(arg: string, env: Record<string, string>): string {
   return arg.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, name) => env[name] ?? all);
@@ -43,20 +37,8 @@ function expand(arg: string, env: Record<string, string>): string {
 /** Runs a container's command as the pod would, `ftpbatch` being main.ts. */
 async function runContainer(command: string[], env: Record<string, string>) {
   assert.equal(command[0], "ftpbatch", "the image's binary");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...await binaryPermissions(), MAIN, ...command.slice(1)],
-    env: {
-      ...env,
-      NO_COLOR: "1",
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "",
-    },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  // The compiled binary's permissions (deno.json's compile task); only the pod's variables.
+  return await cleanCli(await taskPermissions("compile"), command.slice(1), env);
 }
 
 /** Replaces each mount path prefix with its temporary folder. */
@@ -66,10 +48,9 @@ function mapPaths(text: string, mounts: Map<string, string>): string {
   return out;
 }
 
-Deno.test({
-  name: "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
-  ...integration,
-  async fn() {
+integrationTest(
+  "deploy/k8s: the indexed Job and the merge Job run as written against the CLI",
+  async () => {
     const upload = await docs("deploy/k8s/upload-job.yaml");
     const [mergeJob] = await docs("deploy/k8s/merge-job.yaml");
     const configMap = upload.find((d) => d.kind === "ConfigMap");
@@ -158,7 +139,7 @@ Deno.test({
       await Deno.remove(tmp, { recursive: true });
     }
   },
-});
+);
 
 Deno.test("docs/sharding.md links the checked-in manifests and shows a consistent CI matrix", async () => {
   const page = await Deno.readTextFile(join(ROOT, "docs/sharding.md"));

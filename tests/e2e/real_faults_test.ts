@@ -106,221 +106,211 @@ function fileOfTemp(files: ReportFile[], tempPath: string): ReportFile {
   return f;
 }
 
-Deno.test(
-  ...realServerCase(
-    "real server via proxy: data connection cut at an exact byte: REST+STOR from there",
-  ),
-  async () => {
-    const size = 64 * MiB;
-    const cut = 10 * MiB + 12345;
-    await scenario({
-      faults: { cutDataAt: { byte: cut } },
-      count: 1,
-      sizeOf: () => size,
-      options: { workers: 1 },
-    }, ({ outcome, files, proxy, mismatches, tree, serverCommands }) => {
-      const log = transcript(proxy);
-      assert.deepEqual(mismatches, []);
-      assert.equal(outcome.exitCode, 0, log);
-      const [f] = files;
+/**
+ * One file of `size` bytes through the proxy, one connection, its data cut at `cut`
+ * (`faults(cut)`): it must end byte-exact and `uploaded`, tried twice; `check` sees its
+ * report entry and the run.
+ */
+function cutFileTest(
+  name: string,
+  { size, cut }: { size: number; cut: number },
+  faults: (cut: number) => ProxyFaults,
+  check: (
+    f: ReportFile,
+    r: Awaited<ReturnType<typeof upload>>,
+    log: string,
+    at: { size: number; cut: number },
+  ) => void,
+): void {
+  Deno.test(
+    ...realServerCase(`real server via proxy: ${name}`),
+    () =>
+      scenario(
+        { faults: faults(cut), count: 1, sizeOf: () => size, options: { workers: 1 } },
+        (r) => {
+          const log = transcript(r.proxy);
+          assert.deepEqual(r.mismatches, []);
+          assert.equal(r.outcome.exitCode, 0, log);
+          const [f] = r.files;
+          assert.equal(f.status, "uploaded", f.error);
+          assert.equal(r.proxy.stats.fired.cutData, 1);
+          assert.equal(f.attempts, 2);
+          check(f, r, log, { size, cut });
+        },
+      ),
+  );
+}
+
+cutFileTest(
+  "data connection cut at an exact byte: REST+STOR from there",
+  { size: 64 * MiB, cut: 10 * MiB + 12345 },
+  (cut) => ({ cutDataAt: { byte: cut } }),
+  (f, { outcome, proxy, tree, serverCommands }, log, { size, cut }) => {
+    assert.equal(proxy.stats.cuts[0].offset, 0);
+    // The client notices the cut either on the data connection (reset: it reconnects) or,
+    // when it is slow to notice, by the 426 the proxy makes of vsftpd's 226 (it goes on with
+    // the same connection). Both are fine; which one depends on timing.
+    const { reconnects } = outcome.report.totals;
+    assert.ok(reconnects <= 1, `reconnects ${reconnects}`);
+    assert.equal(proxy.stats.sessions, 1 + reconnects);
+    const { exchanges } = proxy.stats;
+    assert.ok(exchanges.some((e) => starts("STOR ")(e.command) && e.reply.startsWith("426")));
+    // The proxy hands vsftpd exactly `cut` bytes and a clean end, and holds a reconnect until
+    // vsftpd has written them (its 226 also comes only after that): the SIZE the client asks
+    // next is the cut byte, and the resume starts there. What the client had in flight past
+    // the cut is lost with the reset and only shows up in bytesSent.
+    const rest = exchanges.findIndex((e) => e.command === `REST ${cut}`);
+    assert.ok(rest > 0 && exchanges[rest].reply.startsWith("350"), log);
+    const sizeBefore = exchanges.slice(0, rest).findLast((e) =>
+      e.session === exchanges[rest].session && starts("SIZE ")(e.command)
+    );
+    assert.equal(sizeBefore?.reply, `213 ${cut}`, log);
+    assert.deepEqual(f.resumedFrom, [cut]);
+    assert.ok(serverCommands.includes(`REST ${cut}`), "vsftpd got the REST");
+    // The cut attempt's bytes count too: at least the whole file went on the wire.
+    assert.ok(
+      f.bytesSent >= size && f.bytesSent < 1.1 * size,
+      `bytesSent ${f.bytesSent}`,
+    );
+    assert.equal(tree.length, 1, `temporary file renamed away: ${tree}`);
+  },
+);
+
+/**
+ * Twelve files (every third 2 MiB, the rest 50 KB) over two connections through the proxy:
+ * all must end byte-exact and `uploaded`, no temporary file left; `check` sees the run.
+ */
+function twelveFilesTest(
+  name: string,
+  faults: ProxyFaults,
+  check: (r: Awaited<ReturnType<typeof upload>>, log: string) => void,
+): void {
+  const sizeOf = (i: number) => (i % 3 === 0 ? 2 * MiB : 50_000);
+  Deno.test(
+    ...realServerCase(`real server via proxy: ${name}`),
+    () =>
+      scenario({ faults, count: 12, sizeOf, options: { workers: 2 } }, (r) => {
+        const log = transcript(r.proxy);
+        assert.deepEqual(r.mismatches, []);
+        assert.equal(r.outcome.exitCode, 0, log);
+        assert.equal(r.outcome.report.totals.uploaded, 12);
+        assert.equal(r.tree.length, 12, `no temporary files left: ${r.tree}`);
+        check(r, log);
+      }),
+  );
+}
+
+const AFTER_BYTES = 300_000;
+
+twelveFilesTest(
+  "control closed mid-transfer and after 226: reconnect, identical",
+  {
+    closeControlOnStore: { after: 2, times: 3, afterBytes: AFTER_BYTES },
+    closeControlBetweenFiles: { after: 3, times: 2 },
+  },
+  ({ outcome, files, proxy }, log) => {
+    const afterBytes = AFTER_BYTES;
+    const { fired } = proxy.stats;
+    assert.equal(fired.closeOnStore, 3, log);
+    assert.equal(fired.closeBetweenFiles, 2, log);
+    // Each close is followed by a new login of that worker (it always has work left:
+    // the rest of the file or its verification), and nothing else logs in again.
+    const reconnects = outcome.report.totals.reconnects;
+    assert.ok(reconnects >= 5, `reconnects ${reconnects}\n${log}`);
+    assert.equal(proxy.stats.sessions, 2 + reconnects);
+    // A close during a transfer leaves the server exactly what had passed (the proxy
+    // forwards that much, ends the data cleanly and holds the reconnect until vsftpd has
+    // written it): the next attempt resumes from there (REST), or, when everything had
+    // passed (a small file), only verifies and renames.
+    const rests = new Set(
+      proxy.stats.exchanges.filter((e) => e.reply.startsWith("350") && starts("REST ")(e.command))
+        .map((e) => Number(e.command.slice(5))),
+    );
+    const ends = new Map<ReportFile, number[]>();
+    for (const c of proxy.stats.closes.filter((c) => c.fault === "onStore")) {
+      const f = fileOfTemp(files, c.command.slice("STOR ".length));
+      assert.equal(c.passed, Math.min(afterBytes, f.size - c.offset!), JSON.stringify(c));
+      const end = c.offset! + c.passed!;
+      if (end < f.size) {
+        assert.ok(rests.has(end), `REST ${end} for ${f.destination}\n${log}`);
+        ends.set(f, [...ends.get(f) ?? [], end]);
+      }
+    }
+    for (const f of files) {
       assert.equal(f.status, "uploaded", f.error);
-      assert.equal(proxy.stats.fired.cutData, 1);
-      assert.equal(proxy.stats.cuts[0].offset, 0);
-      assert.equal(f.attempts, 2);
-      // The client notices the cut either on the data connection (reset: it reconnects) or,
-      // when it is slow to notice, by the 426 the proxy makes of vsftpd's 226 (it goes on with
-      // the same connection). Both are fine; which one depends on timing.
-      const { reconnects } = outcome.report.totals;
-      assert.ok(reconnects <= 1, `reconnects ${reconnects}`);
-      assert.equal(proxy.stats.sessions, 1 + reconnects);
-      const { exchanges } = proxy.stats;
-      assert.ok(exchanges.some((e) => starts("STOR ")(e.command) && e.reply.startsWith("426")));
-      // The proxy hands vsftpd exactly `cut` bytes and a clean end, and holds a reconnect until
-      // vsftpd has written them (its 226 also comes only after that): the SIZE the client asks
-      // next is the cut byte, and the resume starts there. What the client had in flight past
-      // the cut is lost with the reset and only shows up in bytesSent.
-      const rest = exchanges.findIndex((e) => e.command === `REST ${cut}`);
-      assert.ok(rest > 0 && exchanges[rest].reply.startsWith("350"), log);
-      const sizeBefore = exchanges.slice(0, rest).findLast((e) =>
-        e.session === exchanges[rest].session && starts("SIZE ")(e.command)
-      );
-      assert.equal(sizeBefore?.reply, `213 ${cut}`, log);
-      assert.deepEqual(f.resumedFrom, [cut]);
-      assert.ok(serverCommands.includes(`REST ${cut}`), "vsftpd got the REST");
-      // The cut attempt's bytes count too: at least the whole file went on the wire.
-      assert.ok(
-        f.bytesSent >= size && f.bytesSent < 1.1 * size,
-        `bytesSent ${f.bytesSent}`,
-      );
-      assert.equal(tree.length, 1, `temporary file renamed away: ${tree}`);
-    });
+      const hit = ends.get(f) ?? [];
+      if (hit.length === 0) {
+        assert.deepEqual(f.resumedFrom, [], f.destination);
+        continue;
+      }
+      // Every resume is listed, also one that was itself interrupted.
+      assert.deepEqual(f.resumedFrom, hit, f.destination);
+    }
+    for (const f of files.filter((f) => f.size < afterBytes)) {
+      assert.equal(f.bytesSent, f.size, `${f.destination}: sent once, in full`);
+    }
   },
 );
 
-Deno.test(
-  ...realServerCase(
-    "real server via proxy: control closed mid-transfer and after 226: reconnect, identical",
-  ),
-  async () => {
-    const big = 2 * MiB;
-    const afterBytes = 300_000;
-    await scenario({
-      faults: {
-        closeControlOnStore: { after: 2, times: 3, afterBytes },
-        closeControlBetweenFiles: { after: 3, times: 2 },
-      },
-      count: 12,
-      sizeOf: (i) => (i % 3 === 0 ? big : 50_000),
-      options: { workers: 2 },
-    }, ({ outcome, files, proxy, mismatches, tree }) => {
-      const log = transcript(proxy);
-      assert.deepEqual(mismatches, []);
-      assert.equal(outcome.exitCode, 0, log);
-      assert.equal(outcome.report.totals.uploaded, 12);
-      assert.equal(tree.length, 12, `no temporary files left: ${tree}`);
-      const { fired } = proxy.stats;
-      assert.equal(fired.closeOnStore, 3, log);
-      assert.equal(fired.closeBetweenFiles, 2, log);
-      // Each close is followed by a new login of that worker (it always has work left:
-      // the rest of the file or its verification), and nothing else logs in again.
-      const reconnects = outcome.report.totals.reconnects;
-      assert.ok(reconnects >= 5, `reconnects ${reconnects}\n${log}`);
-      assert.equal(proxy.stats.sessions, 2 + reconnects);
-      // A close during a transfer leaves the server exactly what had passed (the proxy
-      // forwards that much, ends the data cleanly and holds the reconnect until vsftpd has
-      // written it): the next attempt resumes from there (REST), or, when everything had
-      // passed (a small file), only verifies and renames.
-      const rests = new Set(
-        proxy.stats.exchanges.filter((e) => e.reply.startsWith("350") && starts("REST ")(e.command))
-          .map((e) => Number(e.command.slice(5))),
-      );
-      const ends = new Map<ReportFile, number[]>();
-      for (const c of proxy.stats.closes.filter((c) => c.fault === "onStore")) {
-        const f = fileOfTemp(files, c.command.slice("STOR ".length));
-        assert.equal(c.passed, Math.min(afterBytes, f.size - c.offset!), JSON.stringify(c));
-        const end = c.offset! + c.passed!;
-        if (end < f.size) {
-          assert.ok(rests.has(end), `REST ${end} for ${f.destination}\n${log}`);
-          ends.set(f, [...ends.get(f) ?? [], end]);
-        }
-      }
-      for (const f of files) {
-        assert.equal(f.status, "uploaded", f.error);
-        const hit = ends.get(f) ?? [];
-        if (hit.length === 0) {
-          assert.deepEqual(f.resumedFrom, [], f.destination);
-          continue;
-        }
-        // Every resume is listed, also one that was itself interrupted.
-        assert.deepEqual(f.resumedFrom, hit, f.destination);
-      }
-      for (const f of files.filter((f) => f.size < afterBytes)) {
-        assert.equal(f.bytesSent, f.size, `${f.destination}: sent once, in full`);
-      }
-    });
+twelveFilesTest(
+  "control closed as STOR arrives and after renames: identical",
+  {
+    closeControlOnStore: { after: 3, times: 2 },
+    closeControlBetweenFiles: { after: 2, times: 2, at: "RNTO" },
   },
-);
-
-Deno.test(
-  ...realServerCase(
-    "real server via proxy: control closed as STOR arrives and after renames: identical",
-  ),
-  async () => {
-    await scenario({
-      faults: {
-        closeControlOnStore: { after: 3, times: 2 },
-        closeControlBetweenFiles: { after: 2, times: 2, at: "RNTO" },
-      },
-      count: 12,
-      sizeOf: (i) => (i % 3 === 0 ? 2 * MiB : 50_000),
-      options: { workers: 2 },
-    }, ({ outcome, files, proxy, mismatches, tree }) => {
-      const log = transcript(proxy);
-      assert.deepEqual(mismatches, []);
-      assert.equal(outcome.exitCode, 0, log);
-      assert.equal(outcome.report.totals.uploaded, 12);
-      assert.equal(tree.length, 12, `no temporary files left: ${tree}`);
-      assert.equal(proxy.stats.fired.closeOnStore, 2, log);
-      assert.equal(proxy.stats.fired.closeBetweenFiles, 2, log);
-      const reconnects = outcome.report.totals.reconnects;
-      assert.ok(reconnects >= 2, `reconnects ${reconnects}\n${log}`);
-      assert.equal(proxy.stats.sessions, 2 + reconnects);
-      // A STOR that never reached the server leaves nothing to resume: sent once, in full,
-      // but for what went out before the 150 that never came (small files only).
-      // Pipelining: each close can also take the replies of the rename riding in front of
-      // the next STOR, or that STOR's start: then that one file is sent again (at most).
-      const early = (f: ReportFile) =>
-        proxy.stats.closes.filter((c) =>
-          c.fault === "onStore" && fileOfTemp(files, c.command.slice("STOR ".length)) === f
-        ).length * (f.size <= EARLY_DATA_BYTES ? f.size : 0);
-      const again = files.filter((f) => f.bytesSent > f.size + early(f));
-      assert.ok(again.length <= proxy.stats.closes.length, `${again.map((f) => f.destination)}`);
-      for (const f of files) {
-        assert.equal(f.status, "uploaded", f.error);
-        if (!again.includes(f)) assert.deepEqual(f.resumedFrom, [], f.destination);
-        const most = (again.includes(f) ? 2 * f.size : f.size) + early(f);
-        assert.ok(f.bytesSent >= f.size && f.bytesSent <= most, `${f.destination} ${f.bytesSent}`);
-      }
-    });
-  },
-);
-
-Deno.test(
-  ...realServerCase("real server via proxy: REST refused: resume falls back to APPE, identical"),
-  async () => {
-    const size = 64 * MiB;
-    const cut = 5 * MiB + 7;
-    await scenario({
-      faults: { cutDataAt: { byte: cut }, refuseRest: true },
-      count: 1,
-      sizeOf: () => size,
-      options: { workers: 1 },
-    }, ({ outcome, files, proxy, mismatches, serverCommands }) => {
-      const log = transcript(proxy);
-      assert.deepEqual(mismatches, []);
-      assert.equal(outcome.exitCode, 0, log);
-      const [f] = files;
+  ({ outcome, files, proxy }, log) => {
+    assert.equal(proxy.stats.fired.closeOnStore, 2, log);
+    assert.equal(proxy.stats.fired.closeBetweenFiles, 2, log);
+    const reconnects = outcome.report.totals.reconnects;
+    assert.ok(reconnects >= 2, `reconnects ${reconnects}\n${log}`);
+    assert.equal(proxy.stats.sessions, 2 + reconnects);
+    // A STOR that never reached the server leaves nothing to resume: sent once, in full,
+    // but for what went out before the 150 that never came (small files only).
+    // Pipelining: each close can also take the replies of the rename riding in front of
+    // the next STOR, or that STOR's start: then that one file is sent again (at most).
+    const early = (f: ReportFile) =>
+      proxy.stats.closes.filter((c) =>
+        c.fault === "onStore" && fileOfTemp(files, c.command.slice("STOR ".length)) === f
+      ).length * (f.size <= EARLY_DATA_BYTES ? f.size : 0);
+    const again = files.filter((f) => f.bytesSent > f.size + early(f));
+    assert.ok(again.length <= proxy.stats.closes.length, `${again.map((f) => f.destination)}`);
+    for (const f of files) {
       assert.equal(f.status, "uploaded", f.error);
-      assert.equal(proxy.stats.fired.cutData, 1);
-      assert.deepEqual(f.resumedFrom, [cut]);
-      assert.equal(f.attempts, 2);
-      assert.ok(f.bytesSent < 1.1 * size, `bytesSent ${f.bytesSent}`);
-      const { exchanges } = proxy.stats;
-      assert.ok(exchanges.some((e) => e.command === `REST ${cut}` && e.reply.startsWith("502")));
-      assert.ok(exchanges.some((e) => e.command.startsWith("APPE ") && e.reply.startsWith("226")));
-      assert.equal(serverCommands.filter(starts("REST")).length, 0, "REST never reached vsftpd");
-      assert.equal(serverCommands.filter(starts("APPE ")).length, 1);
-      assert.equal(serverCommands.filter(starts("STOR ")).length, 1);
-    });
+      if (!again.includes(f)) assert.deepEqual(f.resumedFrom, [], f.destination);
+      const most = (again.includes(f) ? 2 * f.size : f.size) + early(f);
+      assert.ok(f.bytesSent >= f.size && f.bytesSent <= most, `${f.destination} ${f.bytesSent}`);
+    }
   },
 );
 
-Deno.test(
-  ...realServerCase("real server via proxy: REST and APPE refused: full re-send, identical"),
-  async () => {
-    const size = 16 * MiB;
-    const cut = 4 * MiB;
-    await scenario({
-      faults: { cutDataAt: { byte: cut }, refuseRest: true, refuseAppe: true },
-      count: 1,
-      sizeOf: () => size,
-      options: { workers: 1 },
-    }, ({ outcome, files, proxy, mismatches, serverCommands }) => {
-      const log = transcript(proxy);
-      assert.deepEqual(mismatches, []);
-      assert.equal(outcome.exitCode, 0, log);
-      const [f] = files;
-      assert.equal(f.status, "uploaded", f.error);
-      assert.equal(proxy.stats.fired.cutData, 1);
-      assert.deepEqual(f.resumedFrom, []);
-      assert.equal(f.attempts, 2);
-      assert.ok(f.bytesSent >= size + cut && f.bytesSent < 2 * size, `bytesSent ${f.bytesSent}`);
-      const { exchanges } = proxy.stats;
-      assert.ok(exchanges.some((e) => e.command === `REST ${cut}` && e.reply.startsWith("502")));
-      assert.ok(exchanges.some((e) => e.command.startsWith("APPE ") && e.reply.startsWith("502")));
-      assert.equal(serverCommands.filter((c) => /^(REST|APPE)\b/.test(c)).length, 0);
-      assert.equal(serverCommands.filter(starts("STOR ")).length, 2);
-    });
+cutFileTest(
+  "REST refused: resume falls back to APPE, identical",
+  { size: 64 * MiB, cut: 5 * MiB + 7 },
+  (cut) => ({ cutDataAt: { byte: cut }, refuseRest: true }),
+  (f, { proxy, serverCommands }, _log, { size, cut }) => {
+    assert.deepEqual(f.resumedFrom, [cut]);
+    assert.ok(f.bytesSent < 1.1 * size, `bytesSent ${f.bytesSent}`);
+    const { exchanges } = proxy.stats;
+    assert.ok(exchanges.some((e) => e.command === `REST ${cut}` && e.reply.startsWith("502")));
+    assert.ok(exchanges.some((e) => e.command.startsWith("APPE ") && e.reply.startsWith("226")));
+    assert.equal(serverCommands.filter(starts("REST")).length, 0, "REST never reached vsftpd");
+    assert.equal(serverCommands.filter(starts("APPE ")).length, 1);
+    assert.equal(serverCommands.filter(starts("STOR ")).length, 1);
+  },
+);
+
+cutFileTest(
+  "REST and APPE refused: full re-send, identical",
+  { size: 16 * MiB, cut: 4 * MiB },
+  (cut) => ({ cutDataAt: { byte: cut }, refuseRest: true, refuseAppe: true }),
+  (f, { proxy, serverCommands }, _log, { size, cut }) => {
+    assert.deepEqual(f.resumedFrom, []);
+    assert.ok(f.bytesSent >= size + cut && f.bytesSent < 2 * size, `bytesSent ${f.bytesSent}`);
+    const { exchanges } = proxy.stats;
+    assert.ok(exchanges.some((e) => e.command === `REST ${cut}` && e.reply.startsWith("502")));
+    assert.ok(exchanges.some((e) => e.command.startsWith("APPE ") && e.reply.startsWith("502")));
+    assert.equal(serverCommands.filter((c) => /^(REST|APPE)\b/.test(c)).length, 0);
+    assert.equal(serverCommands.filter(starts("STOR ")).length, 2);
   },
 );
 
@@ -434,18 +424,29 @@ Deno.test(
  * end byte-exact, the refused file tried again on its own (not re-sent: its temporary
  * file is complete), the next one unharmed.
  */
-function pipelineScenario(
+function pipelineTest(
+  name: string,
   faults: ProxyFaults,
   check: (r: Awaited<ReturnType<typeof upload>>, log: string) => void,
-): Promise<void> {
-  return scenario({ faults, count: 6, sizeOf: () => 20_000, options: { workers: 1 } }, (r) => {
-    const log = transcript(r.proxy);
-    assert.deepEqual(r.mismatches, [], log);
-    assert.equal(r.outcome.exitCode, 0, log);
-    assert.equal(r.outcome.report.totals.uploaded, 6, log);
-    assert.equal(r.tree.length, 6, `no temporary files left: ${r.tree}`);
-    check(r, log);
-  });
+): void {
+  Deno.test(
+    ...realServerCase(`vsftpd, pipelined: ${name}`),
+    () =>
+      scenario({ faults, count: 6, sizeOf: () => 20_000, options: { workers: 1 } }, (r) => {
+        const log = transcript(r.proxy);
+        assert.deepEqual(r.mismatches, [], log);
+        assert.equal(r.outcome.exitCode, 0, log);
+        assert.equal(r.outcome.report.totals.uploaded, 6, log);
+        assert.equal(r.tree.length, 6, `no temporary files left: ${r.tree}`);
+        check(r, log);
+      }),
+  );
+}
+
+/** One file was tried twice; every file's bytes went out once. */
+function assertOneRetriedNoneResent(files: ReportFile[], log: string): void {
+  assert.equal(files.filter((f) => f.attempts > 1).length, 1, log);
+  for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
 }
 
 /** The exchange that `fault` answered, and the commands that rode in the same pipeline. */
@@ -456,64 +457,53 @@ function riding(proxy: FaultProxy, verb: string, reply: string) {
   return { i, exchanges };
 }
 
-Deno.test(
-  ...realServerCase(
-    "vsftpd, pipelined: a refused RNTO: that file is renamed on its own, the next goes on",
-  ),
-  async () => {
-    await pipelineScenario({
-      answerInstead: { verb: "RNTO", reply: "553 Could not rename file.", after: 2 },
-    }, ({ files, proxy, outcome }, log) => {
-      const { i, exchanges } = riding(proxy, "RNTO", "553");
-      // The STOR that rode behind the refused RNTO was taken and completed, same session.
-      assert.ok(starts("STOR ")(exchanges[i + 1].command), log);
-      assert.ok(exchanges[i + 1].reply.startsWith("226"), log);
-      assert.equal(proxy.stats.sessions, 1, log);
-      assert.equal(outcome.report.totals.reconnects, 0);
-      const refused = files.find((f) => f.attempts === 2);
-      assert.ok(refused, log);
-      assert.equal(files.filter((f) => f.attempts > 1).length, 1, log);
-      for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
-    });
+pipelineTest(
+  "a refused RNTO: that file is renamed on its own, the next goes on",
+  {
+    answerInstead: { verb: "RNTO", reply: "553 Could not rename file.", after: 2 },
+  },
+  ({ files, proxy, outcome }, log) => {
+    const { i, exchanges } = riding(proxy, "RNTO", "553");
+    // The STOR that rode behind the refused RNTO was taken and completed, same session.
+    assert.ok(starts("STOR ")(exchanges[i + 1].command), log);
+    assert.ok(exchanges[i + 1].reply.startsWith("226"), log);
+    assert.equal(proxy.stats.sessions, 1, log);
+    assert.equal(outcome.report.totals.reconnects, 0);
+    const refused = files.find((f) => f.attempts === 2);
+    assert.ok(refused, log);
+    assertOneRetriedNoneResent(files, log);
   },
 );
 
-Deno.test(
-  ...realServerCase(
-    "vsftpd, pipelined: a 4xx to RNFR mid-pipeline: the RNTO fails in step, nothing lost",
-  ),
-  async () => {
-    await pipelineScenario({
-      answerInstead: { verb: "RNFR", reply: "450 Busy, try later.", after: 3 },
-    }, ({ files, proxy }, log) => {
-      const { i, exchanges } = riding(proxy, "RNFR", "450");
-      // vsftpd answers the RNTO with no RNFR before it (503), then takes the STOR.
-      assert.ok(starts("RNTO ")(exchanges[i + 1].command), log);
-      assert.match(exchanges[i + 1].reply, /^5/, log);
-      assert.ok(starts("STOR ")(exchanges[i + 2].command), log);
-      assert.equal(proxy.stats.sessions, 1, log);
-      assert.equal(files.filter((f) => f.attempts > 1).length, 1, log);
-      for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
-    });
+pipelineTest(
+  "a 4xx to RNFR mid-pipeline: the RNTO fails in step, nothing lost",
+  {
+    answerInstead: { verb: "RNFR", reply: "450 Busy, try later.", after: 3 },
+  },
+  ({ files, proxy }, log) => {
+    const { i, exchanges } = riding(proxy, "RNFR", "450");
+    // vsftpd answers the RNTO with no RNFR before it (503), then takes the STOR.
+    assert.ok(starts("RNTO ")(exchanges[i + 1].command), log);
+    assert.match(exchanges[i + 1].reply, /^5/, log);
+    assert.ok(starts("STOR ")(exchanges[i + 2].command), log);
+    assert.equal(proxy.stats.sessions, 1, log);
+    assertOneRetriedNoneResent(files, log);
   },
 );
 
-Deno.test(
-  ...realServerCase(
-    "vsftpd, pipelined: connection lost between RNFR and RNTO: both files end byte-exact",
-  ),
-  async () => {
-    await pipelineScenario({ closeOn: { verb: "RNTO", after: 2 } }, ({ files, proxy }, log) => {
-      assert.equal(proxy.stats.fired.closeBetweenFiles, 1, log);
-      const { i, exchanges } = riding(proxy, "RNFR", "350");
-      assert.equal(exchanges[i].session, 1, log);
-      assert.equal(proxy.stats.sessions, 2, log);
-      // The parked file's temporary file was complete: renamed after the reconnect, not
-      // sent again. The file whose STOR rode behind it lost at most its early data.
-      for (const f of files) {
-        assert.ok(f.bytesSent <= 2 * f.size, `${f.destination} ${f.bytesSent}`);
-      }
-      assert.ok(files.filter((f) => f.bytesSent > f.size).length <= 1, log);
-    });
+pipelineTest(
+  "connection lost between RNFR and RNTO: both files end byte-exact",
+  { closeOn: { verb: "RNTO", after: 2 } },
+  ({ files, proxy }, log) => {
+    assert.equal(proxy.stats.fired.closeBetweenFiles, 1, log);
+    const { i, exchanges } = riding(proxy, "RNFR", "350");
+    assert.equal(exchanges[i].session, 1, log);
+    assert.equal(proxy.stats.sessions, 2, log);
+    // The parked file's temporary file was complete: renamed after the reconnect, not
+    // sent again. The file whose STOR rode behind it lost at most its early data.
+    for (const f of files) {
+      assert.ok(f.bytesSent <= 2 * f.size, `${f.destination} ${f.bytesSent}`);
+    }
+    assert.ok(files.filter((f) => f.bytesSent > f.size).length <= 1, log);
   },
 );

@@ -7,67 +7,24 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { compareTree, listTree, makeDataset } from "../helpers/dataset.ts";
-import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
-import {
-  type RealServer,
-  realServerCase,
-  type RealServerOptions,
-  startServer,
-} from "../helpers/real_server.ts";
+import { cli, sigtermMidFile } from "../cli/cli_process.ts";
+import { compareTree, listTree, withData } from "../helpers/dataset.ts";
+import { realServerTest } from "../helpers/real_server.ts";
+import { serverSection } from "./matrix.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const MiB = 1024 * 1024;
 
-async function withServer(opts: RealServerOptions, fn: (s: RealServer) => Promise<void>) {
-  const server = await startServer(opts);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
-
-function serverSection(s: RealServer) {
-  return { host: s.host, port: s.port, user: s.user, passwordEnv: "FTPBATCH_TEST_PW" };
-}
-
-async function upload(args: string[], env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net",
-      "--allow-env",
-      MAIN,
-      "upload",
-      ...args,
-    ],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
-
-Deno.test(
-  ...realServerCase(
-    "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
-  ),
-  async () => {
-    await withServer({}, async (server) => {
-      const data = await makeDataset({
-        count: 300,
-        missing: 2,
-        server: serverSection(server),
-        options: { workers: 4, report: "report.json" },
-      });
-      try {
-        const r = await upload([data.configPath], { FTPBATCH_TEST_PW: server.password });
+realServerTest(
+  "real server: 300-file config through the CLI: exit 1, 2 missing, the rest byte-identical",
+  { kind: "vsftpd" },
+  async (server) => {
+    const options = { workers: 4, report: "report.json" };
+    await withData(
+      { count: 300, missing: 2, server: serverSection(server), options },
+      async (data) => {
+        const r = await cli(["upload", data.configPath], { FTPBATCH_TEST_PW: server.password });
         assert.equal(r.code, 1, r.stderr);
         const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
         assert.equal(report.totals.uploaded, 300);
@@ -92,61 +49,39 @@ Deno.test(
         );
         assert.ok(storing.size >= 4, `sessions that stored: ${storing.size}`);
         assert.ok(!r.stderr.includes(server.password));
-      } finally {
-        await Deno.remove(data.dir, { recursive: true });
-      }
-    });
+      },
+    );
   },
 );
 
-Deno.test(
-  ...realServerCase(
-    "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
-  ),
-  async () => {
-    // Loopback socket buffers can hold tens of MiB that vsftpd drains after the client is
-    // gone: the file is large enough that a good part is still missing after that.
-    await withServer({ maxRate: 16 * MiB }, async (server) => {
-      const size = 112 * MiB;
-      const data = await makeDataset({
-        count: 1,
-        sizeOf: () => size,
-        server: serverSection(server),
-        options: { workers: 1, report: "report.json" },
-      });
-      try {
-        const child = new Deno.Command(Deno.execPath(), {
-          args: ["run", "-A", MAIN, "upload", data.configPath],
-          env: { FTPBATCH_TEST_PW: server.password },
-          stdout: "null",
-          stderr: "null",
-        }).spawn();
-        await waitFor("a partial upload", async () => {
-          const n = await partialSize(server.root);
-          return n !== undefined && n > 4 * MiB ? n : undefined;
-        });
-        child.kill("SIGTERM");
-        assert.equal((await child.status).code, 143);
-        const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
-        assert.equal(report.files[0].error, "interrupted");
-        const left = (await settledPartialSize(server.root))!;
-        assert.ok(left > 0 && left < size);
+realServerTest(
+  "real server: SIGTERM mid-file, exit 143; the next run sends < 1.1 x the remaining bytes",
+  // Loopback socket buffers can hold tens of MiB that vsftpd drains after the client is
+  // gone: the file is large enough that a good part is still missing after that.
+  { kind: "vsftpd", maxRate: 16 * MiB },
+  async (server) => {
+    const size = 112 * MiB;
+    const options = { workers: 1, report: "report.json" };
+    const dataset = { count: 1, sizeOf: () => size, server: serverSection(server), options };
+    await withData(dataset, async (data) => {
+      const env = { FTPBATCH_TEST_PW: server.password };
+      const { left } = await sigtermMidFile(server.root, data.configPath, { min: 4 * MiB, env });
+      const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
+      assert.equal(report.files[0].error, "interrupted");
+      assert.ok(left > 0 && left < size);
 
-        const again = await runUpload({
-          config: await loadConfig(data.configPath),
-          password: server.password,
-        });
-        assert.equal(again.exitCode, 0);
-        const f = again.report.files[0];
-        assert.deepEqual(f.resumedFrom, [left]);
-        assert.ok(
-          f.bytesSent < 1.1 * (size - left),
-          `bytesSent ${f.bytesSent}, remaining ${size - left}`,
-        );
-        assert.deepEqual(await compareTree(server.root, data.expected), []);
-      } finally {
-        await Deno.remove(data.dir, { recursive: true });
-      }
+      const again = await runUpload({
+        config: await loadConfig(data.configPath),
+        password: server.password,
+      });
+      assert.equal(again.exitCode, 0);
+      const f = again.report.files[0];
+      assert.deepEqual(f.resumedFrom, [left]);
+      assert.ok(
+        f.bytesSent < 1.1 * (size - left),
+        `bytesSent ${f.bytesSent}, remaining ${size - left}`,
+      );
+      assert.deepEqual(await compareTree(server.root, data.expected), []);
     });
   },
 );

@@ -12,13 +12,12 @@
 
 import assert from "node:assert/strict";
 import { posix } from "node:path";
-import { fileURLToPath } from "node:url";
 import { makeNamedDataset, UNICODE_NAMES } from "../helpers/dataset.ts";
-import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
+import { partialSize, waitFor } from "../helpers/partial.ts";
+import { sigtermMidFile } from "../cli/cli_process.ts";
 import { realServerTest } from "../helpers/real_server.ts";
 import { assertAllUploaded, runInProcess, serverSection } from "./matrix.ts";
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const MiB = 1024 * 1024;
 /** A folder whose temporary file names make `SIZE` lines of 150+ bytes. */
 const LONG = "/длинный путь/日本語のとても長いフォルダー名/emoji 🎉🚀 #1";
@@ -80,20 +79,9 @@ realServerTest(
       options: { workers: 1, report: "report.json", retries: 3, backoffBaseMs: 100 },
     });
     try {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "upload", data.configPath],
-        env: { FTPBATCH_TEST_PW: server.password },
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      await waitFor("a partial upload", async () => {
-        const n = await partialSize(server.root);
-        return n !== undefined && n > 2 * MiB ? n : undefined;
-      });
-      child.kill("SIGTERM");
-      assert.equal((await child.status).code, 143);
+      const env = { FTPBATCH_TEST_PW: server.password };
       // proftpd keeps an aborted upload (DeleteAbortedStores off): REST of it gets 350, STOR 451.
-      const left = (await settledPartialSize(server.root))!;
+      const { left } = await sigtermMidFile(server.root, data.configPath, { min: 2 * MiB, env });
       assert.ok(left > 0 && left < size, `partial ${left}`);
 
       const report = await runInProcess(server, data);

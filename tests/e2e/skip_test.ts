@@ -33,9 +33,14 @@ async function upload(server: RealServer, config: string, report: string, ...fla
   return { code: out.code, stderr, report: json };
 }
 
-/** STOR commands vsftpd logged after `from` (a length of its log). */
+/**
+ * STOR commands vsftpd logged after `from` (a length of its log), the time probe's left out:
+ * a same-size file off by whole quarter hours (an hour later, to the minute) makes the run
+ * check the server's zone once.
+ */
 async function storsSince(server: RealServer, from: number): Promise<string[]> {
-  return (await server.log()).slice(from).match(/"STOR [^"]*"/g) ?? [];
+  const stors = (await server.log()).slice(from).match(/"STOR [^"]*"/g) ?? [];
+  return stors.filter((s) => !s.includes("ftpbatch-time-probe"));
 }
 
 /** A test against a fresh vsftpd with 30 local files (ignored, with the reason, where none can run). */

@@ -13,6 +13,11 @@ import { Session } from "../../src/ftp/session.ts";
 import type { Sent, TransferRequest, Transport } from "../../src/ftp/transport.ts";
 import { concat } from "../helpers/scripted_server.ts";
 
+/** A reply from its text: `reply("550 no such file")`. */
+export function reply(message: string): Reply {
+  return { code: Number(message.slice(0, 3)), message };
+}
+
 /** Answers one command; `undefined` lets the default answer. */
 export type FakeHandler = (arg: string, fake: FakeTransport) => Reply | undefined;
 

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openNativeSession } from "../../src/ftp/native_transport.ts";
+import { openNativeSession } from "../../src/ftp/native_login.ts";
 import { openBasicFtpSession } from "../../src/ftp/basic_ftp_transport.ts";
 import { loadCodec, UnencodableName } from "../../src/ftp/encoding.ts";
 import { LocalFileError } from "../../src/ftp/errors.ts";
@@ -264,8 +264,10 @@ Deno.test("iconv-lite (and node:buffer for it) are only ever imported dynamicall
   );
   assert.deepEqual(uses, [{ from: "src/ftp/encoding.ts", dynamic: true }]);
   // The modules a UTF-8 session loads at start import no node:buffer either.
-  const ftp = ["control.ts", "reply_parser.ts", "native_transport.ts", "native_transfer.ts"];
-  for (const m of [...ftp, "encoding.ts", "session.ts", "store.ts"]) {
+  const native = ["native_login.ts", "native_transport.ts", "native_transfer.ts"];
+  for (
+    const m of [...native, "control.ts", "reply_parser.ts", "encoding.ts", "session.ts", "store.ts"]
+  ) {
     const mod = info.modules.find((x) => x.specifier.endsWith(`/src/ftp/${m}`));
     assert.ok(mod, m);
     const buffer = (mod.dependencies ?? []).find((d) => d.specifier === "node:buffer");

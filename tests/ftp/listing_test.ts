@@ -7,6 +7,7 @@ import {
   parseMlst,
 } from "../../src/ftp/listing.ts";
 import { ProtocolError } from "../../src/ftp/errors.ts";
+import { ListingCut } from "../../src/ftp/listing.ts";
 
 const NOW = Date.UTC(2026, 10, 26, 16, 0); // 26 November 2026, 16:00 UTC
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -66,17 +67,35 @@ Deno.test("parseMlsd: fact names in any case, cdir/pdir left out, the name is al
   assert.equal(listing.get("badsize.txt")?.size, undefined);
 });
 
-Deno.test("parseMlsd: UTF-8 names come out NFC; names equal after NFC are both left out", () => {
+Deno.test("parseMlsd: names kept byte for byte: an NFD name is not the NFC one (issue 21 item 5)", () => {
   const nfd = "Cafe\u0301.txt";
   const listing = parseMlsd(utf8(
     `type=file;size=1;modify=20261126153907; ${nfd}\r\n` +
       "type=file;size=2;modify=20261126153907; План.txt\r\n" +
       "type=file;size=3;modify=20261126153907; A\u030a.txt\r\n" +
       "type=file;size=4;modify=20261126153907; \u00c5.txt\r\n" +
+      "type=file;size=6;modify=20261126153907; \u00c5.txt\r\n" +
       "type=file;size=5;modify=20261126153907; ..\r\n",
   ));
-  assert.deepEqual([...listing.keys()], ["Café.txt", "План.txt"]);
-  assert.equal(listing.get("Café.txt")?.size, 1);
+  assert.deepEqual([...listing.keys()], [nfd, "План.txt", "A\u030a.txt"]);
+  assert.equal(listing.get("Café.txt"), undefined); // the NFC destination is not there
+  assert.equal(listing.get(nfd)?.size, 1);
+  // A name listed twice: which entry is meant is unknown, so neither is used.
+  assert.equal(listing.get("\u00c5.txt"), undefined);
+});
+
+Deno.test("a listing cut mid-name and closed with 226 is not read (issue 21 item 4)", async () => {
+  const whole = "type=file;size=5;modify=20261126153907; index.html\r\n" +
+    "type=file;size=9;modify=20261126153907; index.html.bak\r\n";
+  const cut = whole.slice(0, whole.length - ".bak\r\n".length); // ends in "index.html"
+  assert.equal(parseMlsd(whole).get("index.html")?.size, 5);
+  assert.throws(() => parseMlsd(utf8(cut)), ListingCut);
+  assert.throws(() => parseMlsd(cut), ProtocolError); // the per-file fallback takes it
+  const list = "-rw-r--r--    1 1 1           5 Nov 26 15:39 a.txt\r\n" +
+    "-rw-r--r--    1 1 1           9 Nov 26 15:39 a.txt.old";
+  await assert.rejects(() => parseList(utf8(list), NOW), ListingCut);
+  assert.equal((await parseList(utf8(list + "\n"), NOW)).get("a.txt.old")?.size, 9);
+  assert.equal((await parseList(utf8(""), NOW)).size, 0); // an empty folder is complete
 });
 
 Deno.test("parseList: vsftpd's Unix listing (times to the minute, older files to the day)", async () => {
@@ -104,7 +123,7 @@ Deno.test("parseList: vsftpd's Unix listing (times to the minute, older files to
   });
   assert.equal(listing.get("sub")?.type, "dir");
   assert.equal(listing.get("ln")?.type, "link");
-  assert.equal(listing.get("Café ☕.txt")?.size, 7);
+  assert.equal(listing.get("Cafe\u0301 ☕.txt")?.size, 7);
   assert.equal(listing.size, 5);
 });
 

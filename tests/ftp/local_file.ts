@@ -7,22 +7,20 @@
 
 import { join } from "node:path";
 import type { ResumeMethod, Session, UploadOutcome } from "../../src/ftp/session.ts";
+import { withTempDir } from "../helpers/kit.ts";
 
 /** A local file of `size` bytes with a recognisable pattern; removed after `fn`. */
-export async function withFile(
+export function withFile(
   size: number,
   fn: (path: string, bytes: Uint8Array) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "ftpbatch-ftp-" });
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 8)) & 255;
-  const path = join(dir, "source.bin");
-  await Deno.writeFile(path, bytes);
-  try {
+  return withTempDir("ftpbatch-ftp-", async (dir) => {
+    const path = join(dir, "source.bin");
+    await Deno.writeFile(path, bytes);
     await fn(path, bytes);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 /** Uploads `size` bytes of `localPath` to `remotePath`: all of it, or as `resume` says. */

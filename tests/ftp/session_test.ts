@@ -14,7 +14,7 @@ import {
   ProtocolError,
   ResumeRefused,
 } from "../../src/ftp/errors.ts";
-import { openNativeSession } from "../../src/ftp/native_transport.ts";
+import { openNativeSession } from "../../src/ftp/native_login.ts";
 import type { Session } from "../../src/ftp/session.ts";
 import {
   type FakeFtpOptions,

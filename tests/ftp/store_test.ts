@@ -13,10 +13,8 @@ import {
   TransferFailed,
 } from "../../src/ftp/errors.ts";
 import { EARLY_DATA_BYTES } from "../../src/ftp/transport.ts";
-import { FakeTransport } from "./fake_transport.ts";
+import { FakeTransport, reply } from "./fake_transport.ts";
 import { put, withFile } from "./local_file.ts";
-
-const reply = (message: string) => ({ code: Number(message.slice(0, 3)), message });
 
 Deno.test("pure-ftpd (500 to a command during a transfer): SIZE only after the transfer", async () => {
   await withFile(1000, async (path, bytes) => {

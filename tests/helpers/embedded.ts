@@ -90,6 +90,21 @@ export async function connect(
   return client;
 }
 
+/** A fresh server (`opts`) and a basic-ftp client logged in to it (anonymously); both closed after. */
+export function withClient<T>(
+  opts: Partial<EmbeddedServerOptions>,
+  fn: (client: Client, server: EmbeddedServer) => Promise<T>,
+): Promise<T> {
+  return withServer(opts, async (server) => {
+    const client = await connect(server);
+    try {
+      return await fn(client, server);
+    } finally {
+      client.close();
+    }
+  });
+}
+
 /** `n` random bytes (getRandomValues fills at most 64 KiB per call). */
 export function randomBytes(n: number): Uint8Array {
   const out = new Uint8Array(n);

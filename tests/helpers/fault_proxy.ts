@@ -47,6 +47,7 @@
 
 import { isLoopback } from "../../src/server/loopback.ts";
 import { rewritePassive } from "./passive_reply.ts";
+import { closedPort } from "./kit.ts";
 export interface ProxyFaults {
   /**
    * Cut the data connection of a STOR/APPE upload once the file reaches
@@ -93,6 +94,11 @@ export interface ProxyFaults {
   refuseRest?: boolean;
   /** Answer APPE with `502 Command not implemented.` without forwarding (not counted as a store). */
   refuseAppe?: boolean;
+  /**
+   * A middlebox that breaks EPSV: every `229` names a loopback port on which nothing
+   * listens (PASV replies still lead to the server).
+   */
+  deadEpsv?: boolean;
 }
 
 export interface ProxyExchange {
@@ -662,7 +668,10 @@ export function startFaultProxy(
       const first = () => text(lines[0]);
       switch (entry.verb) {
         case "EPSV":
-          if (code === "229") lines = [this.#passive(first())];
+          if (code === "229" && faults.deadEpsv) {
+            const dead = rewritePassive(first(), () => closedPort()) ?? first();
+            lines = [encoder.encode(dead + CR_LF)];
+          } else if (code === "229") lines = [this.#passive(first())];
           break;
         case "PASV":
           if (code === "227") lines = [this.#passive(first())];

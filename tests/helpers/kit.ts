@@ -32,3 +32,8 @@ export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promis
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** `Deno.test` with {@linkcode integration}'s options: a test that states only its scenario. */
+export function integrationTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ...integration, fn });
+}

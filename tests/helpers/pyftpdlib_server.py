@@ -3,11 +3,14 @@
 Run with Debian's interpreter (/usr/bin/python3, python3-pyftpdlib and, for
 FTPS, python3-openssl). Arguments come as one JSON object on argv[1]:
 port, root, user, password, pasv [min, max], log, and optionally
-max_per_ip, rate (upload bytes per second), cert and key (explicit FTPS).
+max_per_ip, rate (upload bytes per second), cert and key (explicit FTPS), tz
+(times shown in that local zone, use_gmt_times = False, e.g. "Etc/GMT-5").
 """
 import json
 import logging
+import os
 import sys
+import time
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
@@ -28,6 +31,10 @@ def main() -> None:
         handler.certfile = opts["cert"]
         handler.keyfile = opts["key"]
     handler.authorizer = authorizer
+    if opts.get("tz"):
+        os.environ["TZ"] = opts["tz"]
+        time.tzset()
+        handler.use_gmt_times = False
     handler.passive_ports = range(opts["pasv"][0], opts["pasv"][1] + 1)
     handler.permit_foreign_addresses = False
     if opts.get("rate"):

@@ -145,7 +145,7 @@ export function unavailableReason(opts: RealServerOptions = {}): string | null {
   if (Deno.build.os !== "linux") return "the real FTP server harness needs Linux";
   if (Deno.uid() !== 0) return "the real FTP server harness needs root";
   if (!findBinary("unshare") || !findBinary("mount")) return "unshare/mount not found (util-linux)";
-  if (opts.tls && !findBinary("openssl", ["/usr/bin/openssl"])) {
+  if (usesTls(opts) && !findBinary("openssl", ["/usr/bin/openssl"])) {
     return "openssl not found (needed for the FTPS server)";
   }
   const found = locate(opts.kind ?? "vsftpd", opts.tls ?? false);
@@ -404,11 +404,30 @@ async function withTimeout<T>(
   }
 }
 
-/** Connect, log in, quit; "refused" while nothing listens yet. */
-async function probeLogin(port: number, kind: string): Promise<"ok" | "refused"> {
+/** Whether the server needs the throwaway certificates. */
+function usesTls(opts: RealServerOptions): boolean {
+  return Boolean(opts.tls || opts.implicitTls || opts.tlsRequired);
+}
+
+/**
+ * Connect, log in, quit; "refused" while nothing listens yet. Implicit FTPS: over TLS (trusting
+ * `ca.pem` in `dir`); a server refusing cleartext logins: the greeting is enough.
+ */
+async function probeLogin(
+  port: number,
+  kind: string,
+  opts: RealServerOptions,
+  dir: string,
+): Promise<"ok" | "refused"> {
   let conn: Deno.Conn;
   try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn = opts.implicitTls
+      ? await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [await Deno.readTextFile(`${dir}/ca.pem`)],
+      })
+      : await Deno.connect({ hostname: "127.0.0.1", port });
   } catch (e) {
     if (e instanceof Deno.errors.ConnectionRefused) return "refused";
     throw e;
@@ -423,6 +442,7 @@ async function probeLogin(port: number, kind: string): Promise<"ok" | "refused">
       }
     };
     await expect("220", "greeting");
+    if (opts.tlsRequired) return "ok";
     await conn.write(enc.encode(`USER ${USER}\r\n`));
     await expect("331", "USER");
     await conn.write(enc.encode(`PASS ${PASSWORD}\r\n`));
@@ -495,11 +515,19 @@ class ServerProcess implements RealServer {
   readonly logFile: string;
   #tools: Tools;
   #launch: Launch;
+  #opts: RealServerOptions;
   #child: Deno.ChildProcess | null = null;
   #stderr: Promise<string> = Promise.resolve("");
 
-  constructor(readonly kind: ServerKind, tools: Tools, launch: Launch, layout: Layout) {
+  constructor(
+    readonly kind: ServerKind,
+    tools: Tools,
+    launch: Launch,
+    layout: Layout,
+    opts: RealServerOptions = {},
+  ) {
     this.#tools = tools;
+    this.#opts = opts;
     this.#launch = launch;
     this.logFile = launch.logFile;
     this.dir = layout.dir;
@@ -579,7 +607,7 @@ class ServerProcess implements RealServer {
               `${START_TIMEOUT_MS} ms\n${await readTail(this.logFile)}`,
           );
         }
-        if (await probeLogin(this.port, this.kind) === "ok") break;
+        if (await probeLogin(this.port, this.kind, this.#opts, this.dir) === "ok") break;
         await sleep(50);
       }
       // The probe's session must be gone before returning, or it would still count against
@@ -714,9 +742,9 @@ async function prepare(opts: RealServerOptions): Promise<ServerProcess> {
       passwordHash: PASSWORD_HASH,
       pamService: PAM_SERVICE,
     };
-    if (opts.tls) await makeCertificates(dir);
+    if (usesTls(opts)) await makeCertificates(dir);
     const launch = await configure(kind, found.bin, layout, opts);
-    return new ServerProcess(kind, tools, launch, layout);
+    return new ServerProcess(kind, tools, launch, layout, opts);
   } catch (e) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     throw e;

@@ -32,6 +32,20 @@ export interface RealServerOptions {
    * defaults for data connections (vsftpd, proftpd: TLS session reuse required).
    */
   tls?: boolean;
+  /**
+   * Implicit FTPS (TLS from the first byte, no AUTH TLS; vsftpd `implicit_ssl=YES`, proftpd
+   * `TLSOptions UseImplicitSSL`), with the same certificates as `tls`; implies `tls`.
+   */
+  implicitTls?: boolean;
+  /** Logins in cleartext are refused (vsftpd `force_local_logins_ssl`, pure-ftpd `--tls 2`). */
+  tlsRequired?: boolean;
+  /** Extra vsftpd.conf lines, e.g. `pasv_enable=NO` (vsftpd only; a later line wins). */
+  vsftpd?: string[];
+  /**
+   * pyftpdlib only: show times in this local zone (`use_gmt_times = False`, `TZ` set to it,
+   * e.g. `"Etc/GMT-5"` for UTC+5) in LIST, MLSD and MDTM, as some servers in the wild do.
+   */
+  localTimeZone?: string;
 }
 
 /** Fixed paths and ids of one server instance, for writing its config. */
@@ -152,6 +166,15 @@ export async function configure(
   if (opts.proftpd?.length && kind !== "proftpd") {
     throw new RangeError(`proftpd directives given for ${kind}`);
   }
+  if (opts.vsftpd?.length && kind !== "vsftpd") {
+    throw new RangeError(`vsftpd directives given for ${kind}`);
+  }
+  if (opts.implicitTls && kind !== "vsftpd" && kind !== "proftpd") {
+    throw new RangeError(`implicit FTPS is set up for vsftpd and proftpd only, not ${kind}`);
+  }
+  if (opts.tlsRequired && kind !== "vsftpd" && kind !== "pure-ftpd") {
+    throw new RangeError(`tlsRequired is set up for vsftpd and pure-ftpd only, not ${kind}`);
+  }
   if (opts.maxPerIp !== undefined && (!Number.isInteger(opts.maxPerIp) || opts.maxPerIp < 1)) {
     throw new RangeError(`maxPerIp must be a positive integer`);
   }
@@ -241,7 +264,7 @@ function vsftpdConfig(l: Layout, opts: RealServerOptions): string {
   ];
   if (opts.maxPerIp !== undefined) lines.push(`max_per_ip=${opts.maxPerIp}`);
   if (opts.maxRate !== undefined) lines.push(`local_max_rate=${opts.maxRate}`);
-  if (opts.tls) {
+  if (opts.tls || opts.implicitTls || opts.tlsRequired) {
     lines.push(
       "ssl_enable=YES",
       `rsa_cert_file=${l.dir}/server.pem`,
@@ -252,7 +275,10 @@ function vsftpdConfig(l: Layout, opts: RealServerOptions): string {
       "require_ssl_reuse=YES",
       "ssl_ciphers=HIGH",
     );
+    if (opts.implicitTls) lines.push("implicit_ssl=YES");
+    if (opts.tlsRequired) lines.push("force_local_logins_ssl=YES");
   }
+  lines.push(...opts.vsftpd ?? []);
   return lines.join("\n") + "\n";
 }
 
@@ -297,7 +323,14 @@ async function pureFtpdArgs(
   if (opts.maxRate !== undefined) {
     args.push("--userbandwidth", String(Math.max(1, Math.round(opts.maxRate / 1024))));
   }
-  if (opts.tls) args.push("--tls", "1", "--certfile", `${l.dir}/server.pem,${l.dir}/server.key`);
+  if (opts.tls || opts.tlsRequired) {
+    args.push(
+      "--tls",
+      opts.tlsRequired ? "2" : "1",
+      "--certfile",
+      `${l.dir}/server.pem,${l.dir}/server.key`,
+    );
+  }
   return args;
 }
 
@@ -337,7 +370,7 @@ function proftpdConfig(prefix: string, l: Layout, opts: RealServerOptions): stri
   if (opts.maxRate !== undefined) {
     lines.push(`TransferRate STOR ${Math.max(1, Math.round(opts.maxRate / 1024))}`);
   }
-  if (opts.tls) {
+  if (opts.tls || opts.implicitTls) {
     lines.push(
       "LoadModule mod_tls.c",
       "<IfModule mod_tls.c>",
@@ -349,6 +382,7 @@ function proftpdConfig(prefix: string, l: Layout, opts: RealServerOptions): stri
       "TLSVerifyClient off",
       // Module defaults otherwise: TLS 1.2 and 1.3, data connections must reuse the control
       // connection's TLS session.
+      ...opts.implicitTls ? ["TLSOptions UseImplicitSSL"] : [],
       "</IfModule>",
     );
   }
@@ -370,5 +404,6 @@ function pyftpdlibOptions(l: Layout, opts: RealServerOptions): Record<string, un
     ...(opts.maxPerIp !== undefined ? { max_per_ip: opts.maxPerIp } : {}),
     ...(opts.maxRate !== undefined ? { rate: opts.maxRate } : {}),
     ...(opts.tls ? { cert: `${l.dir}/server.pem`, key: `${l.dir}/server.key` } : {}),
+    ...(opts.localTimeZone !== undefined ? { tz: opts.localTimeZone } : {}),
   };
 }

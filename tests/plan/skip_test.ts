@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   decideSkip,
-  dependsOnTimeSetting,
   foldersToList,
+  needsFileCheck,
+  needsProbe,
   NOT_OLDER_REASON,
   planSkips,
   remoteEntryOf,
 } from "../../src/plan/skip.ts";
+import { newServerClock } from "../../src/plan/server_clock.ts";
 import type { RemoteEntry } from "../../src/ftp/listing.ts";
 
 const T = Date.UTC(2026, 10, 26, 15, 39, 7); // a whole second
@@ -77,37 +79,67 @@ Deno.test("a folder, link or special file at the destination, or a listing witho
   });
 });
 
-Deno.test("a server that cannot set times: a same-size remote copy at least as new is unchanged", () => {
+Deno.test("a same-size remote copy that is newer: sent by default, skipped only under size+newer (issue 21 item 3)", () => {
   const uploadedLater = file({ mtimeMs: T + 60_000 });
-  assert.equal(decideSkip(local, uploadedLater).skip, false); // by default times must match
-  assert.equal(
-    decideSkip(local, uploadedLater, "size+mtime", { serverSetsTimes: true }).skip,
-    false,
-  );
-  assert.deepEqual(decideSkip(local, uploadedLater, "size+mtime", { serverSetsTimes: false }), {
+  // The default never skips on a guess, even where the server cannot set times.
+  assert.equal(decideSkip(local, uploadedLater).skip, false);
+  assert.deepEqual(decideSkip(local, uploadedLater, "size+newer"), {
     skip: true,
     reason: NOT_OLDER_REASON,
   });
   // Changed locally after the upload: sent.
   const editedAfter = { ...local, mtimeMs: T + 120_000 };
-  assert.equal(
-    decideSkip(editedAfter, uploadedLater, "size+mtime", { serverSetsTimes: false }).skip,
-    false,
-  );
+  assert.equal(decideSkip(editedAfter, uploadedLater, "size+newer").skip, false);
   // Same size is still required.
-  assert.equal(
-    decideSkip({ ...local, size: 1 }, uploadedLater, "size+mtime", { serverSetsTimes: false }).skip,
-    false,
-  );
+  assert.equal(decideSkip({ ...local, size: 1 }, uploadedLater, "size+newer").skip, false);
 });
 
-Deno.test("dependsOnTimeSetting is true only where the server's ability changes the decision", () => {
-  assert.equal(dependsOnTimeSetting(local, file({ mtimeMs: T + 60_000 })), true);
-  assert.equal(dependsOnTimeSetting(local, file()), false); // equal: skipped either way
-  assert.equal(dependsOnTimeSetting(local, file({ mtimeMs: T - 60_000 })), false); // older: sent
-  assert.equal(dependsOnTimeSetting({ ...local, size: 1 }, file({ mtimeMs: T + 60_000 })), false);
-  assert.equal(dependsOnTimeSetting(local, file({ mtimeMs: T + 60_000 }), "size"), false);
-  assert.equal(dependsOnTimeSetting(local, undefined), false);
+Deno.test("remote times read through the server's clock: a zone is corrected, an unknown LIST zone never skips", () => {
+  const H = 3_600_000;
+  // pyftpdlib with use_gmt_times=False, five hours ahead: MLSD shows local time.
+  const shifted = file({ mtimeMs: T + 5 * H });
+  const clock = newServerClock();
+  assert.equal(decideSkip(local, shifted, "size+mtime", { clock }).skip, false);
+  assert.equal(needsProbe(local, shifted, "size+mtime", clock), true); // a whole zone off: probe
+  assert.equal(needsProbe(local, file({ mtimeMs: T + 5 * H + 7_000 }), "size+mtime", clock), false);
+  clock.probed = true;
+  clock.factOffsetMs = 5 * H;
+  assert.equal(needsProbe(local, shifted, "size+mtime", clock), false); // once per run
+  assert.deepEqual(decideSkip(local, shifted, "size+mtime", { clock }), {
+    skip: true,
+    reason: "unchanged: size+mtime",
+  });
+  // A same-size edit an hour later (the issue's case) is sent, under either time rule.
+  const edited = { ...local, mtimeMs: T + H };
+  assert.equal(decideSkip(edited, shifted, "size+mtime", { clock }).skip, false);
+  assert.equal(decideSkip(edited, shifted, "size+newer", { clock }).skip, false);
+  // LIST to the minute in an unknown zone: not trusted; asked one by one.
+  const listed = file({ mtimeMs: Math.floor(T / 60_000) * 60_000, precision: "minute" });
+  const fresh = newServerClock();
+  assert.deepEqual(decideSkip(local, listed, "size+mtime", { clock: fresh }), {
+    skip: false,
+    reason: "remote time in an unknown time zone",
+  });
+  assert.equal(needsFileCheck(local, listed, "size+mtime", fresh), true);
+  assert.equal(needsFileCheck(local, listed, "size", fresh), false);
+  // Known (learned or given): corrected and trusted.
+  const byHand = newServerClock("-03:00");
+  const westward = file({ mtimeMs: Math.floor(T / 60_000) * 60_000 - 3 * H, precision: "minute" });
+  assert.equal(decideSkip(local, westward, "size+mtime", { clock: byHand }).skip, true);
+  assert.equal(needsFileCheck(local, westward, "size+mtime", byHand), false);
+});
+
+Deno.test("needsProbe under size+newer: a newer remote copy needs the probe (a clock ahead would hide edits)", () => {
+  const clock = newServerClock();
+  assert.equal(needsProbe(local, file({ mtimeMs: T + 60_000 }), "size+newer", clock), true);
+  assert.equal(needsProbe(local, file({ mtimeMs: T + 60_000 }), "size+mtime", clock), false);
+  assert.equal(needsProbe(local, file(), "size+newer", clock), false); // equal
+  assert.equal(needsProbe(local, file({ mtimeMs: T - 60_000 }), "size+newer", clock), false);
+  assert.equal(
+    needsProbe({ ...local, size: 1 }, file({ mtimeMs: T + 60_000 }), "size+newer", clock),
+    false,
+  );
+  assert.equal(needsProbe(local, undefined, "size+newer", clock), false);
 });
 
 Deno.test("foldersToList: each destination folder once, sorted, without the ones this run created", () => {
@@ -138,7 +170,7 @@ Deno.test("planSkips: splits jobs by their folder's listing, in order, counting 
   assert.deepEqual(strict.send.map((j) => j.id), [2, 3, 4, 5]);
   assert.deepEqual(strict.skipped.map((s) => [s.job.id, s.reason]), [[1, "unchanged: size+mtime"]]);
   assert.equal(strict.notOlder, 0);
-  const lenient = planSkips(jobs, listings, "size+mtime", { serverSetsTimes: false });
+  const lenient = planSkips(jobs, listings, "size+newer");
   assert.deepEqual(lenient.skipped.map((s) => s.job.id), [1, 2]);
   assert.equal(lenient.notOlder, 1);
   assert.deepEqual(planSkips(jobs, listings, "none").send.length, 5);

@@ -7,6 +7,7 @@ const server = { host: "127.0.0.1", port: 2121, user: "u", secure: false as cons
 const COUNT = 3;
 const DESTS = Array.from({ length: 30 }, (_, i) => `/in/d${i % 4}/f${i}.bin`);
 const DIGEST = filesDigest(DESTS.map((destination) => ({ destination })));
+const CONFIG = "c".repeat(64);
 
 /** The first file of each shard is missing, the rest uploaded. */
 const FIRST_IN_SHARD = new Set(
@@ -32,7 +33,12 @@ function file(destination: string, i: number): ReportFile {
 /** Shard `index`'s report: its files in config order, as the coordinator builds it. */
 function shardReport(
   index: number,
-  extra: { startS?: number; endS?: number; interrupted?: "SIGINT" | "SIGTERM" } = {},
+  extra: {
+    startS?: number;
+    endS?: number;
+    interrupted?: "SIGINT" | "SIGTERM";
+    dryRun?: boolean;
+  } = {},
 ): Report {
   return buildReport({
     startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, extra.startS ?? 10 + index)),
@@ -41,14 +47,15 @@ function shardReport(
     workers: 2,
     reconnects: index,
     interrupted: extra.interrupted,
-    shard: { index, count: COUNT, digest: DIGEST },
+    dryRun: extra.dryRun,
+    shard: { index, count: COUNT, digest: DIGEST, config: CONFIG },
     files: DESTS.flatMap((d, i) => shardOf(d, COUNT) === index ? [file(d, i)] : []),
   });
 }
 
 const named = (reports: Report[]) => reports.map((report, i) => ({ name: `r${i}.json`, report }));
 
-Deno.test("merge: every file once, sorted; totals recomputed; times and workers combined", () => {
+Deno.test("merge: every file once, grouped by shard; totals recomputed; times and workers combined", () => {
   const reports = [shardReport(2), shardReport(0, { startS: 5 }), shardReport(1, { endS: 40 })];
   assert.ok(reports.every((r) => r.files.length > 0), "each shard has files in this fixture");
   const merged = mergeReports(named(reports));
@@ -61,9 +68,10 @@ Deno.test("merge: every file once, sorted; totals recomputed; times and workers 
     files: DESTS.map(file),
   });
   assert.deepEqual(merged.totals, unsharded.totals);
+  // Shard 0's files first, each shard's in its own order.
   assert.deepEqual(
     merged.files,
-    [...unsharded.files].sort((a, b) => a.destination < b.destination ? -1 : 1),
+    [0, 1, 2].flatMap((k) => unsharded.files.filter((f) => shardOf(f.destination, COUNT) === k)),
   );
   assert.equal(merged.startedAt, "2026-01-01T00:00:05.000Z");
   assert.equal(merged.finishedAt, "2026-01-01T00:00:40.000Z");
@@ -157,4 +165,58 @@ Deno.test("buildReport records the run's exit code: 3 when nothing connected, un
   assert.equal(buildReport({ ...base, connectFailed: true }).exitCode, 3);
   assert.equal(buildReport({ ...base, connectFailed: true, interrupted: "SIGINT" }).exitCode, 130);
   assert.equal(buildReport({ ...base, interrupted: "SIGTERM" }).exitCode, 143);
+});
+
+const refuse = (reports: unknown[], pattern: RegExp, opts = {}) =>
+  assert.throws(
+    () => mergeReports(reports.map((report, i) => ({ name: `r${i}.json`, report })), opts),
+    pattern,
+  );
+
+Deno.test("merge refuses shards run under another effective config (include, exclude, source)", () => {
+  const [a, b, c] = [0, 1, 2].map((i) => shardReport(i));
+  const other = { ...b, shard: { ...b.shard!, config: "e".repeat(64) } };
+  refuse([a, other, c], /r1\.json and r0\.json were run under different settings/);
+  // A report of an older writer has no config digest: it cannot be checked, so it is refused.
+  const { config: _, ...old } = b.shard!;
+  refuse([a, { ...b, version: 1, shard: old }, c], /r1\.json has no digest of its config/);
+});
+
+Deno.test("merge refuses a stale shard report (started long before the others) unless allowed", () => {
+  const [a, b] = [0, 1].map((i) => shardReport(i));
+  // Shard 2 is from yesterday's run: a pod killed then.
+  const stale = shardReport(2, { startS: -86_400, endS: -86_000 });
+  refuse(
+    [a, b, stale],
+    /r2\.json started at 2025-12-31.* but r1\.json at .*more than 12 hours apart/,
+  );
+  const m = mergeReports(named([a, b, stale]), { maxSpreadMs: 48 * 3600_000 });
+  assert.equal(m.merged?.shards.length, 3);
+});
+
+Deno.test("merge refuses an index beyond the count, non-numeric sizes, uploads in a dry run", () => {
+  const [a, b, c] = [0, 1, 2].map((i) => shardReport(i));
+  refuse(
+    [a, b, c, { ...c, shard: { ...c.shard!, index: 5 }, files: [] }],
+    /r3\.json says shard 5\/3/,
+  );
+  refuse([a, b, { ...c, shard: { ...c.shard!, index: -1 }, files: [] }], /says shard -1\/3/);
+  const sized = (v: unknown) => ({
+    ...b,
+    files: [{ ...b.files[1], size: v }, ...b.files.slice(2)],
+  });
+  refuse([a, sized("12"), c], /r1\.json is not an ftpbatch report: files\[0\] .* has size "12"/);
+  refuse([a, sized(-1), c], /has size -1/);
+  refuse([a, sized(1.5), c], /has size 1\.5/);
+  refuse([a, { ...b, files: [{ ...b.files[1], bytesSent: null }] }, c], /has bytesSent null/);
+  const [da, db, dc] = [0, 1, 2].map((i) => shardReport(i, { dryRun: true }));
+  const planned = (r: Report) => ({
+    ...r,
+    files: r.files.map((f) => ({ ...f, status: "planned" as const, bytesSent: 0 })),
+  });
+  assert.equal(mergeReports(named([planned(da), planned(db), planned(dc)])).totals.uploaded, 0);
+  refuse([planned(da), db, planned(dc)], /r1\.json is a dry run but says .* was uploaded/);
+  const sent = planned(db);
+  sent.files[0] = { ...sent.files[0], bytesSent: 10 };
+  refuse([planned(da), sent, planned(dc)], /r1\.json is a dry run but says .* was sent/);
 });

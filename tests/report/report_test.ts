@@ -25,6 +25,29 @@ function file(status: ReportFile["status"], size: number, extra: Partial<ReportF
 
 const server = { host: "h", port: 21, user: "u", secure: false as const };
 
+/** A report of `files` from a run of `ms` milliseconds. */
+function reportOf(
+  files: ReportFile[],
+  { ms = 1000, workers = 1, reconnects = 0, notes, dryRun }: {
+    ms?: number;
+    workers?: number;
+    reconnects?: number;
+    notes?: string[];
+    dryRun?: boolean;
+  } = {},
+) {
+  return buildReport({
+    startedAt: new Date(0),
+    finishedAt: new Date(ms),
+    server,
+    workers,
+    reconnects,
+    files,
+    ...(notes ? { notes } : {}),
+    ...(dryRun ? { dryRun } : {}),
+  });
+}
+
 Deno.test("buildReport totals statuses and bytes; never carries a password field", () => {
   const r = buildReport({
     startedAt: new Date("2026-01-01T00:00:00Z"),
@@ -39,7 +62,7 @@ Deno.test("buildReport totals statuses and bytes; never carries a password field
       file("failed", 7, { bytesSent: 3, error: "x" }),
     ],
   });
-  assert.equal(r.version, 1);
+  assert.equal(r.version, 2);
   assert.equal(r.durationMs, 2000);
   assert.deepEqual(r.totals, {
     files: 4,
@@ -56,17 +79,7 @@ Deno.test("buildReport totals statuses and bytes; never carries a password field
 });
 
 Deno.test("exitCodeFor: 0 clean, 1 any missing or failed, 130/143 interrupted", () => {
-  const t = {
-    files: 1,
-    uploaded: 1,
-    skipped: 0,
-    planned: 0,
-    missing: 0,
-    failed: 0,
-    bytes: 1,
-    bytesSent: 1,
-    reconnects: 0,
-  };
+  const t = { ...reportOf([file("uploaded", 1)]).totals };
   assert.equal(exitCodeFor({ totals: t }), 0);
   assert.equal(exitCodeFor({ totals: { ...t, uploaded: 0, skipped: 1 } }), 0);
   assert.equal(exitCodeFor({ totals: { ...t, uploaded: 0, planned: 1 } }), 0);
@@ -77,14 +90,10 @@ Deno.test("exitCodeFor: 0 clean, 1 any missing or failed, 130/143 interrupted", 
 });
 
 Deno.test("summarize lists counts and every problem with its reason", () => {
-  const r = buildReport({
-    startedAt: new Date(0),
-    finishedAt: new Date(1000),
-    server,
-    workers: 1,
-    reconnects: 0,
-    files: [file("uploaded", 2048), file("failed", 1, { error: "550 Permission denied" })],
-  });
+  const r = reportOf([
+    file("uploaded", 2048),
+    file("failed", 1, { error: "550 Permission denied" }),
+  ]);
   const text = summarize(r);
   assert.match(text, /2 files: 1 uploaded, 0 skipped, 0 missing, 1 failed/);
   assert.match(text, /2\.0 KiB complete, 2\.0 KiB sent in 1\.00 s/);
@@ -92,18 +101,10 @@ Deno.test("summarize lists counts and every problem with its reason", () => {
 });
 
 Deno.test("skipped files: counted, their reason kept, nothing sent; a run note said once", () => {
-  const r = buildReport({
-    startedAt: new Date(0),
-    finishedAt: new Date(1000),
-    server,
-    workers: 1,
-    reconnects: 0,
-    notes: ["the server cannot set modification times"],
-    files: [
-      file("skipped", 10, { reason: "unchanged: size+mtime" }),
-      file("uploaded", 5, { bytesSent: 5 }),
-    ],
-  });
+  const r = reportOf([
+    file("skipped", 10, { reason: "unchanged: size+mtime" }),
+    file("uploaded", 5, { bytesSent: 5 }),
+  ], { notes: ["the server cannot set modification times"] });
   assert.deepEqual([r.totals.skipped, r.totals.uploaded, r.totals.bytesSent], [1, 1, 5]);
   assert.equal(r.exitCode, 0);
   assert.equal(r.files[0].reason, "unchanged: size+mtime");
@@ -111,28 +112,13 @@ Deno.test("skipped files: counted, their reason kept, nothing sent; a run note s
   const text = summarize(r);
   assert.match(text, /2 files: 1 uploaded, 1 skipped, 0 missing, 0 failed/);
   assert.equal(text.match(/note: the server cannot set modification times/g)?.length, 1);
-  const plain = buildReport({
-    startedAt: new Date(0),
-    finishedAt: new Date(1),
-    server,
-    workers: 1,
-    reconnects: 0,
-    notes: [],
-    files: [],
-  });
+  const plain = reportOf([], { ms: 1, notes: [] });
   assert.equal("notes" in plain, false);
 });
 
 Deno.test("summarize: a run with nothing to send says what happened, not '0 B … over 4 connections'", () => {
   const run = (files: ReportFile[], workers = 4) =>
-    summarize(buildReport({
-      startedAt: new Date(0),
-      finishedAt: new Date(400),
-      server,
-      workers,
-      reconnects: 0,
-      files,
-    })).split("\n")[1];
+    summarize(reportOf(files, { ms: 400, workers })).split("\n")[1];
   const unchanged = file("skipped", 10, { reason: "unchanged: size+mtime" });
   assert.equal(
     run(Array(12).fill(unchanged), 0),
@@ -163,13 +149,9 @@ Deno.test("formatBytes", () => {
 
 Deno.test("reportJson streams valid JSON equal to the report, one line per file", () => {
   const make = (n: number) =>
-    buildReport({
-      startedAt: new Date(0),
-      finishedAt: new Date(5),
-      server,
+    reportOf(Array.from({ length: n }, (_, i) => file(i % 2 ? "uploaded" : "missing", i)), {
+      ms: 5,
       workers: 2,
-      reconnects: 0,
-      files: Array.from({ length: n }, (_, i) => file(i % 2 ? "uploaded" : "missing", i)),
     });
   for (const n of [0, 1, 3, 2500]) {
     const r = make(n);
@@ -184,14 +166,9 @@ Deno.test("reportJson streams valid JSON equal to the report, one line per file"
 Deno.test("summary rate is bytes sent over the run's time, not bytes of completed files", () => {
   // A 5 GiB file resumed at 4.9 GiB: 100 MiB sent in 50 s is 2 MiB/s, not "102 GiB/s".
   const GiB = 1024 ** 3;
-  const r = buildReport({
-    startedAt: new Date(0),
-    finishedAt: new Date(50_000),
-    server,
-    workers: 1,
-    reconnects: 1,
-    files: [file("uploaded", 5 * GiB, { bytesSent: 100 * 1024 ** 2, resumedFrom: [4.9 * GiB] })],
-  });
+  const r = reportOf([
+    file("uploaded", 5 * GiB, { bytesSent: 100 * 1024 ** 2, resumedFrom: [4.9 * GiB] }),
+  ], { ms: 50_000, reconnects: 1 });
   const text = summarize(r);
   assert.match(text, /\(2\.0 MiB\/s\)/, text);
   assert.ok(!text.includes("GiB/s"), text);
@@ -201,14 +178,7 @@ Deno.test("summary rate is bytes sent over the run's time, not bytes of complete
 
 Deno.test("summary and report escape server text and redact the password", () => {
   const hostile = "550 \x1b[2J\x1b]0;owned\x07 no such file; PASS pw-53cr3t\r\nfake line";
-  const r = buildReport({
-    startedAt: new Date(0),
-    finishedAt: new Date(1000),
-    server,
-    workers: 2,
-    reconnects: 0,
-    files: [file("failed", 1, { error: hostile })],
-  });
+  const r = reportOf([file("failed", 1, { error: hostile })], { workers: 2 });
   const secrets = ["pw-53cr3t"];
   const summary = summarize(r, { secrets });
   const json = [...reportJson(r, { secrets })].join("");
@@ -224,19 +194,12 @@ Deno.test("summary and report escape server text and redact the password", () =>
 });
 
 Deno.test("a dry run's summary claims no connection and no rate", () => {
-  const r = buildReport({
-    startedAt: new Date(0),
-    finishedAt: new Date(10),
-    server,
-    workers: 4,
-    dryRun: true,
-    reconnects: 0,
-    files: [
-      file("planned", 3072),
-      file("planned", 1024),
-      file("missing", 0, { error: "source not found" }),
-    ],
-  });
+  const files = [
+    file("planned", 3072),
+    file("planned", 1024),
+    file("missing", 0, { error: "source not found" }),
+  ];
+  const r = reportOf(files, { ms: 10, workers: 4, dryRun: true });
   const text = summarize(r);
   assert.match(text, /^dry run: 3 files: 0 uploaded, 0 skipped, 2 planned, 1 missing, 0 failed$/m);
   assert.match(text, /^4\.0 KiB to send; nothing sent$/m);

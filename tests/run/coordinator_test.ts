@@ -9,12 +9,11 @@ import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { upload, withDataset, withServer } from "../helpers/embedded.ts";
-import { integration, withTempDir } from "../helpers/kit.ts";
+import { integrationTest, withTempDir } from "../helpers/kit.ts";
 
-Deno.test({
-  name: "300 files to the embedded server: bytes identical, 2 missing reported, exit 1",
-  ...integration,
-  async fn() {
+integrationTest(
+  "300 files to the embedded server: bytes identical, 2 missing reported, exit 1",
+  async () => {
     await withDataset(
       {
         count: 300,
@@ -61,31 +60,26 @@ Deno.test({
       },
     );
   },
+);
+
+integrationTest("non-atomic mode writes straight to the destination and overwrites", async () => {
+  const dataset = { count: 5, options: { workers: 2, atomic: false } };
+  await withDataset(dataset, {}, async ({ server, data }) => {
+    // An older, longer file at a destination must be replaced, not kept in part.
+    const [firstDest] = data.expected.keys();
+    await Deno.mkdir(join(server.root, firstDest, ".."), { recursive: true });
+    await Deno.writeFile(join(server.root, firstDest), new Uint8Array(100_000).fill(7));
+    const outcome = await upload(data);
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.report.totals.uploaded, 5);
+    assert.deepEqual(await compareTree(server.root, data.expected), []);
+    assert.ok(!server.stats.commands.some((c) => c.startsWith("RNFR")));
+  });
 });
 
-Deno.test({
-  name: "non-atomic mode writes straight to the destination and overwrites",
-  ...integration,
-  async fn() {
-    const dataset = { count: 5, options: { workers: 2, atomic: false } };
-    await withDataset(dataset, {}, async ({ server, data }) => {
-      // An older, longer file at a destination must be replaced, not kept in part.
-      const [firstDest] = data.expected.keys();
-      await Deno.mkdir(join(server.root, firstDest, ".."), { recursive: true });
-      await Deno.writeFile(join(server.root, firstDest), new Uint8Array(100_000).fill(7));
-      const outcome = await upload(data);
-      assert.equal(outcome.exitCode, 0);
-      assert.equal(outcome.report.totals.uploaded, 5);
-      assert.deepEqual(await compareTree(server.root, data.expected), []);
-      assert.ok(!server.stats.commands.some((c) => c.startsWith("RNFR")));
-    });
-  },
-});
-
-Deno.test({
-  name: "wrong password: exit 3, nothing stored, every file failed with the login reason",
-  ...integration,
-  async fn() {
+integrationTest(
+  "wrong password: exit 3, nothing stored, every file failed with the login reason",
+  async () => {
     await withDataset(
       {
         count: 3,
@@ -103,12 +97,11 @@ Deno.test({
       },
     );
   },
-});
+);
 
-Deno.test({
-  name: "a server that answers OPTS UTF8 ON with 501 still gets UTF-8 names, in NFC",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a server that answers OPTS UTF8 ON with 501 still gets UTF-8 names, in NFC",
+  async () => {
     await withServer({ faults: { rejectOptsUtf8: true } }, async (server) => {
       await withTempDir("ftpbatch-data-", async (dir) => {
         const nfd = "Cafe\u0301 Пла\u0306н.txt"; // "Café Плйн" decomposed
@@ -129,12 +122,11 @@ Deno.test({
       });
     });
   },
-});
+);
 
-Deno.test({
-  name: "a remote folder that cannot be created fails only the files below it, with the reason",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a remote folder that cannot be created fails only the files below it, with the reason",
+  async () => {
     const dataset = { count: 12, options: { workers: 3, retries: 1, backoffBaseMs: 10 } };
     await withDataset(dataset, {}, async ({ server, data }) => {
       // A file where the run needs the folder /upload/plain/d1.
@@ -158,4 +150,4 @@ Deno.test({
       assert.deepEqual(await compareTree(server.root, expected), []);
     });
   },
-});
+);

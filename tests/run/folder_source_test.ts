@@ -13,13 +13,17 @@ import { ConfigError } from "../../src/config/errors.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { mergeReports } from "../../src/report/merge.ts";
 import { summarize } from "../../src/report/report.ts";
-import { type EmbeddedServer, nameBytes } from "../../src/server/embedded_server.ts";
+import {
+  type EmbeddedServer,
+  type EmbeddedServerOptions,
+  nameBytes,
+} from "../../src/server/embedded_server.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
-import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
-import { integration } from "../helpers/kit.ts";
+import { type FolderTree, makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 async function configFor(
   server: EmbeddedServer,
@@ -31,6 +35,19 @@ async function configFor(
     options: { workers: 3, retries: 1, backoffBaseMs: 50, ...options },
     files,
   }, "/nowhere/config.json");
+}
+
+/** A fresh folder tree and a fresh embedded server (`opts`); the tree removed afterwards. */
+async function withTree(
+  fn: (tree: FolderTree, server: EmbeddedServer) => Promise<void>,
+  opts: Partial<EmbeddedServerOptions> = {},
+): Promise<void> {
+  const tree = await makeFolderTree();
+  try {
+    await withServer(opts, (server) => fn(tree, server));
+  } finally {
+    await Deno.remove(join(tree.root, ".."), { recursive: true });
+  }
 }
 
 function prefixed(map: Map<string, string>, prefix: string): Map<string, string> {
@@ -54,14 +71,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-Deno.test({
-  name: "folder source: tree with non-ASCII names, excludes, empty folders, symlinks skipped",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source: tree with non-ASCII names, excludes, empty folders, symlinks skipped",
+  async () => {
     const tree = await makeFolderTree();
     const extra = join(tree.root, "..", "extra.txt");
     await Deno.writeTextFile(extra, "listed next to a folder");
-    await withServer({ port: 0 }, async (server) => {
+    await withServer({}, async (server) => {
       const config = await configFor(server, [
         { source: extra, destination: "/other/extra.txt" },
         // Without a trailing "/" on either side: the entry is a folder because its source is.
@@ -116,14 +132,12 @@ Deno.test({
       assert.equal(new Set(mkd).size, mkd.length, `MKD repeated: ${mkd.join(", ")}`);
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: include keeps only matching files; exclude wins over include",
-  ...integration,
-  async fn() {
-    const tree = await makeFolderTree();
-    await withServer({ port: 0 }, async (server) => {
+integrationTest(
+  "folder source: include keeps only matching files; exclude wins over include",
+  async () => {
+    await withTree(async (tree, server) => {
       const config = await configFor(server, [{
         source: tree.root,
         destination: "/t",
@@ -148,15 +162,14 @@ Deno.test({
       assert.ok(!(await exists(join(server.root, "t/empty"))));
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: followSymlinks follows links to files and folders, a loop once",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source: followSymlinks follows links to files and folders, a loop once",
+  async () => {
     const tree = await makeFolderTree();
     await Deno.symlink(tree.root, join(tree.root, "deep", "loop"));
-    await withServer({ port: 0 }, async (server) => {
+    await withServer({}, async (server) => {
       const config = await configFor(server, [{
         source: tree.root,
         destination: "/s",
@@ -178,12 +191,11 @@ Deno.test({
       assert.equal(report.entries?.[0].symlinks, 1, "the loop is counted");
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: uploading starts before the walk ends (streamed, not listed first)",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source: uploading starts before the walk ends (streamed, not listed first)",
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-stream-" });
     const FILES = 400;
     for (let d = 0; d < 8; d++) {
@@ -192,7 +204,7 @@ Deno.test({
         await Deno.writeTextFile(join(dir, `d${d}`, `f${i}.txt`), `${d}/${i}`);
       }
     }
-    await withServer({ port: 0 }, async (server) => {
+    await withServer({}, async (server) => {
       const config = await configFor(server, [{ source: dir, destination: "/big" }], {
         workers: 2,
       });
@@ -218,14 +230,12 @@ Deno.test({
       assert.equal((await listTree(server.root)).length, FILES);
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: shards split the walked files by destination; merged = unsharded",
-  ...integration,
-  async fn() {
-    const tree = await makeFolderTree();
-    await withServer({ port: 0 }, async (server) => {
+integrationTest(
+  "folder source: shards split the walked files by destination; merged = unsharded",
+  async () => {
+    await withTree(async (tree, server) => {
       const files = [{ source: tree.root, destination: "/sh", exclude: TREE_EXCLUDE }];
       const reports = [];
       for (let index = 0; index < 3; index++) {
@@ -252,20 +262,18 @@ Deno.test({
       assert.equal(merged.entries?.[0].symlinks, tree.symlinks);
     });
   },
-});
+);
 
-Deno.test({
-  name:
-    "folder source: files under a remote folder that cannot be created fail unsent, in every chunk",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source: files under a remote folder that cannot be created fail unsent, in every chunk",
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-blocked-" });
     await Deno.writeTextFile(join(dir, "a.txt"), "a");
     await Deno.mkdir(join(dir, "blocked"));
     // More than one chunk (256 files) under the folder: later chunks ask for no new folder.
     const BLOCKED = 300;
     for (let i = 0; i < BLOCKED; i++) await Deno.writeTextFile(join(dir, "blocked", `f${i}`), "");
-    await withServer({ port: 0 }, async (server) => {
+    await withServer({}, async (server) => {
       await Deno.mkdir(join(server.root, "w"));
       await Deno.writeTextFile(join(server.root, "w", "blocked"), "a file where a folder goes");
       const config = await configFor(server, [{ source: dir, destination: "/w" }]);
@@ -284,16 +292,15 @@ Deno.test({
       );
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: SIGINT while the walk is still going: exit 130, what was uploaded is exact",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source: SIGINT while the walk is still going: exit 130, what was uploaded is exact",
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-int-" });
     const FILES = 700;
     for (let i = 0; i < FILES; i++) await Deno.writeTextFile(join(dir, `f${i}.txt`), `file ${i}`);
-    await withServer({ port: 0 }, async (server) => {
+    await withServer({}, async (server) => {
       const config = await configFor(server, [{ source: dir, destination: "/i" }], { workers: 2 });
       const controller = new AbortController();
       let yielded = 0;
@@ -323,17 +330,16 @@ Deno.test({
       );
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: the run's report and lock files inside the folder are not sent",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source: the run's report and lock files inside the folder are not sent",
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-own-" });
     await Deno.writeTextFile(join(dir, "a.txt"), "a");
     await Deno.writeTextFile(join(dir, "report.json"), "{}"); // an earlier run's report
     await Deno.writeTextFile(join(dir, "run.lock"), "");
-    await withServer({ port: 0 }, async (server) => {
+    await withServer({}, async (server) => {
       const config = await configFor(server, [{ source: dir, destination: "/o" }], {
         report: join(dir, "report.json"),
         lock: join(dir, "run.lock"),
@@ -343,26 +349,21 @@ Deno.test({
       assert.deepEqual(await listTree(server.root), ["o/a.txt"]);
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source: a dry run walks the tree and connects to nothing",
-  ...integration,
-  async fn() {
-    const tree = await makeFolderTree();
-    await withServer({ port: 0 }, async (server) => {
-      const config = await configFor(server, [{
-        source: tree.root,
-        destination: "/d",
-        exclude: TREE_EXCLUDE,
-      }]);
-      const { report, exitCode } = await runUpload({ config, dryRun: true });
-      assert.equal(exitCode, 0);
-      assert.equal(report.totals.files, tree.expected.size);
-      assert.equal(server.stats.logins, 0);
-      assert.deepEqual(await listTree(server.root), []);
-    });
-  },
+integrationTest("folder source: a dry run walks the tree and connects to nothing", async () => {
+  await withTree(async (tree, server) => {
+    const config = await configFor(server, [{
+      source: tree.root,
+      destination: "/d",
+      exclude: TREE_EXCLUDE,
+    }]);
+    const { report, exitCode } = await runUpload({ config, dryRun: true });
+    assert.equal(exitCode, 0);
+    assert.equal(report.totals.files, tree.expected.size);
+    assert.equal(server.stats.logins, 0);
+    assert.deepEqual(await listTree(server.root), []);
+  });
 });
 
 Deno.test("folder source: filters on a source that is a file are a config error (exit 2 path)", async () => {
@@ -404,10 +405,9 @@ Deno.test("folder source: a folder found at run time overlapping another folder 
   });
 });
 
-Deno.test({
-  name: "folder source on a cp1251 server: walked names sent as code-page bytes; 日本 fails unsent",
-  ...integration,
-  async fn() {
+integrationTest(
+  "folder source on a cp1251 server: walked names sent as code-page bytes; 日本 fails unsent",
+  async () => {
     const dir = await Deno.makeTempDir({ prefix: "ftpbatch-enc-tree-" });
     for (const rel of ["План.txt", "Папка/Отчёт.txt", "日本.txt", "日本/a.txt"]) {
       await Deno.mkdir(join(dir, rel, ".."), { recursive: true });
@@ -443,7 +443,7 @@ Deno.test({
       assert.ok(!server.stats.commands.some((c) => c.includes("?") || c.includes("日")));
     });
   },
-});
+);
 
 /** STORs the server saw of files (the skip phase's time probe, a temporary name, left out). */
 function fileStors(server: EmbeddedServer): number {
@@ -452,77 +452,72 @@ function fileStors(server: EmbeddedServer): number {
 const PROBE = "ftpbatch-time-probe";
 
 /**
- * Local times minutes in the past, so an upload's own time is in a later minute than its
- * source's (the LIST of the embedded server shows minutes): only a server that was given the
+ * The tree uploaded to /m, then again unchanged (a nightly mirror): the re-run sends nothing
+ * and reports every file skipped. Returns the re-run and the config's files.
+ *
+ * The tree's local times are minutes old, so an upload's own time is in a later minute than
+ * its source's (the embedded server's LIST shows minutes): only a server that was given the
  * local time matches it. This used to happen by chance (a minute turning between writing the
  * tree and uploading it), and then the re-run's time probe (a STOR) was counted as an upload.
  */
-async function agedTree() {
-  const tree = await makeFolderTree();
+async function rerun(tree: FolderTree, server: EmbeddedServer, options = {}) {
   const past = new Date(Date.now() - 10 * 60_000);
   for (const local of tree.expected.values()) await Deno.utime(local, past, past);
-  return tree;
+  const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
+  assert.equal((await runUpload({ config: await configFor(server, files) })).exitCode, 0);
+  const before = fileStors(server);
+  const again = await runUpload({ config: await configFor(server, files, options) });
+  assert.equal(again.exitCode, 0);
+  assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
+  const reasons = [...new Set(again.report.files.map((f) => f.reason))];
+  return { files, again, sent: fileStors(server) - before, reasons };
 }
 
-Deno.test({
-  name:
-    "folder source re-run (nightly mirror): nothing changed, no STOR; one file changed, one STOR",
-  ...integration,
-  async fn() {
-    const tree = await agedTree();
-    await withServer({ port: 0 }, async (server) => {
-      const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
-      const first = await runUpload({ config: await configFor(server, files) });
-      assert.equal(first.exitCode, 0);
-      const stors = () => server.stats.commands.filter((c) => c.startsWith("STOR ")).length;
-      const before = stors();
-      const again = await runUpload({ config: await configFor(server, files) });
-      assert.equal(again.exitCode, 0);
-      assert.equal(stors(), before, "an unchanged folder sends nothing (and needs no probe)");
-      assert.equal(again.report.totals.skipped, tree.expected.size);
+integrationTest(
+  "folder source re-run (nightly mirror): nothing changed, no STOR; one file changed, one STOR",
+  async () => {
+    await withTree(async (tree, server) => {
+      const { files, again, sent, reasons } = await rerun(tree, server);
+      assert.equal(sent, 0, "an unchanged folder sends nothing");
       assert.equal(again.report.entries?.[0].skipped, tree.expected.size);
       // The server set each file's time (MFMT): the real rule decided, nothing was said.
-      assert.deepEqual(
-        new Set(again.report.files.map((f) => f.reason)),
-        new Set([
-          "unchanged: size+mtime",
-        ]),
-      );
+      assert.ok(!server.stats.commands.some((c) => c.includes(PROBE)), "no probe needed");
+      assert.deepEqual(reasons, ["unchanged: size+mtime"]);
       assert.equal(again.report.notes, undefined);
       const n = tree.expected.size;
       assert.match(summarize(again.report), new RegExp(`nothing to send: ${n} files unchanged`));
+      const before = fileStors(server);
       const changed = tree.expected.get("Документы/План работ.txt")!;
       await Deno.writeTextFile(changed, "changed, and of another size");
       const third = await runUpload({ config: await configFor(server, files) });
       assert.equal(third.exitCode, 0);
-      assert.equal(stors(), before + 1, "only the changed file is sent");
+      assert.equal(fileStors(server), before + 1, "only the changed file is sent");
       assert.equal(third.report.totals.uploaded, 1);
       assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
     });
   },
-});
+);
 
-Deno.test({
-  name: "folder source re-run, server that cannot set times: the not-older rule, said once",
-  ...integration,
-  async fn() {
-    const tree = await agedTree();
-    await withServer({ port: 0, faults: { refuseSetTime: true } }, async (server) => {
-      const files = [{ source: tree.root, destination: "/m", exclude: TREE_EXCLUDE }];
-      assert.equal((await runUpload({ config: await configFor(server, files) })).exitCode, 0);
-      const before = fileStors(server);
-      const again = await runUpload({ config: await configFor(server, files) });
-      assert.equal(again.exitCode, 0);
-      assert.equal(fileStors(server), before, "an unchanged folder sends nothing");
-      assert.ok(server.stats.commands.some((c) => c.includes(PROBE)), "the server was probed");
-      assert.deepEqual(
-        new Set(again.report.files.map((f) => f.reason)),
-        new Set([
-          NOT_OLDER_REASON,
-        ]),
-      );
+integrationTest(
+  "folder source re-run, server that cannot set times: all sent again, said once",
+  async () => {
+    await withTree(async (tree, server) => {
+      const { again, sent } = await rerun(tree, server);
+      assert.equal(sent, tree.expected.size);
       assert.deepEqual(again.report.notes, [CANNOT_SET_TIMES_NOTE]);
-      assert.deepEqual(await compareTree(server.root, prefixed(tree.expected, "/m")), []);
-    });
+    }, { faults: { refuseSetTime: true } });
   },
-});
+);
+
+integrationTest(
+  'folder source re-run, server that cannot set times, "size+newer": nothing sent',
+  async () => {
+    await withTree(async (tree, server) => {
+      const { again, sent, reasons } = await rerun(tree, server, { skip: "size+newer" });
+      assert.equal(sent, 0, "an unchanged folder sends nothing");
+      assert.ok(server.stats.commands.some((c) => c.includes(PROBE)), "the server was probed");
+      assert.deepEqual(reasons, [NOT_OLDER_REASON]);
+      assert.equal(again.report.totals.skipped, tree.expected.size);
+    }, { faults: { refuseSetTime: true } });
+  },
+);

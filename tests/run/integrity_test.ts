@@ -11,7 +11,7 @@ import { summarize } from "../../src/report/report.ts";
 import type { Faults } from "../../src/server/embedded_server.ts";
 import { bytesFor, listTree } from "../helpers/dataset.ts";
 import { upload, withDataset, withServer } from "../helpers/embedded.ts";
-import { integration, withTempDir } from "../helpers/kit.ts";
+import { integration, integrationTest, withTempDir } from "../helpers/kit.ts";
 
 /**
  * Runs a config of the given files against a fresh embedded server (`during` runs
@@ -84,10 +84,9 @@ for (const restoreMtime of [false, true]) {
   });
 }
 
-Deno.test({
-  name: "atomic mode: a 250-byte destination name lands intact (temp name within 255 bytes)",
-  ...integration,
-  async fn() {
+integrationTest(
+  "atomic mode: a 250-byte destination name lands intact (temp name within 255 bytes)",
+  async () => {
     const name = "長".repeat(82) + ".bin"; // 246 + 4 = 250 bytes of UTF-8
     assert.equal(new TextEncoder().encode(name).length, 250);
     const bytes = bytesFor(3, 70_000);
@@ -101,7 +100,7 @@ Deno.test({
       },
     );
   },
-});
+);
 
 for (const offerHash of [true, false]) {
   Deno.test({
@@ -123,10 +122,9 @@ for (const offerHash of [true, false]) {
   });
 }
 
-Deno.test({
-  name: "the summary counts the connections that logged in, not the number asked for",
-  ...integration,
-  async fn() {
+integrationTest(
+  "the summary counts the connections that logged in, not the number asked for",
+  async () => {
     const dataset = { count: 24, sizeOf: () => 20_000, options: { workers: 8, backoffBaseMs: 50 } };
     await withDataset(dataset, { faults: { maxConnections: 2 } }, async ({ data }) => {
       const outcome = await upload(data);
@@ -135,4 +133,4 @@ Deno.test({
       assert.match(summarize(outcome.report), /over 2 connections/);
     });
   },
-});
+);

@@ -5,62 +5,44 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { MAIN } from "../cli/cli_process.ts";
+import { sigtermMidFile } from "../cli/cli_process.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { upload, withDataset } from "../helpers/embedded.ts";
-import { integration } from "../helpers/kit.ts";
-import { partialSize, settledPartialSize, waitFor } from "../helpers/partial.ts";
+import { integrationTest } from "../helpers/kit.ts";
+import { partialSize, waitFor } from "../helpers/partial.ts";
 
 const MiB = 1024 * 1024;
 
-Deno.test({
-  name: "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
-  ...integration,
-  async fn() {
-    const dataset = {
-      count: 1,
-      sizeOf: () => 40 * MiB,
-      options: { workers: 1, report: "report.json" },
-    };
+integrationTest(
+  "SIGTERM mid-run: exit 143, report written, temp file left; next run resumes it",
+  async () => {
+    const dataset = { count: 1, sizeOf: () => 40 * MiB, options: { report: "report.json" } };
     const faults = { throttleBytesPerSecond: 4 * MiB };
     await withDataset(dataset, { faults }, async ({ server, data }) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "upload", data.configPath],
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      await waitFor("a partial upload", () => partialSize(server.root, 2 * MiB));
-      child.kill("SIGTERM");
-      const { code } = await child.output();
-      assert.equal(code, 143);
+      const { left } = await sigtermMidFile(server.root, data.configPath, { min: 2 * MiB });
       const report = JSON.parse(await Deno.readTextFile(join(data.dir, "report.json")));
       assert.equal(report.interrupted, "SIGTERM");
       assert.equal(report.files[0].status, "failed");
       assert.equal(report.files[0].error, "interrupted");
-      const left = await settledPartialSize(server.root);
-      assert.ok(left !== undefined && left < 40 * MiB, "temporary file left for resume");
+      assert.ok(left < 40 * MiB, "temporary file left for resume");
 
       server.faults.throttleBytesPerSecond = undefined;
       const again = await upload(data);
       assert.equal(again.exitCode, 0);
       const f = again.report.files[0];
       assert.deepEqual(f.resumedFrom, [left]);
-      assert.ok(f.bytesSent < 1.1 * (40 * MiB - left!), `bytesSent ${f.bytesSent}`);
+      assert.ok(f.bytesSent < 1.1 * (40 * MiB - left), `bytesSent ${f.bytesSent}`);
       assert.deepEqual(await compareTree(server.root, data.expected), []);
       assert.equal((await listTree(server.root)).length, 1);
     });
   },
-});
+);
 
-Deno.test({
-  name: "server down for two seconds mid-transfer: reconnect with backoff, resume, identical",
-  ...integration,
-  async fn() {
-    const dataset = {
-      count: 3,
-      sizeOf: () => 12 * MiB,
-      options: { workers: 3, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 },
-    };
+integrationTest(
+  "server down for two seconds mid-transfer: reconnect with backoff, resume, identical",
+  async () => {
+    const options = { workers: 3, retries: 6, backoffBaseMs: 500, backoffMaxMs: 2000 };
+    const dataset = { count: 3, sizeOf: () => 12 * MiB, options };
     const faults = { throttleBytesPerSecond: 8 * MiB };
     await withDataset(dataset, { faults }, async ({ server, data }) => {
       const run = upload(data);
@@ -81,4 +63,4 @@ Deno.test({
       }
     });
   },
-});
+);

@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { checkRemote, type RemoteCheckOptions } from "../../src/run/remote_check.ts";
-import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
+import { NOT_OLDER_REASON } from "../../src/plan/skip.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
 import { realServerTest } from "../helpers/real_server.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 // Recent (two days ago, whole seconds): vsftpd lists it to the minute. Older than six months it
 // would list the day only, and a change within the same day would not show.
@@ -46,7 +46,8 @@ realServerTest(
     await server.seedOwner(`${root}/in`);
     const jobs = [
       job(1, "/in/same.txt", 5),
-      job(2, "/in/touched.txt", 5, T + HOUR), // same size, changed an hour later
+      // Same size, changed 67 minutes later (whole quarter hours would look like a zone: probed).
+      job(2, "/in/touched.txt", 5, T + HOUR + 7 * 60_000),
       job(3, "/in/resized.txt", 9),
       job(4, "/in/sub/deep.txt", 1),
       job(5, "/new/a/b/c.txt", 3), // /new is not there: nor is anything below it
@@ -66,13 +67,14 @@ realServerTest(
       [4, "unchanged: size+mtime"],
     ]);
     assert.deepEqual(check.send.map((j) => j.id), [2, 3, 5, 6]);
-    assert.deepEqual(check.notes, []);
-    assert.equal(check.serverSetsTimes, undefined); // no file needed the probe
+    assert.deepEqual(check.notes, []); // vsftpd lists UTC: nothing to say
     assert.deepEqual(lines, []);
     const log = await server.log();
-    assert.equal(log.match(/"LIST"/g)?.length, 2); // /in and /in/sub
+    assert.equal(log.match(/"LIST -a"/g)?.length, 2); // /in and /in/sub
     assert.equal((log.match(/"CWD \/new[^"]*"/g) ?? []).length, 1); // /new only: the rest is below it
-    assert.equal((log.match(/"(SIZE|MDTM|STOR)[^"]*"/g) ?? []).length, 0);
+    // One file's SIZE and MDTM, once: the LIST time zone. No probe (no STOR).
+    assert.equal((log.match(/"MDTM[^"]*"/g) ?? []).length, 1);
+    assert.equal((log.match(/"(SIZE|MDTM|STOR)[^"]*"/g) ?? []).length, 2);
 
     // The size rule keeps the same-size file too; "none" reads nothing.
     const bySize = await checkRemote(options({ jobs, login, rule: "size" }));
@@ -84,7 +86,7 @@ realServerTest(
   },
 );
 
-Deno.test("a server that cannot set times: probed once, a same-size newer remote copy is unchanged, said once", async () => {
+Deno.test("a server that cannot set times: a same-size newer remote copy is sent unless size+newer is chosen", async () => {
   // The fake server lists nothing (LIST not implemented: per file, SIZE and MDTM, which
   // always says 2026-01-01), and no command sets a time.
   const server = startFakeFtp();
@@ -92,21 +94,23 @@ Deno.test("a server that cannot set times: probed once, a same-size newer remote
   server.files.set("/in/old.txt", new Uint8Array(4));
   server.files.set("/in/edited.txt", new Uint8Array(4));
   const uploadedAt = Date.UTC(2026, 0, 1);
+  const jobs = [
+    job(1, "/in/old.txt", 4, uploadedAt - HOUR),
+    job(2, "/in/edited.txt", 4, uploadedAt + HOUR),
+  ];
   try {
-    const check = await checkRemote(options({
-      jobs: [
-        job(1, "/in/old.txt", 4, uploadedAt - HOUR),
-        job(2, "/in/edited.txt", 4, uploadedAt + HOUR),
-      ],
-      login: server.login,
-    }));
-    assert.equal(check.serverSetsTimes, false);
-    assert.deepEqual(check.skipped.map((s) => [s.job.id, s.reason]), [[1, NOT_OLDER_REASON]]);
-    assert.deepEqual(check.send.map((j) => j.id), [2]);
-    assert.deepEqual(check.notes, [CANNOT_SET_TIMES_NOTE]);
-    // The probe file was stored and deleted: the server holds what it held.
-    assert.deepEqual([...server.files.keys()].sort(), ["/in/edited.txt", "/in/old.txt"]);
+    // The default never skips on a guess (on main the older one was skipped here).
+    const strict = await checkRemote(options({ jobs, login: server.login }));
+    assert.deepEqual(strict.skipped, []);
+    assert.deepEqual(strict.send.map((j) => j.id), [1, 2]);
+    // Off by a whole hour each: maybe a zone, so the probe ran once; it found none.
+    assert.deepEqual(strict.notes, []);
     assert.equal(server.commands.filter((c) => c.startsWith("STOR")).length, 1);
+    const lenient = await checkRemote(options({ jobs, login: server.login, rule: "size+newer" }));
+    assert.deepEqual(lenient.skipped.map((s) => [s.job.id, s.reason]), [[1, NOT_OLDER_REASON]]);
+    assert.deepEqual(lenient.send.map((j) => j.id), [2]);
+    // The probe files were stored and deleted: the server holds what it held.
+    assert.deepEqual([...server.files.keys()].sort(), ["/in/edited.txt", "/in/old.txt"]);
   } finally {
     await server.close();
   }
@@ -128,10 +132,9 @@ Deno.test("no server: every file is sent, nothing said (the pool reports the fai
   assert.deepEqual(lines, []);
 });
 
-Deno.test({
-  name: "a refused login ends the run at the skip phase: exit 3, one login tried, not two",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a refused login ends the run at the skip phase: exit 3, one login tried, not two",
+  async () => {
     const server = startFakeFtp({
       on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for ${p}`) },
     });
@@ -157,7 +160,7 @@ Deno.test({
       await Deno.remove(data.dir, { recursive: true });
     }
   },
-});
+);
 
 Deno.test("a first run to an empty server: one login, one CWD per top folder, nothing below", async () => {
   const server = startFakeFtp();
@@ -204,10 +207,9 @@ Deno.test("a connection lost in the skip phase costs a reconnect, not a wrong de
   }
 });
 
-Deno.test({
-  name: "interrupted during the skip phase: nothing sent, exit 130, the files reported interrupted",
-  ...integration,
-  async fn() {
+integrationTest(
+  "interrupted during the skip phase: nothing sent, exit 130, the files reported interrupted",
+  async () => {
     const controller = new AbortController();
     const server = startFakeFtp({
       on: {
@@ -238,4 +240,4 @@ Deno.test({
       await Deno.remove(data.dir, { recursive: true });
     }
   },
-});
+);

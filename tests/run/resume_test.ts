@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Faults } from "../../src/server/embedded_server.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
 import { upload, withDataset } from "../helpers/embedded.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const MiB = 1024 * 1024;
 
@@ -30,75 +30,70 @@ async function scenario(opts: {
   }));
 }
 
-Deno.test({
-  name: "data connection cut at an exact byte: resumed with REST+STOR at that byte, identical",
-  ...integration,
-  async fn() {
+/**
+ * One file of `size` bytes over one connection to a server with `faults`: it must arrive
+ * byte-exact and be reported `uploaded`; `file` is its report entry.
+ */
+async function oneFile(size: number, faults: Faults, options: Record<string, unknown> = {}) {
+  const run = await scenario({
+    faults,
+    count: 1,
+    sizeOf: () => size,
+    options: { workers: 1, ...options },
+  });
+  assert.deepEqual(run.mismatches, []);
+  const file = run.outcome.report.files[0];
+  assert.equal(file.status, "uploaded");
+  assert.equal(run.outcome.exitCode, 0);
+  return { ...run, file };
+}
+
+integrationTest(
+  "data connection cut at an exact byte: resumed with REST+STOR at that byte, identical",
+  async () => {
     // Large enough that loopback socket buffers (the client writes a few MiB past a
     // reset before it notices) stay inside the 10% margin.
     const cut = 10 * MiB + 12345;
-    const { outcome, server, mismatches, tree } = await scenario({
-      faults: { cutDataAt: { byte: cut, times: 1 } },
-      count: 1,
-      sizeOf: () => 64 * MiB,
-      options: { workers: 1 },
+    const { server, tree, file: f } = await oneFile(64 * MiB, {
+      cutDataAt: { byte: cut, times: 1 },
     });
-    assert.deepEqual(mismatches, []);
-    assert.equal(outcome.exitCode, 0);
-    const f = outcome.report.files[0];
-    assert.equal(f.status, "uploaded");
     assert.deepEqual(f.resumedFrom, [cut]);
     assert.equal(f.attempts, 2);
     assert.ok(f.bytesSent < 1.1 * f.size, `bytesSent ${f.bytesSent}`);
     assert.ok(server.stats.commands.includes(`REST ${cut}`));
     assert.equal(tree.length, 1, "temporary file renamed away");
   },
+);
+
+integrationTest("server refuses REST: resume falls back to APPE, identical", async () => {
+  const cut = 5 * MiB + 7;
+  const { server, file: f } = await oneFile(64 * MiB, {
+    cutDataAt: { byte: cut, times: 1 },
+    refuseRest: true,
+  });
+  assert.deepEqual(f.resumedFrom, [cut]);
+  assert.ok(f.bytesSent < 1.1 * f.size);
+  assert.ok(server.stats.commands.some((c) => c.startsWith("APPE ")));
 });
 
-Deno.test({
-  name: "server refuses REST: resume falls back to APPE, identical",
-  ...integration,
-  async fn() {
-    const cut = 5 * MiB + 7;
-    const { outcome, server, mismatches } = await scenario({
-      faults: { cutDataAt: { byte: cut, times: 1 }, refuseRest: true },
-      count: 1,
-      sizeOf: () => 64 * MiB,
-      options: { workers: 1 },
-    });
-    assert.deepEqual(mismatches, []);
-    const f = outcome.report.files[0];
-    assert.equal(f.status, "uploaded");
-    assert.deepEqual(f.resumedFrom, [cut]);
-    assert.ok(f.bytesSent < 1.1 * f.size);
-    assert.ok(server.stats.commands.some((c) => c.startsWith("APPE ")));
-  },
-});
-
-Deno.test({
-  name: "server refuses REST and APPE: full re-send, still identical and verified",
-  ...integration,
-  async fn() {
+integrationTest(
+  "server refuses REST and APPE: full re-send, still identical and verified",
+  async () => {
     const cut = 4 * MiB;
-    const { outcome, server, mismatches } = await scenario({
-      faults: { cutDataAt: { byte: cut, times: 1 }, refuseRest: true, refuseAppe: true },
-      count: 1,
-      sizeOf: () => 16 * MiB,
-      options: { workers: 1 },
+    const { server, file: f } = await oneFile(16 * MiB, {
+      cutDataAt: { byte: cut, times: 1 },
+      refuseRest: true,
+      refuseAppe: true,
     });
-    assert.deepEqual(mismatches, []);
-    const f = outcome.report.files[0];
-    assert.equal(f.status, "uploaded");
     assert.deepEqual(f.resumedFrom, []);
     assert.ok(f.bytesSent >= f.size + cut && f.bytesSent < 2 * f.size, `bytesSent ${f.bytesSent}`);
     assert.equal(server.stats.commands.filter((c) => c.startsWith("STOR ")).length, 2);
   },
-});
+);
 
-Deno.test({
-  name: "control connection closed during transfers: reconnect, resume, every file identical",
-  ...integration,
-  async fn() {
+integrationTest(
+  "control connection closed during transfers: reconnect, resume, every file identical",
+  async () => {
     const { outcome, mismatches } = await scenario({
       faults: { closeControlOnStore: { after: 2, times: 3 } },
       count: 12,
@@ -113,12 +108,11 @@ Deno.test({
       `reconnects ${outcome.report.totals.reconnects}`,
     );
   },
-});
+);
 
-Deno.test({
-  name: "server allows 2 connections, run asks for 8: carries on with fewer, no file failed",
-  ...integration,
-  async fn() {
+integrationTest(
+  "server allows 2 connections, run asks for 8: carries on with fewer, no file failed",
+  async () => {
     const { outcome, server, mismatches } = await scenario({
       faults: { maxConnections: 2 },
       count: 40,
@@ -132,12 +126,11 @@ Deno.test({
     assert.ok(server.stats.peakConnections <= 2);
     for (const f of outcome.report.files) assert.ok(f.attempts >= 1);
   },
-});
+);
 
-Deno.test({
-  name: "a worker crash loses nothing: every file uploaded exactly once in the report",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a worker crash loses nothing: every file uploaded exactly once in the report",
+  async () => {
     const { outcome, mismatches, tree } = await scenario({
       faults: {},
       count: 30,
@@ -154,12 +147,11 @@ Deno.test({
     // Worker 1 crashed after its third result; a replacement worker (id > 3) took over.
     assert.ok(outcome.report.files.some((f) => f.worker > 3));
   },
-});
+);
 
-Deno.test({
-  name: "a leftover temporary file of the same content is resumed by the next run",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a leftover temporary file of the same content is resumed by the next run",
+  async () => {
     const dataset = { count: 1, sizeOf: () => 5 * MiB, options: { workers: 1, retries: 0 } };
     const faults = { cutDataAt: { byte: 2 * MiB, times: 1 } };
     await withDataset(dataset, { faults }, async ({ server, data }) => {
@@ -179,31 +171,24 @@ Deno.test({
       assert.equal((await listTree(server.root)).length, 1);
     });
   },
-});
+);
 
-Deno.test({
-  name: 'verify "hash": a same-size corruption is caught by XSHA256 and re-sent from byte 0',
-  ...integration,
-  async fn() {
-    const { outcome, server, mismatches } = await scenario({
-      faults: { offerHash: true, corruptStore: { times: 1 } },
-      count: 1,
-      sizeOf: () => 300_000,
-      options: { workers: 1, verify: "hash" },
-    });
-    assert.deepEqual(mismatches, []);
-    const f = outcome.report.files[0];
-    assert.equal(f.status, "uploaded");
+integrationTest(
+  'verify "hash": a same-size corruption is caught by XSHA256 and re-sent from byte 0',
+  async () => {
+    const { server, file: f } = await oneFile(300_000, {
+      offerHash: true,
+      corruptStore: { times: 1 },
+    }, { verify: "hash" });
     assert.equal(f.attempts, 2);
     assert.equal(f.bytesSent, 2 * f.size);
     assert.equal(server.stats.commands.filter((c) => c.startsWith("XSHA256 ")).length, 2);
   },
-});
+);
 
-Deno.test({
-  name: 'verify "size" alone cannot see a same-size corruption (why "hash" exists)',
-  ...integration,
-  async fn() {
+integrationTest(
+  'verify "size" alone cannot see a same-size corruption (why "hash" exists)',
+  async () => {
     const { outcome, mismatches } = await scenario({
       faults: { offerHash: true, corruptStore: { times: 1 } },
       count: 1,
@@ -213,4 +198,4 @@ Deno.test({
     assert.equal(outcome.report.files[0].status, "uploaded");
     assert.equal(mismatches.length, 1);
   },
-});
+);

@@ -10,7 +10,7 @@ import { runUpload } from "../../src/run/coordinator.ts";
 import { summarize } from "../../src/report/report.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { type FakeFtpOptions, startFakeFtp } from "../helpers/scripted_server.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 /** A run of `count` files against a fake server answering as `fake` says; returns outcome, log and server. */
 async function run(
@@ -49,10 +49,9 @@ function count(server: { commands: string[] }, verb: string): number {
   return server.commands.filter((c) => c.split(" ")[0] === verb).length;
 }
 
-Deno.test({
-  name: "552 after the data: that file fails at once with the server's words, no more files sent",
-  ...integration,
-  async fn() {
+integrationTest(
+  "552 after the data: that file fails at once with the server's words, no more files sent",
+  async () => {
     let stores = 0;
     const { outcome, log, server } = await run({
       on: {
@@ -80,13 +79,11 @@ Deno.test({
     assert.equal(count(server, "STOR"), 2);
     assert.ok(log.some((l) => /server is full/.test(l)), log.join("\n"));
   },
-});
+);
 
-Deno.test({
-  name:
-    "a server echoing the password in its 530 never gets it into the log or the report; said once",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a server echoing the password in its 530 never gets it into the log or the report; said once",
+  async () => {
     const secret = "Sup3r-S3cret";
     const { outcome, log } = await run({
       on: { PASS: (p, peer) => peer.reply(`530 Login incorrect for password ${p}`) },
@@ -101,12 +98,11 @@ Deno.test({
     assert.equal(stderr.split("Login incorrect").length - 1, 1, stderr);
     for (const f of outcome.report.files) assert.match(f.error ?? "", /could not connect/);
   },
-});
+);
 
-Deno.test({
-  name: "a 5xx reply echoing the password during the run is redacted in the report and the log",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a 5xx reply echoing the password during the run is redacted in the report and the log",
+  async () => {
     const secret = "Pw-Echoed-Back";
     const { outcome, log } = await run({
       on: {
@@ -123,12 +119,11 @@ Deno.test({
     assert.ok(!everything.includes("\x1b"), "escape sequences escaped");
     assert.match(outcome.report.files[0].error ?? "", /pass \*\*\*\)\\x1b\[2J/);
   },
-});
+);
 
-Deno.test({
-  name: "a connection the server drops between files costs no pause and no attempt",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a connection the server drops between files costs no pause and no attempt",
+  async () => {
     let drops = 1;
     const { outcome, server } = await run({
       on: {
@@ -158,12 +153,11 @@ Deno.test({
     for (const f of outcome.report.files) assert.equal(f.attempts, 1, JSON.stringify(f));
     assert.equal(count(server, "PASS"), 2);
   },
-});
+);
 
-Deno.test({
-  name: "a wrong port: the log says at once that connecting failed and the run retries",
-  ...integration,
-  async fn() {
+integrationTest(
+  "a wrong port: the log says at once that connecting failed and the run retries",
+  async () => {
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (l.addr as Deno.NetAddr).port;
     l.close();
@@ -190,12 +184,11 @@ Deno.test({
       await Deno.remove(data.dir, { recursive: true });
     }
   },
-});
+);
 
-Deno.test({
-  name: "ProFTPD's 530 'maximum number of clients' on a reconnect is 'too many': files handed back",
-  ...integration,
-  async fn() {
+integrationTest(
+  "ProFTPD's 530 'maximum number of clients' on a reconnect is 'too many': files handed back",
+  async () => {
     let logins = 0;
     let drops = 1;
     const { outcome, log } = await run({
@@ -229,4 +222,4 @@ Deno.test({
     assert.equal(logins, 4, "one login, two refused re-logins, one admitted");
     assert.ok(log.some((l) => /too many/.test(l)), `no "too many" line in:\n${log.join("\n")}`);
   },
-});
+);

@@ -13,7 +13,7 @@ import { shardOf } from "../../src/plan/shard.ts";
 import { compareTree, type Dataset, listTree, makeDataset } from "../helpers/dataset.ts";
 import { withServer } from "../helpers/embedded.ts";
 import type { EmbeddedServer } from "../../src/server/embedded_server.ts";
-import { integration } from "../helpers/kit.ts";
+import { integrationTest } from "../helpers/kit.ts";
 
 const N = 4;
 const FILES = 120;
@@ -68,10 +68,9 @@ const essentials = (files: ReportFile[]) =>
     .map((f) => [f.destination, f.source, f.status, f.size, f.bytesSent, f.attempts, f.error])
     .sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
 
-Deno.test({
-  name: "shards 0..3 one after another: every file once; merged report = one unsharded run",
-  ...integration,
-  async fn() {
+integrationTest(
+  "shards 0..3 one after another: every file once; merged report = one unsharded run",
+  async () => {
     let sharded: Report[] = [];
     let data!: Dataset;
     await withServer({}, async (server) => {
@@ -100,12 +99,11 @@ Deno.test({
     });
     await Deno.remove(data.dir, { recursive: true });
   },
-});
+);
 
-Deno.test({
-  name: "shards 0..3 at the same time: shared folders created race-free, every file once",
-  ...integration,
-  async fn() {
+integrationTest(
+  "shards 0..3 at the same time: shared folders created race-free, every file once",
+  async () => {
     await withServer({}, async (server) => {
       const data = await dataset(server);
       const reports = await Promise.all(
@@ -125,4 +123,4 @@ Deno.test({
       await Deno.remove(data.dir, { recursive: true });
     });
   },
-});
+);

@@ -5,15 +5,19 @@ import { Readable } from "node:stream";
 import { Client, enterPassiveModeIPv4, FTPError } from "basic-ftp";
 import { uploadFrom } from "basic-ftp/dist/transfer.js";
 import { type EmbeddedServer, startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { connect, randomBytes, sha256, withServer } from "../helpers/embedded.ts";
+import { connect, randomBytes, sha256, withClient, withServer } from "../helpers/embedded.ts";
 
 const UTF8_PATH = "/a/План/日本語 café ☕ #%.txt";
 
-/** Write `bytes` to a local temp file; returns its path. */
-async function localFile(bytes: Uint8Array): Promise<string> {
+/** `fn` with a local temp file holding `bytes`, removed afterwards. */
+async function withLocalFile(bytes: Uint8Array, fn: (path: string) => Promise<void>) {
   const path = await Deno.makeTempFile({ prefix: "ftpbatch-local-" });
-  await Deno.writeFile(path, bytes);
-  return path;
+  try {
+    await Deno.writeFile(path, bytes);
+    await fn(path);
+  } finally {
+    await Deno.remove(path);
+  }
 }
 
 /** Upload in the same session with REST offset + STOR (basic-ftp has no API for it). */
@@ -50,61 +54,51 @@ async function rejectsWith(p: Promise<unknown>, code: number) {
 }
 
 Deno.test("UTF-8 nested names: upload, SIZE and bytes on disk", async () => {
-  await withServer({}, async (server) => {
-    const client = await connect(server);
-    try {
-      const names = [UTF8_PATH, "/emoji 🚀/-leading dash.bin", "/a/-x", '/q"uote.txt'];
-      for (const [i, remote] of names.entries()) {
-        const bytes = randomBytes(10_000 + i * 70_001);
-        await client.ensureDir(remote.slice(0, remote.lastIndexOf("/")) || "/");
-        await client.uploadFrom(Readable.from([bytes]), remote);
-        assert.equal(await client.size(remote), bytes.length, remote);
-        const onDisk = await Deno.readFile(join(server.root, remote));
-        assert.equal(await sha256(onDisk), await sha256(bytes), remote);
-      }
-      assert.ok(server.stats.commands.includes(`STOR ${UTF8_PATH}`));
-    } finally {
-      client.close();
+  await withClient({}, async (client, server) => {
+    const names = [UTF8_PATH, "/emoji 🚀/-leading dash.bin", "/a/-x", '/q"uote.txt'];
+    for (const [i, remote] of names.entries()) {
+      const bytes = randomBytes(10_000 + i * 70_001);
+      await client.ensureDir(remote.slice(0, remote.lastIndexOf("/")) || "/");
+      await client.uploadFrom(Readable.from([bytes]), remote);
+      assert.equal(await client.size(remote), bytes.length, remote);
+      const onDisk = await Deno.readFile(join(server.root, remote));
+      assert.equal(await sha256(onDisk), await sha256(bytes), remote);
     }
+    assert.ok(server.stats.commands.includes(`STOR ${UTF8_PATH}`));
   });
 });
 
 Deno.test("cutDataAt + REST/STOR resume gives a byte-identical file", async () => {
   const bytes = randomBytes(300_000);
-  const local = await localFile(bytes);
   const cutAt = 100_003;
-  await withServer({ faults: { cutDataAt: { byte: cutAt } } }, async (server) => {
-    const client = await connect(server);
-    try {
-      await client.ensureDir("/a/План");
-      await expectCut(client, server, client.uploadFrom(local, UTF8_PATH));
-      const disk = join(server.root, UTF8_PATH);
-      assert.deepEqual(await Deno.readFile(disk), bytes.subarray(0, cutAt));
-      assert.equal(await client.size(UTF8_PATH), cutAt);
+  await withLocalFile(
+    bytes,
+    (local) =>
+      withClient({ faults: { cutDataAt: { byte: cutAt } } }, async (client, server) => {
+        await client.ensureDir("/a/План");
+        await expectCut(client, server, client.uploadFrom(local, UTF8_PATH));
+        const disk = join(server.root, UTF8_PATH);
+        assert.deepEqual(await Deno.readFile(disk), bytes.subarray(0, cutAt));
+        assert.equal(await client.size(UTF8_PATH), cutAt);
 
-      const res = await restStor(client, local, UTF8_PATH, cutAt);
-      assert.equal(res.code, 226);
-      assert.equal(await sha256(await Deno.readFile(disk)), await sha256(bytes));
-      const cmds = server.stats.commands;
-      assert.deepEqual(cmds.slice(cmds.lastIndexOf(`REST ${cutAt}`)), [
-        `REST ${cutAt}`,
-        `STOR ${UTF8_PATH}`,
-      ]);
-    } finally {
-      client.close();
-      await Deno.remove(local);
-    }
-  });
+        const res = await restStor(client, local, UTF8_PATH, cutAt);
+        assert.equal(res.code, 226);
+        assert.equal(await sha256(await Deno.readFile(disk)), await sha256(bytes));
+        const cmds = server.stats.commands;
+        assert.deepEqual(cmds.slice(cmds.lastIndexOf(`REST ${cutAt}`)), [
+          `REST ${cutAt}`,
+          `STOR ${UTF8_PATH}`,
+        ]);
+      }),
+  );
 });
 
 Deno.test("REST/STOR truncates what lies beyond the upload's end", async () => {
   const bytes = randomBytes(50_000);
-  const local = await localFile(bytes);
-  await withServer({}, async (server) => {
-    const disk = join(server.root, "f.bin");
-    await Deno.writeFile(disk, randomBytes(80_000)); // longer, different remote file
-    const client = await connect(server);
-    try {
+  await withLocalFile(bytes, (local) =>
+    withClient({}, async (client, server) => {
+      const disk = join(server.root, "f.bin");
+      await Deno.writeFile(disk, randomBytes(80_000)); // longer, different remote file
       await client.uploadFrom(Readable.from([bytes.subarray(0, 20_000)]), "f.bin");
       await restStor(client, local, "f.bin", 20_000);
       assert.equal(await sha256(await Deno.readFile(disk)), await sha256(bytes));
@@ -113,53 +107,45 @@ Deno.test("REST/STOR truncates what lies beyond the upload's end", async () => {
       const created = await Deno.readFile(join(server.root, "new.bin"));
       assert.equal(created.length, 50_000);
       assert.deepEqual(created.subarray(49_000), bytes.subarray(49_000));
-    } finally {
-      client.close();
-      await Deno.remove(local);
-    }
-  });
+    }));
 });
 
 Deno.test("cutDataAt + APPE resume; times and path filter", async () => {
   const bytes = randomBytes(200_000);
-  const local = await localFile(bytes);
-  await withServer(
-    { faults: { cutDataAt: { byte: 70_000, times: 2, path: /\.part$/ } } },
-    async (server) => {
-      const client = await connect(server);
-      try {
-        await client.uploadFrom(local, "other.bin"); // path does not match: not cut
-        assert.equal((await Deno.stat(join(server.root, "other.bin"))).size, bytes.length);
+  await withLocalFile(
+    bytes,
+    (local) =>
+      withClient(
+        { faults: { cutDataAt: { byte: 70_000, times: 2, path: /\.part$/ } } },
+        async (client, server) => {
+          await client.uploadFrom(local, "other.bin"); // path does not match: not cut
+          assert.equal((await Deno.stat(join(server.root, "other.bin"))).size, bytes.length);
 
-        await expectCut(client, server, client.uploadFrom(local, "f.part"));
-        assert.equal(await client.size("f.part"), 70_000);
-        // A resumed upload that starts at the cut byte is cut again there (times: 2).
-        await expectCut(client, server, client.appendFrom(local, "f.part", { localStart: 70_000 }));
-        assert.equal(await client.size("f.part"), 70_000);
-        await client.appendFrom(local, "f.part", { localStart: 70_000 });
-        const disk = await Deno.readFile(join(server.root, "f.part"));
-        assert.equal(await sha256(disk), await sha256(bytes));
-      } finally {
-        client.close();
-        await Deno.remove(local);
-      }
-    },
+          await expectCut(client, server, client.uploadFrom(local, "f.part"));
+          assert.equal(await client.size("f.part"), 70_000);
+          // A resumed upload that starts at the cut byte is cut again there (times: 2).
+          await expectCut(
+            client,
+            server,
+            client.appendFrom(local, "f.part", { localStart: 70_000 }),
+          );
+          assert.equal(await client.size("f.part"), 70_000);
+          await client.appendFrom(local, "f.part", { localStart: 70_000 });
+          const disk = await Deno.readFile(join(server.root, "f.part"));
+          assert.equal(await sha256(disk), await sha256(bytes));
+        },
+      ),
   );
 });
 
 Deno.test("refuseRest / refuseAppe answer 502; FEAT reflects REST support", async () => {
-  await withServer({ faults: { refuseRest: true, refuseAppe: true } }, async (server) => {
-    const client = await connect(server);
-    try {
-      await rejectsWith(client.send("REST 10"), 502);
-      await rejectsWith(client.appendFrom(Readable.from(["x"]), "x.txt"), 502);
-      assert.equal((await client.features()).has("REST"), false);
-      server.faults.refuseRest = false; // faults are live
-      assert.equal((await client.send("REST 10")).code, 350);
-      assert.equal((await client.features()).get("REST"), "STREAM");
-    } finally {
-      client.close();
-    }
+  await withClient({ faults: { refuseRest: true, refuseAppe: true } }, async (client, server) => {
+    await rejectsWith(client.send("REST 10"), 502);
+    await rejectsWith(client.appendFrom(Readable.from(["x"]), "x.txt"), 502);
+    assert.equal((await client.features()).has("REST"), false);
+    server.faults.refuseRest = false; // faults are live
+    assert.equal((await client.send("REST 10")).code, 350);
+    assert.equal((await client.features()).get("REST"), "STREAM");
   });
 });
 
@@ -216,37 +202,27 @@ Deno.test("peakConnections / peakTransfers count real concurrency, also across s
 });
 
 Deno.test("rejectOptsUtf8: OPTS UTF8 ON gets 501, UTF-8 names still stored", async () => {
-  await withServer({ faults: { rejectOptsUtf8: true } }, async (server) => {
-    const client = await connect(server); // basic-ftp ignores the 501
-    try {
-      assert.ok(server.stats.commands.includes("OPTS UTF8 ON"));
-      await rejectsWith(client.send("OPTS UTF8 ON"), 501);
-      await client.ensureDir("/a/План");
-      await client.uploadFrom(Readable.from([new TextEncoder().encode("hi")]), UTF8_PATH);
-      assert.equal(await Deno.readTextFile(join(server.root, UTF8_PATH)), "hi");
-    } finally {
-      client.close();
-    }
+  await withClient({ faults: { rejectOptsUtf8: true } }, async (client, server) => { // basic-ftp ignores the 501
+    assert.ok(server.stats.commands.includes("OPTS UTF8 ON"));
+    await rejectsWith(client.send("OPTS UTF8 ON"), 501);
+    await client.ensureDir("/a/План");
+    await client.uploadFrom(Readable.from([new TextEncoder().encode("hi")]), UTF8_PATH);
+    assert.equal(await Deno.readTextFile(join(server.root, UTF8_PATH)), "hi");
   });
 });
 
 Deno.test("closeControlOnStore closes the session once; reconnect works", async () => {
-  await withServer({ faults: { closeControlOnStore: { after: 2 } } }, async (server) => {
-    const client = await connect(server);
-    try {
-      await client.uploadFrom(Readable.from(["one"]), "1.txt");
-      await assert.rejects(
-        client.uploadFrom(Readable.from(["two"]), "2.txt"),
-        (e) => !(e instanceof FTPError),
-      );
-      assert.equal(client.closed, true);
-      await client.access({ host: server.host, port: server.port });
-      await client.uploadFrom(Readable.from(["two"]), "2.txt");
-      await client.uploadFrom(Readable.from(["three"]), "3.txt"); // 2nd STOR of session 2: times spent
-      assert.equal(await Deno.readTextFile(join(server.root, "3.txt")), "three");
-    } finally {
-      client.close();
-    }
+  await withClient({ faults: { closeControlOnStore: { after: 2 } } }, async (client, server) => {
+    await client.uploadFrom(Readable.from(["one"]), "1.txt");
+    await assert.rejects(
+      client.uploadFrom(Readable.from(["two"]), "2.txt"),
+      (e) => !(e instanceof FTPError),
+    );
+    assert.equal(client.closed, true);
+    await client.access({ host: server.host, port: server.port });
+    await client.uploadFrom(Readable.from(["two"]), "2.txt");
+    await client.uploadFrom(Readable.from(["three"]), "3.txt"); // 2nd STOR of session 2: times spent
+    assert.equal(await Deno.readTextFile(join(server.root, "3.txt")), "three");
   });
 });
 

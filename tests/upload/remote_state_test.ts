@@ -47,7 +47,7 @@ async function exercise(session: Session, root: string): Promise<void> {
     ["b c.txt", "file", 7],
   ]);
   const setting = timeSettingFor(session.features as Map<string, string>);
-  assert.equal(await probeTimeSetting(run, setting, "/in"), true);
+  assert.deepEqual(await probeTimeSetting(run, setting, "/in"), { setsTimes: true, offsetMs: 0 });
   assert.equal(cannotSetTimes(setting), false);
   // The probe file is gone again; nothing else was touched.
   const left = [...Deno.readDirSync(`${root}/in`)].map((e) => e.name).sort();
@@ -68,7 +68,7 @@ realServerTest(
       session.close();
     }
     const log = await server.log();
-    assert.equal(log.match(/"LIST"/g)?.length, 1);
+    assert.equal(log.match(/"LIST -a"/g)?.length, 1);
     assert.match(log, new RegExp(`"STOR /in/\\.ftpbatch-time-probe\\${TEMP_MARK}`));
     assert.match(log, /"DELE \/in\/\.ftpbatch-time-probe/);
   },
@@ -130,7 +130,10 @@ Deno.test("the probe: no command sets a time, or one says so and does not: false
     const session = await openSession(server.login, TIMEOUT);
     try {
       const setting = timeSettingFor(session.features as Map<string, string>);
-      assert.equal(await probeTimeSetting(runnerOf(session), setting, "/in"), false);
+      // The fake server's MDTM says 2026-01-01 whatever the clock: no zone can be told either.
+      assert.deepEqual(await probeTimeSetting(runnerOf(session), setting, "/in"), {
+        setsTimes: false,
+      });
       assert.equal(cannotSetTimes(setting), true);
       assert.deepEqual([...server.files.keys()], []);
       assert.ok(

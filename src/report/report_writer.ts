@@ -1,0 +1,143 @@
+/**
+ * Writes a report file while the run goes: the head when the run starts,
+ * each file's record as it is decided, the tail at the end. Everything goes
+ * to a temporary file next to the target (`<report>.tmp-<pid>`), renamed
+ * into place only once the tail is written, so a crash or a `kill -9` never
+ * leaves half a report under the report's name (an older report there stays
+ * whole). Memory holds one buffer, not the records.
+ *
+ * A write that fails (disk full) is remembered, not thrown: the run goes on,
+ * and `finish` says why the report could not be written.
+ *
+ * @module
+ */
+
+import {
+  fileJson,
+  headJson,
+  type ReportFile,
+  type ReportHead,
+  type ReportTail,
+  tailJson,
+} from "./report.ts";
+
+/** Where a run's records go as they are decided (see `ReportWriter`). */
+export interface ReportSink {
+  /** The fields known at the start; called once, before any `file`. */
+  begin(head: ReportHead): void;
+  file(f: ReportFile): void;
+}
+
+/** Bytes gathered before one write. */
+const FLUSH_AT = 256 * 1024;
+/** Records older than this are written out anyway (a slow run's file still grows). */
+const FLUSH_AFTER_MS = 1000;
+
+/** Where a report can go besides a file: standard output. */
+export interface ByteStream {
+  writeSync(p: Uint8Array): number;
+}
+
+export class ReportWriter implements ReportSink {
+  /** The temporary file (undefined when writing to a stream). */
+  readonly tmp?: string;
+  readonly path?: string;
+  #file?: ByteStream & { close?(): void };
+  #parts: string[] = [];
+  #size = 0;
+  #flushedAt = Date.now();
+  #count = 0;
+  #error?: string;
+  #encoder = new TextEncoder();
+
+  /** `to`: the report's path, or a stream (standard output) written as is. */
+  constructor(to: string | ByteStream, readonly secrets: readonly (string | undefined)[] = []) {
+    if (typeof to === "string") {
+      this.path = to;
+      this.tmp = temporaryName(to);
+    } else this.#file = to;
+  }
+
+  /** How many file records were written so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  begin(head: ReportHead): void {
+    try {
+      if (this.tmp) {
+        this.#file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
+      }
+    } catch (e) {
+      this.#error = (e as Error).message;
+    }
+    this.#push(headJson(head));
+  }
+
+  file(f: ReportFile): void {
+    if (this.#error !== undefined) return;
+    this.#count++;
+    this.#push((this.#count === 1 ? "" : ",") + fileJson(f, this.secrets));
+  }
+
+  /**
+   * Writes the tail and renames the file into place. Returns the error
+   * message, or `undefined` when the report is there, whole.
+   */
+  finish(tail: ReportTail): string | undefined {
+    this.#push(tailJson(tail, this.#count));
+    this.#flush();
+    if (!this.tmp) return this.#error;
+    try {
+      this.#file?.close?.();
+    } catch { /* closed already */ }
+    this.#file = undefined;
+    if (this.#error === undefined) {
+      try {
+        Deno.renameSync(this.tmp, this.path!);
+        return undefined;
+      } catch (e) {
+        this.#error = (e as Error).message;
+      }
+    }
+    this.abort();
+    return this.#error;
+  }
+
+  /** Drops the temporary file (the run could not finish its report). */
+  abort(): void {
+    if (!this.tmp) return;
+    try {
+      this.#file?.close?.();
+    } catch { /* closed already */ }
+    this.#file = undefined;
+    try {
+      Deno.removeSync(this.tmp);
+    } catch { /* never created */ }
+  }
+
+  #push(text: string): void {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= FLUSH_AT || Date.now() - this.#flushedAt >= FLUSH_AFTER_MS) this.#flush();
+  }
+
+  #flush(): void {
+    const text = this.#parts.join("");
+    this.#parts = [];
+    this.#size = 0;
+    this.#flushedAt = Date.now();
+    if (this.#error !== undefined || !this.#file) return;
+    try {
+      const bytes = this.#encoder.encode(text);
+      for (let off = 0; off < bytes.length;) off += this.#file.writeSync(bytes.subarray(off));
+    } catch (e) {
+      this.#error = (e as Error).message;
+    }
+  }
+}
+
+/** The temporary name a report is written under before it is renamed into place. */
+export function temporaryName(path: string): string {
+  return `${path}.tmp-${Deno.pid}`;
+}
