@@ -289,6 +289,157 @@ class PassiveRewriter implements Transform {
 }
 
 /** Starts the proxy on 127.0.0.1 (a free port) in front of `target`, which must be loopback. */
+/** What the connections of one proxy share. */
+interface ProxyState {
+  opts: { oneWayMs: number; handshake: boolean; windowBytes: number; mbitPerS?: number };
+  stats: LatencyStats;
+  targetHost: string;
+  relays: Set<Relay>;
+  dataListeners: Set<Deno.Listener>;
+  /** Set by `close`: new connections are refused. */
+  closing: boolean;
+  /** Keeps `p` among the tasks `close` waits for. */
+  track(p: Promise<void>): void;
+  /** A chunk was released `lateMs` after it was due. */
+  released(lateMs: number): void;
+}
+
+/** A control session: its round trips, its data connections' included. */
+class Session {
+  roundTrips = 1; // the open
+
+  constructor(readonly proxy: ProxyState) {}
+  /** Server bytes reached the client since it last sent any (on any of the session's connections). */
+  heard = false;
+  readonly listeners = new Set<Deno.Listener>();
+
+  add(n: number): void {
+    this.roundTrips += n;
+    if (this.roundTrips > this.proxy.stats.maxSessionRoundTrips) {
+      this.proxy.stats.maxSessionRoundTrips = this.roundTrips;
+    }
+  }
+
+  /** A listener for one data connection, relayed to the server's passive `port`. */
+  dataListener(port: number): number {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { proxy } = this;
+    this.listeners.add(l);
+    proxy.dataListeners.add(l);
+    proxy.track((async () => {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await l.accept();
+      } catch {
+        return; // closed before anyone connected
+      } finally {
+        this.listeners.delete(l);
+        proxy.dataListeners.delete(l);
+        closeQuietly(l);
+      }
+      if (proxy.closing) return closeQuietly(conn);
+      proxy.stats.dataConnections++;
+      this.add(1);
+      await new Relay(conn, port, this, "data").run();
+    })());
+    return (l.addr as Deno.NetAddr).port;
+  }
+
+  rewrite(line: string): string | null {
+    const out = rewritePassive(line, (port) => this.dataListener(port));
+    if (out === undefined) return null;
+    this.proxy.stats.passiveReplies++;
+    return out;
+  }
+
+  end(): void {
+    for (const l of this.listeners) {
+      this.proxy.dataListeners.delete(l);
+      closeQuietly(l);
+    }
+    this.listeners.clear();
+  }
+}
+
+/** One connection, client <-> server, delayed both ways; counts the client's turns. */
+class Relay {
+  upstream?: Deno.TcpConn;
+  readonly up: DelayLine;
+  readonly down: DelayLine;
+
+  constructor(
+    readonly client: Deno.TcpConn,
+    readonly serverPort: number,
+    readonly session: Session,
+    readonly kind: "control" | "data",
+  ) {
+    const { proxy } = session;
+    const { stats, opts } = proxy;
+    const onRelease = (lateMs: number) => proxy.released(lateMs);
+    proxy.relays.add(this);
+    // A router does not hold small segments back: without this, Nagle's algorithm on the
+    // proxy's own sockets meets the peer's delayed ACK and adds up to 40 ms to a reply.
+    client.setNoDelay(true);
+    this.up = new DelayLine(opts, {
+      onRelease,
+      onRead: (chunk) => {
+        stats.bytesUp += chunk.length;
+        if (kind === "control") { for (const b of chunk) if (b === 0x0a) stats.commands++; }
+        if (session.heard) {
+          session.heard = false;
+          if (kind === "control") stats.controlTurns++;
+          else stats.dataTurns++;
+          session.add(1);
+        }
+      },
+    });
+    this.down = new DelayLine(opts, {
+      onRead: (chunk) => (stats.bytesDown += chunk.length),
+      onDeliver: () => (session.heard = true),
+      onRelease,
+      ...(kind === "control" ? { transform: new PassiveRewriter((l) => session.rewrite(l)) } : {}),
+    });
+  }
+
+  async #connect(): Promise<Deno.TcpConn | null> {
+    const { opts, targetHost } = this.session.proxy;
+    if (opts.handshake) await sleep(3 * opts.oneWayMs);
+    if (this.session.proxy.closing) return null;
+    try {
+      this.upstream = await Deno.connect({ hostname: targetHost, port: this.serverPort });
+      this.upstream.setNoDelay(true);
+      return this.upstream;
+    } catch {
+      return null;
+    }
+  }
+
+  async run(): Promise<void> {
+    const upstream = this.#connect();
+    // No server: the client's side is closed, which ends the relay.
+    upstream.then((u) => u ?? this.kill());
+    try {
+      const down = upstream.then((
+        u,
+      ) => (u ? this.down.run(u, Promise.resolve(this.client)) : undefined));
+      await Promise.all([this.up.run(this.client, upstream), down]);
+    } catch {
+      // one side is gone: end both
+    } finally {
+      this.kill();
+      if (this.kind === "control") this.session.end();
+    }
+  }
+
+  kill(): void {
+    this.up.stop();
+    this.down.stop();
+    closeQuietly(this.client);
+    closeQuietly(this.upstream);
+    this.session.proxy.relays.delete(this);
+  }
+}
+
 export function startLatencyProxy(
   target: { host: string; port: number },
   options: LatencyOptions,
@@ -321,156 +472,30 @@ export function startLatencyProxy(
     lateMsSum: 0,
     lateMsMax: 0,
   };
-  const onRelease = (lateMs: number) => {
-    stats.released++;
-    stats.lateMsSum += lateMs;
-    if (lateMs > stats.lateMsMax) stats.lateMsMax = lateMs;
-  };
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const relays = new Set<Relay>();
   const tasks = new Set<Promise<void>>();
-  const dataListeners = new Set<Deno.Listener>();
-  let closing = false;
-
-  const track = (p: Promise<void>) => {
-    const q = p.catch(() => {}).finally(() => tasks.delete(q));
-    tasks.add(q);
+  const proxy: ProxyState = {
+    opts,
+    stats,
+    targetHost,
+    relays: new Set(),
+    dataListeners: new Set(),
+    closing: false,
+    track(p) {
+      const q = p.catch(() => {}).finally(() => tasks.delete(q));
+      tasks.add(q);
+    },
+    released(lateMs) {
+      stats.released++;
+      stats.lateMsSum += lateMs;
+      if (lateMs > stats.lateMsMax) stats.lateMsMax = lateMs;
+    },
   };
+  const { relays, dataListeners } = proxy;
 
-  /** A control session: its round trips, its data connections' included. */
-  class Session {
-    roundTrips = 1; // the open
-    /** Server bytes reached the client since it last sent any (on any of the session's connections). */
-    heard = false;
-    readonly listeners = new Set<Deno.Listener>();
-
-    add(n: number): void {
-      this.roundTrips += n;
-      if (this.roundTrips > stats.maxSessionRoundTrips) {
-        stats.maxSessionRoundTrips = this.roundTrips;
-      }
-    }
-
-    /** A listener for one data connection, relayed to the server's passive `port`. */
-    dataListener(port: number): number {
-      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      this.listeners.add(l);
-      dataListeners.add(l);
-      track((async () => {
-        let conn: Deno.TcpConn;
-        try {
-          conn = await l.accept();
-        } catch {
-          return; // closed before anyone connected
-        } finally {
-          this.listeners.delete(l);
-          dataListeners.delete(l);
-          closeQuietly(l);
-        }
-        if (closing) return closeQuietly(conn);
-        stats.dataConnections++;
-        this.add(1);
-        await new Relay(conn, port, this, "data").run();
-      })());
-      return (l.addr as Deno.NetAddr).port;
-    }
-
-    rewrite(line: string): string | null {
-      const out = rewritePassive(line, (port) => this.dataListener(port));
-      if (out === undefined) return null;
-      stats.passiveReplies++;
-      return out;
-    }
-
-    end(): void {
-      for (const l of this.listeners) {
-        dataListeners.delete(l);
-        closeQuietly(l);
-      }
-      this.listeners.clear();
-    }
-  }
-
-  /** One connection, client <-> server, delayed both ways; counts the client's turns. */
-  class Relay {
-    upstream?: Deno.TcpConn;
-    readonly up: DelayLine;
-    readonly down: DelayLine;
-
-    constructor(
-      readonly client: Deno.TcpConn,
-      readonly serverPort: number,
-      readonly session: Session,
-      readonly kind: "control" | "data",
-    ) {
-      relays.add(this);
-      // A router does not hold small segments back: without this, Nagle's algorithm on the
-      // proxy's own sockets meets the peer's delayed ACK and adds up to 40 ms to a reply.
-      client.setNoDelay(true);
-      this.up = new DelayLine(opts, {
-        onRelease,
-        onRead: (chunk) => {
-          stats.bytesUp += chunk.length;
-          if (kind === "control") { for (const b of chunk) if (b === 0x0a) stats.commands++; }
-          if (session.heard) {
-            session.heard = false;
-            if (kind === "control") stats.controlTurns++;
-            else stats.dataTurns++;
-            session.add(1);
-          }
-        },
-      });
-      this.down = new DelayLine(opts, {
-        onRead: (chunk) => (stats.bytesDown += chunk.length),
-        onDeliver: () => (session.heard = true),
-        onRelease,
-        ...(kind === "control"
-          ? { transform: new PassiveRewriter((l) => session.rewrite(l)) }
-          : {}),
-      });
-    }
-
-    async #connect(): Promise<Deno.TcpConn | null> {
-      if (opts.handshake) await sleep(3 * opts.oneWayMs);
-      if (closing) return null;
-      try {
-        this.upstream = await Deno.connect({ hostname: targetHost, port: this.serverPort });
-        this.upstream.setNoDelay(true);
-        return this.upstream;
-      } catch {
-        return null;
-      }
-    }
-
-    async run(): Promise<void> {
-      const upstream = this.#connect();
-      // No server: the client's side is closed, which ends the relay.
-      upstream.then((u) => u ?? this.kill());
-      try {
-        const down = upstream.then((
-          u,
-        ) => (u ? this.down.run(u, Promise.resolve(this.client)) : undefined));
-        await Promise.all([this.up.run(this.client, upstream), down]);
-      } catch {
-        // one side is gone: end both
-      } finally {
-        this.kill();
-        if (this.kind === "control") this.session.end();
-      }
-    }
-
-    kill(): void {
-      this.up.stop();
-      this.down.stop();
-      closeQuietly(this.client);
-      closeQuietly(this.upstream);
-      relays.delete(this);
-    }
-  }
-
-  const accepting = acceptAll(listener, () => closing, (conn) => {
+  const accepting = acceptAll(listener, () => proxy.closing, (conn) => {
     stats.controlConnections++;
-    track(new Relay(conn, target.port, new Session(), "control").run());
+    proxy.track(new Relay(conn, target.port, new Session(proxy), "control").run());
   });
 
   return {
@@ -485,7 +510,7 @@ export function startLatencyProxy(
       while (relays.size > 0 && performance.now() < deadline) {
         await Promise.race([Promise.all([...tasks]), sleep(20)]);
       }
-      closing = true;
+      proxy.closing = true;
       for (const l of dataListeners) closeQuietly(l);
       dataListeners.clear();
       while (tasks.size > 0) {

@@ -15,9 +15,12 @@
  *   report complete and parseable, and every file it calls `uploaded`
  *   compared with the server's copy (size and bytes; `--check N` samples N).
  *
+ * - With `--merge`: four dry-run shard reports (`--shard k/4`, 250,000 files
+ *   each), then `report merge` of them: wall time and peak RSS.
+ *
  * Flags: `--tree DIR` · `--files N` (1000000) · `--per-folder N` (1000) ·
  * `--seconds S` (60) · `--workers N` (4) · `--check N` (all) · `--no-upload`
- * · `--no-dry-run` · `--out FILE` (the figures as JSON).
+ * · `--no-dry-run` · `--merge` · `--out FILE` (the figures as JSON).
  *
  * @module
  */
@@ -156,6 +159,48 @@ async function dryRun(tree: string, work: string, files: number) {
   };
 }
 
+/**
+ * Four dry-run shard reports of the tree (`--shard k/4`, 250,000 files each),
+ * then `report merge` of them: wall time and peak RSS of the merge.
+ */
+async function mergeShards(tree: string, work: string, files: number) {
+  const config = await writeConfig(work, tree, { host: "127.0.0.1", port: 9 });
+  const reports: string[] = [];
+  for (let k = 0; k < 4; k++) {
+    const report = join(work, `shard-${k}.json`);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...UPLOAD_FLAGS, MAIN, "upload", config, "--dry-run", "--quiet"]
+        .concat(["--shard", `${k}/4`, "--report", report]),
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (out.code !== 0) throw new Error(`shard ${k}/4 dry run: exit ${out.code}`);
+    reports.push(report);
+  }
+  const merged = join(work, "merged.json");
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env=INIT_CWD", MAIN, "report", "merge"]
+      .concat([...reports, "--output", merged, "--quiet"]),
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const status = child.output();
+  const samples = await sampleRss(child.pid, 100, status);
+  const out = await status;
+  const wallS = (performance.now() - t0) / 1000;
+  const parsed = JSON.parse(await Deno.readTextFile(merged));
+  return {
+    wallS,
+    peakRssMiB: Math.max(...samples.map((s) => s.rss)) / MiB,
+    exitCode: out.code,
+    shardFiles: await Promise.all(
+      reports.map(async (r) => JSON.parse(await Deno.readTextFile(r)).files.length),
+    ),
+    mergedOk: parsed.totals.planned === files && parsed.files.length === files,
+  };
+}
+
 async function upload(
   tree: string,
   work: string,
@@ -259,6 +304,7 @@ export async function million(args: string[]): Promise<number> {
       check: { type: "string" },
       "no-upload": { type: "boolean" },
       "no-dry-run": { type: "boolean" },
+      merge: { type: "boolean" },
       out: { type: "string" },
     },
     strict: true,
@@ -302,6 +348,11 @@ export async function million(args: string[]): Promise<number> {
             d.reportMB.toFixed(0)
           } MB ${d.reportOk ? "ok" : "WRONG"}`,
       );
+    }
+    if (values.merge) {
+      const m = await mergeShards(tree, work, files);
+      result.merge = m;
+      console.error(`merge of 4 shard reports: ${JSON.stringify(m)}`);
     }
     if (!values["no-upload"]) {
       const u = await upload(tree, work, {

@@ -16,7 +16,13 @@ import type {
 } from "../src/run/messages.ts";
 import { notSentServerFull, unsentResult } from "../src/upload/job.ts";
 import { ShrinkRequest, Uploader } from "../src/upload/uploader.ts";
-import { classifyError, RetryBudget, toConnectError } from "../src/upload/retry.ts";
+import {
+  classifyError,
+  GaveUp,
+  RetryBudget,
+  retryLoop,
+  toConnectError,
+} from "../src/upload/retry.ts";
 
 let uploader: Uploader | undefined;
 const queue: UploadJob[] = [];
@@ -29,6 +35,8 @@ let waitingDirs: string[] | undefined;
 const PROGRESS_MS = 250;
 /** Set when the server said it is full: queued jobs fail unsent with this reason. */
 let stopReason: string | undefined;
+/** Batches of files received (told with `drained`, so the pool knows which it means). */
+let batches = 0;
 
 function post(msg: FromWorker): void {
   self.postMessage(msg);
@@ -50,6 +58,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       break;
     case "jobs":
       askedForMore = false;
+      batches++;
       queue.push(...msg.jobs);
       void run();
       break;
@@ -71,39 +80,40 @@ async function init(settings: UploadSettings): Promise<void> {
     (cause) => post({ type: "reconnected", ...(cause ? { cause } : {}) }),
     (notice) => post({ type: "retry", notice }),
   );
-  // A transfer under way says how far it got, a few times a second (the live rate counts it).
+  // A transfer under way says how far it got, a few times a second (the live rate counts it);
+  // steps without bytes (folders created, files verified) say only that they happened, for the
+  // pool's watchdog.
   let last = -1;
+  let steps = up.steps;
   setInterval(() => {
     const p = up.progress();
     if (p && p.bytesSent !== last) post({ type: "progress", ...p });
+    else if (up.steps !== steps) post({ type: "alive" });
     last = p?.bytesSent ?? -1;
+    steps = up.steps;
   }, PROGRESS_MS);
-  // A server that is briefly unreachable gets the same retry budget as a file (counted by tries).
+  // A server that is briefly unreachable gets the same retry budget as a file (counted by
+  // tries); only `unreachable` is tried again, and an interrupt ends the pause at once.
   const budget = new RetryBudget(settings);
-  for (;;) {
-    budget.start();
-    try {
-      await up.connect();
-      post({ type: "ready" });
-      return;
-    } catch (e) {
-      const err = toConnectError(e, (x) => up.describe(x));
-      const action = classifyError(err);
-      const pause = action === "unreachable" && !up.interrupted ? budget.after(action) : undefined;
-      if (pause === undefined) {
-        post({ type: "connectFailed", kind: err.kind, error: err.message });
-        self.close();
-        return;
-      }
-      post({
-        type: "connectRetry",
-        attempt: budget.tries + 1,
-        of: settings.retries + 1,
-        pauseMs: pause,
-        error: err.message,
-      });
-      await new Promise((r) => setTimeout(r, pause));
-    }
+  try {
+    await retryLoop(() => up.connect(), budget, up.pause, {
+      classify: (e) => classifyError(toConnectError(e, (x) => up.describe(x))),
+      stopped: () => up.interrupted,
+      describe: (e) => up.describe(e),
+      retrying: (e, _action, attempt, pauseMs) =>
+        post({
+          type: "connectRetry",
+          attempt,
+          of: settings.retries + 1,
+          pauseMs,
+          error: toConnectError(e, (x) => up.describe(x)).message,
+        }),
+    });
+    post({ type: "ready" });
+  } catch (e) {
+    const err = toConnectError(e instanceof GaveUp ? e.last : e, (x) => up.describe(x));
+    post({ type: "connectFailed", kind: err.kind, error: err.message });
+    self.close();
   }
 }
 
@@ -112,7 +122,7 @@ async function mkdirs(dirs: string[]): Promise<void> {
     const { created, failed } = await uploader!.mkdirs(dirs);
     post({ type: "mkdirsDone", created, failed });
   } catch (e) {
-    if (e instanceof ShrinkRequest) return shrink([]);
+    if (e instanceof ShrinkRequest) return shrink([], e);
     const error = uploader!.describe(e);
     post({ type: "mkdirsDone", created: [], failed: dirs.map((dir) => ({ dir, error })) });
   }
@@ -137,7 +147,7 @@ async function run(): Promise<void> {
     } catch (e) {
       if (e instanceof ShrinkRequest) {
         for (const result of e.results) report(result);
-        return shrink([...e.jobs, ...queue.splice(0)]);
+        return shrink([...e.jobs, ...queue.splice(0)], e);
       }
       throw e; // a bug: let the coordinator see the worker die and reassign
     }
@@ -147,13 +157,14 @@ async function run(): Promise<void> {
   } catch (e) {
     if (e instanceof ShrinkRequest) {
       for (const result of e.results) report(result);
-      return shrink([...e.jobs, ...queue.splice(0)]);
+      return shrink([...e.jobs, ...queue.splice(0)], e);
     }
     throw e;
   }
   // Jobs may have come in while the last renames were settled.
   running = false;
   if (queue.length > 0) return run();
+  post({ type: "drained", batches });
   const dirs = waitingDirs;
   waitingDirs = undefined;
   if (dirs) return mkdirs(dirs); // its `mkdirsDone` makes the pool hand out the next work
@@ -171,8 +182,9 @@ function report(result: JobResult): void {
   post({ type: "result", result });
 }
 
-function shrink(returned: UploadJob[]): void {
-  post({ type: "shrink", returned });
+/** This connection is over (refused as too many, or unreachable): its files go back. */
+function shrink(returned: UploadJob[], why: ShrinkRequest): void {
+  post({ type: "shrink", returned, reason: why.reason, error: why.message });
   self.close();
 }
 

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { isIP } from "node:net";
 import { boolean, type Check, got, type Obj, type Reader } from "./checks.ts";
 import type { ServerConfig } from "./types.ts";
 import { MAX_RATE, MIN_RATE, parseRate } from "../ftp/bandwidth.ts";
@@ -22,10 +21,22 @@ export const NETWORK_OPTION_KEYS = ["bwlimit"];
 export const RATE_WORDING = `a rate such as "512K", "2M" or "1.5M" (bytes per second; K = 1024), ` +
   `from ${MIN_RATE / 1024}K to ${MAX_RATE / 1024 ** 3}G`;
 
+/** An IPv4 or IPv6 literal (no node:net: it would cost every run its load time). */
+function isIpLiteral(text: string): boolean {
+  const v4 = text.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
+  if (v4) return v4.slice(1).every((n) => Number(n) <= 255);
+  if (!text.includes(":") || !/^[0-9a-fA-F:.]+$/.test(text)) return false;
+  try {
+    return new URL(`http://[${text}]/`).hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 const addressCheck: Check = (value) =>
   typeof value !== "string"
     ? `must be a string${got(value)}`
-    : isIP(value) === 0
+    : !isIpLiteral(value)
     ? 'must be an IP address (IPv4 such as "203.0.113.7", or IPv6), as the server is to reach this machine'
     : undefined;
 

@@ -22,10 +22,17 @@
  * @module
  */
 
-import { isIPv6 } from "node:net";
 import { isCompletion } from "./codes.ts";
 import { FTPError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
+
+/**
+ * An IPv6 literal (the addresses here are IP literals: the socket's own, or a validated
+ * `activeAddress`). Not node:net's: loading it costs each upload worker start-up time.
+ */
+function isIPv6(address: string): boolean {
+  return address.includes(":");
+}
 
 /** Replies to EPRT that mean "not this command", not "not active mode": PORT is tried. */
 const EPRT_UNKNOWN = new Set([500, 501, 502, 522]);

@@ -68,19 +68,14 @@ export function checkNames(names: readonly string[]): NameCheck {
       if (key.includes(REPLACEMENT)) suspect.add(group[0]);
       continue;
     }
-    const same = group.every((n) => n === group[0]);
-    const lossy = group.some((n) => n.includes(REPLACEMENT));
-    for (const name of group) {
-      const others = quote(group.filter((n) => n !== name));
-      refused.set(
-        name,
-        same
-          ? `another name in this folder reads the same: ${NOT_UTF8}`
-          : lossy
-          ? `reaches the same destination as ${others} in this folder, and one of them is not valid UTF-8; rename it`
-          : `reaches the same destination as ${others} in this folder (the same name after Unicode NFC normalization); rename one of them`,
-      );
-    }
+    // The reason names no other file: the report shows each one's own path, and a reason
+    // quoting names would put text anyone can choose where the password is looked for.
+    const reason = group.every((n) => n === group[0])
+      ? `another name in this folder reads the same: ${NOT_UTF8}`
+      : group.some((n) => n.includes(REPLACEMENT))
+      ? `${group.length} names in this folder reach the same destination, and one of them is not valid UTF-8; rename them`
+      : `${group.length} names in this folder reach the same destination (the same name after Unicode NFC normalization, e.g. an NFC and an NFD "café"); rename one of them`;
+    for (const name of group) refused.set(name, reason);
   }
   return { refused, suspect };
 }
@@ -92,8 +87,4 @@ function lineBreak(name: string): string | undefined {
   const code = m[0].charCodeAt(0);
   const what = code === 0 ? "NUL" : code === 0x0a ? "a line feed" : "a carriage return";
   return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${what})`;
-}
-
-function quote(names: string[]): string {
-  return names.map((n) => JSON.stringify(n)).join(", ");
 }

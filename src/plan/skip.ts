@@ -92,7 +92,11 @@ export function decideSkip(
   const localT = Math.floor(local.mtimeMs / unit);
   const remoteT = Math.floor(t / unit);
   if (localT === remoteT) return { skip: true, reason: "unchanged: size+mtime" };
-  if (rule === "size+newer" && remoteT > localT) return { skip: true, reason: NOT_OLDER_REASON };
+  // "Newer" needs the server's clock known: probed (a zone off would hide an edit), or no clock.
+  const clockKnown = context.clock === undefined || context.clock.factOffsetMs !== undefined;
+  if (rule === "size+newer" && remoteT > localT && clockKnown) {
+    return { skip: true, reason: NOT_OLDER_REASON };
+  }
   return send(`modification time differs (${remote.precision} precision)`);
 }
 

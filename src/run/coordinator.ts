@@ -121,6 +121,8 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     login: settings.server,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
+    backoffBaseMs: settings.backoffBaseMs,
+    backoffMaxMs: settings.backoffMaxMs,
     log: opts.log,
     signal: opts.signal,
     // One per run: the server's time zones are learned once, by the first check that needs them.

@@ -61,7 +61,8 @@ function nfc(text: string): string {
   return ASCII.test(text) ? text : text.normalize("NFC");
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** No character above U+007F (control characters are fine here: NFC leaves them alone). */
+const ASCII = /^[^\u0080-\uffff]*$/;
 
 /** Entries the count-ahead looks at per turn of the event loop. */
 const COUNT_SLICE = 1000;

@@ -99,6 +99,7 @@ export class FolderScreen {
         rule,
         clock,
         ...(this.o.readOnly ? { readOnly: true } : {}),
+        secrets: [this.o.login.password],
       });
       for (const note of said) if (!this.notes.includes(note)) this.notes.push(note);
       const plan = planSkips(jobs, listings, rule, { clock });

@@ -47,12 +47,28 @@ export type FromWorker =
   | { type: "result"; result: JobResult }
   /** Finished its batch; wants more. */
   | { type: "idle" }
-  /** The server refused a (re)login as "too many connections": these jobs go back to the queue and the worker closes. */
-  | { type: "shrink"; returned: UploadJob[] }
+  /**
+   * Holds no file any more (every result told, nothing queued or parked), after `batches`
+   * batches: a file the pool still counts as its, sent no later, was lost on the way.
+   */
+  | { type: "drained"; batches: number }
+  /**
+   * The connection is over: the server refused a (re)login as "too many connections", or
+   * could not be reached past the outage window. These jobs go back; the worker closes.
+   */
+  | {
+    type: "shrink";
+    returned: UploadJob[];
+    /** `unreachable`: the server could not be reached again past the outage window. */
+    reason: "tooMany" | "unreachable";
+    error: string;
+  }
   /** Logged in again after a lost connection (`cause`: the retry that dropped it). */
   | { type: "reconnected"; cause?: RetryNotice }
   /** A failed try is followed by another after `notice.delayMs`. */
   | { type: "retry"; notice: RetryNotice }
+  /** Work went on without bytes moving (a folder created, a file verified): for the watchdog. */
+  | { type: "alive" }
   /** Every ~250 ms while a transfer moves: how far it got. */
   | ({ type: "progress" } & TransferProgress)
   | { type: "closed" };

@@ -1,117 +1,82 @@
 /**
- * The worker pool of one run: one Web Worker per connection, the job queue,
- * batches handed to idle workers, the folder phase first (`folders.ts`),
- * replacing a worker that died, shrinking when the server refuses "one
- * connection too many", and stopping when the server is full. Files walked
- * from folder sources stream in after the listed ones (`feed_stage.ts`).
- * Decisions about a single file live in `src/upload/`. (Over 350 lines: the
- * queue, the worker lifecycle and the phases share state; each phase's rules
- * live in `folders.ts` and `feed_stage.ts`; bytes in flight in `tally.ts`.)
+ * The worker pool of one run: one Web Worker per connection (`slot.ts`), work
+ * handed to ready workers (`work.ts`: the ledger of who holds which file, the
+ * folder phase, walked files). Whatever way a worker ends, its work goes back
+ * in one place (`#lose`); the run ends when the ledger says every file is
+ * finished. A watchdog ends a worker that shows no life while it holds work.
+ * When to replace a worker or try a refused slot again: `retry.ts` (`PoolRetry`).
  *
  * @module
  */
 
-import type { FromWorker, JobResult, UploadJob, UploadSettings } from "./messages.ts";
-import { batchSize } from "../plan/plan.ts";
+import type { FromWorker, JobResult, UploadJob } from "./messages.ts";
 import { safeText } from "../ftp/server_text.ts";
-import { backoffDelay, OutageClock } from "../upload/retry.ts";
+import { PoolRetry, stallLimitMs } from "../upload/retry.ts";
 import { notSentServerFull, unsentResult } from "../upload/job.ts";
-import { FolderPhase } from "./folders.ts";
-import { FeedStage, type JobFeed, type Release } from "./feed_stage.ts";
+import type { Release } from "./feed_stage.ts";
+import {
+  type Connections,
+  connectRetry,
+  type Loss,
+  type PoolOptions,
+  type PoolOutcome,
+} from "./pool_types.ts";
+import { Work } from "./work.ts";
 import { connectRetryLine, unsentReason } from "./progress.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 import { ByteTally } from "./tally.ts";
 import type { RunEvent } from "../report/events.ts";
 
-export interface PoolOptions {
-  settings: UploadSettings;
-  workers: number;
-  log?: (line: string) => void;
-  /** Retries, reconnects, and a `progress` snapshot every `PROGRESS_MS` (see `RunOptions.onEvent`). */
-  onEvent?: (event: RunEvent) => void;
-  /** Each job's result as soon as it is final (sent or not). */
-  onResult?: (id: number, result: PoolResult) => void;
-  signal?: AbortSignal;
-  workerUrl: URL;
-  /** More jobs, produced while the run goes (folder sources), after `jobs`. */
-  feed?: JobFeed;
-}
-
-/** A job's result with the worker that finished it (0: none). */
-export type PoolResult = JobResult & { worker: number };
-
-export interface PoolOutcome {
-  results: Map<number, PoolResult>;
-  reconnects: number;
-  /** Most connections logged in at the same time. */
-  peakConnections: number;
-  interrupted?: "SIGINT" | "SIGTERM";
-  /** Set when no connection could be made at all. */
-  connectError?: string;
-}
+export type { PoolOptions, PoolOutcome, PoolResult } from "./pool_types.ts";
 
 /** How often the live progress is told (the CLI decides how often to draw it). */
 const PROGRESS_MS = 250;
 const INTERRUPT_WAIT_MS = 5000;
 
 export class Pool {
-  #queue: UploadJob[];
+  #work: Work;
   #slots = new Map<number, Slot>();
-  #results = new Map<number, PoolResult>();
-  #folders: FolderPhase;
-  #nextId = 1;
-  #limit: number;
-  #everReady = false;
-  #peak = 0;
-  /** The first reason a login failed for good. */
-  #connectError?: string;
-  #loggedRetry = 0;
-  #respawns = 0;
-  #tooManyInARow = 0;
-  #replacements = new Set<number>();
-  /** Every connection refused as one too many after the run had logged in: timed like an outage. */
-  #tooManyOutage = new OutageClock();
-  #lastCrash?: string;
-  #reconnects = 0;
   #bytes = new ByteTally();
-  #full?: string;
+  #retry: PoolRetry;
+  #conn: Connections;
+  #nextId = 1;
+  /** Slots started as replacements: their login counts as a reconnect. */
+  #replacements = new Set<number>();
+  /** Slots started to try a refused slot again. */
+  #probes = new Set<number>();
   #interrupted?: "SIGINT" | "SIGTERM";
-  #total: number;
-  #done!: () => void;
-  #finished = new Promise<void>((r) => (this.#done = r));
   #ended = false;
-  #timers: ReturnType<typeof setTimeout>[] = [];
-  #jobs: Map<number, UploadJob>;
-  #feed?: FeedStage;
+  #done = Promise.withResolvers<void>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(readonly opts: PoolOptions, jobs: UploadJob[]) {
-    this.#queue = jobs;
-    this.#jobs = new Map(jobs.map((j) => [j.id, j]));
-    this.#total = jobs.length;
-    this.#limit = opts.workers;
-    this.#folders = new FolderPhase(jobs.map((j) => j.destination));
-    if (opts.feed) this.#feed = new FeedStage(opts.feed, (line) => this.#log(line));
+    this.#work = new Work(jobs, opts.feed, (line) => this.#log(line));
+    this.#conn = { everReady: false, peak: 0, reconnects: 0, loggedRetry: 0, limit: opts.workers };
+    this.#retry = new PoolRetry(opts.settings, opts.workers);
   }
 
   async run(): Promise<PoolOutcome> {
-    const { signal } = this.opts;
+    const { signal, onEvent, settings } = this.opts;
     const onAbort = () => this.#interrupt(signal?.reason);
     signal?.addEventListener("abort", onAbort);
     if (signal?.aborted) onAbort();
-    for (let i = 0; i < this.#limit; i++) this.#spawn();
-    const { onEvent } = this.opts;
+    for (let i = 0; i < this.#conn.limit; i++) this.#spawn();
     const progress = onEvent &&
       setInterval(() => onEvent(this.#bytes.snapshot(this.#loggedIn())), PROGRESS_MS);
-    await this.#finished;
+    const limit = stallLimitMs(settings);
+    const watchdog = setInterval(() => this.#watch(limit), Math.min(1000, limit / 4));
+    this.#checkDone();
+    await this.#done.promise;
+    clearInterval(watchdog);
     if (progress) clearInterval(progress);
     signal?.removeEventListener("abort", onAbort);
     await this.#closeAll();
+    const c = this.#conn;
     return {
-      results: this.#results,
-      reconnects: this.#reconnects,
-      peakConnections: this.#peak,
+      reconnects: c.reconnects,
+      peakConnections: c.peak,
       interrupted: this.#interrupted,
-      connectError: this.#everReady ? undefined : this.#connectError,
+      connectError: c.everReady ? undefined : c.connectError,
     };
   }
 
@@ -120,303 +85,297 @@ export class Pool {
   }
 
   /** `replacement`: it takes over from a connection the run lost; its login is a reconnect. */
-  #spawn(replacement = false) {
+  #spawn(replacement = false): number | undefined {
+    if (this.#ended || this.#interrupted) return;
     const id = this.#nextId++;
     if (replacement) this.#replacements.add(id);
     const { settings, workerUrl } = this.opts;
     const slot = new Slot(id, workerUrl, settings, (s, msg) => this.#onMessage(s, msg), (s, e) =>
       // An uncaught error's text may quote a server reply.
-      this.#onCrash(s, safeText(e, [settings.server.password])));
+      this.#lose(s, { how: "crashed", error: safeText(e, [settings.server.password]) }));
     this.#slots.set(id, slot);
+    return id;
+  }
+
+  #later(ms: number, fn: () => void) {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    this.#timers.add(t);
   }
 
   #live(): Slot[] {
     return [...this.#slots.values()].filter((s) => s.live);
   }
 
-  /** Connections logged in now. */
   #loggedIn(): number {
-    return [...this.#slots.values()].filter((s) => s.loggedIn).length;
+    return this.#live().filter((s) => s.loggedIn).length;
   }
 
   #onMessage(slot: Slot, msg: FromWorker) {
     if (slot.state === "gone") return;
     switch (msg.type) {
       case "ready":
-        this.#everReady = true;
-        this.#tooManyInARow = 0;
-        this.#tooManyOutage.ended();
-        if (this.#replacements.delete(slot.id)) {
-          this.#reconnects++;
-          this.#emit({ type: "reconnect", worker: slot.id });
-        }
-        slot.state = "ready";
-        this.#peak = Math.max(this.#peak, this.#loggedIn());
-        this.#assign(slot);
-        break;
+        return this.#onReady(slot);
       case "connectRetry":
         // Said at once, once per round (every worker meets the same server).
-        if (msg.attempt > this.#loggedRetry) this.#log(connectRetryLine(msg));
-        this.#loggedRetry = Math.max(this.#loggedRetry, msg.attempt);
-        this.#emit({ ...retry(msg), worker: slot.id });
-        break;
+        if (msg.attempt > this.#conn.loggedRetry) this.#log(connectRetryLine(msg));
+        this.#conn.loggedRetry = Math.max(this.#conn.loggedRetry, msg.attempt);
+        return this.#emit({ ...connectRetry(msg), worker: slot.id });
       case "connectFailed":
-        slot.state = "gone";
-        if (msg.kind === "tooMany") return this.#shrink(slot, []);
-        // The run's own "could not connect" line says it when nothing ever logged in.
-        if (this.#everReady) this.#log(`connection ${slot.id}: ${msg.error}`);
-        this.#connectError ??= msg.error;
-        this.#afterLoss();
-        break;
+        if (msg.kind === "tooMany") return this.#lose(slot, { how: "refused" });
+        return this.#lose(slot, { how: "connectFailed", error: msg.error });
       case "mkdirsDone":
-        for (const f of msg.failed) this.#log(`could not create folder ${f.dir}: ${f.error}`);
-        if (this.#feed?.holds(slot.id)) {
-          this.#feedDirsDone(msg.created, msg.failed);
-        } else if (slot.group && this.#folders.finished(slot.group, msg.created, msg.failed)) {
-          // The trunk is there: its branches can go to every ready worker.
-          for (const s of this.#live()) if (s !== slot) this.#assign(s);
-        }
-        slot.group = undefined;
-        if (this.#folders.done) this.#startUploads();
-        slot.state = "ready";
-        this.#assign(slot);
-        break;
+        return this.#onDirsDone(slot, msg.created, msg.failed);
       case "result":
-        this.#onResult(slot, msg.result);
-        break;
+        return this.#onResult(slot, msg.result);
       case "idle":
-        slot.state = "ready";
-        this.#assign(slot);
-        break;
+        slot.ready();
+        return this.#assign(slot);
+      case "drained":
+        return this.#onDrained(slot, msg.batches);
       case "shrink":
-        slot.state = "gone";
-        this.#shrink(slot, msg.returned);
-        break;
+        return this.#lose(slot, shrinkLoss(msg), msg.returned);
       case "reconnected": {
-        this.#reconnects++;
+        this.#conn.reconnects++;
         const { reconnect: _, ...cause } = msg.cause ?? {};
-        this.#emit({ type: "reconnect", worker: slot.id, ...cause });
-        break;
+        return this.#emit({ type: "reconnect", worker: slot.id, ...cause });
       }
       case "retry":
-        this.#emit({ type: "retry", worker: slot.id, ...msg.notice });
-        break;
+        return this.#emit({ type: "retry", worker: slot.id, ...msg.notice });
       case "progress":
-        this.#bytes.moved(slot.id, msg);
-        break;
+        return this.#bytes.moved(slot.id, msg);
+      case "alive":
+        return; // `slot.seen()` is all it is for
       case "closed":
-        slot.state = "gone";
-        break;
+        return slot.end();
     }
   }
 
-  #onResult(slot: Slot, result: JobResult) {
-    slot.inflight.delete(result.id);
-    if (!this.#results.has(result.id)) {
-      this.#record(result, slot.id);
-      const error = result.error ?? "";
-      if (result.status === "failed" && error !== "interrupted" && !error.startsWith("not sent")) {
-        this.#log(`failed: ${this.#jobs.get(result.id)?.destination ?? result.id}: ${error}`);
-      }
+  #onReady(slot: Slot) {
+    this.#conn.everReady = true;
+    this.#retry.loggedIn();
+    if (this.#replacements.delete(slot.id)) {
+      this.#conn.reconnects++;
+      this.#emit({ type: "reconnect", worker: slot.id });
     }
-    if (result.serverFull && !this.#full) this.#stopSending(result.error ?? "");
+    slot.ready();
+    this.#conn.peak = Math.max(this.#conn.peak, this.#loggedIn());
+    this.#assign(slot);
+  }
+
+  #onDirsDone(slot: Slot, created: string[], failed: { dir: string; error: string }[]) {
+    for (const f of failed) this.#log(`could not create folder ${f.dir}: ${f.error}`);
+    const { feed, folders } = this.#work;
+    if (feed?.holds(slot.id)) {
+      this.#addJobs(feed.dirsDone(created, failed));
+    } else if (slot.group && folders.finished(slot.group, created, failed)) {
+      // The trunk is there: its branches can go to every ready worker.
+      for (const s of this.#live()) if (s !== slot) this.#assign(s);
+    }
+    slot.group = undefined;
+    if (folders.done) this.#startUploads();
+    slot.ready();
+    this.#assign(slot);
+  }
+
+  #onResult(slot: Slot, result: JobResult) {
+    const { ledger } = this.#work;
+    const job = ledger.heldAs(slot.id, result.id);
+    // A result for a file this worker does not hold (any more) changes nothing.
+    if (!job || !ledger.finish(slot.id, result.id)) return;
+    this.#record(result, slot.id);
+    if (result.status === "failed" && result.failure === undefined) {
+      this.#log(`failed: ${job.destination}: ${result.error ?? ""}`);
+    }
+    if (result.serverFull && !this.#work.full) this.#stopSending(result.error ?? "");
     this.#checkDone();
+  }
+
+  /**
+   * The worker holds nothing. Files the ledger still counts as its (sent no
+   * later than the batches it got) were lost on the way: second line of
+   * defence, said as such.
+   */
+  #onDrained(slot: Slot, batches: number) {
+    const { ledger } = this.#work;
+    if (batches !== slot.batches || ledger.holding(slot.id) === 0) return;
+    const back = ledger.release(slot.id);
+    this.#log(
+      `second line of defence: connection ${slot.id} holds no file but had ${back.length} ` +
+        `without a result; they go back to the queue`,
+    );
+    this.#afterRelease();
   }
 
   /** The server is out of space: every file not yet sent fails unsent, with its words. */
   #stopSending(serverWords: string) {
-    this.#full = notSentServerFull(serverWords);
+    const full = this.#work.full = notSentServerFull(serverWords);
     this.#log(`the server is full (${serverWords}): no more files are sent`);
-    for (const s of this.#live()) s.send({ type: "stopSending", reason: this.#full });
-    this.#failQueue(this.#full);
+    for (const s of this.#live()) s.send({ type: "stopSending", reason: full });
+    this.#failQueue(full);
   }
 
   /** Gives a ready worker a folder group (first phase) or a batch of files. */
   #assign(slot: Slot) {
     if (this.#ended || this.#interrupted || slot.state !== "ready") return;
-    const group = this.#folders.take();
-    if (group) {
-      slot.group = group;
-      slot.state = "busy";
-      slot.send({ type: "mkdirs", dirs: group });
-      return;
-    }
-    if (!this.#folders.done) return;
-    const dirs = this.#feed?.takeDirs(slot.id);
-    if (dirs) {
-      slot.state = "busy";
-      slot.send({ type: "mkdirs", dirs });
-      return;
-    }
-    this.#pullFeed();
-    if (this.#queue.length === 0) return;
-    const n = batchSize(this.#queue.length, this.#live().length);
-    const batch = this.#queue.splice(0, n);
-    for (const j of batch) {
-      slot.inflight.set(j.id, j);
-      if (this.#folders.isFresh(j) || this.#feed?.isFresh(j)) j.fresh = true;
-    }
-    slot.state = "busy";
-    slot.send({ type: "jobs", jobs: batch });
-  }
-
-  /** Pulls the next chunk of walked files when the queue runs low. */
-  #pullFeed() {
-    this.#feed?.pull(this.#queue.length, this.#live().length, (count, release) => {
-      this.#total += count;
-      this.#addJobs(release);
-    });
-  }
-
-  /** A chunk's folders are there (or failed): its files join the queue. */
-  #feedDirsDone(created: string[], failed: { dir: string; error: string }[]) {
-    this.#addJobs(this.#feed!.dirsDone(created, failed));
+    const task = this.#work.next(slot.id, this.#live().length, (r) => this.#addJobs(r));
+    if (task?.type === "mkdirs") {
+      if (task.group) slot.group = task.dirs;
+      slot.give({ type: "mkdirs", dirs: task.dirs });
+    } else if (task) slot.give(task);
   }
 
   /** Walked files join the queue; those under a folder that could not be created fail now. */
   #addJobs({ ready: jobs, blocked }: Release) {
-    for (const { job, reason } of blocked) this.#fail(job, reason);
-    for (const j of jobs) this.#jobs.set(j.id, j);
-    this.#queue.push(...jobs);
-    if (this.#full) this.#failQueue(this.#full);
+    for (const { job, reason } of blocked) this.#record(unsentResult(job, reason), 0);
+    this.#work.ledger.add(jobs);
+    if (this.#work.full) this.#failQueue(this.#work.full);
     for (const s of this.#live()) this.#assign(s);
     this.#checkDone();
   }
 
   #startUploads() {
     // Files under a folder that could not be created fail now, with the reason.
-    this.#queue = this.#queue.filter((job) => {
-      const reason = this.#folders.blocked(job);
-      if (reason) this.#fail(job, reason);
-      return !reason;
-    });
+    for (const { job, reason } of this.#work.blocked()) this.#record(unsentResult(job, reason), 0);
     for (const s of this.#live()) this.#assign(s);
     this.#checkDone();
   }
 
-  /** The server refused this connection as one too many: carry on with fewer. */
-  #shrink(slot: Slot, returned: UploadJob[]) {
-    this.#requeue(slot, returned);
-    this.#limit = Math.max(1, this.#live().length);
-    this.#log(`server refused a connection (too many); continuing with ${this.#limit}`);
-    if (this.#live().length > 0) return;
-    // Nobody left: wait, then try one connection again. Once the run had logged in, the slot is
-    // usually held by our own dead session or another client for a while (ProFTPD's "530 Sorry,
-    // the maximum number of clients (1) from your host are already connected" after a cut): wait
-    // for it by time, as for an outage. A server that never let us in fails after the retries.
-    const { retries, backoffBaseMs, backoffMaxMs } = this.opts.settings;
-    const delay = this.#everReady
-      ? this.#tooManyOutage.failed(this.opts.settings)
-      : ++this.#tooManyInARow > retries + 1
-      ? undefined
-      : backoffDelay(this.#tooManyInARow, backoffBaseMs, backoffMaxMs);
-    if (delay === undefined) {
-      const reason = "server refused every connection (too many connections)";
-      this.#connectError ??= reason;
-      return this.#failRemaining(reason);
-    }
-    this.#timers.push(
-      setTimeout(() => !this.#ended && !this.#interrupted && this.#spawn(true), delay),
-    );
+  /**
+   * A worker ended: the one place its work goes back (`returned`: its own copies
+   * of files, with their progress), then the run goes on with fewer
+   * connections, replaces it, tries the slot again later, or ends.
+   */
+  #lose(slot: Slot, loss: Loss, returned: UploadJob[] = []) {
+    if (slot.state === "gone") return;
+    slot.end(loss.how === "crashed" || loss.how === "stalled");
+    this.#work.release(slot.id, slot.group, returned);
+    this.#bytes.lost(slot.id);
+    slot.group = undefined;
+    if (loss.how === "refused") this.#refused(slot);
+    else if (loss.how === "connectFailed") this.#connectFailed(loss.error);
+    else this.#crashed(slot, loss);
+    this.#afterRelease();
   }
 
-  #onCrash(slot: Slot, message: string) {
-    if (slot.state === "gone") return;
-    this.#log(`worker ${slot.id} died (${message}); its files go to another worker`);
-    this.#lastCrash = message;
-    slot.worker.terminate();
-    slot.state = "gone";
-    this.#requeue(slot, []);
+  /** Files went back to the queue: fail them if nothing more is sent, else hand them out. */
+  #afterRelease() {
+    if (this.#interrupted) this.#work.ledger.drainQueue();
+    if (this.#work.full) this.#failQueue(this.#work.full);
+    for (const s of this.#live()) this.#assign(s);
+    this.#checkDone();
+  }
+
+  /** Refused as one too many: fewer connections now, the slot tried again later by time. */
+  #refused(slot: Slot) {
+    const live = this.#live().length;
+    // A slot tried again and refused again is not news.
+    if (!this.#probes.delete(slot.id) && live < this.#conn.limit) {
+      this.#conn.limit = Math.max(1, live);
+      this.#log(`server refused a connection (too many); continuing with ${this.#conn.limit}`);
+    }
+    const delay = this.#retry.refused(live > 0, this.#conn.everReady);
+    if (delay === undefined) {
+      const reason = "server refused every connection (too many connections)";
+      this.#conn.connectError ??= reason;
+      return this.#failRemaining(reason);
+    }
+    this.#later(delay, () => {
+      if (this.#work.waiting && this.#live().length < this.opts.workers) {
+        this.#conn.limit = this.#live().length + 1;
+        this.#probes.add(this.#spawn(true) ?? 0);
+      }
+    });
+  }
+
+  #connectFailed(error: string) {
+    // The run's own "could not connect" line says it when nothing ever logged in.
+    if (this.#conn.everReady) this.#log(`connection: ${error}`);
+    this.#conn.connectError ??= error;
+    this.#afterLoss(false);
+  }
+
+  #crashed(slot: Slot, loss: { how: "crashed" | "stalled"; error: string }) {
+    if (loss.how === "crashed") {
+      this.#log(`worker ${slot.id} died (${loss.error}); its files go to another worker`);
+      this.#conn.lastCrash = loss.error;
+    } else {
+      this.#log(`watchdog (second line of defence): connection ${slot.id} ${loss.error}`);
+    }
     this.#afterLoss(true);
   }
 
-  /** Puts a lost worker's unfinished work back at the front of the queue. */
-  #requeue(slot: Slot, returned: UploadJob[]) {
-    const back = new Map<number, UploadJob>();
-    for (const j of slot.inflight.values()) back.set(j.id, j);
-    for (const j of returned) back.set(j.id, j); // returned ones carry their progress
-    slot.inflight.clear();
-    this.#bytes.lost(slot.id);
-    for (const id of this.#results.keys()) back.delete(id);
-    this.#queue.unshift(...back.values());
-    if (this.#full) this.#failQueue(this.#full);
-    this.#feed?.lost(slot.id);
-    if (slot.group) {
-      this.#folders.giveBack(slot.group);
-      slot.group = undefined;
-    }
-    for (const s of this.#live()) if (s.state === "ready") this.#assign(s);
-  }
-
   /** After a worker is lost: replace it while there is work, or end the run. */
-  #afterLoss(crashed = false) {
-    if (this.#ended) return;
+  #afterLoss(crashed: boolean) {
+    if (this.#ended || this.#interrupted) return this.#checkDone();
     const live = this.#live().length;
-    const work = this.#queue.length > 0 || this.#folders.waiting || this.#feed?.over === false;
     // A crash is replaced at once; a lost connection only when none is left (and one worked).
-    const replace = crashed || (live === 0 && this.#everReady);
-    if (replace && work && this.#respawns < this.#limit * 3 && !this.#interrupted) {
-      this.#respawns++;
-      return this.#spawn();
+    const replace = crashed || (live === 0 && this.#conn.everReady);
+    if (replace && this.#work.waiting && this.#retry.replace()) {
+      this.#spawn(true);
+      return;
     }
     if (live > 0) return;
     this.#failRemaining(unsentReason({
-      connected: this.#everReady,
-      connectError: this.#connectError,
-      crash: this.#lastCrash,
+      connected: this.#conn.everReady,
+      connectError: this.#conn.connectError,
+      crash: this.#conn.lastCrash,
       interrupted: this.#interrupted !== undefined,
     }));
   }
 
-  /** Fails a job that was not sent (again), unless it has its result. */
-  #fail(job: UploadJob, reason: string) {
-    if (!this.#results.has(job.id)) {
-      this.#record(unsentResult(job, reason), 0);
+  /** Ends a worker that held work and showed no life for `limitMs`. */
+  #watch(limitMs: number) {
+    const now = performance.now();
+    for (const s of this.#live()) {
+      const busy = s.state === "connecting" || this.#work.holds(s.id, s.group !== undefined);
+      if (!busy || now - s.lastSeen < limitMs) continue;
+      const secs = Math.round((now - s.lastSeen) / 1000);
+      const held = this.#work.ledger.holding(s.id);
+      this.#lose(s, {
+        how: "stalled",
+        error: `showed no progress for ${secs} s; ended, its ${held} file(s) go back to the queue`,
+      });
     }
   }
 
-  /** A job's final result: kept, counted, told. */
+  /** A job's final result: counted, told. */
   #record(result: JobResult, worker: number) {
     const pooled = { ...result, worker };
-    this.#results.set(result.id, pooled);
     this.#bytes.finished(worker, result);
     this.opts.onResult?.(result.id, pooled);
   }
 
-  /** Told to `onEvent`, when there is one. */
   #emit(event: RunEvent) {
     this.opts.onEvent?.(event);
   }
 
-  /** Fails every queued job, unsent, with `reason`. */
   #failQueue(reason: string) {
-    for (const j of this.#queue) this.#fail(j, reason);
-    this.#queue = [];
+    for (const j of this.#work.ledger.drainQueue()) this.#record(unsentResult(j, reason), 0);
     this.#checkDone();
   }
 
   #failRemaining(reason: string) {
-    this.#folders.clear();
-    for (const j of this.#feed?.stop() ?? []) this.#fail(j, reason);
+    for (const j of this.#work.stop()) this.#record(unsentResult(j, reason), 0);
     this.#failQueue(reason);
     this.#end();
   }
 
   #checkDone() {
-    if (this.#results.size >= this.#total && (this.#feed?.over ?? true)) this.#end();
-    else if (this.#interrupted && this.#live().every((s) => s.inflight.size === 0)) this.#end();
+    if (!this.#ended && this.#work.finished(this.#interrupted !== undefined)) this.#end();
   }
 
   #interrupt(reason: unknown) {
     if (this.#interrupted || this.#ended) return;
     this.#interrupted = reason === "SIGTERM" ? "SIGTERM" : "SIGINT";
     this.#log(`${this.#interrupted}: stopping; partial files stay on the server to be resumed`);
-    this.#queue = [];
-    this.#folders.clear();
-    this.#total -= this.#feed?.stop().length ?? 0;
+    this.#work.ledger.drainQueue();
+    this.#work.stop();
     for (const s of this.#live()) s.send({ type: "interrupt" });
     // A worker stuck in a socket call must not hold the report back.
-    this.#timers.push(setTimeout(() => this.#end(), INTERRUPT_WAIT_MS));
+    this.#later(INTERRUPT_WAIT_MS, () => this.#end());
     this.#checkDone();
   }
 
@@ -424,7 +383,7 @@ export class Pool {
     if (this.#ended) return;
     this.#ended = true;
     this.#timers.forEach(clearTimeout);
-    this.#done();
+    this.#done.resolve();
   }
 
   async #closeAll() {
@@ -433,13 +392,7 @@ export class Pool {
   }
 }
 
-/** A first login's retry as an event (no file yet, so no path). */
-function retry(m: { attempt: number; error: string; pauseMs: number }) {
-  return {
-    type: "retry",
-    attempt: m.attempt,
-    error: m.error,
-    delayMs: m.pauseMs,
-    reconnect: false,
-  } as const;
+/** Why a worker handed its files back: refused as too many, or the server unreachable. */
+function shrinkLoss(m: { reason: "tooMany" | "unreachable"; error: string }): Loss {
+  return m.reason === "unreachable" ? { how: "connectFailed", error: m.error } : { how: "refused" };
 }

@@ -25,7 +25,7 @@ import { planSkips } from "../plan/skip.ts";
 import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
 import { settleClock } from "./skip_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
-import { toConnectError } from "../upload/retry.ts";
+import { GaveUp, Pause, RetryBudget, retryLoop, toConnectError } from "../upload/retry.ts";
 import {
   type FolderRequest,
   type FolderState,
@@ -40,6 +40,9 @@ export interface RemoteCheckOptions {
   timeoutMs: number;
   /** Reconnects allowed per operation after a lost connection. */
   retries: number;
+  /** The pause before a reconnect (none when absent). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
   /** Most connections to read with at once. */
   connections: number;
   log?: (line: string) => void;
@@ -122,7 +125,8 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     await links[0].run(() => Promise.resolve());
   } catch (e) {
     const refused = toConnectError(e, (err) => describe(err, o.login.password));
-    const final = refused.kind === "auth" || refused.kind === "certificate";
+    const final = refused.kind === "auth" || refused.kind === "certificate" ||
+      refused.kind === "notFtp";
     return final ? { ...everything, loginRefused: refused.message } : everything;
   }
   try {
@@ -140,6 +144,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
       rule,
       clock,
       ...(o.readOnly ? { readOnly: true } : {}),
+      secrets: [o.login.password],
     });
     const plan = await byContent(
       o,
@@ -229,25 +234,38 @@ async function readAll(
 /** A connection of the skip phase: opened on first use, re-opened after a loss. */
 class Link {
   #session?: Session;
+  #pause = new Pause();
   readonly runner: SessionRunner;
 
   constructor(readonly o: RemoteCheckOptions) {
     this.runner = (op) => this.run(op);
   }
 
+  /** Runs `op` in the retry loop; throws the last error when the tries run out. */
   async run<T>(op: (s: Session) => Promise<T>): Promise<T> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        if (!this.#session || this.#session.closed) {
-          this.#session = await openSession(this.o.login, this.o.timeoutMs);
-        }
-        return await op(this.#session);
-      } catch (e) {
-        // Only a lost connection is worth another try; a refusal is an answer.
-        if (!(e instanceof ConnectionLost) || attempt >= this.o.retries) throw e;
-        this.#session?.close();
-        this.#session = undefined;
-      }
+    const timing = { backoffBaseMs: 0, backoffMaxMs: 0, ...this.o };
+    try {
+      return await retryLoop(
+        async () => {
+          if (!this.#session || this.#session.closed) {
+            this.#session = await openSession(this.o.login, this.o.timeoutMs);
+          }
+          return await op(this.#session);
+        },
+        new RetryBudget(timing),
+        this.#pause,
+        {
+          // Only a lost connection is worth another try; a refusal is an answer.
+          classify: (e) => e instanceof ConnectionLost ? "reconnect" : "fatal",
+          stopped: () => this.o.signal?.aborted === true,
+          retrying: () => {
+            this.#session?.close();
+            this.#session = undefined;
+          },
+        },
+      );
+    } catch (e) {
+      throw e instanceof GaveUp ? e.last : e;
     }
   }
 

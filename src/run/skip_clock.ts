@@ -12,6 +12,8 @@
 import { posix } from "node:path";
 import type { Listing } from "../ftp/listing.ts";
 import { timeSettingFor } from "../ftp/set_mtime.ts";
+import { ConnectionLost } from "../ftp/errors.ts";
+import { carriesServerText, errorText } from "../ftp/server_text.ts";
 import type { SkipRule } from "../config/types.ts";
 import { formatOffset, isListTime, type ServerClock } from "../plan/server_clock.ts";
 import { needsFileCheck, needsProbe, remoteEntryOf } from "../plan/skip.ts";
@@ -34,6 +36,8 @@ export interface ClockCheck {
   clock: ServerClock;
   /** `--plan`: write nothing, so no time probe (its empty file); times compared as they are. */
   readOnly?: boolean;
+  /** The password, kept out of server text said in a note. */
+  secrets?: readonly (string | undefined)[];
 }
 
 /** Brings `clock` and `listings` to what the decisions need; returns notes not said before. */
@@ -52,8 +56,20 @@ export async function settleClock(c: ClockCheck): Promise<string[]> {
   );
   if (needs && !c.readOnly) {
     c.clock.probed = true;
+    const dir = posix.dirname(needs.destination);
     const setting = timeSettingFor(await c.features());
-    const found = await probeTimeSetting(c.run, setting, posix.dirname(needs.destination));
+    let found;
+    try {
+      found = await probeTimeSetting(c.run, setting, dir);
+    } catch (e) {
+      // A folder the probe may not write to (553) is no reason to send everything: the
+      // zone stays unknown, so no file is skipped on a time that needs it.
+      // A refusal (FTPError, or a store cut by one), not a lost connection: the retries
+      // of `run` are spent on those.
+      if (e instanceof ConnectionLost || !carriesServerText(e)) throw e;
+      say(`the time probe could not be stored in ${dir} (${errorText(e, c.secrets ?? [])})`);
+      return notes;
+    }
     c.clock.setsTimes = found.setsTimes;
     if (found.offsetMs !== undefined) c.clock.factOffsetMs = found.offsetMs;
     if (found.offsetMs) {

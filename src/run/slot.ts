@@ -1,24 +1,28 @@
 /**
  * One upload worker as the pool sees it: the Web Worker, what state it is in,
- * the jobs handed to it and not yet answered, the folder group it is
- * creating. Starting, messaging and closing a worker live here; what to give
- * it lives in `pool.ts`.
+ * the folder group it is creating, when it last showed life (the watchdog's
+ * clock) and how many batches it was sent. Which files it holds is the
+ * ledger's (`ledger.ts`). Starting, messaging and closing a worker live here;
+ * what to give it lives in `pool.ts`.
  *
  * @module
  */
 
-import type { FromWorker, ToWorker, UploadJob, UploadSettings } from "./messages.ts";
+import type { FromWorker, ToWorker, UploadSettings } from "./messages.ts";
 
 const FINISH_WAIT_MS = 3000;
 
+export type SlotState = "connecting" | "ready" | "busy" | "closing" | "gone";
+
 export class WorkerSlot {
   readonly worker: Worker;
-  /** `connecting` until its first login; `closing` after `finish`; `gone` once it ended. */
-  state: "connecting" | "ready" | "busy" | "closing" | "gone" = "connecting";
-  /** Jobs sent to it without a result yet. */
-  readonly inflight = new Map<number, UploadJob>();
+  #state: SlotState = "connecting";
   /** The folder group it is creating. */
   group?: string[];
+  /** Batches of files sent to it (a `drained` worker says how many it got). */
+  batches = 0;
+  /** When it last said anything or moved a byte (`performance.now()`). */
+  lastSeen = performance.now();
 
   constructor(
     readonly id: number,
@@ -29,7 +33,10 @@ export class WorkerSlot {
   ) {
     // The name tells workers apart in crash messages (and lets a test crash one on purpose).
     this.worker = new Worker(url, { type: "module", name: `upload-${id}` });
-    this.worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(this, e.data);
+    this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      this.seen();
+      onMessage(this, e.data);
+    };
     this.worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       onCrash(this, e.message);
@@ -39,6 +46,34 @@ export class WorkerSlot {
 
   send(msg: ToWorker): void {
     this.worker.postMessage(msg);
+  }
+
+  /** `connecting` until its first login; `closing` after `finish`; `gone` once it ended. */
+  get state(): SlotState {
+    return this.#state;
+  }
+
+  /** It showed life (any message). */
+  seen(): void {
+    this.lastSeen = performance.now();
+  }
+
+  /** Logged in, or done with what it was given: it may be given work. */
+  ready(): void {
+    if (this.live) this.#state = "ready";
+  }
+
+  /** Sends it work: folders to create or a batch of files. */
+  give(msg: ToWorker & { type: "mkdirs" | "jobs" }): void {
+    this.#state = "busy";
+    if (msg.type === "jobs") this.batches++;
+    this.send(msg);
+  }
+
+  /** It ended (closed itself, refused, crashed, or ended by the pool): never used again. */
+  end(terminate = false): void {
+    this.#state = "gone";
+    if (terminate) this.worker.terminate();
   }
 
   /** Neither ended nor closing. */
@@ -61,7 +96,7 @@ export class WorkerSlot {
           resolve();
         }
       });
-      this.state = "closing";
+      this.#state = "closing";
       this.send({ type: "finish" });
     });
   }

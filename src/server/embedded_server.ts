@@ -164,7 +164,16 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
     conn.reply = (code, ...letters) => reply(code, ...letters.map(hideRoot));
     conn.commandSocket.once("close", () => sessions.delete(conn));
     const handle = conn.commands.handle.bind(conn.commands);
-    conn.commands.handle = (line) => intercept(session, line as string, handle);
+    // ftp-srv handles the commands of one TCP read in order, but those of the next read at the
+    // same time: a REST and its STOR (or an RNFR and its RNTO) read apart could run out of
+    // order (STOR from 0 after `350 Restarting`, `503 Bad sequence` for the RNTO). One at a
+    // time, as a real server reads its control connection.
+    let queue: Promise<unknown> = Promise.resolve();
+    conn.commands.handle = (line) => {
+      const run = queue.then(() => intercept(session, line as string, handle));
+      queue = run.catch(() => {});
+      return run;
+    };
   });
 
   async function intercept(s: Session, line: string, handle: Connection["commands"]["handle"]) {

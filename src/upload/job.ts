@@ -16,6 +16,8 @@ export interface UploadSettings {
   backoffBaseMs: number;
   backoffMaxMs: number;
   timeoutMs: number;
+  /** How long an outage spends no tries (default `OUTAGE_WINDOW_MS`; tests shorten it). */
+  outageWindowMs?: number;
 }
 
 /** One file to upload. `size`/`mtimeMs` are what the coordinator saw when it checked the source. */
@@ -51,7 +53,18 @@ export interface JobResult {
   /** The server said it is out of space (452/552): the run sends it no more files. */
   serverFull?: true;
   error?: string;
+  /** Why it failed, when not for a reason of its own (those are logged one by one). */
+  failure?: Failure;
 }
+
+/** Failures that are not a file's own: said once for the run, not once per file. */
+export const Failure = {
+  /** Never sent (or not again): no connection left, the server full, a folder missing. */
+  NotSent: "notSent",
+  /** The run was interrupted while the file was under way. */
+  Interrupted: "interrupted",
+} as const;
+export type Failure = typeof Failure[keyof typeof Failure];
 
 /**
  * An operation failed and is tried again after `delayMs`: `path` is the file's
@@ -76,10 +89,10 @@ export interface TransferProgress {
 
 /**
  * Why a connection could not be made: `unreachable` is retried, `tooMany`
- * shrinks the pool, `auth` (login refused) and `certificate` (untrusted TLS
- * certificate) stop the run.
+ * shrinks the pool, `auth` (login refused), `certificate` (untrusted TLS
+ * certificate) and `notFtp` (another protocol answered, such as SSH) stop the run.
  */
-export type ConnectFailure = "auth" | "certificate" | "unreachable" | "tooMany";
+export type ConnectFailure = "auth" | "certificate" | "notFtp" | "unreachable" | "tooMany";
 
 /** The result of a job that was never sent (its earlier progress, if any, kept), failed for `reason`. */
 export function unsentResult(job: UploadJob, reason: string): JobResult {
@@ -91,10 +104,30 @@ export function unsentResult(job: UploadJob, reason: string): JobResult {
     resumedFrom: job.carried?.resumedFrom ?? [],
     durationMs: 0,
     error: reason,
+    failure: reason === "interrupted" ? Failure.Interrupted : Failure.NotSent,
   };
 }
 
 /** The reason given to files not sent after the server said it is full (`serverWords`: its reply). */
 export function notSentServerFull(serverWords: string): string {
   return `not sent: the server reported it is full (${serverWords})`;
+}
+
+/**
+ * This connection is over: the server wants fewer connections (`tooMany`), or
+ * it could not be reached again for longer than the outage window
+ * (`unreachable`: the next file would only spend its tries the same way). Hand
+ * `jobs` (with their progress so far) back; `results`: files finished before it
+ * came (parked renames confirmed).
+ */
+export class ShrinkRequest extends Error {
+  constructor(
+    readonly jobs: UploadJob[] = [],
+    readonly results: JobResult[] = [],
+    readonly reason: "tooMany" | "unreachable" = "tooMany",
+    why = "server refused another connection (too many)",
+  ) {
+    super(why);
+    this.name = "ShrinkRequest";
+  }
 }

@@ -1,10 +1,10 @@
 /**
- * The one place that decides what an error means for an upload (try the
- * same connection again, reconnect, shrink the connection count, stop
- * sending to a full server, or give up on the file) and how long to wait
- * before the next try. Every retry loop uses it: the uploader's file and
- * folder loops, the worker's first connect, the pool's respawn after
- * "too many connections".
+ * The one place that decides when to try again: the retry loop every
+ * operation runs in (`retryLoop`: the uploader's file and folder tries, the
+ * worker's first connect, the skip phase's listing connection), the budget of
+ * tries and the backoff between them, the outage clock, the pool's
+ * replacement of lost workers and of refused slots, and the watchdog's limit.
+ * What an error means is decided where it is met (`classify.ts`).
  *
  * The rules, in one place:
  * - A try that failed is counted against `retries` (the report's `attempts`),
@@ -18,11 +18,12 @@
  *   failure in a row (a server restarting); past that window each failure
  *   counts. The first connect of a worker is not covered: a wrong port or a
  *   dead host fails after `retries` tries.
- * - Refused as one connection too many (421 or 530 saying so): shrink.
- * - Disk full or quota (452, 552): the file fails at once with the server's
- *   words, and the run sends no more files.
- * - Fatal at once: login refused (530), a permanent 5xx, a local file
- *   problem, an unusable reply, an untrusted TLS certificate.
+ * - The loop itself handles `retry`, `reconnect`, `reconnectNow` and
+ *   `unreachable`; `fatal`, `full` and `tooMany` go back to the caller (fail
+ *   the file, stop sending, shrink the pool) at once.
+ * - The pool replaces a crashed worker, and tries a refused slot again by
+ *   time ({@linkcode PoolRetry}); its watchdog ends a worker that shows no
+ *   life for {@linkcode stallLimitMs}.
  *
  * @example
  * ```ts
@@ -35,137 +36,23 @@
  * @module
  */
 
-import {
-  ConnectionLost,
-  FTPError,
-  LocalFileError,
-  PartialUploadError,
-  ProtocolError,
-  ResumeRefused,
-  TransferFailed,
-} from "../ftp/errors.ts";
-import { Code, isTransient } from "../ftp/codes.ts";
-import type { ConnectFailure } from "./job.ts";
-import { EncryptionRequired } from "../ftp/tls_required.ts";
+import { classifyError, type ErrorAction, GaveUp, messageOf } from "./classify.ts";
 
-/**
- * - `retry`: a transient reply; the connection is still good.
- * - `reconnect`: the connection is gone or unusable; log in again, then resume.
- * - `reconnectNow`: the server dropped an idle connection: reconnect without a pause.
- * - `unreachable`: a reconnect failed at the network level (the outage rule applies).
- * - `tooMany`: the server wants fewer connections from us.
- * - `full`: the server is out of space: fail this file, send no more.
- * - `fatal`: retrying the same thing cannot help.
- */
-export type ErrorAction =
-  | "retry"
-  | "reconnect"
-  | "reconnectNow"
-  | "unreachable"
-  | "tooMany"
-  | "full"
-  | "fatal";
+export {
+  CERT_HINT,
+  checkSendable,
+  classifyError,
+  ConnectError,
+  type ErrorAction,
+  GaveUp,
+  SSH_SERVER,
+  toConnectError,
+  UnsendableName,
+  VerifyError,
+} from "./classify.ts";
 
 /** An outage this long (from its first failed reconnect) does not spend a file's tries. */
 export const OUTAGE_WINDOW_MS = 60_000;
-
-/** Printed with a certificate failure: how to trust a private CA. */
-export const CERT_HINT = "trust a private CA with DENO_CERT=/path/ca.pem";
-
-/** Login failed; `kind` tells the run whether to retry, shrink or stop. */
-export class ConnectError extends Error {
-  constructor(readonly kind: ConnectFailure, message: string) {
-    super(message);
-    this.name = "ConnectError";
-  }
-}
-
-/** The server's copy is wrong; `restart` when its bytes (not just its length) differ. */
-export class VerifyError extends Error {
-  constructor(message: string, readonly restart = false) {
-    super(message);
-    this.name = "VerifyError";
-  }
-}
-
-// vsftpd: "421 There are too many connections from your internet address." ProFTPD: "530 Sorry,
-// the maximum number of clients (2) from your host are already connected." pure-ftpd: "421 Too
-// many connections". Others: "connection limit", "no more connections", "try again later".
-const TOO_MANY =
-  /too many|maximum number of (clients|connections|users)|connection limit|no more connections|try (again )?later|overloaded/i;
-// lftp's Transient5XX: 5xx replies that describe a passing network problem.
-const TRANSIENT_TEXT =
-  /broken pipe|timed? ?out|closed by the remote host|connection (reset|closed|aborted)|temporar/i;
-// Deno: "invalid peer certificate: UnknownIssuer"; Node's tls (basic-ftp): "self-signed
-// certificate", "unable to verify the first certificate", codes like CERT_HAS_EXPIRED.
-const CERTIFICATE =
-  /certificate|UnknownIssuer|self[- ]signed|unable to verify|CERT_|ERR_TLS_CERT|NotValidForName/i;
-
-/** Decides what to do about an error from a session or login. */
-export function classifyError(err: unknown): ErrorAction {
-  if (err instanceof ConnectError) {
-    if (err.kind === "tooMany") return "tooMany";
-    return err.kind === "unreachable" ? "unreachable" : "fatal";
-  }
-  if (err instanceof VerifyError || err instanceof ResumeRefused) return "retry";
-  if (err instanceof LocalFileError || err instanceof ProtocolError) return "fatal";
-  if (err instanceof ConnectionLost) return err.idle ? "reconnectNow" : "reconnect";
-  const code = replyCode(err);
-  if (code !== undefined) return classifyReply(code, messageOf(err));
-  if (isCertificateError(err)) return "fatal";
-  // Anything else is a socket-level failure: timeout, FIN, reset, closed client.
-  return "reconnect";
-}
-
-/** What an FTP error reply means. */
-function classifyReply(code: number, message: string): ErrorAction {
-  if ((code === Code.ServiceNotAvailable || code === Code.NotLoggedIn) && TOO_MANY.test(message)) {
-    return "tooMany";
-  }
-  if (code === Code.InsufficientStorage || code === Code.ExceededStorage) return "full";
-  if (code === Code.ServiceNotAvailable) return "reconnect";
-  if (code === Code.NotLoggedIn) return "fatal";
-  if (isTransient(code)) return "retry";
-  return TRANSIENT_TEXT.test(message) ? "retry" : "fatal";
-}
-
-/** The FTP reply code an error carries (an error reply, or a transfer that ended in one). */
-function replyCode(err: unknown): number | undefined {
-  if (err instanceof FTPError) return err.code;
-  if (err instanceof PartialUploadError) return err.code;
-  if (err instanceof TransferFailed) return replyCode(err.cause);
-  return undefined;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The TLS peer's certificate was not trusted (never a network problem: retrying cannot help). */
-function isCertificateError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  return CERTIFICATE.test(err.message) || (typeof code === "string" && CERTIFICATE.test(code));
-}
-
-/**
- * Turns a failed login into the run's cases: `tooMany` (shrink), `auth`
- * (530/331 refused: fatal), `certificate` (fatal, with the hint), or
- * `unreachable` (retried).
- */
-export function toConnectError(e: unknown, describe: (e: unknown) => string): ConnectError {
-  if (e instanceof ConnectError) return e;
-  const msg = describe(e);
-  if (isCertificateError(e)) return new ConnectError("certificate", `${msg}; ${CERT_HINT}`);
-  // Plain FTP refused for want of TLS (even as a 421): retrying cannot help.
-  if (e instanceof EncryptionRequired) return new ConnectError("auth", msg);
-  const action = classifyError(e);
-  if (action === "tooMany") return new ConnectError("tooMany", msg);
-  if (e instanceof FTPError && (e.code === Code.NotLoggedIn || e.code === Code.UsernameOk)) {
-    return new ConnectError("auth", msg);
-  }
-  return new ConnectError("unreachable", msg);
-}
 
 /**
  * Delay before try `attempt` (1 = first retry): base doubling up to max,
@@ -192,7 +79,10 @@ export interface RetryTiming {
 export class OutageClock {
   #since?: number;
   #tries = 0;
-  constructor(readonly windowMs = OUTAGE_WINDOW_MS, readonly now = () => performance.now()) {}
+  constructor(
+    readonly windowMs: number = OUTAGE_WINDOW_MS,
+    readonly now = () => performance.now(),
+  ) {}
 
   /** A reconnect failed at the network level: the pause before the next, or undefined past the window. */
   failed(timing: RetryTiming): number | undefined {
@@ -251,5 +141,141 @@ export class RetryBudget {
     }
     if (this.tries > this.timing.retries) return undefined;
     return backoffDelay(this.tries, this.timing.backoffBaseMs, this.timing.backoffMaxMs);
+  }
+}
+
+/**
+ * How long a worker may show no life (no message, no byte moved) while it
+ * holds work before the pool's watchdog ends it: three timeouts (a command,
+ * a reconnect, a data connection) plus the longest backoff pause.
+ */
+export function stallLimitMs(t: RetryTiming & { timeoutMs: number }): number {
+  return 3 * t.timeoutMs + t.backoffMaxMs;
+}
+
+/**
+ * The pool's decisions about its connections: whether a lost worker is
+ * replaced, and when a slot refused as one connection too many is tried again.
+ *
+ * - A worker that crashed or was ended is replaced, up to three times the
+ *   configured connection count over the run (a bug that kills every worker
+ *   must not loop).
+ * - Refused as one too many while other connections work: the slot is tried
+ *   again later, by time (doubling pauses up to `backoffMaxMs`), for the rest
+ *   of the run: one refusal after a cut is usually the server still counting
+ *   the dead session.
+ * - Refused with no connection left: once the run had logged in, waited for
+ *   by time as an outage ({@linkcode OutageClock}); a server that never let
+ *   us in fails after `retries` tries.
+ */
+export class PoolRetry {
+  #respawns = 0;
+  #refusedInRow = 0;
+  #outage = new OutageClock();
+
+  constructor(readonly timing: RetryTiming, readonly workers: number) {}
+
+  /** A worker was lost: may another one be started in its place? */
+  replace(): boolean {
+    if (this.#respawns >= this.workers * 3) return false;
+    this.#respawns++;
+    return true;
+  }
+
+  /**
+   * A connection was refused as one too many: the pause before that slot is
+   * tried again, or undefined to give up on it (`othersLive`: the run goes on
+   * with the others; `everReady`: some connection logged in before).
+   */
+  refused(othersLive: boolean, everReady: boolean): number | undefined {
+    const { retries, backoffBaseMs, backoffMaxMs } = this.timing;
+    this.#refusedInRow++;
+    if (othersLive) return backoffDelay(this.#refusedInRow, backoffBaseMs, backoffMaxMs);
+    if (everReady) return this.#outage.failed(this.timing);
+    if (this.#refusedInRow > retries + 1) return undefined;
+    return backoffDelay(this.#refusedInRow, backoffBaseMs, backoffMaxMs);
+  }
+
+  /** A connection logged in: refusals in a row start over. */
+  loggedIn(): void {
+    this.#refusedInRow = 0;
+    this.#outage.ended();
+  }
+}
+
+/** A pause between tries that an interrupt cuts short (`wake`). */
+export class Pause {
+  #wake?: () => void;
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wake = done;
+    });
+  }
+
+  /** Ends the pause under way now (the loop then sees `stopped`). */
+  wake(): void {
+    this.#wake?.();
+  }
+}
+
+/** How one operation's loop learns what an error means and tells of a retry. */
+export interface RetryHooks {
+  /** What an error means (default {@linkcode classifyError}). */
+  classify?: (e: unknown) => ErrorAction;
+  /**
+   * Another try follows after `pauseMs`: `attempt` is its number. Drop the
+   * connection here when `action` needs a new one, and tell the listeners.
+   */
+  retrying?: (e: unknown, action: ErrorAction, attempt: number, pauseMs: number) => void;
+  /** Interrupted: no more tries; the last error is thrown as it is. */
+  stopped?: () => boolean;
+  /** Turns an error into one line for {@linkcode GaveUp}. */
+  describe?: (e: unknown) => string;
+}
+
+/** The actions this loop handles itself; the others go to the caller, thrown as they came. */
+const RETRIED: ReadonlySet<ErrorAction> = new Set([
+  "retry",
+  "reconnect",
+  "reconnectNow",
+  "unreachable",
+]);
+
+/**
+ * The one retry loop: runs `op` until it succeeds. An error whose action is
+ * a retry (the same connection, a reconnect, a reconnect at once, an outage)
+ * is tried again after the pause `budget` gives, cut short by `pause.wake()`;
+ * when the budget is spent it throws {@linkcode GaveUp}. Any other error
+ * (`fatal`, `full`, `tooMany`, or anything once `stopped`) is thrown as it
+ * came, for the caller to fail the file, stop the run or shrink the pool.
+ */
+export async function retryLoop<T>(
+  op: () => Promise<T>,
+  budget: RetryBudget,
+  pause: Pause,
+  hooks: RetryHooks = {},
+): Promise<T> {
+  const describe = hooks.describe ?? messageOf;
+  for (;;) {
+    if (hooks.stopped?.()) throw new GaveUp(new Error("interrupted"), budget.tries, describe);
+    budget.start();
+    try {
+      return await op();
+    } catch (e) {
+      const action = (hooks.classify ?? classifyError)(e);
+      if (!RETRIED.has(action) || hooks.stopped?.()) throw e;
+      const ms = budget.after(action);
+      if (ms === undefined) throw new GaveUp(e, budget.tries, describe);
+      hooks.retrying?.(e, action, budget.tries + 1, ms);
+      if (ms > 0) await pause.sleep(ms);
+      if (hooks.stopped?.()) throw e;
+    }
   }
 }

@@ -1,92 +1,103 @@
 /**
- * Uploads files over one connection and owns the reconnect loop: every
- * attempt asks the server what it has, sends only the rest, verifies the size,
- * gives the file the local modification time (`remote_state.ts`) and (atomic
- * mode) renames the temporary file onto the real name. Used by
+ * Uploads files over one connection (`connection.ts`): every try asks the
+ * server what it has, sends only the rest, re-checks the local file
+ * (`local_file.ts`), verifies the size or hash (`verify.ts`), gives the file
+ * the local modification time (`remote_state.ts`) and (atomic mode) renames
+ * the temporary file onto the real name. The tries of a file run in the one
+ * retry loop (`retry.ts`), which also says what an error means. Used by
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
- * It tells its listeners of retries and reconnects, and `progress()` says how
- * far the transfer under way got. Over 350 lines: the attempt loop is one
- * piece; the decisions it takes are in `retry.ts`, the protocol in `src/ftp/`.
  *
  * Files on one connection are pipelined (`pipeline`): the SIZE that proves a
  * file goes out with the next file's EPSV, and its rename rides in front of
  * the next file's STOR (`parked.ts`), so a file costs about three round trips
  * instead of six. Nothing is sent while a transfer is open.
  *
- * Over 350 lines: the retry loop, the folder phase and the pipelining share one
- * connection's state (the session, what was learned of the server, the parked
- * renames); apart, each would reach into the others' private fields.
- *
  * @module
  */
 
-import { openSession } from "../ftp/open_session.ts";
-import {
-  ConnectionLost,
-  LocalFileError,
-  PartialUploadError,
-  ResumeRefused,
-} from "../ftp/errors.ts";
-import { carriesServerText, safeText } from "../ftp/server_text.ts";
+import { ConnectionLost, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
-import type { JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings } from "./job.ts";
+import type { Reply } from "../ftp/reply.ts";
+import { cannotSetTimes, knownTimeLine, setRemoteTime, timeSettingFor } from "../ftp/set_mtime.ts";
 import {
+  Failure,
+  type JobResult,
+  ShrinkRequest,
+  type TransferProgress,
+  type UploadJob,
+  type UploadSettings,
+} from "./job.ts";
+import {
+  checkSendable,
   classifyError,
   type ErrorAction,
-  OutageClock,
+  GaveUp,
   RetryBudget,
-  toConnectError,
+  retryLoop,
   VerifyError,
 } from "./retry.ts";
+import { Connection, type ReconnectListener, type RetryListener } from "./connection.ts";
+import { checkLocal } from "./local_file.ts";
+import { checkSize, verifyHash } from "./verify.ts";
 import { tempPathFor } from "./temp_name.ts";
 import { Parked } from "./parked.ts";
+import { ParkedFiles } from "./pipeline.ts";
+import { createFolders, type FolderOutcome } from "./folders.ts";
 import { finishUpload, type TimeHolder } from "./remote_state.ts";
-import { cannotSetTimes, knownTimeLine, setRemoteTime, timeSettingFor } from "../ftp/set_mtime.ts";
-import type { Reply } from "../ftp/reply.ts";
 
-/**
- * The server wants fewer connections: hand `jobs` (with their progress so far) back;
- * `results`: files finished before it came (parked renames confirmed).
- */
-export class ShrinkRequest extends Error {
-  constructor(readonly jobs: UploadJob[] = [], readonly results: JobResult[] = []) {
-    super("server refused another connection (too many)");
-    this.name = "ShrinkRequest";
-  }
+export type { ReconnectListener, RetryListener };
+export { ShrinkRequest };
+
+/** Actions after which the connection is not used again. */
+const NEEDS_NEW: ReadonlySet<ErrorAction> = new Set([
+  "reconnect",
+  "reconnectNow",
+  "unreachable",
+  "tooMany",
+]);
+
+/** One file's progress over its tries. */
+interface FileState {
+  job: UploadJob;
+  target: string;
+  budget: RetryBudget;
+  started: number;
+  bytesSent: number;
+  resumedFrom: number[];
+  /** Ask the server what it has before sending (a leftover or a try before). */
+  askServer: boolean;
+  method: ResumeMethod;
+  /** The server's bytes were wrong (hash): send from 0. */
+  restart: boolean;
 }
 
-/** Folders created per pipelined write. */
-const MKD_CHUNK = 100;
-
-/** Called for each re-login after a lost connection, with the retry that asked for it. */
-export type ReconnectListener = (cause?: RetryNotice) => void;
-/** Called when a failed try is followed by another, before the pause. */
-export type RetryListener = (notice: RetryNotice) => void;
-
 export class Uploader {
-  #session?: FtpSession;
-  #interrupted = false;
-  #connectedOnce = false;
-  #outage = new OutageClock();
-  // Learned per server and kept across reconnects for the rest of the run.
-  #restStore?: boolean;
-  #append?: boolean;
-  #earlyData?: boolean;
-  /** Verified files whose rename rides in front of a later command (`parked.ts`). */
-  #parked: Parked[] = [];
+  readonly #conn: Connection;
+  /** Verified files whose rename rides in front of a later command (`pipeline.ts`). */
+  readonly #parked: ParkedFiles;
   /** Jobs whose rename went out (verified temporary file) but whose replies were lost. */
   #renameSent = new Set<number>();
   #times: TimeHolder = {};
-  /** The retry that dropped the connection, told with the reconnect that follows it. */
-  #lostBy?: RetryNotice;
   /** The transfer under way, for `progress()`. */
   #current?: { id: number; before: number; start: number; session: FtpSession };
+  /** Counts the steps done (a command answered, a file finished): the worker's sign of life. */
+  steps = 0;
 
   constructor(
     readonly settings: UploadSettings,
-    readonly onReconnect: ReconnectListener = () => {},
-    readonly onRetry: RetryListener = () => {},
-  ) {}
+    onReconnect: ReconnectListener = () => {},
+    onRetry: RetryListener = () => {},
+  ) {
+    this.#conn = new Connection(settings, onReconnect, onRetry);
+    this.#parked = new ParkedFiles(
+      async (job) => (await this.#upload(job, () => false))!,
+      (p) => {
+        // Replies that fit no rename: the session cannot be trusted to be in step.
+        if (p.outcome?.kind === "outOfStep") this.#conn.drop();
+        if (p.outcome?.kind === "retry" && p.outcome.lost) this.#renameSent.add(p.job.id);
+      },
+    );
+  }
 
   /** Where the transfer under way stands (undefined between transfers). */
   progress(): TransferProgress | undefined {
@@ -98,79 +109,35 @@ export class Uploader {
 
   /** Logs in (once); throws ConnectError. */
   async connect(): Promise<void> {
-    await this.#live();
+    await this.#conn.live();
+  }
+
+  /** The pause of the first connect's retry loop (an interrupt cuts it short). */
+  get pause() {
+    return this.#conn.pause;
   }
 
   /** Stops the current transfer; the remote partial file stays resumable. */
   interrupt(): void {
-    this.#interrupted = true;
-    this.#session?.close();
-    this.#wake?.();
-  }
-
-  #wake?: () => void;
-
-  /** A backoff pause that an interrupt cuts short. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-    });
+    this.#conn.interrupt();
   }
 
   get interrupted(): boolean {
-    return this.#interrupted;
+    return this.#conn.interrupted;
   }
 
-  async close(): Promise<void> {
-    const s = this.#session;
-    this.#session = undefined;
-    if (!s || s.closed) return;
-    await s.quit();
-  }
-
-  /** Creates folders in order (parents first); tells which it created and which failed. */
-  async mkdirs(
-    dirs: string[],
-  ): Promise<{ created: string[]; failed: { dir: string; error: string }[] }> {
-    const created: string[] = [];
-    const failed: { dir: string; error: string }[] = [];
-    // Pipelined, a round trip per chunk instead of per folder; a folder refused there (or
-    // a chunk whose connection was lost) goes the one-by-one way below, retries and all.
-    const alone: string[] = [];
-    for (let i = 0; i < dirs.length && !this.#interrupted; i += MKD_CHUNK) {
-      const chunk = dirs.slice(i, i + MKD_CHUNK);
-      try {
-        const out = await this.#withRetries(chunk[0], (s) => s.mkdirAll(chunk));
-        chunk.forEach((dir, j) => {
-          if (out[j] === true) created.push(dir);
-          else if (out[j] !== false) alone.push(dir);
-        });
-      } catch (e) {
-        if (e instanceof ShrinkRequest) throw e;
-        alone.push(...chunk);
-      }
-    }
-    for (const dir of alone) {
-      if (this.#interrupted) break;
-      try {
-        if (await this.#withRetries(dir, (s) => s.mkdir(dir))) created.push(dir);
-      } catch (e) {
-        if (e instanceof ShrinkRequest) throw e;
-        failed.push({ dir, error: this.describe(e) });
-      }
-    }
-    return { created, failed };
+  close(): Promise<void> {
+    return this.#conn.close();
   }
 
   /** One line for the log and the report, never with the password or control characters. */
   describe(e: unknown): string {
-    return describe(e, [this.settings.server.password]);
+    return this.#conn.describe(e);
+  }
+
+  /** Creates folders in order (parents first); tells which it created and which failed. */
+  mkdirs(dirs: string[]): Promise<FolderOutcome> {
+    return createFolders(this.#conn, dirs, () => this.steps++);
   }
 
   /**
@@ -187,57 +154,20 @@ export class Uploader {
     } catch (e) {
       if (!(e instanceof ShrinkRequest)) throw e;
       // The connection is gone: parked files whose rename was not confirmed go back too.
-      const { results, returned } = await this.#unpark(true, true);
-      throw new ShrinkRequest([...e.jobs, ...returned], results);
+      const { results, returned } = await this.#parked.handBack(await this.#parked.settled());
+      const jobs = [...e.jobs, ...returned];
+      throw new ShrinkRequest(jobs, [...e.results, ...results], e.reason, e.message);
     }
-    const { results } = await this.#unpark(false);
-    return own ? [own, ...results] : results;
+    return this.#parked.conclude(this.#parked.done(), own ? [own] : []);
   }
 
   /** Sends the renames still riding and returns the results of the files parked. */
   async settle(): Promise<JobResult[]> {
-    if (this.#parked.length === 0) return [];
+    if (this.#parked.size === 0) return [];
     try {
-      await this.#session?.flush();
+      await this.#conn.session?.flush();
     } catch { /* the riders are rejected: their files are tried again on their own */ }
-    const { results } = await this.#unpark(true);
-    return results;
-  }
-
-  /**
-   * Results of the parked files whose rename replies are in (`all`: every parked file,
-   * once its replies are in or lost); a refused or lost rename is tried again on its own.
-   */
-  async #unpark(
-    all: boolean,
-    handBack = false,
-  ): Promise<{ results: JobResult[]; returned: UploadJob[] }> {
-    if (all) await Promise.all(this.#parked.map((p) => p.settled));
-    const results: JobResult[] = [];
-    const returned: UploadJob[] = [];
-    const done = this.#parked.filter((p) => p.outcome);
-    this.#parked = this.#parked.filter((p) => !p.outcome);
-    for (const p of done) {
-      const outcome = p.outcome!;
-      if (outcome.kind === "renamed") {
-        results.push(await p.uploaded(p.before));
-        continue;
-      }
-      // Replies that fit no rename: the session cannot be trusted to be in step.
-      if (outcome.kind === "outOfStep") this.#drop();
-      if (outcome.kind === "retry" && outcome.lost) this.#renameSent.add(p.job.id);
-      if (handBack || returned.length > 0) {
-        returned.push(p.again);
-        continue;
-      }
-      try {
-        results.push((await this.#upload(p.again, () => false))!);
-      } catch (e) {
-        if (!(e instanceof ShrinkRequest)) throw e;
-        returned.push(...e.jobs);
-      }
-    }
-    return { results, returned };
+    return this.#parked.conclude(await this.#parked.settled(), []);
   }
 
   /** Uploads one file with resume and verification; never throws except ShrinkRequest. */
@@ -246,157 +176,179 @@ export class Uploader {
     return result!;
   }
 
-  /** `upload`; with `park`, a verified file may be parked (then `undefined` is returned). */
+  /**
+   * `upload`; with `park`, a verified file may be parked (then `undefined` is returned).
+   * The tries run in `retryLoop`; what it hands back decides the file.
+   */
   async #upload(job: UploadJob, park: () => boolean): Promise<JobResult | undefined> {
-    const started = performance.now();
     const s = this.settings;
-    const target = s.atomic ? tempPathFor(job.destination, job.size, job.mtimeMs) : job.destination;
-    const budget = new RetryBudget(s, this.#outage, job.carried?.attempts ?? 0);
-    let bytesSent = job.carried?.bytesSent ?? 0;
-    const resumedFrom = [...(job.carried?.resumedFrom ?? [])];
-    // Atomic: a leftover temporary file of the same content is worth resuming.
-    let askServer = (s.atomic && !job.fresh) || budget.tries > 0;
-    let method: ResumeMethod = this.#preferredMethod();
-    let lastError = "";
-    let restart = false;
-    const result = (
-      status: JobResult["status"],
-      extra: Partial<JobResult> = {},
-    ): JobResult => ({
-      id: job.id,
-      status,
-      bytesSent,
-      attempts: budget.tries,
-      resumedFrom,
-      durationMs: Math.round(performance.now() - started),
-      ...extra,
-    });
-    const failed = (error: string) => result("failed", { error });
+    const st: FileState = {
+      job,
+      target: s.atomic ? tempPathFor(job.destination, job.size, job.mtimeMs) : job.destination,
+      budget: new RetryBudget(s, this.#conn.outage, job.carried?.attempts ?? 0),
+      started: performance.now(),
+      bytesSent: job.carried?.bytesSent ?? 0,
+      resumedFrom: [...(job.carried?.resumedFrom ?? [])],
+      // Atomic: a leftover temporary file of the same content is worth resuming.
+      askServer: (s.atomic && !job.fresh) || (job.carried?.attempts ?? 0) > 0,
+      method: this.#conn.preferredMethod(),
+      restart: false,
+    };
+    try {
+      // A name no FTP command can carry fails now, once: no try can send it.
+      checkSendable(job.destination);
+      checkSendable(st.target);
+      return await retryLoop(() => this.#tryResumable(st, park), st.budget, this.#conn.pause, {
+        classify,
+        stopped: () => this.interrupted,
+        describe: (e) => this.describe(e),
+        retrying: (e, action, attempt, ms) =>
+          this.#conn.retrying(job.destination, action, attempt, this.describe(e), ms),
+      });
+    } catch (e) {
+      if (this.interrupted) {
+        return result(st, "failed", { error: "interrupted", failure: Failure.Interrupted });
+      }
+      // A connection that failed at the transport level is not used for the next file.
+      if (NEEDS_NEW.has(classify(e instanceof GaveUp ? e.last : e))) this.#conn.drop();
+      if (e instanceof GaveUp && classify(e.last) === "unreachable") {
+        // The server has been unreachable past the outage window: not this file's failure.
+        // The connection ends and hands its files back; the pool decides what comes next.
+        const carried = {
+          attempts: st.budget.tries,
+          bytesSent: st.bytesSent,
+          resumedFrom: st.resumedFrom,
+        };
+        throw new ShrinkRequest([{ ...job, carried }], [], "unreachable", this.describe(e.last));
+      }
+      if (e instanceof GaveUp) return result(st, "failed", { error: e.message });
+      const error = this.describe(e);
+      const action = classify(e);
+      if (action === "tooMany") {
+        st.budget.refund();
+        const carried = {
+          attempts: st.budget.tries,
+          bytesSent: st.bytesSent,
+          resumedFrom: st.resumedFrom,
+        };
+        throw new ShrinkRequest([{ ...job, carried }]);
+      }
+      if (action === "full") return result(st, "failed", { error, serverFull: true });
+      if (this.settings.atomic && dataTlsRefused(e)) await this.#dropTemp(st.target);
+      return result(st, "failed", { error });
+    }
+  }
 
+  /** One try; a resume method the server refused is no try: the next method goes at once. */
+  async #tryResumable(st: FileState, park: () => boolean): Promise<JobResult | undefined> {
     for (;;) {
-      if (this.#interrupted) return failed("interrupted");
-      budget.start();
       try {
-        const session = await this.#live();
-        let offset = 0;
-        let have: number | undefined;
-        if (askServer && !restart) {
-          have = await session.size(target);
-          if (have !== undefined && have <= job.size) offset = have;
-          if (have === undefined && await this.#renamedBefore(session, job)) {
-            return result("uploaded", { verified: "size" });
-          }
-        }
-        // Continuing a file needs the same local content as before.
-        if (offset > 0) checkLocal(job);
-        askServer = true;
-        restart = false;
-        let final: number | undefined;
-        let known = false;
-        if (have === undefined || have !== job.size) {
-          if (offset === 0) method = "rest";
-          const start = method === "restart" ? 0 : offset;
-          this.#current = { id: job.id, before: bytesSent, start, session };
-          try {
-            const out = await session.upload({
-              localPath: job.source,
-              remotePath: target,
-              offset,
-              method,
-              size: job.size,
-              nextFollows: park,
-            });
-            bytesSent += out.bytesSent;
-            if (out.offset > 0) resumedFrom.push(out.offset);
-            if (out.sizeAfter) [final, known] = [out.sizeAfter.size, true];
-          } catch (e) {
-            if (e instanceof ResumeRefused) {
-              this.#learn(session);
-              method = this.#preferredMethod();
-              budget.refund(); // a refused method sent nothing: not an attempt
-              continue;
-            }
-            throw e;
-          } finally {
-            this.#current = undefined;
-            this.#learn(session);
-          }
-        }
-        // Every attempt, after the last byte was read: the bytes sent are one version of the file.
-        checkLocal(job);
-        if (!known) final = await session.size(target);
-        if (final !== job.size) {
-          throw new VerifyError(
-            `size check failed: server has ${final ?? "no file"}, local file has ${job.size} bytes`,
-          );
-        }
-        const verified = s.verify === "hash" && await verifyHash(session, target, job.source)
-          ? "hash"
-          : "size";
-        if (s.atomic && park()) {
-          // The time (once its command is known) and the rename ride with the next file.
-          const setting = this.#times.setting ??= timeSettingFor(session.features);
-          const line = knownTimeLine(setting, target, job.mtimeMs);
-          const riding = line !== undefined || cannotSetTimes(setting)
-            ? session.rideRename(target, job.destination, line)
-            : undefined;
-          if (riding) {
-            const again = {
-              ...job,
-              fresh: false,
-              carried: { attempts: budget.tries, bytesSent, resumedFrom },
-            };
-            const uploaded = async (reply?: Reply) => {
-              const timeSet = reply
-                ? (await setRemoteTime(setting, () => Promise.resolve(reply), target, job.mtimeMs))
-                  .outcome
-                : "unsupported";
-              return result("uploaded", { verified, timeSet });
-            };
-            const secrets = [s.server.password];
-            this.#parked.push(
-              new Parked(job, riding, line !== undefined, uploaded, again, secrets),
-            );
-            return undefined;
-          }
-        }
-        const destination = s.atomic ? job.destination : undefined;
-        const timeSet = await finishUpload(session, this.#times, target, destination, job.mtimeMs);
-        return result("uploaded", { verified, timeSet });
+        return await this.#try(st, park);
       } catch (e) {
         if (e instanceof PartialUploadError) {
-          bytesSent += e.bytesSent;
-          if (e.offset > 0) resumedFrom.push(e.offset);
+          st.bytesSent += e.bytesSent;
+          if (e.offset > 0) st.resumedFrom.push(e.offset);
         }
-        if (e instanceof VerifyError && e.restart) restart = true;
-        if (this.#interrupted) return failed("interrupted");
-        // The server closed the connection between commands (it answered the rename riding
-        // ahead, then nothing of this file's STOR): an idle drop, however it was wrapped.
-        // No data may have gone out (early data to a STOR is an upload under way).
-        const idle = e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
-          e.cause.idle && e.bytesSent === 0;
-        const action = classifyError(idle ? e.cause : e);
-        lastError = this.describe(e);
-        if (action === "tooMany") {
-          this.#drop();
-          budget.refund();
-          throw new ShrinkRequest([{
-            ...job,
-            carried: { attempts: budget.tries, bytesSent, resumedFrom },
-          }]);
-        }
-        if (action === "full") return result("failed", { error: lastError, serverFull: true });
-        if (action === "fatal") {
-          if (s.atomic && dataTlsRefused(e)) await this.#dropTemp(target);
-          return failed(lastError);
-        }
-        const pause = this.#afterFailure(budget, action);
-        if (pause === undefined) break;
-        this.#retrying(job.destination, budget, action, lastError, pause);
-        if (pause > 0) await this.#sleep(pause);
+        if (e instanceof VerifyError && e.restart) st.restart = true;
+        if (!(e instanceof ResumeRefused)) throw e;
+        st.method = this.#conn.preferredMethod();
       }
     }
-    return failed(`gave up after ${budget.tries} attempts: ${lastError}`);
+  }
+
+  /** One try of a file: what the server has, the rest sent, proven, finished or parked. */
+  async #try(st: FileState, park: () => boolean): Promise<JobResult | undefined> {
+    const { job, target } = st;
+    const session = await this.#conn.live();
+    this.steps++;
+    let offset = 0;
+    let have: number | undefined;
+    if (st.askServer && !st.restart) {
+      have = await session.size(target);
+      if (have !== undefined && have <= job.size) offset = have;
+      if (have === undefined && await this.#renamedBefore(session, job)) {
+        return result(st, "uploaded", { verified: "size" });
+      }
+    }
+    // Continuing a file needs the same local content as before.
+    if (offset > 0) checkLocal(job);
+    st.askServer = true;
+    st.restart = false;
+    let final: number | undefined;
+    let known = false;
+    if (have === undefined || have !== job.size) {
+      if (offset === 0) st.method = "rest";
+      const start = st.method === "restart" ? 0 : offset;
+      this.#current = { id: job.id, before: st.bytesSent, start, session };
+      try {
+        const out = await session.upload({
+          localPath: job.source,
+          remotePath: target,
+          offset,
+          method: st.method,
+          size: job.size,
+          nextFollows: park,
+        });
+        st.bytesSent += out.bytesSent;
+        if (out.offset > 0) st.resumedFrom.push(out.offset);
+        if (out.sizeAfter) [final, known] = [out.sizeAfter.size, true];
+      } finally {
+        this.#current = undefined;
+        this.#conn.learn(session);
+      }
+    }
+    // Every try, after the last byte was read: the bytes sent are one version of the file.
+    checkLocal(job);
+    this.steps++;
+    checkSize(known ? final : await session.size(target), job.size);
+    const verified =
+      this.settings.verify === "hash" && await verifyHash(session, target, job.source)
+        ? "hash"
+        : "size";
+    if (this.settings.atomic && park() && this.#park(session, st, verified)) return undefined;
+    const destination = this.settings.atomic ? job.destination : undefined;
+    const timeSet = await finishUpload(session, this.#times, target, destination, job.mtimeMs);
+    return result(st, "uploaded", { verified, timeSet });
+  }
+
+  /**
+   * Parks a verified file: its time (once its command is known) and its rename ride with
+   * the next file's first command. False when they cannot ride (the time command unknown).
+   */
+  #park(session: FtpSession, st: FileState, verified: "size" | "hash"): boolean {
+    const { job, target } = st;
+    const setting = this.#times.setting ??= timeSettingFor(session.features);
+    const line = knownTimeLine(setting, target, job.mtimeMs);
+    const riding = line !== undefined || cannotSetTimes(setting)
+      ? session.rideRename(target, job.destination, line)
+      : undefined;
+    if (!riding) return false;
+    const carried = {
+      attempts: st.budget.tries,
+      bytesSent: st.bytesSent,
+      resumedFrom: st.resumedFrom,
+    };
+    const again = { ...job, fresh: false, carried };
+    const uploaded = async (reply?: Reply) => {
+      const timeSet = reply
+        ? (await setRemoteTime(setting, () => Promise.resolve(reply), target, job.mtimeMs)).outcome
+        : "unsupported";
+      return result(st, "uploaded", { verified, timeSet });
+    };
+    const secrets = [this.settings.server.password];
+    this.#parked.add(new Parked(job, riding, line !== undefined, uploaded, again, secrets));
+    return true;
+  }
+
+  /**
+   * The temporary file of a transfer whose data connection the server refused (`522`:
+   * vsftpd creates the file before the TLS handshake it then rejects): removed, so a
+   * failure that no retry can mend leaves nothing behind. Best effort.
+   */
+  async #dropTemp(target: string): Promise<void> {
+    try {
+      await (await this.#conn.live()).remove(target);
+    } catch { /* left for a later run to resume or replace */ }
   }
 
   /**
@@ -410,98 +362,6 @@ export class Uploader {
     checkLocal(job);
     return true;
   }
-
-  /** Tells `onRetry` of the next try; one that drops the connection is told again on reconnect. */
-  #retrying(path: string, budget: RetryBudget, action: ErrorAction, error: string, pause: number) {
-    const attempt = budget.tries + 1;
-    const notice = { path, attempt, error, delayMs: pause, reconnect: action !== "retry" };
-    if (notice.reconnect) this.#lostBy = notice;
-    this.onRetry(notice);
-  }
-
-  /** Drops the connection when the action needs a new one; the pause before the next try. */
-  #afterFailure(budget: RetryBudget, action: ErrorAction): number | undefined {
-    if (action !== "retry") this.#drop();
-    return budget.after(action);
-  }
-
-  /** Runs `op` on a live session, reconnecting on lost connections, within the retry budget. */
-  async #withRetries<T>(path: string, op: (s: FtpSession) => Promise<T>): Promise<T> {
-    const budget = new RetryBudget(this.settings, this.#outage);
-    for (;;) {
-      budget.start();
-      try {
-        return await op(await this.#live());
-      } catch (e) {
-        const action = classifyError(e);
-        if (action === "tooMany") {
-          this.#drop();
-          throw new ShrinkRequest();
-        }
-        if (action === "fatal" || action === "full" || this.#interrupted) throw e;
-        const pause = this.#afterFailure(budget, action);
-        if (pause === undefined) throw e;
-        this.#retrying(path, budget, action, this.describe(e), pause);
-        if (pause > 0) await this.#sleep(pause);
-      }
-    }
-  }
-
-  async #live(): Promise<FtpSession> {
-    if (this.#session && !this.#session.closed) return this.#session;
-    this.#session = undefined;
-    try {
-      const session = await openSession(
-        this.settings.server,
-        this.settings.timeoutMs,
-      );
-      session.abilities.restStore ??= this.#restStore;
-      session.abilities.append ??= this.#append;
-      session.abilities.earlyData ??= this.#earlyData;
-      this.#session = session;
-    } catch (e) {
-      throw toConnectError(e, (err) => this.describe(err));
-    }
-    this.#outage.ended();
-    if (this.#connectedOnce) this.onReconnect(this.#lostBy);
-    this.#lostBy = undefined;
-    this.#connectedOnce = true;
-    return this.#session;
-  }
-
-  /**
-   * The temporary file of a transfer whose data connection the server refused (`522`:
-   * vsftpd creates the file before the TLS handshake it then rejects): removed, so a
-   * failure that no retry can mend leaves nothing behind. Best effort.
-   */
-  async #dropTemp(target: string): Promise<void> {
-    try {
-      await (await this.#live()).remove(target);
-    } catch { /* left for a later run to resume or replace */ }
-  }
-
-  #drop(): void {
-    this.#session?.close();
-    this.#session = undefined;
-  }
-
-  #learn(session: FtpSession): void {
-    if (session.abilities.restStore !== undefined) {
-      this.#restStore = session.abilities.restStore;
-    }
-    if (session.abilities.append !== undefined) {
-      this.#append = session.abilities.append;
-    }
-    if (session.abilities.earlyData !== undefined) {
-      this.#earlyData = session.abilities.earlyData;
-    }
-  }
-
-  #preferredMethod(): ResumeMethod {
-    if (this.#restStore !== false) return "rest";
-    if (this.#append !== false) return "appe";
-    return "restart";
-  }
 }
 
 /** The server refused the TLS of a transfer's data connection (`522`): fatal, see `#dropTemp`. */
@@ -510,72 +370,30 @@ function dataTlsRefused(e: unknown): boolean {
 }
 
 /**
- * One line, no stack, made safe to show (`safeText`: control characters
- * escaped, each of `secrets` replaced), since servers echo what they got.
+ * What an upload error means: the server closed the connection between commands (it
+ * answered the rename riding ahead, then nothing of this file's STOR) is an idle drop,
+ * however it was wrapped. No data may have gone out (early data to a STOR is an upload
+ * under way).
  */
-function describe(e: unknown, secrets: readonly (string | undefined)[] = []): string {
-  let text = String(e);
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    text = e.message.replace(/\s+/g, " ").trim();
-    if (typeof code === "number" && !text.startsWith(String(code))) text = `${code} ${text}`;
-  }
-  // Only server text can carry the password; a local error names the tool's own paths.
-  return safeText(text, carriesServerText(e) ? secrets : []);
+function classify(e: unknown) {
+  const idle = e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
+    e.cause.idle && e.bytesSent === 0;
+  return classifyError(idle ? e.cause : e);
 }
 
-/**
- * The local file must be what the run saw at the start: same size and mtime,
- * and same inode and change time where the platform gives them (a rewrite in
- * place with the same size and a restored mtime still changes ctime; Deno
- * gives ctime to the second, so only a change in a later second shows).
- */
-function checkLocal(job: UploadJob): void {
-  let info: Deno.FileInfo;
-  try {
-    // Synchronous, like the transport's file reads: this worker's thread has nothing else to do.
-    info = Deno.statSync(job.source);
-  } catch (e) {
-    throw new LocalFileError(`local file unreadable: ${describe(e)}`);
-  }
-  const changed = info.size !== job.size ? "size" : info.mtime &&
-      Math.floor(info.mtime.getTime()) !== Math.floor(job.mtimeMs)
-    ? "mtime"
-    : job.ino !== undefined && info.ino !== null && info.ino !== job.ino
-    ? "inode"
-    : job.ctimeMs !== undefined && info.ctime && info.ctime.getTime() !== job.ctimeMs
-    ? "ctime"
-    : undefined;
-  if (changed) {
-    throw new LocalFileError(
-      `local file changed during the run (${changed} differs); run again to upload the new content`,
-    );
-  }
-}
-
-const HASH_ALGORITHMS: Record<string, string> = {
-  XSHA256: "sha256",
-  XSHA1: "sha1",
-  XMD5: "md5",
-};
-
-async function verifyHash(
-  session: FtpSession,
-  remote: string,
-  local: string,
-): Promise<boolean> {
-  const algo = HASH_ALGORITHMS[session.abilities.hash ?? ""];
-  if (!algo) return false; // no usable hash command: the size check stands alone
-  const theirs = await session.hash(remote);
-  if (!theirs) return false;
-  // Loaded on first use: most runs never hash, and workers start faster without it.
-  const { createHash } = await import("node:crypto");
-  const { createReadStream } = await import("node:fs");
-  const h = createHash(algo);
-  for await (const chunk of createReadStream(local)) h.update(chunk);
-  const ours = h.digest("hex");
-  if (ours !== theirs) {
-    throw new VerifyError(`hash check failed: server ${theirs}, local ${ours}`, true);
-  }
-  return true;
+/** The result of `st`'s file now. */
+function result(
+  st: FileState,
+  status: JobResult["status"],
+  extra: Partial<JobResult> = {},
+): JobResult {
+  return {
+    id: st.job.id,
+    status,
+    bytesSent: st.bytesSent,
+    attempts: st.budget.tries,
+    resumedFrom: st.resumedFrom,
+    durationMs: Math.round(performance.now() - st.started),
+    ...extra,
+  };
 }

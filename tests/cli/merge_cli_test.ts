@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cli, integration, task } from "./cli_process.ts";
+import { cli, task } from "./cli_process.ts";
+import { integrationTest, withTempDir } from "../helpers/kit.ts";
+
+/** `upload CONFIG --dry-run --shard K/2 --report OUT --quiet`. */
+function dryShard(config: string, k: number, out: string) {
+  return cli(["upload", config, "--dry-run", "--shard", `${k}/2`, "--report", out, "--quiet"]);
+}
 
 /** A folder source of 30 files, and a config for it (127.0.0.1:9 is never dialled: dry runs). */
 async function setUp(dir: string, name: string, exclude: string[]): Promise<string> {
@@ -24,25 +30,14 @@ async function setUp(dir: string, name: string, exclude: string[]): Promise<stri
   return path;
 }
 
-Deno.test({
-  name: "merge CLI: shards run with another exclude are refused; the same settings merge",
-  ...integration,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+integrationTest(
+  "merge CLI: shards run with another exclude are refused; the same settings merge",
+  () =>
+    withTempDir("ftpbatch-merge-", async (dir) => {
       const plain = await setUp(dir, "a.json", []);
       const noLogs = await setUp(dir, "b.json", ["logs"]);
       const shard = async (config: string, k: number, out: string) => {
-        const r = await cli([
-          "upload",
-          config,
-          "--dry-run",
-          "--shard",
-          `${k}/2`,
-          "--report",
-          out,
-          "--quiet",
-        ]);
+        const r = await dryShard(config, k, out);
         assert.equal(r.code, 0, r.stderr);
         return out;
       };
@@ -63,57 +58,25 @@ Deno.test({
       const printed = await cli(["report", "merge", a0, a1, "--quiet"]);
       assert.equal(printed.code, 0, printed.stderr);
       assert.deepEqual(JSON.parse(printed.stdout), all);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+    }),
+);
 
-Deno.test({
-  name:
-    "merge CLI: relative paths from the user's folder (INIT_CWD); --output checked like --report",
-  ...integration,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+integrationTest(
+  "merge CLI: relative paths from the user's folder (INIT_CWD); --output checked like --report",
+  () =>
+    withTempDir("ftpbatch-merge-", async (dir) => {
       const config = await setUp(dir, "a.json", []);
       for (const k of [0, 1]) {
-        const r = await cli([
-          "upload",
-          config,
-          "--dry-run",
-          "--shard",
-          `${k}/2`,
-          "--report",
-          join(dir, `s${k}.json`),
-          "--quiet",
-        ]);
+        const r = await dryShard(config, k, join(dir, `s${k}.json`));
         assert.equal(r.code, 0, r.stderr);
       }
       // `deno task` runs in the project's folder; the user's folder is INIT_CWD.
-      const r = await task([
-        "report",
-        "merge",
-        "s0.json",
-        "s1.json",
-        "--output",
-        "out/all.json",
-        "--quiet",
-      ], dir)
-        .then(async (first) => {
-          assert.equal(first.code, 2, first.stderr);
-          assert.match(first.stderr, /--output .*out\/all\.json: its folder .*out does not exist/);
-          await Deno.mkdir(join(dir, "out"));
-          return task([
-            "report",
-            "merge",
-            "s0.json",
-            "s1.json",
-            "--output",
-            "out/all.json",
-            "--quiet",
-          ], dir);
-        });
+      const merge = ["report", "merge", "s0.json", "s1.json", "--output", "out/all.json"];
+      const first = await task([...merge, "--quiet"], dir);
+      assert.equal(first.code, 2, first.stderr);
+      assert.match(first.stderr, /--output .*out\/all\.json: its folder .*out does not exist/);
+      await Deno.mkdir(join(dir, "out"));
+      const r = await task([...merge, "--quiet"], dir);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         JSON.parse(await Deno.readTextFile(join(dir, "out", "all.json"))).totals.files,
@@ -136,8 +99,5 @@ Deno.test({
       }
       assert.equal(await Deno.readTextFile(s0), before, "the input report untouched");
       await assert.rejects(Deno.stat(join(dir, "elsewhere.json")), Deno.errors.NotFound);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+    }),
+);

@@ -79,3 +79,14 @@ Deno.test("each wrong network key is named by its path", async () => {
     assert.match(found[0].message, message);
   }
 });
+
+Deno.test("activeAddress takes IPv4 and IPv6 literals only", async () => {
+  for (const good of ["203.0.113.7", "::1", "2001:db8::7", "::ffff:192.0.2.1"]) {
+    const c = await parseConfig(config({ active: true, activeAddress: good }), PATH);
+    assert.equal(c.server.activeAddress, good);
+  }
+  for (const bad of ["256.1.1.1", "1.2.3", "ftp.example.com", "2001:db8::g", ":::::"]) {
+    const found = await problems(config({ active: true, activeAddress: bad }));
+    assert.deepEqual(found.map((p) => p.path), ["server.activeAddress"], bad);
+  }
+});

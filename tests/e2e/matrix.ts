@@ -17,7 +17,7 @@ import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import type { Report } from "../../src/report/report.ts";
 import { compareTree, type Dataset, listTree, makeUnicodeDataset } from "../helpers/dataset.ts";
-import { partialSize, waitFor } from "../helpers/partial.ts";
+import { restartMidFile } from "../helpers/partial.ts";
 import { type MatrixEntry, type RealServer, realServerTest } from "../helpers/real_server.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -26,6 +26,17 @@ const PASSWORD_ENV = "FTPBATCH_TEST_PW";
 
 export function serverSection(s: RealServer, secure = false): Record<string, unknown> {
   return { host: s.host, port: s.port, user: s.user, passwordEnv: PASSWORD_ENV, secure };
+}
+
+/**
+ * proftpd only (mod_tls logs its verdict on every data connection): each one resumed the
+ * control connection's TLS session, none was rejected (issue 9 #6: single-use TLS 1.3 tickets).
+ */
+export async function assertTlsSessionsReused(server: RealServer): Promise<void> {
+  if (server.kind !== "proftpd") return;
+  const tls = await Deno.readTextFile(join(server.dir, "tls.log"));
+  assert.doesNotMatch(tls, /rejecting data connection/);
+  assert.match(tls, /client reused TLS session for data connection/);
 }
 
 /** One run in this process. */
@@ -138,15 +149,8 @@ export function matrixTests(entry: MatrixEntry): void {
       });
       try {
         const run = runInProcess(server, data);
-        await waitFor("a partial upload", async () => {
-          const n = await partialSize(server.root);
-          return n !== undefined && n > 1 * MiB ? n : undefined;
-        });
-        await server.stop();
         // What the killed server left of the big file: where a resume must start.
-        const cut = (await partialSize(server.root))!;
-        await new Promise((r) => setTimeout(r, 1500));
-        await server.start();
+        const cut = await restartMidFile(server, 1 * MiB);
         const report = await run;
         assert.equal(report.totals.failed, 0, summary(report));
         assert.ok(report.totals.reconnects >= 1, summary(report));
@@ -252,12 +256,7 @@ export function matrixTests(entry: MatrixEntry): void {
         assert.equal(again.report.totals.skipped, data.expected.size, summary(again.report));
         assert.equal(again.report.totals.bytesSent, 0);
         if (server.kind !== "pure-ftpd") assert.match(await server.log(), /\b(MLSD|LIST)\b/);
-        if (server.kind === "proftpd") {
-          // mod_tls's verdict on every data connection (issue 9 #6: single-use TLS 1.3 tickets).
-          const tls = await Deno.readTextFile(join(server.dir, "tls.log"));
-          assert.doesNotMatch(tls, /rejecting data connection/);
-          assert.match(tls, /client reused TLS session for data connection/);
-        }
+        await assertTlsSessionsReused(server);
       } finally {
         await Deno.remove(data.dir, { recursive: true });
       }

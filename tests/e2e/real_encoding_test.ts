@@ -69,6 +69,9 @@ async function uploadCp1251(target: Target): Promise<void> {
       const stderr = new TextDecoder().decode(out.stderr);
       assert.equal(out.code, 1, stderr);
       const report = JSON.parse(await Deno.readTextFile(join(dir, "report.json")));
+      // The report lists files in the order they were decided (version 2): put them in config order.
+      const at = (f: { destination: string }) => DESTINATIONS.indexOf(f.destination);
+      report.files.sort((a: { destination: string }, b: { destination: string }) => at(a) - at(b));
       return { stderr, report };
     };
     const { stderr, report } = await run();

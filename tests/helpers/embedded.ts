@@ -6,6 +6,8 @@
  */
 import { Client } from "basic-ftp";
 import { loadConfig } from "../../src/config/load.ts";
+import type { Config } from "../../src/config/types.ts";
+import { validateConfig } from "../../src/config/validate.ts";
 import { type RunOptions, type RunOutcome, runUpload } from "../../src/run/coordinator.ts";
 import {
   type EmbeddedServer,
@@ -63,6 +65,22 @@ export function withDataset<T>(
       await Deno.remove(data.dir, { recursive: true });
     }
   });
+}
+
+/**
+ * A validated config that sends `files` to `server` (its config path is nowhere: the sources
+ * must be absolute); `options` on top of a few workers and quick retries.
+ */
+export function configFor(
+  server: EmbeddedServer,
+  files: unknown[],
+  options: Record<string, unknown> = {},
+): Promise<Config> {
+  return validateConfig({
+    server: { host: server.host, port: server.port },
+    options: { workers: 2, retries: 1, backoffBaseMs: 50, ...options },
+    files,
+  }, "/nowhere/config.json");
 }
 
 /** Runs the dataset's config in this process, as `upload` would. */

@@ -83,13 +83,28 @@ export interface ProxyFaults {
    * it, at most `times` (default 1) times: a refusal from the server, at a chosen point
    * of a pipeline.
    */
-  answerInstead?: { verb: string; reply: string; after: number; times?: number };
+  answerInstead?: {
+    verb: string;
+    reply: string;
+    after: number;
+    times?: number;
+    /** Close the session right after the reply (vsftpd's `500 OOPS: ...` then exit). */
+    thenClose?: boolean;
+  };
   /**
    * Close the session when every `after`-th `verb` command arrives (not forwarded), at
    * most `times` (default 1) times: a connection lost between pipelined commands (the
    * ones before it forwarded and answered, the ones after it never sent on).
    */
   closeOn?: { verb: string; after: number; times?: number };
+  /**
+   * Greet the control connections numbered `sessions` (1-based, in order of arrival) with
+   * `reply` and close them, never contacting the server: a refused (re)connect, such as a
+   * shared host's `421 Too many connections` while it still counts a dead session.
+   */
+  greetInstead?: { reply: string; sessions: number[] };
+  /** Faults at random points, from a seed (the soak test): see {@linkcode ChaosFaults}. */
+  chaos?: ChaosFaults;
   /** Answer REST with `502 Command not implemented.` without forwarding; drop `REST STREAM` from FEAT. */
   refuseRest?: boolean;
   /** Answer APPE with `502 Command not implemented.` without forwarding (not counted as a store). */
@@ -99,6 +114,38 @@ export interface ProxyFaults {
    * listens (PASV replies still lead to the server).
    */
   deadEpsv?: boolean;
+}
+
+/**
+ * Random faults, each a chance per event, drawn from a generator seeded with
+ * `seed` (the same seed draws the same sequence; which session meets which
+ * draw still depends on timing). At most `max` faults in all, so a run can end.
+ */
+export interface ChaosFaults {
+  seed: number;
+  /** Per new control connection: greeted `421 Too many connections` and closed. */
+  greet421: number;
+  /** Per command forwarded: the session closed right after it (data connections too). */
+  cutAfterCommand: number;
+  /** Per command forwarded: the control connection falls silent both ways (until the client leaves). */
+  stallControl: number;
+  /** Per upload data connection: cut after a random number of bytes (the server keeps those). */
+  cutData: number;
+  /** Per upload data connection: falls silent after a random number of bytes. */
+  stallData: number;
+  /** Most faults in all (default 12). */
+  max?: number;
+  /** Random cut and stall points are below this many bytes of a transfer (default 1 MiB). */
+  maxBytes?: number;
+}
+
+/** The faults `chaos` injected, by kind. */
+export interface ChaosFired {
+  greet421: number;
+  cutAfterCommand: number;
+  stallControl: number;
+  cutData: number;
+  stallData: number;
 }
 
 export interface ProxyExchange {
@@ -119,6 +166,8 @@ export interface ProxyStats {
   exchanges: ProxyExchange[];
   /** How often each fault fired. */
   fired: { cutData: number; closeOnStore: number; closeBetweenFiles: number };
+  /** What the `chaos` faults injected. */
+  chaos: ChaosFired;
   /** The cuts made: the path, the file offset the transfer started at, and the byte it was cut at. */
   cuts: { session: number; command: string; offset: number; at: number }[];
   /**
@@ -246,6 +295,8 @@ interface Pending {
   logged: string;
   /** A reply made by the proxy: sent when it reaches the head of the queue. */
   local?: string;
+  /** Close the session once the local reply is written. */
+  closeAfter?: boolean;
 }
 
 interface Reply {
@@ -272,6 +323,7 @@ export function startFaultProxy(
     sessions: 0,
     exchanges: [],
     fired: { cutData: 0, closeOnStore: 0, closeBetweenFiles: 0 },
+    chaos: { greet421: 0, cutAfterCommand: 0, stallControl: 0, cutData: 0, stallData: 0 },
     cuts: [],
     closes: [],
   };
@@ -305,6 +357,21 @@ export function startFaultProxy(
     return n % Math.max(1, fault.after) === 0 && take(fault);
   };
 
+  let random: (() => number) | undefined;
+  let randomSeed: number | undefined;
+  /** Draws for a chaos fault of `kind`: true when it fires now (counted, within `max`). */
+  const roll = (kind: keyof ChaosFired): boolean => {
+    const c = faults.chaos;
+    if (!c || c[kind] <= 0) return false;
+    if (!random || randomSeed !== c.seed) [random, randomSeed] = [seeded(c.seed), c.seed];
+    const total = Object.values(stats.chaos).reduce((a, b) => a + b, 0);
+    if (random() >= c[kind] || total >= (c.max ?? 12)) return false;
+    stats.chaos[kind]++;
+    return true;
+  };
+  /** A random byte count below the chaos limit. */
+  const randomBytes = () => Math.floor(random!() * (faults.chaos?.maxBytes ?? 1 << 20));
+
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(() => {
@@ -326,6 +393,8 @@ export function startFaultProxy(
   class DataPipe {
     upstream?: Deno.TcpConn;
     transfer?: Transfer;
+    /** The chaos fault this transfer meets (null: none; undefined: not drawn yet). */
+    #chaos?: { kind: "cut" | "stall"; at: number } | null;
     #aborted = false;
     #writing = false;
     #upstreamShut = false;
@@ -369,6 +438,35 @@ export function startFaultProxy(
           if (n === null) break;
           let chunk = buf.subarray(0, n);
           const t = (this.transfer ??= this.session.transfer);
+          if (t && this.#chaos === undefined) {
+            this.#chaos = roll("cutData")
+              ? { kind: "cut", at: randomBytes() }
+              : roll("stallData")
+              ? { kind: "stall", at: randomBytes() }
+              : null;
+          }
+          if (t && this.#chaos && t.passed + n > this.#chaos.at) {
+            // Exactly the bytes before the point reach the server; then a cut or silence.
+            const keep = Math.max(0, this.#chaos.at - t.passed);
+            this.#writing = true;
+            await writeAll(up, chunk.subarray(0, keep));
+            this.#writing = false;
+            t.passed += keep;
+            if (this.#chaos.kind === "stall") {
+              // Until it ends, new sessions wait for this transfer as for a cut one.
+              this.settleWhenDone();
+              // The client gives up on it by closing its control connection; a server that reads
+              // no commands during a transfer (ftp-srv) would never end the session itself.
+              while (
+                !this.#aborted && !this.session.ended && !this.session.clientGone && !closing
+              ) {
+                await sleep(50);
+              }
+            }
+            t.cut = true;
+            this.abort();
+            break;
+          }
           if (t) {
             const pos = t.offset + t.passed;
             const cut = faults.cutDataAt;
@@ -454,6 +552,13 @@ export function startFaultProxy(
       if (!this.#writing) this.#shutUpstream();
     }
 
+    /** New sessions wait until the server closed this data connection. */
+    settleWhenDone(): void {
+      const done = this.serverDone;
+      settling.add(done);
+      done.then(() => settling.delete(done));
+    }
+
     /** Ends this data connection as a broken network would, letting the server finish. */
     abort(): void {
       if (this.#aborted) return;
@@ -480,6 +585,10 @@ export function startFaultProxy(
     readonly sizes = new Map<string, number>();
     transfer?: Transfer;
     rest?: number;
+    /** Silent both ways (a chaos stall) until the client leaves. */
+    stalled = false;
+    /** The client closed its control connection (a stalled transfer then ends). */
+    clientGone = false;
     #reply?: Reply;
     #killed = false;
     #clientWrites: Promise<void> = Promise.resolve();
@@ -493,6 +602,16 @@ export function startFaultProxy(
     async run(): Promise<void> {
       await settled();
       if (closing) return this.kill();
+      const greet = faults.greetInstead?.sessions.includes(this.id)
+        ? faults.greetInstead.reply
+        : roll("greet421")
+        ? "421 Too many connections (8) from this IP"
+        : undefined;
+      if (greet !== undefined) {
+        push(stats.exchanges, { session: this.id, command: "", reply: greet });
+        await this.#toClient(greet + CR_LF).catch(() => {});
+        return this.kill();
+      }
       try {
         this.upstream = await Deno.connect({ hostname: targetHost, port: target.port });
       } catch {
@@ -530,6 +649,9 @@ export function startFaultProxy(
       for (const l of this.listeners) closeQuietly(l);
       this.listeners.clear();
       if (abrupt) { for (const p of this.pipes) p.abort(); }
+      // Chaos: a data connection the session leaves open may still be writing on the server;
+      // new sessions wait for it, as after a cut (its bytes must be on disk before a SIZE).
+      else if (faults.chaos) { for (const p of this.pipes) p.settleWhenDone(); }
       sessions.delete(this);
     }
 
@@ -545,6 +667,7 @@ export function startFaultProxy(
             await this.#command(line);
           }
         }
+        this.clientGone = true;
         if (lines.rest().length > 0) await writeAll(this.upstream!, lines.rest());
         // Client closed: pass the FIN on, the server may still answer (and finish a transfer).
         await closeWriteQuietly(this.upstream!);
@@ -554,6 +677,7 @@ export function startFaultProxy(
     }
 
     async #command(line: Uint8Array): Promise<void> {
+      if (this.stalled) return;
       const cmd = text(line);
       const space = cmd.indexOf(" ");
       const verb = (space < 0 ? cmd : cmd.slice(0, space)).toUpperCase();
@@ -562,7 +686,10 @@ export function startFaultProxy(
       push(stats.commands, logged);
       const entry: Pending = { verb, arg, logged };
       const instead = faults.answerInstead;
-      if (instead?.verb === verb && every(instead)) return this.#local(entry, instead.reply);
+      if (instead?.verb === verb && every(instead)) {
+        if (instead.thenClose) entry.closeAfter = true;
+        return this.#local(entry, instead.reply);
+      }
       const close = faults.closeOn;
       if (close?.verb === verb && every(close)) return this.faultClose("betweenFiles", cmd);
       switch (verb) {
@@ -598,6 +725,9 @@ export function startFaultProxy(
       }
       this.pending.push(entry);
       await writeAll(this.upstream!, line);
+      if (verb === "QUIT") return;
+      if (roll("cutAfterCommand")) return this.kill();
+      if (roll("stallControl")) this.stalled = true;
     }
 
     /** A reply by the proxy, in order behind the replies the server still owes. */
@@ -612,6 +742,7 @@ export function startFaultProxy(
         const e = this.pending.shift()!;
         push(stats.exchanges, { session: this.id, command: e.logged, reply: e.local! });
         await this.#toClient(e.local + CR_LF);
+        if (e.closeAfter) return this.faultClose("betweenFiles", e.logged);
       }
     }
 
@@ -623,6 +754,7 @@ export function startFaultProxy(
           const n = await this.upstream!.read(buf);
           if (n === null) break;
           for (const line of lines.push(buf.subarray(0, n))) {
+            if (this.stalled) continue;
             const reply = this.#collect(line);
             if (reply && (await this.#onReply(reply)) === UPSTREAM_CLOSED) return;
           }
@@ -793,4 +925,16 @@ export function startFaultProxy(
       timers.clear();
     },
   });
+}
+
+/** mulberry32: a small seeded generator, the same numbers for the same seed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

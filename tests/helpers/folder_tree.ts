@@ -70,3 +70,20 @@ export async function makeFolderTree(parent?: string): Promise<FolderTree> {
     symlinks: 2,
   };
 }
+
+/**
+ * Folders `d0` … `d{n-1}` in `dir`, each with one file `f.txt` and two symlinks (`a`, `b`)
+ * to the next: 2^(n-1) paths lead to the last one, a walk that follows links must take
+ * each folder once. Returns `d0`.
+ */
+export async function makeLinkChain(dir: string, n: number): Promise<string> {
+  for (let k = 0; k < n; k++) {
+    await Deno.mkdir(join(dir, `d${k}`));
+    await Deno.writeTextFile(join(dir, `d${k}`, "f.txt"), `${k}`);
+  }
+  for (let k = 0; k + 1 < n; k++) {
+    await Deno.symlink(join(dir, `d${k + 1}`), join(dir, `d${k}`, "a"));
+    await Deno.symlink(join(dir, `d${k + 1}`), join(dir, `d${k}`, "b"));
+  }
+  return join(dir, "d0");
+}

@@ -45,3 +45,21 @@ export async function settledPartialSize(root: string): Promise<number | undefin
   }
   return size;
 }
+
+/**
+ * Stops `server` once a temporary file under its root holds `min` bytes, keeps it down for
+ * `downMs`, and starts it again on the same port: a server restarted mid-file. Returns the
+ * temporary file's size when the server stopped (where a resume must start).
+ */
+export async function restartMidFile(
+  server: { root: string; stop(): Promise<void>; start(): Promise<void> },
+  min: number,
+  downMs = 1500,
+): Promise<number> {
+  await waitFor("a partial upload", () => partialSize(server.root, min));
+  await server.stop();
+  const cut = (await partialSize(server.root))!;
+  await new Promise((r) => setTimeout(r, downMs));
+  await server.start();
+  return cut;
+}

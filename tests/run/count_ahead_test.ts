@@ -5,19 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { validateConfig } from "../../src/config/validate.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import type { ProgressEvent } from "../../src/report/events.ts";
-import { withServer } from "../helpers/embedded.ts";
+import { configFor, withServer } from "../helpers/embedded.ts";
+import { integrationTest, withTempDir } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
-
-Deno.test({
-  name: "count-ahead: early progress events carry the folder's whole total (files and bytes)",
-  ...integration,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+integrationTest(
+  "count-ahead: early progress events carry the folder's whole total (files and bytes)",
+  () =>
+    withTempDir("ftpbatch-", async (dir) => {
       await Deno.writeTextFile(join(dir, "listed.txt"), "12345");
       for (const sub of ["a", "b"]) {
         await Deno.mkdir(join(dir, "tree", sub), { recursive: true });
@@ -29,15 +25,11 @@ Deno.test({
         files: 601,
         bytes: 5 + 2 * [...Array(300).keys()].reduce((n, i) => n + (i % 7), 0),
       };
-      await withServer({ port: 0 }, async (server) => {
-        const config = await validateConfig({
-          server: { host: server.host, port: server.port },
-          options: { workers: 2, skip: "none" },
-          files: [
-            { source: join(dir, "listed.txt"), destination: "/listed.txt" },
-            { source: `${join(dir, "tree")}/`, destination: "/t/" },
-          ],
-        }, "/nowhere/config.json");
+      await withServer({}, async (server) => {
+        const config = await configFor(server, [
+          { source: join(dir, "listed.txt"), destination: "/listed.txt" },
+          { source: `${join(dir, "tree")}/`, destination: "/t/" },
+        ], { skip: "none" });
         let done = 0;
         const early: ProgressEvent[] = [];
         const outcome = await runUpload({
@@ -56,8 +48,5 @@ Deno.test({
         // Never more than there is.
         assert.ok(early.every((e) => (e.files ?? 0) <= total.files));
       });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+    }),
+);

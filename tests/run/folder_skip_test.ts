@@ -4,28 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { validateConfig } from "../../src/config/validate.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { withServer } from "../helpers/embedded.ts";
+import { configFor, withServer } from "../helpers/embedded.ts";
+import { integrationTest, withTempDir } from "../helpers/kit.ts";
 
-const integration = { sanitizeOps: false, sanitizeResources: false };
-
-Deno.test({
-  name: "folder re-run: a folder of 600 files (3 chunks) is listed once; one login for the checks",
-  ...integration,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+integrationTest(
+  "folder re-run: a folder of 600 files (3 chunks) is listed once; one login for the checks",
+  () =>
+    withTempDir("ftpbatch-", async (dir) => {
       for (const sub of ["big", "small"]) await Deno.mkdir(join(dir, sub));
       for (let i = 0; i < 600; i++) await Deno.writeTextFile(join(dir, "big", `f${i}.txt`), `${i}`);
       for (let i = 0; i < 5; i++) await Deno.writeTextFile(join(dir, "small", `g${i}.txt`), `${i}`);
-      await withServer({ port: 0 }, async (server) => {
-        const config = () =>
-          validateConfig({
-            server: { host: server.host, port: server.port },
-            options: { workers: 2 },
-            files: [{ source: `${dir}/`, destination: "/m/" }],
-          }, "/nowhere/config.json");
+      await withServer({}, async (server) => {
+        const config = () => configFor(server, [{ source: `${dir}/`, destination: "/m/" }]);
         const first = await runUpload({ config: await config() });
         assert.equal(first.exitCode, 0);
         assert.equal(first.report.totals.uploaded, 605);
@@ -46,8 +37,5 @@ Deno.test({
         // One login for every chunk's check, besides the two workers'.
         assert.ok(server.stats.logins - logins <= 3, `${server.stats.logins - logins} logins`);
       });
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+    }),
+);

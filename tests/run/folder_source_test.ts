@@ -21,20 +21,17 @@ import {
 import { parseConfig } from "../../src/config/load.ts";
 import { CANNOT_SET_TIMES_NOTE, NOT_OLDER_REASON } from "../../src/plan/skip.ts";
 import { compareTree, listTree } from "../helpers/dataset.ts";
-import { withServer } from "../helpers/embedded.ts";
+import { configFor as configOn, withServer } from "../helpers/embedded.ts";
 import { type FolderTree, makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
 import { integrationTest } from "../helpers/kit.ts";
 
-async function configFor(
+/** The config of these tests: three workers. */
+function configFor(
   server: EmbeddedServer,
   files: unknown[],
   options: Record<string, unknown> = {},
 ) {
-  return await validateConfig({
-    server: { host: server.host, port: server.port },
-    options: { workers: 3, retries: 1, backoffBaseMs: 50, ...options },
-    files,
-  }, "/nowhere/config.json");
+  return configOn(server, files, { workers: 3, ...options });
 }
 
 /** A fresh folder tree and a fresh embedded server (`opts`); the tree removed afterwards. */

@@ -14,7 +14,7 @@ import { newServerClock } from "../../src/plan/server_clock.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
-import { type Peer, startFakeFtp } from "../helpers/scripted_server.ts";
+import { type Handler, type Peer, startFakeFtp } from "../helpers/scripted_server.ts";
 import { realServerTest } from "../helpers/real_server.ts";
 import { bytesFor } from "../helpers/dataset.ts";
 
@@ -38,11 +38,24 @@ function mdtm(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
 
+/** `fn` against a fresh {@linkcode shiftedServer}, closed afterwards. */
+async function withShifted(
+  shiftMs: number,
+  fn: (server: ReturnType<typeof shiftedServer>) => Promise<void>,
+): Promise<void> {
+  const server = shiftedServer(shiftMs);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
 /**
  * A fake server with a LIST (no MLSD) whose times are shown `shiftMs` from
  * UTC, and an MDTM in UTC. `/in/same.txt` and `/in/edited.txt`: 5 bytes at T.
  */
-function shiftedServer(shiftMs: number) {
+function shiftedServer(shiftMs: number, more: Record<string, Handler> = {}) {
   const mtimes = new Map<string, number>([["/in/same.txt", T], ["/in/edited.txt", T]]);
   const cwd = new Map<Peer, string>();
   const server = startFakeFtp({
@@ -66,6 +79,7 @@ function shiftedServer(shiftMs: number) {
         const t = mtimes.get(arg);
         await peer.reply(t === undefined ? "550 no such file" : `213 ${mdtm(t)}`);
       },
+      ...more,
     },
   });
   server.dirs.add("/in");
@@ -97,8 +111,7 @@ function options(server: ReturnType<typeof startFakeFtp>, over: Partial<RemoteCh
 }
 
 Deno.test("a LIST five hours ahead of UTC is learned from one MDTM and corrected", async () => {
-  const server = shiftedServer(5 * HOUR);
-  try {
+  await withShifted(5 * HOUR, async (server) => {
     const check = await checkRemote(options(server));
     assert.deepEqual(check.skipped.map((s) => [s.job.id, s.reason]), [
       [1, "unchanged: size+mtime"],
@@ -109,26 +122,20 @@ Deno.test("a LIST five hours ahead of UTC is learned from one MDTM and corrected
     ]);
     assert.equal(server.commands.filter((c) => c.startsWith("MDTM")).length, 1);
     assert.equal(server.commands.filter((c) => c.startsWith("STOR")).length, 0);
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 Deno.test("server.listTimeZone given by hand: no MDTM asked, times corrected", async () => {
-  const server = shiftedServer(5 * HOUR);
-  try {
+  await withShifted(5 * HOUR, async (server) => {
     const check = await checkRemote(options(server, { clock: newServerClock("+05:00") }));
     assert.deepEqual(check.skipped.map((s) => s.job.id), [1]);
     assert.deepEqual(check.send.map((j) => j.id), [2]);
     assert.equal(server.commands.filter((c) => c.startsWith("MDTM")).length, 0);
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 Deno.test("a LIST off by no time zone is not trusted: same-size files asked by MDTM, said once", async () => {
-  const server = shiftedServer(7 * MINUTE);
-  try {
+  await withShifted(7 * MINUTE, async (server) => {
     const clock = newServerClock();
     const check = await checkRemote(options(server, { clock }));
     assert.deepEqual(check.skipped.map((s) => s.job.id), [1]);
@@ -138,6 +145,30 @@ Deno.test("a LIST off by no time zone is not trusted: same-size files asked by M
     const again = await checkRemote(options(server, { clock }));
     assert.deepEqual(again.skipped.map((s) => s.job.id), [1]);
     assert.deepEqual(again.notes, []);
+  });
+});
+
+Deno.test("a time probe the server refuses (553): the check goes on; no file skipped on an unknown clock", async () => {
+  const server = shiftedServer(0, { STOR: (_arg, peer) => peer.reply("553 Permission denied") });
+  try {
+    const jobs = [
+      job(1, "/in/same.txt", T + 400),
+      job(2, "/in/edited.txt", T + HOUR), // a whole hour off: looks like a zone, so probed
+    ];
+    const lines: string[] = [];
+    const check = await checkRemote(options(server, { jobs, log: (l) => lines.push(l) }));
+    assert.deepEqual(check.skipped.map((s) => s.job.id), [1], lines.join("\n"));
+    assert.deepEqual(check.send.map((j) => j.id), [2]);
+    assert.equal(check.notes.length, 1);
+    assert.match(
+      check.notes[0],
+      /time probe could not be stored in \/in \(553 Permission denied\)/,
+    );
+    // Under size+newer, a newer remote copy is not skipped while the server's clock is unknown.
+    const newer = await checkRemote(
+      options(server, { jobs: [job(3, "/in/edited.txt", T - HOUR)], rule: "size+newer" }),
+    );
+    assert.deepEqual(newer.send.map((j) => j.id), [3]);
   } finally {
     await server.close();
   }

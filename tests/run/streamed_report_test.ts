@@ -10,8 +10,7 @@ import { buildReport, type ReportFile, splitReport } from "../../src/report/repo
 import { ReportWriter } from "../../src/report/report_writer.ts";
 import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
 import { makeFolderTree, TREE_EXCLUDE } from "../helpers/folder_tree.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration } from "../helpers/kit.ts";
 
 /** A config of listed files (one missing) and a folder source, for a fresh server. */
 async function setUp(dir: string, port: number): Promise<string> {

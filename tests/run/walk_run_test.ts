@@ -11,7 +11,8 @@ import { validateConfig } from "../../src/config/validate.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import type { EmbeddedServer } from "../../src/server/embedded_server.ts";
 import { withServer } from "../helpers/embedded.ts";
-import { integration, withTempDir } from "../helpers/kit.ts";
+import { makeLinkChain } from "../helpers/folder_tree.ts";
+import { integrationTest, withTempDir } from "../helpers/kit.ts";
 
 async function config(server: EmbeddedServer, entry: Record<string, unknown>, skip?: string) {
   return await validateConfig({
@@ -21,101 +22,83 @@ async function config(server: EmbeddedServer, entry: Record<string, unknown>, sk
   }, "/nowhere/config.json");
 }
 
-Deno.test({
-  name: "include globs that match no file: a warning in the log and the report's notes",
-  ...integration,
-  fn: () =>
+/** The folder entry uploaded to a fresh embedded server: the run and the lines it logged. */
+function walkRun(entry: Record<string, unknown>) {
+  return withServer({}, async (server) => {
+    const lines: string[] = [];
+    const outcome = await runUpload({
+      config: await config(server, entry),
+      log: (l) => lines.push(l),
+    });
+    return { ...outcome, lines };
+  });
+}
+
+integrationTest(
+  "include globs that match no file: a warning in the log and the report's notes",
+  () =>
     withTempDir("ftpbatch-inc-", async (dir) => {
       await Deno.mkdir(join(dir, "sub"));
       await Deno.writeTextFile(join(dir, "sub", "index.html"), "<p>");
-      await withServer({}, async (server) => {
-        const lines: string[] = [];
-        const { report, exitCode } = await runUpload({
-          config: await config(server, {
-            source: dir + "/",
-            destination: "/www/",
-            include: ["sub", "**/*.HTML", "**/*.html"],
-          }),
-          log: (l) => lines.push(l),
-        });
-        assert.equal(exitCode, 0);
-        assert.deepEqual(report.files.map((f) => f.destination), ["/www/sub/index.html"]);
-        const warned = [
-          "files[0].include[0] matched no file",
-          "files[0].include[1] matched no file",
-        ];
-        for (const w of warned) {
-          assert.ok(report.notes?.some((n) => n.startsWith(w)), JSON.stringify(report.notes));
-          assert.ok(lines.some((l) => l.startsWith(`warning: ${w}`)), lines.join("\n"));
-        }
-        assert.equal(report.notes?.filter((n) => /include\[2\]/.test(n)).length, 0);
+      const { report, exitCode, lines } = await walkRun({
+        source: dir + "/",
+        destination: "/www/",
+        include: ["sub", "**/*.HTML", "**/*.html"],
       });
+      assert.equal(exitCode, 0);
+      assert.deepEqual(report.files.map((f) => f.destination), ["/www/sub/index.html"]);
+      const warned = [
+        "files[0].include[0] matched no file",
+        "files[0].include[1] matched no file",
+      ];
+      for (const w of warned) {
+        assert.ok(report.notes?.some((n) => n.startsWith(w)), JSON.stringify(report.notes));
+        assert.ok(lines.some((l) => l.startsWith(`warning: ${w}`)), lines.join("\n"));
+      }
+      assert.equal(report.notes?.filter((n) => /include\[2\]/.test(n)).length, 0);
     }),
-});
+);
 
-Deno.test({
-  name: "followSymlinks: 13 folders each with two links to the next upload 13 files, not 8,191",
-  ...integration,
-  fn: () =>
+integrationTest(
+  "followSymlinks: 13 folders each with two links to the next upload 13 files, not 8,191",
+  () =>
     withTempDir("ftpbatch-links-", async (dir) => {
-      const top = join(dir, "d0");
-      for (let k = 0; k < 13; k++) {
-        await Deno.mkdir(join(dir, `d${k}`));
-        await Deno.writeTextFile(join(dir, `d${k}`, "f.txt"), `${k}`);
-      }
-      for (let k = 0; k < 12; k++) {
-        await Deno.symlink(join(dir, `d${k + 1}`), join(dir, `d${k}`, "a"));
-        await Deno.symlink(join(dir, `d${k + 1}`), join(dir, `d${k}`, "b"));
-      }
-      await withServer({}, async (server) => {
-        const lines: string[] = [];
-        const { report, exitCode } = await runUpload({
-          config: await config(server, {
-            source: top + "/",
-            destination: "/www/",
-            followSymlinks: true,
-          }),
-          log: (l) => lines.push(l),
-        });
-        assert.equal(exitCode, 0);
-        assert.equal(report.files.length, 13);
-        assert.equal(report.files.filter((f) => f.status === "uploaded").length, 13);
-        assert.ok(lines.some((l) => /b leads to a folder already walked through a/.test(l)));
-        assert.ok(!lines.some((l) => /symlinks are not followed/.test(l)), lines.join("\n"));
+      const top = await makeLinkChain(dir, 13);
+      const { report, exitCode, lines } = await walkRun({
+        source: top + "/",
+        destination: "/www/",
+        followSymlinks: true,
       });
+      assert.equal(exitCode, 0);
+      assert.equal(report.files.length, 13);
+      assert.equal(report.files.filter((f) => f.status === "uploaded").length, 13);
+      assert.ok(lines.some((l) => /b leads to a folder already walked through a/.test(l)));
+      assert.ok(!lines.some((l) => /symlinks are not followed/.test(l)), lines.join("\n"));
     }),
-});
+);
 
-Deno.test({
-  name: "a symlink loop is said to be a loop, not 'symlinks are not followed'",
-  ...integration,
-  fn: () =>
+integrationTest(
+  "a symlink loop is said to be a loop, not 'symlinks are not followed'",
+  () =>
     withTempDir("ftpbatch-loop-", async (dir) => {
       await Deno.mkdir(join(dir, "a"));
       await Deno.writeTextFile(join(dir, "a", "x.txt"), "x");
       await Deno.symlink(dir, join(dir, "a", "up"));
-      await withServer({}, async (server) => {
-        const lines: string[] = [];
-        const { exitCode } = await runUpload({
-          config: await config(server, {
-            source: dir + "/",
-            destination: "/w/",
-            followSymlinks: true,
-          }),
-          log: (l) => lines.push(l),
-        });
-        assert.equal(exitCode, 0);
-        assert.deepEqual(lines.filter((l) => /symlink/.test(l)), [
-          "files[0]: a/up is a symlink loop (it leads back to a folder above it); not followed",
-        ]);
+      const { exitCode, lines } = await walkRun({
+        source: dir + "/",
+        destination: "/w/",
+        followSymlinks: true,
       });
+      assert.equal(exitCode, 0);
+      assert.deepEqual(lines.filter((l) => /symlink/.test(l)), [
+        "files[0]: a/up is a symlink loop (it leads back to a folder above it); not followed",
+      ]);
     }),
-});
+);
 
-Deno.test({
-  name: "a server that cannot set times: a same-size edit with an older time is sent (not skipped)",
-  ...integration,
-  fn: () =>
+integrationTest(
+  "a server that cannot set times: a same-size edit with an older time is sent (not skipped)",
+  () =>
     withTempDir("ftpbatch-notimes-", async (dir) => {
       const file = join(dir, "data.csv");
       await Deno.writeTextFile(file, "a,b\n1,2\n");
@@ -143,4 +126,4 @@ Deno.test({
         );
       });
     }),
-});
+);

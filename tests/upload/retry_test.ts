@@ -152,3 +152,30 @@ Deno.test("RetryBudget: an outage is counted by time, not by tries", () => {
   first.start();
   assert.equal(first.after("unreachable"), undefined);
 });
+
+Deno.test("PoolRetry: a refused slot is tried again by time while others work; a lost worker is replaced a bounded number of times", async () => {
+  const { PoolRetry, stallLimitMs } = await import("../../src/upload/retry.ts");
+  const timing = { retries: 2, backoffBaseMs: 100, backoffMaxMs: 1000 };
+  const p = new PoolRetry(timing, 2);
+  // Others still work: never given up on, the pause grows to the ceiling.
+  const pauses = Array.from({ length: 8 }, () => p.refused(true, true)!);
+  assert.ok(pauses.every((ms) => ms > 0 && ms <= 1000), String(pauses));
+  // Never logged in and nobody left: given up after retries + 1 refusals in a row.
+  const q = new PoolRetry(timing, 2);
+  assert.ok(q.refused(false, false) !== undefined);
+  assert.ok(q.refused(false, false) !== undefined);
+  assert.ok(q.refused(false, false) !== undefined);
+  assert.equal(q.refused(false, false), undefined);
+  q.loggedIn();
+  assert.ok(q.refused(false, false) !== undefined, "a login starts the count over");
+  assert.deepEqual(Array.from({ length: 7 }, () => p.replace()), [
+    true,
+    true,
+    true,
+    true,
+    true,
+    true,
+    false,
+  ]);
+  assert.equal(stallLimitMs({ ...timing, timeoutMs: 2000 }), 7000);
+});
