@@ -15,9 +15,17 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
   --skip RULE     what is already on the server and not sent again: size+mtime (default:
                   same size and modification time), size+newer (also a same-size remote
                   copy at least as new; for servers that cannot set times), size (same
-                  size), none (send all)
+                  size), none (send all), hash (same content: a server hash command, else
+                  a deploy manifest)
   --force         send every file, changed or not (the same as --skip none)
   --dry-run       check the config and sources, connect to nothing
+  --plan          connect and list like a run, change nothing; report what would be sent,
+                  skipped and deleted
+  --max-delete N  most remote paths mirror deletions ("delete": true) may remove; over it
+                  nothing is deleted (exit 5). Default: at most half of each destination
+  --remote-lock   one deploy at a time across machines: a lock folder on the server (exit 4
+                  while another run holds it)
+  --break-remote-lock  take over a remote lock older than options.remoteLockTtlMs (1 h)
   --lock FILE     one run at a time: exit 4 at once while another run holds FILE
   --bwlimit RATE  upload rate limit over all connections together, e.g. 512K or 2M
                   (bytes per second, K = 1024)
@@ -43,21 +51,28 @@ const CONFIG = `Config (JSON):
                 "listTimeZone": "auto"|"UTC"|"+05:00", "epsv": false (PASV only),
                 "active": true (EPRT/PORT), "activeAddress": "IP", "activePorts": [first, last] },
     "options": { "workers", "retries", "report", "lock", "atomic", "verify": "size"|"hash",
-                 "skip": "size+mtime"|"size+newer"|"size"|"none",
-                 "backoffBaseMs", "backoffMaxMs", "timeoutMs", "bwlimit": "2M" },
+                 "skip": "size+mtime"|"size+newer"|"size"|"none"|"hash",
+                 "backoffBaseMs", "backoffMaxMs", "timeoutMs", "bwlimit": "2M",
+                 "maxDelete", "remoteLock": true|"/path", "remoteLockTtlMs" },
     "files": [ { "source": "local/path", "destination": "/remote/path or /remote/folder/" },
                { "source": "local/folder/", "destination": "/remote/folder",
-                 "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false } ] }
-A folder source uploads its whole tree under "destination" (empty folders too).
+                 "include": ["**/*.html"], "exclude": ["**/*.log"], "followSymlinks": false,
+                 "delete": true, "keep": ["uploads/**"] } ] }
+A folder source uploads its whole tree under "destination" (empty folders too); with
+"delete": true, remote files and folders it no longer has are deleted after a clean run
+(never "keep" matches; see docs/deploys.md).
 Relative sources and "report" resolve against the config file's folder; CONFIG and --report
 on the command line against the folder you run the command from.`;
 
 const EXIT_CODES = `Exit codes:
-  0  every file uploaded, skipped (already on the server) or planned (--dry-run)
+  0  every file uploaded, skipped (already on the server), planned (--dry-run, --plan)
+     or deleted (a mirror deletion)
   1  at least one file missing or failed, or the report could not be written
   2  usage or config error (also a refused --report path), nothing sent
   3  could not connect or log in, nothing sent
-  4  another run holds the --lock file; this one did not start
+  4  another run holds the --lock file (or the --remote-lock); this one did not start
+  5  every file went well, but mirror deletions were refused (over the cap, an empty
+     source, a listing that could not be read): nothing was deleted
   130/143  interrupted by SIGINT/SIGTERM (report still written)`;
 
 export const UPLOAD_HELP = `ftpbatch upload CONFIG [options]: upload what CONFIG lists.

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Config } from "../config/types.ts";
+import { type Config, DEFAULT_REMOTE_LOCK_TTL_MS } from "../config/types.ts";
 import { resolvePassword } from "../config/password.ts";
 import { checkPasswordEncoding } from "../config/encoding.ts";
 import { runUpload } from "../run/coordinator.ts";
@@ -19,9 +19,19 @@ import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock
 import { checkOutputPath } from "./report_file.ts";
 import { UsageError } from "./args.ts";
 import { RunOutput } from "./run_output.ts";
+import {
+  acquireRemoteLock,
+  defaultLockPath,
+  type HeldRemoteLock,
+  RemoteLockHeld,
+} from "../run/deploy_lock.ts";
 
 export interface RunFlags {
   dryRun?: boolean;
+  /** `--plan`: connect and list, change nothing, report what a run would do. */
+  plan?: boolean;
+  /** `--break-remote-lock`: take over a remote lock older than its TTL. */
+  breakRemoteLock?: boolean;
   quiet?: boolean;
   /** NDJSON events on stdout (`--json`). */
   json?: boolean;
@@ -69,7 +79,13 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
     }
   }
   try {
-    return await lockedRun(config, io, flags, password);
+    const remote = await takeRemoteLock(config, io, flags, password);
+    if (typeof remote === "number") return remote;
+    try {
+      return await lockedRun(config, io, flags, password);
+    } finally {
+      await remote?.release();
+    }
   } finally {
     lock?.release();
   }
@@ -98,6 +114,7 @@ async function lockedRun(
       config,
       password,
       dryRun: flags.dryRun,
+      plan: flags.plan,
       signal: controller.signal,
       log: output.log,
       onEvent: output.event,
@@ -143,4 +160,45 @@ async function lockedRun(
     );
   }
   return exitCode;
+}
+
+/**
+ * The `--remote-lock` (none for a dry run or a plan: they write nothing): the held lock,
+ * or the exit code when another run holds it (4) or the server cannot be reached (3).
+ */
+async function takeRemoteLock(
+  config: Config,
+  io: Io,
+  flags: RunFlags,
+  password: string | undefined,
+): Promise<HeldRemoteLock | number | undefined> {
+  const want = config.options.remoteLock;
+  if (want === undefined || flags.dryRun || flags.plan) return undefined;
+  const { server, options } = config;
+  const path = want === true
+    ? defaultLockPath(config.files.map((f) => f.tree ? `${f.destination}/x` : f.destination))
+    : want;
+  try {
+    return await acquireRemoteLock({
+      login: {
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        password,
+        secure: server.secure,
+        encoding: server.encoding,
+      },
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+      path,
+      ttlMs: options.remoteLockTtlMs ?? DEFAULT_REMOTE_LOCK_TTL_MS,
+      breakStale: Boolean(flags.breakRemoteLock),
+      log: (line) => io.err(safeText(line, [password])),
+    });
+  } catch (e) {
+    io.err(safeText(e instanceof Error ? e.message : String(e), [password]));
+    if (e instanceof RemoteLockHeld) return EXIT.locked;
+    io.err(`could not take the remote lock ${path}; nothing was sent`);
+    return EXIT.connect;
+  }
 }

@@ -28,8 +28,18 @@ import { RATE_WORDING } from "../config/network.ts";
 const UPLOAD: CommandSpec = {
   name: "upload",
   flags: flags(
-    ["workers", "retries", "report", "shard", "lock", "skip", "bwlimit"],
-    ["no-atomic", "dry-run", "quiet", "json", "verbose", "force"],
+    ["workers", "retries", "report", "shard", "lock", "skip", "bwlimit", "max-delete"],
+    [
+      "no-atomic",
+      "dry-run",
+      "quiet",
+      "json",
+      "verbose",
+      "force",
+      "plan",
+      "remote-lock",
+      "break-remote-lock",
+    ],
   ),
   positionals: { count: 1, what: "CONFIG file" },
   help: UPLOAD_HELP,
@@ -42,6 +52,10 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   const workers = intFlag("workers", values.workers, 1, 64);
   const retries = intFlag("retries", values.retries, 0, 100);
   const skip = skipFlag(values.skip, Boolean(values.force));
+  const maxDelete = intFlag("max-delete", values["max-delete"], 0, 1e9);
+  if (values.plan && values["dry-run"]) {
+    throw new UsageError("--plan connects and lists; --dry-run connects to nothing: choose one");
+  }
   const bwlimit = bwlimitFlag(values.bwlimit);
   const shard = shardFromCli(values.shard as string | undefined, io.env);
   const cwd = userCwd(io);
@@ -54,8 +68,12 @@ export async function uploadCommand(args: string[], io: Io): Promise<number> {
   if (shard) config.options.shard = shard;
   if (bwlimit !== undefined) config.options.bwlimit = bwlimit;
   if (values.lock) config.options.lock = resolve(cwd, values.lock as string);
+  if (maxDelete !== undefined) config.options.maxDelete = maxDelete;
+  if (values["remote-lock"] || values["break-remote-lock"]) config.options.remoteLock ??= true;
   return await runAndReport(config, io, {
     dryRun: Boolean(values["dry-run"]),
+    plan: Boolean(values.plan),
+    breakRemoteLock: Boolean(values["break-remote-lock"]),
     quiet: Boolean(values.quiet),
     json: Boolean(values.json),
     verbose: Boolean(values.verbose),
@@ -75,7 +93,9 @@ function bwlimitFlag(value: unknown): number | undefined {
 /** `--skip RULE` or `--force` (the same as `--skip none`); both at once only if they agree. */
 function skipFlag(value: unknown, force: boolean): SkipRule | undefined {
   if (value !== undefined && !SKIP_RULES.includes(value as SkipRule)) {
-    throw new UsageError(`--skip must be size+mtime, size+newer, size or none, got "${value}"`);
+    throw new UsageError(
+      `--skip must be size+mtime, size+newer, size, none or hash, got "${value}"`,
+    );
   }
   if (force && value !== undefined && value !== "none") {
     throw new UsageError(`--force sends every file: it cannot go with --skip ${value}`);

@@ -17,7 +17,7 @@ import picomatch from "picomatch";
 import type { TreeOptions } from "./types.ts";
 import { type Obj, type Reader, text } from "./checks.ts";
 
-export const TREE_KEYS = ["include", "exclude", "followSymlinks"] as const;
+export const TREE_KEYS = ["include", "exclude", "followSymlinks", "delete", "keep"] as const;
 
 /** Compiles a glob the way the walker uses it (`dot`: `**` also matches hidden names). */
 export function compileGlob(glob: string): (path: string) => boolean {
@@ -43,10 +43,30 @@ export function readTree(
     if (typeof o.followSymlinks === "boolean") followSymlinks = o.followSymlinks;
     else r.add(`${p}.followSymlinks`, "must be true or false");
   }
-  return { include, exclude, followSymlinks, declaredBy: given[0] ?? "source" };
+  const tree: TreeOptions = { include, exclude, followSymlinks, declaredBy: given[0] ?? "source" };
+  const mirror = readMirror(r, o, p);
+  if (mirror) tree.mirror = mirror;
+  return tree;
 }
 
-function globList(r: Reader, raw: unknown, p: string): string[] {
+/**
+ * `"delete": true` (remote files and folders the local folder no longer has are
+ * deleted after a clean run, see `plan/deletions.ts`) and `"keep"`: globs,
+ * relative to the destination, of remote paths never deleted.
+ */
+function readMirror(r: Reader, o: Obj, p: string): TreeOptions["mirror"] {
+  if (o.delete !== undefined && typeof o.delete !== "boolean") {
+    r.add(`${p}.delete`, "must be true or false");
+  }
+  const keep = globList(r, o.keep, `${p}.keep`);
+  if (o.delete === true) return { keep };
+  if (o.keep !== undefined) {
+    r.add(`${p}.keep`, 'only means something with "delete": true; add it or remove "keep"');
+  }
+  return undefined;
+}
+
+export function globList(r: Reader, raw: unknown, p: string): string[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) {
     r.add(p, 'must be an array of globs, e.g. ["**/*.log"]');

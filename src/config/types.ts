@@ -62,17 +62,37 @@ export interface Options {
   bwlimit?: number;
   /** Take only this shard's files (`--shard K/N` or the environment; see `plan/shard.ts`). */
   shard?: Shard;
+  /**
+   * Most remote paths mirror deletions (`"delete": true`) may remove in one run; over it
+   * nothing is deleted (exit 5). Absent: at most half of what each destination holds.
+   */
+  maxDelete?: number;
+  /**
+   * A lock folder on the server (`--remote-lock`): one deploy at a time across machines.
+   * The remote folder path; `true`: `.ftpbatch-lock` in the folder all destinations share.
+   */
+  remoteLock?: string | true;
+  /** Age after which `--break-remote-lock` may break another run's remote lock (default 1 h). */
+  remoteLockTtlMs?: number;
 }
 
 /**
  * `"size+mtime"`: skip a file whose remote copy has the same size and
  * modification time; `"size+newer"`: also one whose same-size remote copy is
  * at least as new (opt-in, for servers that cannot set times); `"size"`: the
- * same size is enough; `"none"`: send all.
+ * same size is enough; `"none"`: send all; `"hash"`: the same content (a server
+ * hash command, else the deploy manifest, see `plan/manifest.ts`), whatever the
+ * times say.
  */
-export type SkipRule = "size+mtime" | "size+newer" | "size" | "none";
+export type SkipRule = "size+mtime" | "size+newer" | "size" | "none" | "hash";
 
-export const SKIP_RULES: readonly SkipRule[] = ["size+mtime", "size+newer", "size", "none"];
+export const SKIP_RULES: readonly SkipRule[] = [
+  "size+mtime",
+  "size+newer",
+  "size",
+  "none",
+  "hash",
+];
 
 /** Shard `index` of `count` (0-based): one of several runs that split one config. */
 export interface Shard {
@@ -113,6 +133,8 @@ export interface TreeOptions {
   /** Globs that leave files out and folders unvisited; exclude wins over include. */
   exclude: string[];
   followSymlinks: boolean;
+  /** Set by `"delete": true`: mirror deletions after a clean run, `keep` globs protected. */
+  mirror?: { keep: string[] };
   /** Which of the keys the config gave, to name in errors (`include`, `exclude`, `followSymlinks`, or `source` for a trailing "/"). */
   declaredBy: string;
 }
@@ -126,7 +148,9 @@ export interface Config {
   files: FileEntry[];
 }
 
-export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
+export const DEFAULT_OPTIONS: Readonly<
+  Omit<Options, "report" | "lock" | "maxDelete" | "remoteLock" | "remoteLockTtlMs">
+> = {
   workers: 4,
   retries: 5,
   atomic: true,
@@ -136,3 +160,6 @@ export const DEFAULT_OPTIONS: Readonly<Omit<Options, "report" | "lock">> = {
   backoffMaxMs: 30000,
   timeoutMs: 30000,
 };
+
+/** `options.remoteLockTtlMs` when the config gives none. */
+export const DEFAULT_REMOTE_LOCK_TTL_MS = 3_600_000;

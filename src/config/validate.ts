@@ -64,6 +64,9 @@ const OPTION_KEYS = [
   "backoffMaxMs",
   "timeoutMs",
   ...NETWORK_OPTION_KEYS,
+  "maxDelete",
+  "remoteLock",
+  "remoteLockTtlMs",
 ];
 const MAX_BACKOFF_MS = 3_600_000;
 
@@ -184,7 +187,7 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     o,
     p,
     "skip",
-    oneOf([...SKIP_RULES], '"size+mtime", "size+newer", "size" or "none"'),
+    oneOf([...SKIP_RULES], '"size+mtime", "size+newer", "size" or "none" (or "hash": by content)'),
     d.skip,
   );
   const backoffBaseMs = r.get(o, p, "backoffBaseMs", integer(0, 600_000), d.backoffBaseMs);
@@ -204,6 +207,21 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     );
   }
   const timeoutMs = r.get(o, p, "timeoutMs", integer(1000, 3_600_000), d.timeoutMs);
+  const maxDelete = r.get<number | undefined>(o, p, "maxDelete", integer(0, 1e9), undefined);
+  const remoteLock = r.get<string | true | undefined>(
+    o,
+    p,
+    "remoteLock",
+    remoteLockCheck,
+    undefined,
+  );
+  const remoteLockTtlMs = r.get<number | undefined>(
+    o,
+    p,
+    "remoteLockTtlMs",
+    integer(1000, 7 * 86_400_000),
+    undefined,
+  );
   const options: Options = {
     workers,
     retries,
@@ -214,9 +232,23 @@ function readOptions(r: Reader, raw: unknown, dir: string): Options {
     backoffMaxMs,
     timeoutMs,
   };
+  if (remoteLockTtlMs !== undefined) options.remoteLockTtlMs = remoteLockTtlMs;
+  if (maxDelete !== undefined) options.maxDelete = maxDelete;
+  if (remoteLock !== undefined) options.remoteLock = remoteLock;
   if (report !== undefined) options.report = resolve(dir, report);
   if (lock !== undefined) options.lock = resolve(dir, lock);
   const bwlimit = readBwlimit(r, o, p);
   if (bwlimit !== undefined) options.bwlimit = bwlimit;
   return options;
 }
+
+/** `true`, or an absolute remote folder path (the lock folder itself). */
+const remoteLockCheck: Check = (value) => {
+  if (value === true) return undefined;
+  if (typeof value !== "string" || !value.startsWith("/") || value === "/") {
+    return 'must be true or an absolute remote folder path, e.g. "/site/.ftpbatch-lock"';
+  }
+  return /[\r\n\0]/.test(value) || value.split("/").includes("..")
+    ? 'must not contain "..", CR, LF or NUL'
+    : undefined;
+};

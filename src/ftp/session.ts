@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Code, isCompletion, isNegative, isSuccess } from "./codes.ts";
+import { Code, isCompletion, isNegative, isPermanent, isSuccess } from "./codes.ts";
 import { FTPError } from "./errors.ts";
 import { type Reply, sizeFrom } from "./reply.ts";
 import {
@@ -189,6 +189,33 @@ export class Session {
   /** Deletes a file this client created for itself (the time probe); true when it is gone. */
   async remove(path: string): Promise<boolean> {
     return isCompletion((await this.transport.command(`DELE ${path}`)).code);
+  }
+
+  /**
+   * DELE for the delete mode (`run/deploy_delete.ts`) and RMD of a folder it saw empty: the
+   * reply itself, so the caller can tell "removed" from "not there" from a refusal. RMD is
+   * only ever asked of an empty folder: some servers' RMD removes a whole tree.
+   */
+  deleteFile(path: string): Promise<Reply> {
+    return this.transport.command(`DELE ${path}`);
+  }
+
+  removeEmptyDir(path: string): Promise<Reply> {
+    return this.transport.command(`RMD ${path}`);
+  }
+
+  /**
+   * A small remote file's bytes (RETR), at most `max` (a deploy manifest, a lock's owner
+   * file); `undefined` when the server says it is not there (a permanent refusal).
+   */
+  async retrieve(path: string, max: number): Promise<Uint8Array | undefined> {
+    await this.transport.openData();
+    try {
+      return await this.transport.receive(`RETR ${path}`, max);
+    } catch (e) {
+      if (e instanceof FTPError && isPermanent(e.code)) return undefined;
+      throw e;
+    }
   }
 
   /** The server's hash of a file with the command FEAT offered, lower-case hex, or undefined. */

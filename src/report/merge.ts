@@ -399,7 +399,7 @@ function checkTail(name: string, r: Record<string, unknown>): ReportTail {
   };
 }
 
-const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed"]);
+const STATUSES = new Set(["uploaded", "skipped", "planned", "missing", "failed", "deleted"]);
 const COUNTS = ["size", "bytesSent", "attempts"] as const;
 
 function checkFile(name: string, raw: unknown, i: number): ReportFile {

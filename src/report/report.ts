@@ -22,14 +22,18 @@ import { safeText } from "../ftp/server_text.ts";
 
 /**
  * Final state of one file in the report: `skipped` is already on the server
- * (unchanged, see `reason`), `planned` would be sent (a dry run sends nothing).
+ * (unchanged, see `reason`), `planned` would be sent (a dry run sends nothing),
+ * `deleted` was removed from the server by a mirror deploy (`"action": "delete"`).
  */
-export type FileStatus = "uploaded" | "skipped" | "planned" | "missing" | "failed";
+export type FileStatus = "uploaded" | "skipped" | "planned" | "missing" | "failed" | "deleted";
 
 export interface ReportFile {
-  source: string;
+  /** `null` for a deletion: a remote path with no local file. */
+  source: string | null;
   destination: string;
   status: FileStatus;
+  /** `"delete"`: a mirror deletion (`deleted`, or `planned` by `--plan`, or `failed`). */
+  action?: "delete";
   size: number;
   bytesSent: number;
   attempts: number;
@@ -51,6 +55,10 @@ export interface Totals {
   planned: number;
   missing: number;
   failed: number;
+  /** Remote paths a mirror deploy deleted (`"delete": true`); present when the run mirrors. */
+  deleted?: number;
+  /** Deletions `--plan` would make (`planned` records not counted in `planned`); likewise. */
+  plannedDeletions?: number;
   /** Bytes of the files now complete on the server. */
   bytes: number;
   /** Bytes put on the wire, retries and resumes included. */
@@ -65,6 +73,8 @@ export interface ReportHead {
   /** Never the password. `encoding` only for a legacy code page (`server.encoding`). */
   server: { host: string; port: number; user: string; secure: Secure; encoding?: string };
   dryRun: boolean;
+  /** `--plan`: connected and listed, changed nothing; `planned` is what a run would do. */
+  plan?: true;
   /** Set when the run took one shard of the config's files (`--shard K/N`). */
   shard?: ReportShard;
   /** Set on a report merged from shard reports (`report merge`). */
@@ -144,8 +154,10 @@ export const EXIT = {
   someFailed: 1,
   usage: 2,
   connect: 3,
-  /** Another run holds the `--lock` file; this one did not start. */
+  /** Another run holds the `--lock` file (or the `--remote-lock`); this one did not start. */
   locked: 4,
+  /** Every file went well but the mirror deletions were refused (over the cap, an empty source). */
+  deletionsRefused: 5,
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
@@ -156,6 +168,7 @@ export interface ReportInput {
   server: Report["server"];
   workers: number;
   dryRun?: boolean;
+  plan?: boolean;
   interrupted?: "SIGINT" | "SIGTERM";
   reconnects: number;
   /** No connection could be made at all (exit 3 unless interrupted). */
@@ -178,20 +191,21 @@ export function buildReport(input: ReportInput): Report {
 
 /** The fields known at the start of a run. */
 export function reportHead(
-  input: Pick<ReportInput, "startedAt" | "server" | "dryRun" | "shard">,
+  input: Pick<ReportInput, "startedAt" | "server" | "dryRun" | "plan" | "shard">,
 ): ReportHead {
   return {
     version: 2,
     startedAt: input.startedAt.toISOString(),
     server: input.server,
     dryRun: input.dryRun ?? false,
+    ...(input.plan ? { plan: true as const } : {}),
     ...(input.shard ? { shard: input.shard } : {}),
   };
 }
 
 /** The fields known at the end of a run, with its exit code. */
 export function reportTail(
-  input: Omit<ReportInput, "files" | "server" | "dryRun" | "shard" | "entries">,
+  input: Omit<ReportInput, "files" | "server" | "dryRun" | "plan" | "shard" | "entries">,
   totals: Totals,
   entries?: ReportEntry[],
 ): ReportTail {
@@ -236,7 +250,15 @@ export function emptyTotals(reconnects = 0): Totals {
 /** Counts one more file into `totals` (or an entry's totals). */
 export function addToTotals(totals: Omit<Totals, "reconnects">, f: ReportFile): void {
   totals.files++;
-  totals[f.status]++;
+  if (f.action === "delete") {
+    totals.deleted ??= 0;
+    totals.plannedDeletions ??= 0;
+    if (f.status === "planned") totals.plannedDeletions++;
+    else if (f.status === "deleted") totals.deleted++;
+    else totals[f.status]++;
+    return;
+  }
+  totals[f.status as Exclude<FileStatus, "deleted">]++;
   if (f.status === "uploaded") totals.bytes += f.size;
   totals.bytesSent += f.bytesSent;
 }
@@ -288,12 +310,13 @@ export function tailJson(tail: ReportTail, count: number): string {
 export function splitReport(
   r: Report,
 ): { head: ReportHead; files: ReportFile[]; tail: ReportTail } {
-  const { version, startedAt, server, dryRun, shard, merged, files, ...tail } = r;
+  const { version, startedAt, server, dryRun, plan, shard, merged, files, ...tail } = r;
   const head: ReportHead = {
     version,
     startedAt,
     server,
     dryRun,
+    ...(plan ? { plan } : {}),
     ...(shard ? { shard } : {}),
     ...(merged ? { merged } : {}),
   };
@@ -345,13 +368,17 @@ export function summarize(
   const secs = Math.max(report.durationMs, 1) / 1000;
   const shard = report.shard ? `shard ${report.shard.index}/${report.shard.count}: ` : "";
   const lines = [
-    `${shard}${
-      report.dryRun ? "dry run: " : ""
-    }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
-      report.dryRun ? `${t.planned} planned, ` : ""
-    }${t.missing} missing, ${t.failed} failed`,
-    // A dry run connects to nothing: no rate, no connections to claim.
-    report.dryRun
+    report.plan
+      ? `${shard}plan: ${t.planned} to send, ${t.skipped} unchanged (skipped), ${
+        t.plannedDeletions ?? 0
+      } to delete, ${t.missing} missing, ${t.failed} failed; nothing was changed on the server`
+      : `${shard}${
+        report.dryRun ? "dry run: " : ""
+      }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
+        report.dryRun ? `${t.planned} planned, ` : ""
+      }${t.deleted ? `${t.deleted} deleted, ` : ""}${t.missing} missing, ${t.failed} failed`,
+    // A dry run connects to nothing, a plan sends nothing: no rate, no connections to claim.
+    report.dryRun || report.plan
       ? `${formatBytes(report.plannedBytes)} to send; nothing sent`
       : transferLine(report, secs),
   ];

@@ -53,7 +53,7 @@ export class ReportTally {
     addToTotals(this.totals, file);
     const e = this.#entries.get(entry);
     if (e) addToTotals(e, file);
-    if (file.status === "planned") this.plannedBytes += file.size;
+    if (file.status === "planned" && file.action !== "delete") this.plannedBytes += file.size;
     if (file.status === "failed" || file.status === "missing") {
       if (this.problemCount++ < this.maxProblems) this.problems.push(file);
     }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { posix } from "node:path";
 import type { UploadSettings } from "./messages.ts";
 import { planJobs } from "../plan/plan.ts";
 import { filesDigest } from "../plan/shard.ts";
@@ -36,12 +37,17 @@ import { sharedBandwidth } from "../ftp/bandwidth.ts";
 import type { ActiveSettings } from "../ftp/active.ts";
 import { EPSV_FALLBACK_NOTE, epsvFellBack, epsvMemory } from "../ftp/passive.ts";
 import { destinationCheck } from "../config/encoding.ts";
+import { deployDeletionStep } from "./deploy_steps.ts";
+import { ContentSkip } from "./deploy_manifest.ts";
+import { EXIT, type ReportFile } from "../report/report.ts";
 
 export interface RunOptions {
   config: Config;
   /** Resolved password, kept out of every log and report. */
   password?: string;
   dryRun?: boolean;
+  /** `--plan`: connect, list and decide like a run, change nothing; report what it would do. */
+  plan?: boolean;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
   /** Abort with reason "SIGINT" or "SIGTERM" to interrupt the run. */
@@ -96,8 +102,23 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   let timesUnsupported = false;
   const notes: string[] = [];
   const settings = uploadSettings(opts);
+  // skip "hash": the server's hashes or the deploy manifest decide (deploy_manifest.ts).
+  const content = config.options.skip === "hash" && !opts.dryRun
+    ? new ContentSkip({
+      login: settings.server,
+      timeoutMs: settings.timeoutMs,
+      retries: settings.retries,
+      roots: config.files.map((f) => f.tree ? f.destination : posix.dirname(f.destination)),
+      shard,
+      readOnly: Boolean(opts.plan),
+      log: opts.log,
+    })
+    : undefined;
   const remote = {
     rule: config.options.skip,
+    // A plan writes nothing: not even the time probe's empty file.
+    ...(opts.plan ? { readOnly: true } : {}),
+    ...(content ? { content } : {}),
     login: settings.server,
     timeoutMs: settings.timeoutMs,
     retries: settings.retries,
@@ -119,6 +140,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     startedAt,
     server,
     dryRun: opts.dryRun,
+    plan: opts.plan,
     ...(shard
       ? { shard: { ...shard, digest: filesDigest(config.files), config: configDigest(config) } }
       : {}),
@@ -133,7 +155,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     tally.add(file, c.entry.index);
     if (opts.sink) opts.sink.file(file);
     else collector!.add(file, c.entry.index, id);
-  }, { dryRun: opts.dryRun });
+  }, { dryRun: opts.dryRun || opts.plan });
   const feed = new FolderFeed(folders, {
     shard,
     listed: new Set(checked.map((c) => c.entry.destination)),
@@ -149,7 +171,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     onSkipped: (id, reason) => teller.tell(id, { skipReason: reason }),
     ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
     ...(!opts.dryRun && config.options.skip !== "none"
-      ? { screen: skipScreen(remote, notes) }
+      ? { screen: content ? content.screen(skipScreen(remote, notes)) : skipScreen(remote, notes) }
       : {}),
   });
   emit({
@@ -197,6 +219,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       }
     }
     jobs = check.loginRefused ? [] : check.send;
+    content?.expect(jobs);
     for (const s of check.skipped) teller.tell(s.job.id, { skipReason: s.reason });
     notes.push(...check.notes);
     if (check.skipped.length > 0) {
@@ -211,7 +234,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
 
   if (!opts.dryRun && work > 0 && opts.signal?.aborted) {
     interrupted = signalName(opts.signal.reason); // during the skip phase: nothing sent
-  } else if (!opts.dryRun && work > 0) {
+  } else if (!opts.dryRun && !opts.plan && work > 0) {
     const identity = new Map(checked.map((c) => [c.entry.index, c]));
     for (const job of jobs) {
       const { ino, ctimeMs } = identity.get(job.id) as LocalIdentity;
@@ -231,6 +254,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
       onResult: (id, result) => {
         if (result.timeSet === "unsupported") timesUnsupported = true;
+        content?.settled(id, result.status);
         teller.tell(id, { result });
       },
       signal: opts.signal,
@@ -260,9 +284,41 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   if (timesUnsupported && !notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
   if (epsvFellBack(settings.server.epsvLearned)) notes.push(EPSV_FALLBACK_NOTE);
   tally.totals.reconnects = reconnects;
-  const entries = tally.entries((index) =>
-    feed.tallies[folders.findIndex((f) => f.entry.index === index)]
-  );
+  const extras = (index: number) => feed.tallies[folders.findIndex((f) => f.entry.index === index)];
+  let deletionsRefused = false;
+  if (!opts.dryRun) {
+    let order = 0;
+    const step = await deployDeletionStep({
+      config,
+      login: settings.server,
+      folders,
+      entries: tally.entries(extras),
+      failedOrMissing: tally.totals.failed + tally.totals.missing,
+      plan: Boolean(opts.plan),
+      interrupted,
+      connectError,
+      signal: opts.signal,
+      log: opts.log,
+      onRecord: (file: ReportFile, entry: number) => {
+        if (file.status === "deleted") content?.forget(file.destination);
+        tally.add(file, entry);
+        emit({ type: "file", file });
+        if (opts.sink) opts.sink.file(file);
+        else collector!.add(file, entry, Number.MAX_SAFE_INTEGER - 1e6 + order++);
+      },
+    });
+    notes.push(...step.notes);
+    deletionsRefused = step.refused !== undefined;
+    if (folders.some((f) => f.entry.tree?.mirror)) {
+      tally.totals.deleted ??= 0;
+      tally.totals.plannedDeletions ??= 0;
+    }
+  }
+  if (content) {
+    await content.close();
+    notes.push(...content.notes);
+  }
+  const entries = tally.entries(extras);
   const tail = reportTail(
     {
       startedAt,
@@ -277,6 +333,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     tally.totals,
     entries,
   );
+  if (deletionsRefused && tail.exitCode === EXIT.ok) tail.exitCode = EXIT.deletionsRefused;
   const report: Report = { ...head, files: collector?.files() ?? [], ...tail };
   const summary: ReportSummary = {
     ...head,

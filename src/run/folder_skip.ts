@@ -27,7 +27,7 @@ import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
 import { GaveUp, Pause, RetryBudget, retryLoop, toConnectError } from "../upload/retry.ts";
 import type { SessionRunner } from "../upload/remote_state.ts";
-import type { RemoteCheckOptions } from "./remote_check.ts";
+import { byContent, candidateRule, type RemoteCheckOptions } from "./remote_check.ts";
 import { settleClock } from "./skip_clock.ts";
 import type { Screen } from "./folder_feed.ts";
 
@@ -90,18 +90,21 @@ export class FolderScreen {
       }
       this.#carried = last;
       const clock = this.#clock;
+      // "hash": the size rule finds the candidates, the content decides (`byContent`).
+      const rule = candidateRule(this.o.rule);
       const said = await settleClock({
         run: this.#runner,
         features: () => this.#run((s) => Promise.resolve(s.features)),
         listings,
         jobs,
-        rule: this.o.rule,
+        rule,
         clock,
+        ...(this.o.readOnly ? { readOnly: true } : {}),
         secrets: [this.o.login.password],
       });
       for (const note of said) if (!this.notes.includes(note)) this.notes.push(note);
-      const plan = planSkips(jobs, listings, this.o.rule, { clock });
-      return { send: plan.send, skipped: plan.skipped };
+      const plan = planSkips(jobs, listings, rule, { clock });
+      return await byContent(this.o, jobs, plan, listings, this.#runner);
     } catch (e) {
       this.#carried = undefined;
       this.#session?.close();

@@ -51,6 +51,22 @@ export interface RemoteCheckOptions {
   onMissing?: () => void;
   /** What the run knows of the server's clocks, shared by its checks (absent: this check's own). */
   clock?: ServerClock;
+  /** Change nothing on the server (`--plan`): no time probe; times are compared as they are. */
+  readOnly?: boolean;
+  /**
+   * Rule `"hash"`: decides, of the files the size rule would skip, which have the server's
+   * content (`deploy_manifest.ts`).
+   */
+  content?: ContentDecider;
+}
+
+/** See `RemoteCheckOptions.content`. */
+export interface ContentDecider {
+  decide(
+    candidates: { job: UploadJob; reason: string }[],
+    listings: ReadonlyMap<string, Listing>,
+    run: SessionRunner,
+  ): Promise<{ skipped: { job: UploadJob; reason: string }[]; send: UploadJob[] }>;
 }
 
 export interface RemoteCheck {
@@ -66,6 +82,30 @@ export interface RemoteCheck {
    * (a second failed login per run would count twice against lockout rules).
    */
   loginRefused?: string;
+}
+
+/** The size rule's rule for `"hash"` (it finds the candidates), else the rule itself. */
+export function candidateRule(rule: SkipRule): Exclude<SkipRule, "hash"> {
+  return rule === "hash" ? "size" : rule;
+}
+
+/**
+ * Rule `"hash"`: of the jobs the size rule skipped, only those `o.content` finds
+ * unchanged stay skipped (without a decider, all are sent). Other rules: `plan` as is.
+ */
+export async function byContent(
+  o: Pick<RemoteCheckOptions, "rule" | "content">,
+  jobs: readonly UploadJob[],
+  plan: { send: UploadJob[]; skipped: { job: UploadJob; reason: string }[] },
+  listings: ReadonlyMap<string, Listing>,
+  run: SessionRunner,
+): Promise<{ send: UploadJob[]; skipped: { job: UploadJob; reason: string }[] }> {
+  if (o.rule !== "hash") return plan;
+  const decided = o.content
+    ? await o.content.decide(plan.skipped, listings, run)
+    : { skipped: [], send: plan.skipped.map((s) => s.job) };
+  const send = new Set([...plan.send, ...decided.send]);
+  return { send: jobs.filter((j) => send.has(j)), skipped: decided.skipped };
 }
 
 /** Folders per connection before another connection is worth its login. */
@@ -96,16 +136,25 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
     const clock = o.clock ?? newServerClock();
+    // "hash": the size rule finds the candidates, the content decides (times do not matter).
+    const rule = candidateRule(o.rule);
     const notes = await settleClock({
       run: links[0].runner,
       features: () => links[0].features(),
       listings,
       jobs: o.jobs,
-      rule: o.rule,
+      rule,
       clock,
+      ...(o.readOnly ? { readOnly: true } : {}),
       secrets: [o.login.password],
     });
-    const plan = planSkips(o.jobs, listings, o.rule, { clock });
+    const plan = await byContent(
+      o,
+      o.jobs,
+      planSkips(o.jobs, listings, rule, { clock }),
+      listings,
+      links[0].runner,
+    );
     const perFile = states.filter((s) => s.how === "per file");
     if (perFile.length > 0) {
       o.log?.(

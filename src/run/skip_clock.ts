@@ -34,6 +34,8 @@ export interface ClockCheck {
   jobs: readonly UploadJob[];
   rule: SkipRule;
   clock: ServerClock;
+  /** `--plan`: write nothing, so no time probe (its empty file); times compared as they are. */
+  readOnly?: boolean;
   /** The password, kept out of server text said in a note. */
   secrets?: readonly (string | undefined)[];
 }
@@ -52,7 +54,7 @@ export async function settleClock(c: ClockCheck): Promise<string[]> {
   const needs = c.jobs.find((j) =>
     needsProbe(j, remoteEntryOf(c.listings, j.destination), c.rule, c.clock)
   );
-  if (needs) {
+  if (needs && !c.readOnly) {
     c.clock.probed = true;
     const dir = posix.dirname(needs.destination);
     const setting = timeSettingFor(await c.features());

@@ -4,10 +4,13 @@ import { join } from "node:path";
 import { cli } from "./cli_process.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 
-Deno.test("--skip takes size+mtime, size+newer, size or none; --force goes only with none; else exit 2", async () => {
+Deno.test("--skip takes size+mtime, size+newer, size, none or hash; --force goes only with none; else exit 2", async () => {
   for (
     const [args, message] of [
-      [["--skip", "mtime"], /--skip must be size\+mtime, size\+newer, size or none, got "mtime"/],
+      [
+        ["--skip", "mtime"],
+        /--skip must be size\+mtime, size\+newer, size, none or hash, got "mtime"/,
+      ],
       [["--skip", ""], /--skip must be/],
       [["--force", "--skip", "size"], /--force sends every file: it cannot go with --skip size/],
     ] as const

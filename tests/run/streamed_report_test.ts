@@ -45,7 +45,7 @@ async function setUp(dir: string, port: number): Promise<string> {
 /** What does not depend on timing. */
 const stable = (f: ReportFile) =>
   JSON.stringify([
-    f.source.replace(/.*ftpbatch-stream-[^/]*\//, ""),
+    (f.source ?? "").replace(/.*ftpbatch-stream-[^/]*\//, ""),
     f.destination,
     f.status,
     f.size,
