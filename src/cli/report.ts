@@ -15,9 +15,11 @@
  */
 
 import { resolve } from "node:path";
-import { DEFAULT_MAX_SPREAD_MS, MergeError } from "../report/merge.ts";
+import { DEFAULT_MAX_SPREAD_MS } from "../report/merge.ts";
+import { MergeError } from "../report/merge_checks.ts";
 import { mergeReportFiles } from "../report/merge_files.ts";
-import { EXIT, summarize } from "../report/report.ts";
+import { EXIT } from "../report/report.ts";
+import { summarize } from "../report/summary.ts";
 import { type ByteStream, ReportWriter } from "../report/report_writer.ts";
 import { type CommandSpec, type Io, parseOrHelp, UsageError, userCwd } from "./args.ts";
 import { REPORT_HELP } from "./help.ts";

@@ -18,7 +18,8 @@
  */
 
 import { safeText } from "../ftp/server_text.ts";
-import { formatBytes, type ReportFile, type Totals } from "./report.ts";
+import type { ReportFile, Totals } from "./report.ts";
+import { formatBytes } from "./summary.ts";
 
 /**
  * The run begins: `files` listed in the config (or shard), `bytes` of those

@@ -8,14 +8,8 @@
  * @module
  */
 
-import {
-  MergeCheck,
-  mergedSummary,
-  MergeError,
-  type MergeOptions,
-  notReport,
-  type ShardState,
-} from "./merge.ts";
+import { MergeCheck, mergedSummary, type MergeOptions } from "./merge.ts";
+import { MergeError, notReport, type ShardState } from "./merge_checks.ts";
 import type { ReportFile, ReportSummary, ReportTail } from "./report.ts";
 import { ReportScanError, type ScanHandlers, scanReportFile } from "./report_scanner.ts";
 import type { ReportWriter } from "./report_writer.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { formatBytes, plural } from "./report.ts";
+import { formatBytes, plural } from "./summary.ts";
 
 /**
  * What the line shows. `bytes` is what there is to send: the sources found

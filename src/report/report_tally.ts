@@ -10,11 +10,11 @@
 import {
   addToTotals,
   emptyTotals,
-  MAX_PROBLEMS,
   type ReportEntry,
   type ReportFile,
   type Totals,
 } from "./report.ts";
+import { MAX_PROBLEMS } from "./summary.ts";
 
 /** A folder entry as the tally starts it: no file yet. */
 export interface EntryStart {

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  buildReport,
-  exitCodeFor,
-  formatBytes,
-  type ReportFile,
-  reportJson,
-  summarize,
-} from "../../src/report/report.ts";
+import { buildReport, exitCodeFor, type ReportFile, reportJson } from "../../src/report/report.ts";
+import { formatBytes, summarize } from "../../src/report/summary.ts";
 
 function file(status: ReportFile["status"], size: number, extra: Partial<ReportFile> = {}) {
   return {

@@ -12,7 +12,7 @@ import { validateConfig } from "../../src/config/validate.ts";
 import { ConfigError } from "../../src/config/errors.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 import { mergeReports } from "../../src/report/merge.ts";
-import { summarize } from "../../src/report/report.ts";
+import { summarize } from "../../src/report/summary.ts";
 import {
   type EmbeddedServer,
   type EmbeddedServerOptions,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { type RunOutcome, runUpload } from "../../src/run/coordinator.ts";
-import { summarize } from "../../src/report/report.ts";
+import { summarize } from "../../src/report/summary.ts";
 import type { Faults } from "../../src/server/embedded_server.ts";
 import { bytesFor, listTree } from "../helpers/dataset.ts";
 import { upload, withDataset, withServer } from "../helpers/embedded.ts";

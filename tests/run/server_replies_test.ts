@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/load.ts";
 import { EARLY_DATA_BYTES } from "../../src/ftp/transport.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { summarize } from "../../src/report/report.ts";
+import { summarize } from "../../src/report/summary.ts";
 import { makeDataset } from "../helpers/dataset.ts";
 import { type FakeFtpOptions, startFakeFtp } from "../helpers/scripted_server.ts";
 import { integrationTest } from "../helpers/kit.ts";
