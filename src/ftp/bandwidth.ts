@@ -63,17 +63,6 @@ export function parseRate(text: string | number): number | undefined {
   return bytes >= MIN_RATE && bytes <= MAX_RATE ? bytes : undefined;
 }
 
-/** `bytesPerSecond` as people write it: `512 KiB/s`, `2 MiB/s`. */
-export function formatRate(bytesPerSecond: number): string {
-  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (bytesPerSecond >= size) {
-      const n = bytesPerSecond / size;
-      return `${Number.isInteger(n) ? n : n.toFixed(2)} ${unit}/s`;
-    }
-  }
-  return `${bytesPerSecond} B/s`;
-}
-
 /** A claim this far ahead of now can only be a clock that jumped: start over from now. */
 const SKEW_US = 10_000_000n;
 

@@ -137,23 +137,6 @@ export function needsFileCheck(
   return trueTime(remote, clock) === "untrusted";
 }
 
-/**
- * The folders to list before deciding: each destination's folder once,
- * except those this run just created (empty: nothing there to skip). The
- * cost of a re-run grows with these, not with the number of files.
- */
-export function foldersToList(
-  destinations: Iterable<string>,
-  created: ReadonlySet<string> = new Set(),
-): string[] {
-  const folders = new Set<string>();
-  for (const dest of destinations) {
-    const dir = posix.dirname(dest);
-    if (!created.has(dir)) folders.add(dir);
-  }
-  return [...folders].sort();
-}
-
 /** A destination's entry in the listings of its folder (`undefined`: not listed, or not there). */
 export function remoteEntryOf(
   listings: ReadonlyMap<string, Listing>,

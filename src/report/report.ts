@@ -225,8 +225,8 @@ export function reportTail(
   };
 }
 
-/** Counts by status and bytes of `files` (also used to total merged shard reports). */
-export function totalsOf(files: ReportFile[], reconnects: number): Totals {
+/** Counts by status and bytes of `files`. */
+function totalsOf(files: ReportFile[], reconnects: number): Totals {
   const totals = emptyTotals(reconnects);
   for (const f of files) addToTotals(totals, f);
   return totals;

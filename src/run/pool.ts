@@ -22,7 +22,7 @@ import {
   type PoolOutcome,
 } from "./pool_types.ts";
 import { Work } from "./work.ts";
-import { connectRetryLine, unsentReason } from "./progress.ts";
+import { connectRetryLine, unsentReason } from "../report/run_messages.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 import { ByteTally } from "./tally.ts";
 import type { RunEvent } from "../report/events.ts";

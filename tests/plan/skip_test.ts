@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   decideSkip,
-  foldersToList,
   needsFileCheck,
   needsProbe,
   NOT_OLDER_REASON,
@@ -140,12 +139,6 @@ Deno.test("needsProbe under size+newer: a newer remote copy needs the probe (a c
     false,
   );
   assert.equal(needsProbe(local, undefined, "size+newer", clock), false);
-});
-
-Deno.test("foldersToList: each destination folder once, sorted, without the ones this run created", () => {
-  const dests = ["/in/b/x", "/in/a/y", "/in/a/z", "/top.txt", "/in/new/w"];
-  assert.deepEqual(foldersToList(dests, new Set(["/in/new", "/in"])), ["/", "/in/a", "/in/b"]);
-  assert.deepEqual(foldersToList([]), []);
 });
 
 Deno.test("planSkips: splits jobs by their folder's listing, in order, counting the not-older rule", () => {
