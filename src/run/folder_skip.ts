@@ -17,18 +17,21 @@
  */
 
 import { posix } from "node:path";
-import { openSession } from "../ftp/open_session.ts";
-import { ConnectionLost, FTPError, ProtocolError } from "../ftp/errors.ts";
+import { FTPError, ProtocolError } from "../ftp/errors.ts";
 import type { Listing, RemoteEntry } from "../ftp/listing.ts";
 import { errorText } from "../ftp/server_text.ts";
-import type { Session } from "../ftp/session.ts";
 import { planSkips } from "../plan/skip.ts";
 import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
 import type { UploadJob } from "../upload/job.ts";
-import { GaveUp, Pause, RetryBudget, retryLoop, toConnectError } from "../upload/retry.ts";
-import type { SessionRunner } from "../upload/remote_state.ts";
-import { byContent, candidateRule, type RemoteCheckOptions } from "./remote_check.ts";
+import { toConnectError } from "../upload/retry.ts";
+import {
+  byContent,
+  candidateRule,
+  namesByFolder,
+  type RemoteCheckOptions,
+} from "./remote_check.ts";
 import { settleClock } from "./skip_clock.ts";
+import { SkipLink } from "./skip_link.ts";
 import type { Screen } from "./folder_feed.ts";
 
 type ScreenOptions = Omit<RemoteCheckOptions, "jobs" | "connections">;
@@ -47,8 +50,7 @@ interface Read {
 }
 
 export class FolderScreen {
-  #session?: Session;
-  #pause = new Pause();
+  readonly #link: SkipLink;
   /** The last folder of the previous chunk: its files may go on in this one. */
   #carried?: Read;
   /** Folders above the destinations, known to be there or not (one CWD each, once). */
@@ -62,23 +64,16 @@ export class FolderScreen {
   /** Listings read, for tests: each folder once. */
   listed = 0;
 
-  readonly #runner: SessionRunner = (op) => this.#run(op);
-
   constructor(readonly o: ScreenOptions, readonly notes: string[]) {
     this.#clock = o.clock ?? newServerClock();
+    this.#link = new SkipLink(o);
   }
 
   async check(jobs: UploadJob[]): ReturnType<Screen> {
     const everything = { send: jobs, skipped: [] };
     if (this.#refused || this.o.rule === "none" || jobs.length === 0) return everything;
     try {
-      const byDir = new Map<string, string[]>();
-      for (const j of jobs) {
-        const dir = posix.dirname(j.destination);
-        let names = byDir.get(dir);
-        if (!names) byDir.set(dir, names = []);
-        names.push(posix.basename(j.destination));
-      }
+      const byDir = namesByFolder(jobs);
       const listings = new Map<string, Listing>();
       let last: Read | undefined;
       for (const [dir, names] of byDir) {
@@ -93,8 +88,8 @@ export class FolderScreen {
       // "hash": the size rule finds the candidates, the content decides (`byContent`).
       const rule = candidateRule(this.o.rule);
       const said = await settleClock({
-        run: this.#runner,
-        features: () => this.#run((s) => Promise.resolve(s.features)),
+        run: this.#link.runner,
+        features: () => this.#link.features(),
         listings,
         jobs,
         rule,
@@ -104,11 +99,10 @@ export class FolderScreen {
       });
       for (const note of said) if (!this.notes.includes(note)) this.notes.push(note);
       const plan = planSkips(jobs, listings, rule, { clock });
-      return await byContent(this.o, jobs, plan, listings, this.#runner);
+      return await byContent(this.o, jobs, plan, listings, this.#link.runner);
     } catch (e) {
       this.#carried = undefined;
-      this.#session?.close();
-      this.#session = undefined;
+      this.#link.drop();
       const refused = toConnectError(e, (err) => this.#describe(err));
       if (refused.kind === "auth" || refused.kind === "certificate") this.#refused = true;
       else if (!this.#failedOnce) {
@@ -123,8 +117,7 @@ export class FolderScreen {
 
   /** Drops the connection (the walk is over). */
   async close(): Promise<void> {
-    await this.#session?.quit().catch(() => {});
-    this.#session = undefined;
+    await this.#link.close();
   }
 
   /**
@@ -135,12 +128,12 @@ export class FolderScreen {
     const absent = { dir, listing: new Map(), complete: true };
     for (const a of ancestors(dir).reverse()) {
       let there = this.#exists.get(a);
-      if (there === undefined) this.#exists.set(a, there = await this.#run((s) => s.isDir(a)));
+      if (there === undefined) this.#exists.set(a, there = await this.#link.run((s) => s.isDir(a)));
       if (!there) return absent;
     }
     try {
       this.listed++;
-      const listing = await this.#run((s) => s.list(dir));
+      const listing = await this.#link.run((s) => s.list(dir));
       return listing ? { dir, listing, complete: true } : absent;
     } catch (e) {
       if (!(e instanceof FTPError || e instanceof ProtocolError)) throw e;
@@ -152,40 +145,10 @@ export class FolderScreen {
       }
       const listing = new Map<string, RemoteEntry>();
       for (const name of names) {
-        const entry = await this.#run((s) => s.stat(posix.join(dir, name)));
+        const entry = await this.#link.run((s) => s.stat(posix.join(dir, name)));
         if (entry) listing.set(name, entry);
       }
       return { dir, listing, complete: false };
-    }
-  }
-
-  /**
-   * Runs `op` on the connection, opening it first, in the retry loop (`retry.ts`): only a
-   * lost connection is tried again; the last error is thrown when the tries run out.
-   */
-  async #run<T>(op: (s: Session) => Promise<T>): Promise<T> {
-    const timing = { backoffBaseMs: 0, backoffMaxMs: 0, ...this.o };
-    try {
-      return await retryLoop(
-        async () => {
-          if (!this.#session || this.#session.closed) {
-            this.#session = await openSession(this.o.login, this.o.timeoutMs);
-          }
-          return await op(this.#session);
-        },
-        new RetryBudget(timing),
-        this.#pause,
-        {
-          classify: (e) => e instanceof ConnectionLost ? "reconnect" : "fatal",
-          stopped: () => this.o.signal?.aborted === true,
-          retrying: () => {
-            this.#session?.close();
-            this.#session = undefined;
-          },
-        },
-      );
-    } catch (e) {
-      throw e instanceof GaveUp ? e.last : e;
     }
   }
 

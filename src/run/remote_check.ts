@@ -14,18 +14,16 @@
  */
 
 import { posix } from "node:path";
-import { openSession } from "../ftp/open_session.ts";
 import type { FtpLogin } from "../ftp/login.ts";
-import { ConnectionLost } from "../ftp/errors.ts";
 import type { Listing } from "../ftp/listing.ts";
 import { errorText, safeText } from "../ftp/server_text.ts";
-import type { Session } from "../ftp/session.ts";
 import type { SkipRule } from "../config/types.ts";
 import { planSkips } from "../plan/skip.ts";
 import { newServerClock, type ServerClock } from "../plan/server_clock.ts";
 import { settleClock } from "./skip_clock.ts";
+import { SkipLink } from "./skip_link.ts";
 import type { UploadJob } from "../upload/job.ts";
-import { GaveUp, Pause, RetryBudget, retryLoop, toConnectError } from "../upload/retry.ts";
+import { toConnectError } from "../upload/retry.ts";
 import {
   type FolderRequest,
   type FolderState,
@@ -117,9 +115,9 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
   if (o.rule === "none" || o.jobs.length === 0) return everything;
   const requests = folderRequests(o.jobs);
   const want = Math.ceil(requests.length / FOLDERS_PER_CONNECTION);
-  const links: Link[] = Array.from(
+  const links: SkipLink[] = Array.from(
     { length: Math.max(1, Math.min(o.connections, want)) },
-    () => new Link(o),
+    () => new SkipLink(o),
   );
   try {
     // One login first. A server that cannot be reached is the pool's to report (once, after
@@ -180,8 +178,8 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
   }
 }
 
-/** One request per destination folder, parents before children. */
-function folderRequests(jobs: UploadJob[]): FolderRequest[] {
+/** The names to look for in each destination folder, folders in the order first met. */
+export function namesByFolder(jobs: UploadJob[]): Map<string, string[]> {
   const byDir = new Map<string, string[]>();
   for (const j of jobs) {
     const dir = posix.dirname(j.destination);
@@ -189,7 +187,12 @@ function folderRequests(jobs: UploadJob[]): FolderRequest[] {
     if (!names) byDir.set(dir, names = []);
     names.push(posix.basename(j.destination));
   }
-  return [...byDir].map(([dir, names]) => ({ dir, names }))
+  return byDir;
+}
+
+/** One request per destination folder, parents before children. */
+function folderRequests(jobs: UploadJob[]): FolderRequest[] {
+  return [...namesByFolder(jobs)].map(([dir, names]) => ({ dir, names }))
     .sort((a, b) => depth(a.dir) - depth(b.dir) || (a.dir < b.dir ? -1 : 1));
 }
 
@@ -201,14 +204,14 @@ function folderRequests(jobs: UploadJob[]): FolderRequest[] {
  * two. `undefined` when interrupted.
  */
 async function readAll(
-  links: Link[],
+  links: SkipLink[],
   requests: FolderRequest[],
   signal?: AbortSignal,
   onMissing?: () => void,
 ): Promise<FolderState[] | undefined> {
   const states: FolderState[] = [];
   const exists = new Map<string, boolean>();
-  const above = async (link: Link, dir: string): Promise<boolean> => {
+  const above = async (link: SkipLink, dir: string): Promise<boolean> => {
     for (const a of ancestors(dir).reverse()) {
       let there = exists.get(a);
       if (there === undefined) exists.set(a, there = await link.run((s) => s.isDir(a)));
@@ -218,7 +221,7 @@ async function readAll(
   };
   let next = 0;
   let others: Promise<void>[] | undefined;
-  const lane = async (link: Link) => {
+  const lane = async (link: SkipLink) => {
     while (next < requests.length && !signal?.aborted) {
       const req = requests[next++];
       const state: FolderState = await above(link, req.dir)
@@ -233,53 +236,6 @@ async function readAll(
   await lane(links[0]);
   await Promise.all(others ?? []);
   return signal?.aborted ? undefined : states;
-}
-
-/** A connection of the skip phase: opened on first use, re-opened after a loss. */
-class Link {
-  #session?: Session;
-  #pause = new Pause();
-  readonly runner: SessionRunner;
-
-  constructor(readonly o: RemoteCheckOptions) {
-    this.runner = (op) => this.run(op);
-  }
-
-  /** Runs `op` in the retry loop; throws the last error when the tries run out. */
-  async run<T>(op: (s: Session) => Promise<T>): Promise<T> {
-    const timing = { backoffBaseMs: 0, backoffMaxMs: 0, ...this.o };
-    try {
-      return await retryLoop(
-        async () => {
-          if (!this.#session || this.#session.closed) {
-            this.#session = await openSession(this.o.login, this.o.timeoutMs);
-          }
-          return await op(this.#session);
-        },
-        new RetryBudget(timing),
-        this.#pause,
-        {
-          // Only a lost connection is worth another try; a refusal is an answer.
-          classify: (e) => e instanceof ConnectionLost ? "reconnect" : "fatal",
-          stopped: () => this.o.signal?.aborted === true,
-          retrying: () => {
-            this.#session?.close();
-            this.#session = undefined;
-          },
-        },
-      );
-    } catch (e) {
-      throw e instanceof GaveUp ? e.last : e;
-    }
-  }
-
-  features(): Promise<ReadonlyMap<string, string>> {
-    return this.run((s) => Promise.resolve(s.features));
-  }
-
-  async close(): Promise<void> {
-    await this.#session?.quit().catch(() => {});
-  }
 }
 
 /** The folders above `dir`, "/" excluded. */
