@@ -6,10 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { Uploader } from "../../src/upload/uploader.ts";
 import { tempPathFor } from "../../src/upload/temp_name.ts";
 import { type Peer, startFakeFtp } from "../helpers/scripted_server.ts";
+import { randomSource, testUploader } from "../helpers/kit.ts";
 
 Deno.test("ProFTPD AllowStoreRestart off: REST -> APPE -> full re-send, one attempt, no resume recorded", async () => {
   const notPermitted = (_: string, p: Peer) => {
@@ -23,26 +22,15 @@ Deno.test("ProFTPD AllowStoreRestart off: REST -> APPE -> full re-send, one atte
     },
   });
   const dir = await Deno.makeTempDir({ prefix: "ftpbatch-fallback-" });
-  const uploader = new Uploader({
-    server: server.login,
-    retries: 3,
-    atomic: true,
-    verify: "size",
-    backoffBaseMs: 10,
-    backoffMaxMs: 20,
-    timeoutMs: 10000,
-  });
+  const uploader = testUploader(server.login, { timeoutMs: 10000 });
   try {
-    const source = join(dir, "a.bin");
-    const bytes = crypto.getRandomValues(new Uint8Array(30_000));
-    await Deno.writeFile(source, bytes);
-    const { mtime } = await Deno.stat(source);
+    const { source, bytes, mtimeMs } = await randomSource(dir, "a.bin", 30_000);
     const job = {
       id: 0,
       source,
       destination: "/a.bin",
       size: bytes.length,
-      mtimeMs: mtime!.getTime(),
+      mtimeMs,
     };
     // A leftover partial temporary file from an earlier run: worth resuming, if the server lets us.
     server.files.set(tempPathFor(job.destination, job.size, job.mtimeMs), bytes.slice(0, 10_000));

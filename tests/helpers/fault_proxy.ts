@@ -48,6 +48,7 @@
 import { isLoopback } from "../../src/server/loopback.ts";
 import { rewritePassive } from "./passive_reply.ts";
 import { closedPort } from "./kit.ts";
+import { closeQuietly, closeWriteQuietly, concat, LineSplitter, writeAll } from "./stream_bytes.ts";
 export interface ProxyFaults {
   /**
    * Cut the data connection of a STOR/APPE upload once the file reaches
@@ -202,7 +203,6 @@ export interface FaultProxy {
 
 const MAX_LOG = 10000;
 const BUF_SIZE = 64 * 1024;
-const MAX_LINE = 64 * 1024;
 const SETTLE_TIMEOUT_MS = 10_000;
 const CR_LF = "\r\n";
 const encoder = new TextEncoder();
@@ -211,64 +211,6 @@ const decoder = new TextDecoder();
 function push<T>(list: T[], item: T): void {
   list.push(item);
   if (list.length > MAX_LOG) list.shift();
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-function closeQuietly(c: { close(): void } | undefined): void {
-  try {
-    c?.close();
-  } catch {
-    // closed already
-  }
-}
-
-async function closeWriteQuietly(c: Deno.TcpConn): Promise<void> {
-  try {
-    await c.closeWrite();
-  } catch {
-    // closed already or reset
-  }
-}
-
-/** Splits a byte stream into lines ending in LF (kept), without decoding. */
-class LineSplitter {
-  #buf = new Uint8Array(0);
-
-  push(chunk: Uint8Array): Uint8Array[] {
-    const joined = new Uint8Array(this.#buf.length + chunk.length);
-    joined.set(this.#buf);
-    joined.set(chunk, this.#buf.length);
-    const lines: Uint8Array[] = [];
-    let start = 0;
-    for (let i = 0; i < joined.length; i++) {
-      if (joined[i] === 0x0a) {
-        lines.push(joined.slice(start, i + 1));
-        start = i + 1;
-      }
-    }
-    this.#buf = joined.slice(start);
-    if (this.#buf.length > MAX_LINE) throw new Error("control line too long");
-    return lines;
-  }
-
-  /** What is left without a line end (sent as is when the stream ends). */
-  rest(): Uint8Array {
-    return this.#buf;
-  }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 function text(line: Uint8Array): string {
@@ -668,7 +610,8 @@ export function startFaultProxy(
           }
         }
         this.clientGone = true;
-        if (lines.rest().length > 0) await writeAll(this.upstream!, lines.rest());
+        const rest = lines.rest();
+        if (rest.length > 0) await writeAll(this.upstream!, rest);
         // Client closed: pass the FIN on, the server may still answer (and finish a transfer).
         await closeWriteQuietly(this.upstream!);
       } catch {
@@ -759,7 +702,8 @@ export function startFaultProxy(
             if (reply && (await this.#onReply(reply)) === UPSTREAM_CLOSED) return;
           }
         }
-        if (lines.rest().length > 0) await this.#toClient(lines.rest());
+        const rest = lines.rest();
+        if (rest.length > 0) await this.#toClient(rest);
         await this.#clientWrites;
         await closeWriteQuietly(this.client);
       } catch {

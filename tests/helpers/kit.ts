@@ -8,6 +8,11 @@
  * @module
  */
 
+import { join } from "node:path";
+import type { FtpLogin } from "../../src/ftp/login.ts";
+import type { UploadSettings } from "../../src/upload/job.ts";
+import { Uploader } from "../../src/upload/uploader.ts";
+
 /**
  * Options of a test with servers, Web Workers or child processes: Deno's leak
  * checks off. ftp-srv and node:net keep timers and sockets that close a tick after
@@ -36,4 +41,34 @@ export async function withTempDir<T>(prefix: string, fn: (dir: string) => Promis
 /** `Deno.test` with {@linkcode integration}'s options: a test that states only its scenario. */
 export function integrationTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, ...integration, fn });
+}
+
+/**
+ * An uploader as the scripted-server tests use it: atomic, size-verified, short backoffs
+ * (`overrides` for what a test changes).
+ */
+export function testUploader(login: FtpLogin, overrides: Partial<UploadSettings> = {}): Uploader {
+  return new Uploader({
+    server: login,
+    retries: 3,
+    atomic: true,
+    verify: "size",
+    backoffBaseMs: 10,
+    backoffMaxMs: 20,
+    timeoutMs: 5000,
+    ...overrides,
+  });
+}
+
+/** Writes `size` random bytes to `dir/name`; the job fields a test needs to send it. */
+export async function randomSource(
+  dir: string,
+  name: string,
+  size: number,
+): Promise<{ source: string; bytes: Uint8Array; mtimeMs: number }> {
+  const source = join(dir, name);
+  const bytes = crypto.getRandomValues(new Uint8Array(size));
+  await Deno.writeFile(source, bytes);
+  const { mtime } = await Deno.stat(source);
+  return { source, bytes, mtimeMs: mtime!.getTime() };
 }

@@ -22,6 +22,8 @@
  * @module
  */
 
+import { concat } from "./stream_bytes.ts";
+
 const encoder = new TextEncoder();
 
 /** One control connection, from the server's side. */
@@ -190,15 +192,7 @@ export async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
   return concat(parts);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { concat };
 
 export const DEFAULT_FEATURES = ["EPSV", "PASV", "REST STREAM", "SIZE", "MDTM", "UTF8"];
 

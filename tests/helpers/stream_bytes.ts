@@ -1,6 +1,6 @@
 /**
  * Byte-stream pieces the test and bench network helpers share (the latency
- * proxy, the raw FTP client; the fault proxy has copies of them): whole
+ * proxy, the raw FTP client, the fault proxy, the scripted server): whole
  * writes, quiet closes, and an FTP control stream split into lines without
  * decoding it.
  *

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
-import { ShrinkRequest, Uploader } from "../../src/upload/uploader.ts";
+import { ShrinkRequest } from "../../src/upload/uploader.ts";
 import type { UploadJob } from "../../src/upload/job.ts";
 import { classifyError, SSH_SERVER, toConnectError } from "../../src/upload/retry.ts";
 import { FTPError, ProtocolError } from "../../src/ftp/errors.ts";
@@ -17,22 +17,18 @@ import {
   startFakeFtp,
   startScriptedServer,
 } from "../helpers/scripted_server.ts";
-
-const integration = { sanitizeOps: false, sanitizeResources: false };
+import { integration, randomSource, testUploader } from "../helpers/kit.ts";
 
 async function withFile<T>(fn: (job: UploadJob, bytes: Uint8Array) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "ftpbatch-src-" });
   try {
-    const bytes = crypto.getRandomValues(new Uint8Array(4000));
-    const source = join(dir, "a.bin");
-    await Deno.writeFile(source, bytes);
-    const { mtime } = await Deno.stat(source);
+    const { source, bytes, mtimeMs } = await randomSource(dir, "a.bin", 4000);
     return await fn({
       id: 1,
       source,
       destination: "/a.bin",
       size: bytes.length,
-      mtimeMs: mtime!.getTime(),
+      mtimeMs,
       fresh: true,
     }, bytes);
   } finally {
@@ -41,15 +37,7 @@ async function withFile<T>(fn: (job: UploadJob, bytes: Uint8Array) => Promise<T>
 }
 
 function uploaderFor(login: ReturnType<typeof startFakeFtp>["login"]) {
-  return new Uploader({
-    server: login,
-    retries: 3,
-    atomic: true,
-    verify: "size",
-    backoffBaseMs: 10,
-    backoffMaxMs: 20,
-    timeoutMs: 5000,
-  });
+  return testUploader(login);
 }
 
 Deno.test("classify: vsftpd's 500 OOPS is the session dying (reconnect); an SSH banner is no FTP server", () => {
@@ -177,16 +165,7 @@ Deno.test({
   async fn() {
     const server = startFakeFtp();
     await withFile(async (job, bytes) => {
-      const up = new Uploader({
-        server: server.login,
-        retries: 2,
-        atomic: true,
-        verify: "size",
-        backoffBaseMs: 10,
-        backoffMaxMs: 20,
-        timeoutMs: 2000,
-        outageWindowMs: 200,
-      });
+      const up = testUploader(server.login, { retries: 2, timeoutMs: 2000, outageWindowMs: 200 });
       const first = await up.upload(job);
       assert.equal(first.status, "uploaded", first.error);
       assert.deepEqual(server.files.get("/a.bin"), bytes);

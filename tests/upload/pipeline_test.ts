@@ -8,8 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { Uploader } from "../../src/upload/uploader.ts";
 import type { JobResult, UploadJob } from "../../src/upload/job.ts";
 import { TEMP_MARK } from "../../src/upload/temp_name.ts";
 import {
@@ -17,6 +15,7 @@ import {
   type ScriptedServer,
   startFakeFtp,
 } from "../helpers/scripted_server.ts";
+import { randomSource, testUploader } from "../helpers/kit.ts";
 
 const SIZE = 3000;
 
@@ -35,30 +34,19 @@ async function run(
     },
   });
   const dir = await Deno.makeTempDir({ prefix: "ftpbatch-pipeline-" });
-  const uploader = new Uploader({
-    server: server.login,
-    retries: 2,
-    atomic: true,
-    verify: "size",
-    backoffBaseMs: 10,
-    backoffMaxMs: 20,
-    timeoutMs: 5000,
-  });
+  const uploader = testUploader(server.login, { retries: 2 });
   try {
     const files: Uint8Array[] = [];
     const jobs: UploadJob[] = [];
     for (let i = 0; i < count; i++) {
-      const bytes = crypto.getRandomValues(new Uint8Array(SIZE + i));
-      const source = join(dir, `f${i}.bin`);
-      await Deno.writeFile(source, bytes);
-      const { mtime } = await Deno.stat(source);
+      const { source, bytes, mtimeMs } = await randomSource(dir, `f${i}.bin`, SIZE + i);
       files.push(bytes);
       jobs.push({
         id: i,
         source,
         destination: `/f${i}.bin`,
         size: bytes.length,
-        mtimeMs: mtime!.getTime(),
+        mtimeMs,
         fresh: true,
       });
     }

@@ -6,10 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { Uploader } from "../../src/upload/uploader.ts";
 import { TEMP_MARK } from "../../src/upload/temp_name.ts";
 import { startFakeFtp } from "../helpers/scripted_server.ts";
+import { randomSource, testUploader } from "../helpers/kit.ts";
 
 Deno.test("522 on the data connection: failed at once, the temporary file removed", async () => {
   const server = startFakeFtp({
@@ -24,26 +23,15 @@ Deno.test("522 on the data connection: failed at once, the temporary file remove
     },
   });
   const dir = await Deno.makeTempDir({ prefix: "ftpbatch-522-" });
-  const uploader = new Uploader({
-    server: server.login,
-    retries: 3,
-    atomic: true,
-    verify: "size",
-    backoffBaseMs: 10,
-    backoffMaxMs: 20,
-    timeoutMs: 5000,
-  });
+  const uploader = testUploader(server.login);
   try {
-    const source = join(dir, "a.bin");
-    const bytes = crypto.getRandomValues(new Uint8Array(20_000));
-    await Deno.writeFile(source, bytes);
-    const { mtime } = await Deno.stat(source);
+    const { source, bytes, mtimeMs } = await randomSource(dir, "a.bin", 20_000);
     const result = await uploader.upload({
       id: 0,
       source,
       destination: "/a.bin",
       size: bytes.length,
-      mtimeMs: mtime!.getTime(),
+      mtimeMs,
     });
     assert.equal(result.status, "failed");
     assert.match(result.error ?? "", /522 SSL connection failed/);
