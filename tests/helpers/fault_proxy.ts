@@ -48,7 +48,15 @@
 import { isLoopback } from "../../src/server/loopback.ts";
 import { rewritePassive } from "./passive_reply.ts";
 import { closedPort } from "./kit.ts";
-import { closeQuietly, closeWriteQuietly, concat, LineSplitter, writeAll } from "./stream_bytes.ts";
+import {
+  acceptAll,
+  closeQuietly,
+  closeWriteQuietly,
+  concat,
+  LineSplitter,
+  writeAll,
+} from "./stream_bytes.ts";
+
 export interface ProxyFaults {
   /**
    * Cut the data connection of a STOR/APPE upload once the file reaches
@@ -825,23 +833,11 @@ export function startFaultProxy(
     }
   }
 
-  const accepting = track((async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      if (closing) {
-        closeQuietly(conn);
-        continue;
-      }
-      const s = new Session(++stats.sessions, conn);
-      sessions.add(s);
-      track(s.run());
-    }
-  })());
+  const accepting = track(acceptAll(listener, () => closing, (conn) => {
+    const s = new Session(++stats.sessions, conn);
+    sessions.add(s);
+    track(s.run());
+  }));
 
   return Promise.resolve({
     host: "127.0.0.1",

@@ -111,25 +111,30 @@ Deno.test({
 
 const losingWorker = new URL("../helpers/losing_worker.ts", import.meta.url);
 
+/** 24 files through the proxy on workers that lose files as `FTPBATCH_TEST_LOSE` says. */
+async function withLosingWorker(
+  lose: string,
+  options: Parameters<typeof throughProxy>[2],
+): ReturnType<typeof throughProxy> {
+  Deno.env.set("FTPBATCH_TEST_LOSE", lose);
+  try {
+    return await throughProxy({}, 24, options, losingWorker);
+  } finally {
+    Deno.env.delete("FTPBATCH_TEST_LOSE");
+  }
+}
+
 Deno.test({
   name: "a worker that never answers for a file it holds: the file goes to another, the run ends",
   ...integration,
   async fn() {
-    Deno.env.set("FTPBATCH_TEST_LOSE", "result");
-    try {
-      const { ended, outcome, mismatches, logged } = await throughProxy(
-        {},
-        24,
-        { workers: 2 },
-        losingWorker,
-      );
-      assert.ok(ended, "the run ended");
-      assert.ok(logged.some((l) => l.includes("second line of defence")), logged.join("\n"));
-      assert.equal(outcome.exitCode, 0);
-      assert.deepEqual(mismatches, []);
-    } finally {
-      Deno.env.delete("FTPBATCH_TEST_LOSE");
-    }
+    const { ended, outcome, mismatches, logged } = await withLosingWorker("result", {
+      workers: 2,
+    });
+    assert.ok(ended, "the run ended");
+    assert.ok(logged.some((l) => l.includes("second line of defence")), logged.join("\n"));
+    assert.equal(outcome.exitCode, 0);
+    assert.deepEqual(mismatches, []);
   },
 });
 
@@ -137,20 +142,14 @@ Deno.test({
   name: "a worker that falls silent with files in hand: the watchdog ends it, the run ends",
   ...integration,
   async fn() {
-    Deno.env.set("FTPBATCH_TEST_LOSE", "silence");
-    try {
-      const { ended, outcome, mismatches, logged } = await throughProxy(
-        {},
-        24,
-        { workers: 2, timeoutMs: 2000, backoffMaxMs: 200 },
-        losingWorker,
-      );
-      assert.ok(ended, "the run ended");
-      assert.ok(logged.some((l) => l.startsWith("watchdog")), logged.join("\n"));
-      assert.equal(outcome.exitCode, 0);
-      assert.deepEqual(mismatches, []);
-    } finally {
-      Deno.env.delete("FTPBATCH_TEST_LOSE");
-    }
+    const { ended, outcome, mismatches, logged } = await withLosingWorker("silence", {
+      workers: 2,
+      timeoutMs: 2000,
+      backoffMaxMs: 200,
+    });
+    assert.ok(ended, "the run ended");
+    assert.ok(logged.some((l) => l.startsWith("watchdog")), logged.join("\n"));
+    assert.equal(outcome.exitCode, 0);
+    assert.deepEqual(mismatches, []);
   },
 });
