@@ -58,21 +58,32 @@ async function throughProxy(
   }
 }
 
+/**
+ * 24 files on two workers through `faults`, the first reconnect (session 3) greeted with
+ * `421`; the run must end and the 421 must have been sent.
+ */
+async function refusedOnReconnect(faults: ProxyFaults) {
+  const run = await throughProxy(
+    {
+      ...faults,
+      greetInstead: { reply: "421 Too many connections (2) from this IP", sessions: [3] },
+    },
+    24,
+    { workers: 2 },
+  );
+  assert.ok(run.ended, "the run ended");
+  assert.ok(run.proxy.stats.exchanges.some((e) => e.reply.startsWith("421")), "421 was sent");
+  return run;
+}
+
 Deno.test({
   name: "a cut while renames ride, then a 421 greeting on the reconnect: no file is stranded",
   ...integration,
   async fn() {
     // Sessions 1 and 2 are the two workers; session 3 is the first reconnect after the cut.
-    const { ended, outcome, proxy, mismatches, tree } = await throughProxy(
-      {
-        closeOn: { verb: "RNFR", after: 4 },
-        greetInstead: { reply: "421 Too many connections (2) from this IP", sessions: [3] },
-      },
-      24,
-      { workers: 2 },
-    );
-    assert.ok(ended, "the run ended");
-    assert.ok(proxy.stats.exchanges.some((e) => e.reply.startsWith("421")), "421 was sent");
+    const { outcome, mismatches, tree } = await refusedOnReconnect({
+      closeOn: { verb: "RNFR", after: 4 },
+    });
     const files = outcome.report.files;
     assert.deepEqual(files.filter((f) => f.status !== "uploaded").map((f) => f.error), []);
     assert.equal(outcome.exitCode, 0);
@@ -89,16 +100,9 @@ Deno.test({
     // Every RNFR gets a reply that fits no rename: a rename riding ahead of the next file
     // drops the session, and its file is tried again on a new connection (session 3, after
     // the two workers' own), which the server refuses as one too many.
-    const { ended, outcome, proxy, mismatches } = await throughProxy(
-      {
-        answerInstead: { verb: "RNFR", reply: "200 Odd reply", after: 1, times: 1000 },
-        greetInstead: { reply: "421 Too many connections (2) from this IP", sessions: [3] },
-      },
-      24,
-      { workers: 2 },
-    );
-    assert.ok(ended, "the run ended");
-    assert.ok(proxy.stats.exchanges.some((e) => e.reply.startsWith("421")), "421 was sent");
+    const { outcome, mismatches } = await refusedOnReconnect({
+      answerInstead: { verb: "RNFR", reply: "200 Odd reply", after: 1, times: 1000 },
+    });
     const files = outcome.report.files;
     assert.equal(files.length, 24);
     // No rename can succeed: every file failed, each with a reason, none left unanswered.
