@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { cli, type CliResult } from "../cli/cli_process.ts";
 import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
+import type { Faults } from "../../src/server/test_hooks.ts";
 import { realServerCase, type ServerKind, startServer } from "../helpers/real_server.ts";
 
 export const PW_ENV = "FTPBATCH_DEPLOY_PW";
@@ -32,6 +33,33 @@ export interface Target {
   seesCommands: boolean;
 }
 
+/** Runs `fn` against an embedded server (with `faults`) in a folder of its own. */
+export async function onEmbedded(fn: (t: Target) => Promise<void>, faults?: Faults): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "ftpbatch-deploy-" });
+  const server = await startEmbeddedServer({
+    root,
+    user: "u",
+    password: "pw-d3pl0y",
+    ...(faults ? { faults } : {}),
+  });
+  try {
+    await fn({
+      kind: "embedded",
+      host: server.host,
+      port: server.port,
+      user: "u",
+      password: "pw-d3pl0y",
+      root,
+      own: () => Promise.resolve(),
+      commands: () => Promise.resolve([...server.stats.commands]),
+      seesCommands: true,
+    });
+  } finally {
+    await server.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
 /** Registers `name` twice: on the embedded server and on vsftpd. */
 export function deployTest(
   name: string,
@@ -42,26 +70,7 @@ export function deployTest(
     name: `embedded: ${name}`,
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn() {
-      const root = await Deno.makeTempDir({ prefix: "ftpbatch-deploy-" });
-      const server = await startEmbeddedServer({ root, user: "u", password: "pw-d3pl0y" });
-      try {
-        await fn({
-          kind: "embedded",
-          host: server.host,
-          port: server.port,
-          user: "u",
-          password: "pw-d3pl0y",
-          root,
-          own: () => Promise.resolve(),
-          commands: () => Promise.resolve([...server.stats.commands]),
-          seesCommands: true,
-        });
-      } finally {
-        await server.close();
-        await Deno.remove(root, { recursive: true });
-      }
-    },
+    fn: () => onEmbedded(fn),
   });
   for (const kind of kinds) {
     Deno.test(...realServerCase(`${kind}: ${name}`, { kind }), async () => {

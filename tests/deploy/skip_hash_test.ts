@@ -8,8 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startEmbeddedServer } from "../../src/server/embedded_server.ts";
-import { Deploy, deployTest, serverTree, type Target, writeTree } from "./deploy_kit.ts";
+import {
+  Deploy,
+  deployTest,
+  onEmbedded,
+  serverTree,
+  type Target,
+  writeTree,
+} from "./deploy_kit.ts";
 
 const SITE = {
   "index.html": "<h1>home</h1>",
@@ -122,33 +128,12 @@ const NAMES = [
       name: `embedded with XSHA256: ${NAMES[k++]}`,
       sanitizeOps: false,
       sanitizeResources: false,
-      async fn() {
-        const root = await Deno.makeTempDir({ prefix: "ftpbatch-deploy-" });
-        const server = await startEmbeddedServer({
-          root,
-          user: "u",
-          password: "pw-d3pl0y",
-          faults: { offerHash: true },
-        });
-        try {
-          await fn({
-            kind: "embedded",
-            host: server.host,
-            port: server.port,
-            user: "u",
-            password: "pw-d3pl0y",
-            root,
-            own: () => Promise.resolve(),
-            commands: () => Promise.resolve([...server.stats.commands]),
-            seesCommands: true,
-          });
-          assert.ok(!(await serverTree(root)).has(MANIFEST));
-          assert.ok(server.stats.commands.some((c) => c.startsWith("XSHA256 ")));
-        } finally {
-          await server.close();
-          await Deno.remove(root, { recursive: true });
-        }
-      },
+      fn: () =>
+        onEmbedded(async (t) => {
+          await fn(t);
+          assert.ok(!(await serverTree(t.root)).has(MANIFEST));
+          assert.ok((await t.commands()).some((c) => c.startsWith("XSHA256 ")));
+        }, { offerHash: true }),
     });
   });
 }
