@@ -141,6 +141,16 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
       ...(folder !== remote ? { folderDestination: folder } : {}),
     });
   });
+  checkFileFolderClashes(r, entries, owners);
+  return entries;
+}
+
+/** No remote path may be both a file of one entry and a folder (or a folder above one) of another. */
+function checkFileFolderClashes(
+  r: Reader,
+  entries: FileEntry[],
+  owners: ReadonlyMap<string, number>,
+): void {
   for (const entry of entries) {
     if (entry.tree) {
       const other = owners.get(entry.destination);
@@ -164,7 +174,6 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
       }
     }
   }
-  return entries;
 }
 
 /** True when `path` is `dir` or lies below it. */
