@@ -18,6 +18,135 @@ export function jsonErrorMessage(text: string): string {
   return `invalid JSON at line ${line}, column ${column}: ${error.reason}`;
 }
 
+/** A recursive descent over JSON that stops at the first syntax error (`Stop`). */
+class JsonScan {
+  i = 0;
+  constructor(readonly text: string) {}
+
+  stop(reason: string): never {
+    throw new Stop(reason);
+  }
+
+  skipSpace() {
+    while (this.i < this.text.length && " \t\r\n".includes(this.text[this.i])) this.i++;
+    if (this.text[this.i] === "/") this.stop("comments are not allowed in JSON; remove it");
+  }
+  string() {
+    this.i++;
+    for (;;) {
+      const c = this.text[this.i];
+      if (c === undefined) this.stop('unterminated string; add the closing "');
+      if (c === '"') {
+        this.i++;
+        return;
+      }
+      if (c < " ") {
+        this.stop(
+          "control character or line break inside a string; write it as \\n, \\t, ...",
+        );
+      }
+      if (c !== "\\") {
+        this.i++;
+        continue;
+      }
+      this.i++;
+      if (this.text[this.i] === "u") {
+        for (let k = 0; k < 4; k++) {
+          this.i++;
+          if (!/[0-9a-fA-F]/.test(this.text[this.i] ?? "")) {
+            this.stop("\\u must be followed by 4 hex digits");
+          }
+        }
+      } else if (!'"\\/bfnrt'.includes(this.text[this.i] ?? "x")) {
+        this.stop('invalid escape in a string; write a backslash as "\\\\"');
+      }
+      this.i++;
+    }
+  }
+  digits() {
+    const start = this.i;
+    while (this.text[this.i] >= "0" && this.text[this.i] <= "9") this.i++;
+    return this.i > start;
+  }
+  // Positions match V8's where it gives one: at the first wrong character.
+  number() {
+    if (this.text[this.i] === "-") this.i++;
+    if (this.text[this.i] === "0") this.i++;
+    else if (!this.digits()) this.stop("expected a digit");
+    if (this.text[this.i] === ".") {
+      this.i++;
+      if (!this.digits()) this.stop("expected a digit after '.'");
+    }
+    if (this.text[this.i] === "e" || this.text[this.i] === "E") {
+      this.i++;
+      if (this.text[this.i] === "+" || this.text[this.i] === "-") this.i++;
+      if (!this.digits()) this.stop("expected a digit in the exponent");
+    }
+  }
+  value(): void {
+    this.skipSpace();
+    const c = this.text[this.i];
+    if (c === '"') return this.string();
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      this.i++;
+      this.skipSpace();
+      if (this.text[this.i] === close) {
+        this.i++;
+        return;
+      }
+      for (;;) {
+        this.skipSpace();
+        if (close === "}") {
+          if (this.text[this.i] !== '"') {
+            this.stop(
+              "expected a property name in double quotes (no comma after the last property)",
+            );
+          }
+          this.string();
+          this.skipSpace();
+          if (this.text[this.i] !== ":") this.stop("expected ':' after the property name");
+          this.i++;
+        } else if (this.text[this.i] === "]") {
+          this.stop("expected a value (no comma after the last item)");
+        }
+        this.value();
+        this.skipSpace();
+        if (this.text[this.i] === close) {
+          this.i++;
+          return;
+        }
+        if (this.text[this.i] !== ",") {
+          this.stop(
+            this.text[this.i] === undefined
+              ? `unexpected end of text; add the missing '${close}'`
+              : `expected ',' or '${close}'; a comma may be missing`,
+          );
+        }
+        this.i++;
+      }
+    }
+    if (c === "-" || (c >= "0" && c <= "9")) return this.number();
+    for (const word of ["true", "false", "null"]) {
+      if (c !== word[0]) continue;
+      for (const expected of word) {
+        if (this.text[this.i] !== expected) this.stop(`expected ${word}`);
+        this.i++;
+      }
+      return;
+    }
+    this.stop(
+      c === undefined
+        ? "unexpected end of text; the file looks empty or cut off"
+        : "expected a value: a string in double quotes, number, true, false, null, object or array",
+    );
+  }
+}
+
+class Stop {
+  constructor(readonly reason: string) {}
+}
+
 /**
  * Offset (UTF-16) and reason of the first JSON syntax error in `text`, or
  * `undefined` if there is none. Only called after `JSON.parse` failed.
@@ -25,134 +154,14 @@ export function jsonErrorMessage(text: string): string {
 function findJsonError(
   text: string,
 ): { offset: number; reason: string } | undefined {
-  let i = 0;
-  class Stop {
-    constructor(readonly reason: string) {}
-  }
-  const stop = (reason: string) => {
-    throw new Stop(reason);
-  };
-  const skipSpace = () => {
-    while (i < text.length && " \t\r\n".includes(text[i])) i++;
-    if (text[i] === "/") stop("comments are not allowed in JSON; remove it");
-  };
-  const string = () => {
-    i++;
-    for (;;) {
-      const c = text[i];
-      if (c === undefined) stop('unterminated string; add the closing "');
-      if (c === '"') {
-        i++;
-        return;
-      }
-      if (c < " ") {
-        stop(
-          "control character or line break inside a string; write it as \\n, \\t, ...",
-        );
-      }
-      if (c !== "\\") {
-        i++;
-        continue;
-      }
-      i++;
-      if (text[i] === "u") {
-        for (let k = 0; k < 4; k++) {
-          i++;
-          if (!/[0-9a-fA-F]/.test(text[i] ?? "")) {
-            stop("\\u must be followed by 4 hex digits");
-          }
-        }
-      } else if (!'"\\/bfnrt'.includes(text[i] ?? "x")) {
-        stop('invalid escape in a string; write a backslash as "\\\\"');
-      }
-      i++;
-    }
-  };
-  const digits = () => {
-    const start = i;
-    while (text[i] >= "0" && text[i] <= "9") i++;
-    return i > start;
-  };
-  // Positions match V8's where it gives one: at the first wrong character.
-  const number = () => {
-    if (text[i] === "-") i++;
-    if (text[i] === "0") i++;
-    else if (!digits()) stop("expected a digit");
-    if (text[i] === ".") {
-      i++;
-      if (!digits()) stop("expected a digit after '.'");
-    }
-    if (text[i] === "e" || text[i] === "E") {
-      i++;
-      if (text[i] === "+" || text[i] === "-") i++;
-      if (!digits()) stop("expected a digit in the exponent");
-    }
-  };
-  const value = (): void => {
-    skipSpace();
-    const c = text[i];
-    if (c === '"') return string();
-    if (c === "{" || c === "[") {
-      const close = c === "{" ? "}" : "]";
-      i++;
-      skipSpace();
-      if (text[i] === close) {
-        i++;
-        return;
-      }
-      for (;;) {
-        skipSpace();
-        if (close === "}") {
-          if (text[i] !== '"') {
-            stop(
-              "expected a property name in double quotes (no comma after the last property)",
-            );
-          }
-          string();
-          skipSpace();
-          if (text[i] !== ":") stop("expected ':' after the property name");
-          i++;
-        } else if (text[i] === "]") {
-          stop("expected a value (no comma after the last item)");
-        }
-        value();
-        skipSpace();
-        if (text[i] === close) {
-          i++;
-          return;
-        }
-        if (text[i] !== ",") {
-          stop(
-            text[i] === undefined
-              ? `unexpected end of text; add the missing '${close}'`
-              : `expected ',' or '${close}'; a comma may be missing`,
-          );
-        }
-        i++;
-      }
-    }
-    if (c === "-" || (c >= "0" && c <= "9")) return number();
-    for (const word of ["true", "false", "null"]) {
-      if (c !== word[0]) continue;
-      for (const expected of word) {
-        if (text[i] !== expected) stop(`expected ${word}`);
-        i++;
-      }
-      return;
-    }
-    stop(
-      c === undefined
-        ? "unexpected end of text; the file looks empty or cut off"
-        : "expected a value: a string in double quotes, number, true, false, null, object or array",
-    );
-  };
+  const scan = new JsonScan(text);
   try {
-    value();
-    skipSpace();
-    if (i < text.length) stop("unexpected text after the end of the JSON");
+    scan.value();
+    scan.skipSpace();
+    if (scan.i < text.length) scan.stop("unexpected text after the end of the JSON");
     return undefined;
   } catch (e) {
-    if (e instanceof Stop) return { offset: i, reason: e.reason };
+    if (e instanceof Stop) return { offset: scan.i, reason: e.reason };
     return undefined; // e.g. stack overflow on absurd nesting
   }
 }
