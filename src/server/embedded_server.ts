@@ -211,58 +211,25 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
           return conn.reply(501, "OPTS UTF8 not supported");
         }
         break;
-      case "FEAT": {
-        const feats = ["EPSV", "MDTM", ...faults.refuseSetTime ? [] : ["MFMT"]];
-        feats.push(...faults.refuseRest ? [] : ["REST STREAM"], "SIZE");
-        if (!opts.byteNames) feats.push("UTF8");
-        if (faults.offerHash) feats.push("XSHA256");
-        return conn.reply(
-          211,
-          "Extensions supported",
-          ...feats.map((f) => ({ message: ` ${f}`, raw: true })),
-          "End",
-        );
-      }
+      case "FEAT":
+        return featReply(conn, faults, opts.byteNames === true);
       case "DELE":
       case "RMD":
       case "XRMD": {
-        // ftp-srv's DELE and RMD both remove whatever is there (RMD deletes a file, DELE an
-        // empty folder); vsftpd and pure-ftpd refuse the wrong kind, and so does this server.
         if (!conn.fs) break;
-        const info = await Deno.stat(fsPathOf(conn, arg ?? "")).catch(() => undefined);
-        if (info && directive === "DELE" && info.isDirectory) {
-          return conn.reply(550, "Is a folder; use RMD");
-        }
-        if (info && directive !== "DELE" && !info.isDirectory) {
-          return conn.reply(550, "Not a folder; use DELE");
-        }
+        const refused = await refuseWrongKind(conn, directive, arg ?? "");
+        if (refused) return refused;
         break;
       }
-      case "SIZE": {
-        // ftp-srv answers "213 File status" for an empty file (its size 0 is falsy there).
+      case "SIZE":
         if (!conn.fs) break;
-        try {
-          const info = await Deno.stat(fsPathOf(conn, arg ?? ""));
-          if (!info.isFile) return conn.reply(550, "Not a regular file");
-          return conn.reply(213, String(info.size));
-        } catch {
-          return conn.reply(550, "No such file");
-        }
-      }
+        return sizeReply(conn, arg ?? "");
       case "MFMT":
         if (faults.refuseSetTime || !conn.fs) return conn.reply(502, "Command not implemented");
         return setTime(conn, arg ?? "");
-      case "XSHA256": {
+      case "XSHA256":
         if (!faults.offerHash || !conn.fs) return conn.reply(502, "Command not implemented");
-        try {
-          const bytes = await Deno.readFile(fsPathOf(conn, arg ?? ""));
-          const digest = await crypto.subtle.digest("SHA-256", bytes);
-          const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"));
-          return conn.reply(213, hex.join(""));
-        } catch {
-          return conn.reply(550, "No such file");
-        }
-      }
+        return sha256Reply(conn, arg ?? "");
       case "EPSV":
       case "PASV": {
         await handle(line);
@@ -335,4 +302,57 @@ export async function startEmbeddedServer(opts: EmbeddedServerOptions): Promise<
       srv.removeAllListeners();
     },
   };
+}
+
+/** The FEAT reply: what this server offers under `faults`. */
+function featReply(conn: Connection, faults: Faults, byteNames: boolean) {
+  const feats = ["EPSV", "MDTM", ...faults.refuseSetTime ? [] : ["MFMT"]];
+  feats.push(...faults.refuseRest ? [] : ["REST STREAM"], "SIZE");
+  if (!byteNames) feats.push("UTF8");
+  if (faults.offerHash) feats.push("XSHA256");
+  return conn.reply(
+    211,
+    "Extensions supported",
+    ...feats.map((f) => ({ message: ` ${f}`, raw: true })),
+    "End",
+  );
+}
+
+/**
+ * ftp-srv's DELE and RMD both remove whatever is there (RMD deletes a file, DELE an
+ * empty folder); vsftpd and pure-ftpd refuse the wrong kind, and so does this server.
+ * The refusal, or `undefined` to let ftp-srv go on.
+ */
+async function refuseWrongKind(conn: Connection, directive: string, arg: string) {
+  const info = await Deno.stat(fsPathOf(conn, arg)).catch(() => undefined);
+  if (info && directive === "DELE" && info.isDirectory) {
+    return conn.reply(550, "Is a folder; use RMD");
+  }
+  if (info && directive !== "DELE" && !info.isDirectory) {
+    return conn.reply(550, "Not a folder; use DELE");
+  }
+  return undefined;
+}
+
+/** SIZE: ftp-srv answers "213 File status" for an empty file (its size 0 is falsy there). */
+async function sizeReply(conn: Connection, arg: string) {
+  try {
+    const info = await Deno.stat(fsPathOf(conn, arg));
+    if (!info.isFile) return conn.reply(550, "Not a regular file");
+    return conn.reply(213, String(info.size));
+  } catch {
+    return conn.reply(550, "No such file");
+  }
+}
+
+/** XSHA256 (offered with `faults.offerHash`): the file's SHA-256 in hex. */
+async function sha256Reply(conn: Connection, arg: string) {
+  try {
+    const bytes = await Deno.readFile(fsPathOf(conn, arg));
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"));
+    return conn.reply(213, hex.join(""));
+  } catch {
+    return conn.reply(550, "No such file");
+  }
 }
