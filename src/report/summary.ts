@@ -52,9 +52,9 @@ export function summarize(
       ? `${shard}plan: ${t.planned} to send, ${t.skipped} unchanged (skipped), ${
         t.plannedDeletions ?? 0
       } to delete, ${t.missing} missing, ${t.failed} failed; nothing was changed on the server`
-      : `${shard}${
-        report.dryRun ? "dry run: " : ""
-      }${t.files} files: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
+      : `${shard}${report.dryRun ? "dry run: " : ""}${
+        plural(t.files, "file")
+      }: ${t.uploaded} uploaded, ${t.skipped} skipped, ${
         report.dryRun ? `${t.planned} planned, ` : ""
       }${t.deleted ? `${t.deleted} deleted, ` : ""}${t.missing} missing, ${t.failed} failed`,
     // A dry run connects to nothing, a plan sends nothing: no rate, no connections to claim.

@@ -201,3 +201,8 @@ Deno.test("a dry run's summary claims no connection and no rate", () => {
   assert.equal(r.exitCode, 1);
   assert.ok(!/connection|\/s/.test(text), text);
 });
+
+Deno.test("summary: one file is '1 file', not '1 files'", () => {
+  const text = summarize(reportOf([file("planned", 3)], { dryRun: true }));
+  assert.match(text, /^dry run: 1 file: 0 uploaded/m);
+});
