@@ -66,7 +66,7 @@ cliTest(
     await Deno.remove(out, { recursive: true });
     const result = await ended(child);
     assert.match(result.stderr, /could not write the report/);
-    assert.match(result.stderr, /1 files: 1 uploaded/); // the upload itself worked
+    assert.match(result.stderr, /1 file: 1 uploaded/); // the upload itself worked
     assert.equal(result.code, 1, result.stderr);
   },
   { server: { ...LOGIN, faults: { throttleBytesPerSecond: 100_000 } } },
