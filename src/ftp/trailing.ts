@@ -36,7 +36,7 @@
 import { Code, isNegative } from "./codes.ts";
 import type { Reply } from "./reply.ts";
 
-/** The largest write (bytes, riders in front included) that takes trailing commands. */
+/** The largest write (bytes, pipelined commands in front included) that takes trailing commands. */
 export const TRAIL_WRITE_MAX = 1200;
 
 /** What a transfer asks to trail its command, and what the transport learned from it. */

@@ -17,7 +17,6 @@ function judge(mode: TrailRequest["mode"], after: string[], next = true) {
   const trail = new Trail(request, "/d/a.bin", true);
   const queue = after.map(r);
   let final: Reply | undefined;
-  let verdict: string | undefined;
   for (;;) {
     const reply = queue.shift()!;
     const seen = trail.atFinal(reply);
@@ -28,7 +27,7 @@ function judge(mode: TrailRequest["mode"], after: string[], next = true) {
     }
   }
   while (trail.unread > 0 && queue.length > 0) trail.replies.push(queue.shift()!);
-  verdict = trail.settle(true) ? "ok" : "outOfStep";
+  const verdict = trail.settle(true) ? "ok" : "outOfStep";
   return { verdict, request, trail, final };
 }
 
