@@ -64,11 +64,6 @@ export interface NativeOptions {
 /** Commands, replies and data connections on Deno's TCP. */
 export class NativeTransport implements Transport {
   readonly earlyData = true;
-  readonly trailing = true;
-  /** Transfers that carried trailing commands, by kind (what tests look at). */
-  readonly trails = { probe: 0, size: 0 };
-  /** The reply of the SIZE that trailed the last transfer, for `sizeAfterTransfer`. */
-  #trailed?: { path: string; reply: Reply };
   /** The data connection being opened for the next transfer (connect under way or done). */
   #data?: Promise<Deno.TcpConn>;
   #passive: PassiveMode;
@@ -82,6 +77,11 @@ export class NativeTransport implements Transport {
   /** The transfer under way. */
   #transfer?: TransferState;
   #link: TransferLink;
+  readonly trailing = true;
+  /** Transfers that carried trailing commands, by kind (what tests look at). */
+  readonly trails = { probe: 0, size: 0 };
+  /** The reply of the SIZE that trailed the last transfer, for `sizeAfterTransfer`. */
+  #trailed?: { path: string; reply: Reply };
 
   constructor(
     readonly control: Control,
