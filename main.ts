@@ -10,7 +10,7 @@
  * @module
  */
 
-import { startEarly } from "./src/run/warm_workers.ts";
+import { startEarly } from "./src/run/pool/warm_workers.ts";
 
 if (import.meta.main) {
   // An upload's first worker loads beside the rest of the program (`warm_workers.ts`):

@@ -166,14 +166,14 @@ Deno.test("layerViolations catches upward imports, server use outside the CLI, f
   assert.deepEqual(
     layerViolations(g({
       "src/ftp/session.ts": ["src/upload/job.ts"],
-      "src/plan/plan.ts": ["src/run/messages.ts", "src/config/types.ts"],
+      "src/plan/plan.ts": ["src/run/pool/messages.ts", "src/config/types.ts"],
       "src/run/coordinator.ts": ["src/server/embedded_server.ts", "src/plan/plan.ts"],
       "src/cli/demo.ts": ["src/server/embedded_server.ts", "src/ftp/server_text.ts"],
       "src/misc/x.ts": [],
     })),
     [
       "src/ftp/session.ts -> src/upload/job.ts: imports a higher layer",
-      "src/plan/plan.ts -> src/run/messages.ts: imports a higher layer",
+      "src/plan/plan.ts -> src/run/pool/messages.ts: imports a higher layer",
       "src/run/coordinator.ts -> src/server/embedded_server.ts: the embedded server is for the CLI only",
       "src/misc/x.ts: in no layer; add its folder to RANKS",
     ],

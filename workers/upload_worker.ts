@@ -13,7 +13,7 @@ import type {
   ToWorker,
   UploadJob,
   UploadSettings,
-} from "../src/run/messages.ts";
+} from "../src/run/pool/messages.ts";
 import { notSentServerFull, unsentResult } from "../src/upload/job.ts";
 import { ShrinkRequest, Uploader } from "../src/upload/uploader.ts";
 import {
@@ -141,7 +141,7 @@ async function run(): Promise<void> {
     // and the pipeline runs on (the pool hands out nothing when it has nothing).
     if (queue.length === 0) askForMore();
     try {
-      // With more to come, this file's rename rides with the next file's first command.
+      // With more to come, this file's rename goes out with the next file's first command.
       const more = () => queue.length > 0 && !stopReason;
       for (const result of await uploader!.pipeline(job, more)) report(result);
     } catch (e) {

@@ -12,7 +12,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config/types.ts";
 import { UsageError } from "./args.ts";
-import { folderSourceHolding } from "../run/folder_sources.ts";
+import { folderSourceHolding } from "../run/sources/folder_sources.ts";
 
 /**
  * Throws a {@linkcode UsageError} (exit 2, nothing sent) when `path` must not

@@ -25,7 +25,7 @@ import {
   defaultLockPath,
   type HeldRemoteLock,
   RemoteLockHeld,
-} from "../run/deploy_lock.ts";
+} from "../run/deploy/deploy_lock.ts";
 
 export interface RunFlags {
   dryRun?: boolean;

@@ -6,7 +6,7 @@
  * Whether a source is a folder is known only when it is looked at: an entry
  * is *declared* a folder by one of these keys or a source ending in "/", and
  * such an entry whose source turns out to be a file is a config error at
- * source-check time (`run/folder_sources.ts`). An entry without them is a
+ * source-check time (`run/sources/folder_sources.ts`). An entry without them is a
  * folder if its source is one.
  *
  * @module

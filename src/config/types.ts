@@ -126,7 +126,7 @@ export interface FileEntry {
   unencodable?: string;
 }
 
-/** How a folder source is walked (see `run/walk.ts`). */
+/** How a folder source is walked (see `run/sources/walk.ts`). */
 export interface TreeOptions {
   /** Globs on the path relative to the folder (POSIX); none: every file. */
   include: string[];

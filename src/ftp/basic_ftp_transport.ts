@@ -153,8 +153,8 @@ export class BasicFtpTransport implements Transport {
     return this.command(`SIZE ${path}`);
   }
 
-  /** basic-ftp sends one command at a time: nothing rides. */
-  ride(): undefined {
+  /** basic-ftp sends one command at a time: nothing is pipelined. */
+  sendWithNext(): undefined {
     return undefined;
   }
 

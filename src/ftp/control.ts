@@ -7,7 +7,7 @@
  * however slowly its bytes drip in). One watchdog timer per connection
  * enforces the deadlines and a data connection's inactivity limit.
  *
- * Riders (`ride`): commands queued to go out in front of the next write, so
+ * Pipelined commands (`sendWithNext`): queued to go out in front of the next write, so
  * one file's rename travels with the next file's `STOR` instead of costing a
  * round trip of its own; their replies are read, in order, before the reply
  * of anything sent after them.
@@ -44,8 +44,8 @@ export interface ReadOptions {
   armed?: boolean;
 }
 
-/** Commands riding in front of a later write, and where their replies go. */
-interface Rider {
+/** Commands queued to go out in front of a later write, and where their replies go. */
+interface Pipelined {
   lines: string[];
   replies: Reply[];
   resolve(replies: Reply[]): void;
@@ -54,10 +54,10 @@ interface Rider {
 
 /** The control connection: CRLF lines out, (multi-line) replies in. */
 export class Control {
-  /** Queued by `ride`, not sent yet. */
-  #queued: Rider[] = [];
+  /** Queued by `sendWithNext`, not sent yet. */
+  #queued: Pipelined[] = [];
   /** Sent; their replies come before those of anything sent after them. */
-  #awaitingReplies: Rider[] = [];
+  #awaitingReplies: Pipelined[] = [];
   #parser: ReplyParser;
   #chunk = new Uint8Array(16 * 1024);
   #closed = false;
@@ -65,9 +65,9 @@ export class Control {
   #deadline = 0;
   #timedOut?: string;
   #watchdog: ReturnType<typeof setInterval>;
-  /** Final replies still owed for commands sent (the greeting counts as one). */
+  /** Final replies still expected for commands sent (the greeting counts as one). */
   #pending = 1;
-  /** Commands went out with nothing owed and nothing buffered, and no byte has come back since. */
+  /** Commands went out with no reply expected and nothing buffered, and no byte has come back since. */
   #quiet = false;
   /** The data connection in use: closed with the control connection, and when the watchdog fires. */
   data?: Deno.Conn;
@@ -152,7 +152,7 @@ export class Control {
    * Queues `lines` to go out in front of the next write (or `flush`); resolves with their
    * replies (negative ones too), rejects when the connection is lost first.
    */
-  ride(lines: string[]): Promise<Reply[]> {
+  sendWithNext(lines: string[]): Promise<Reply[]> {
     if (lines.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     // A name the code page lacks throws UnencodableName now, not in some later write.
     if (this.codec) this.codec.encode(lines.join("\r\n"));
@@ -164,7 +164,7 @@ export class Control {
     return promise;
   }
 
-  /** Sends the queued riders on their own and reads their replies. */
+  /** Sends the queued pipelined commands on their own and reads their replies. */
   async flush(): Promise<void> {
     if (this.#queued.length === 0 && this.#awaitingReplies.length === 0) return;
     if (this.#queued.length > 0) await this.write();
@@ -175,13 +175,13 @@ export class Control {
   async write(...own: string[]): Promise<void> {
     if (own.some((l) => /[\r\n\0]/.test(l))) throw new Error("command contains CR, LF or NUL");
     if (this.#closed) throw this.lost(undefined);
-    const riders = this.#queued;
-    const lines = riders.flatMap((r) => r.lines).concat(own);
+    const pipelined = this.#queued;
+    const lines = pipelined.flatMap((r) => r.lines).concat(own);
     const text = lines.map((l) => l + "\r\n").join("");
     // Before anything is counted or sent: a name the code page lacks throws UnencodableName.
     const bytes = this.codec ? this.codec.encode(text) : encoder.encode(text);
     this.#queued = [];
-    this.#awaitingReplies.push(...riders);
+    this.#awaitingReplies.push(...pipelined);
     if (this.#pending === 0 && this.#parser.buffered) {
       // Bytes nobody asked for: a reply to come would be matched to the wrong command.
       throw this.#fail(
@@ -209,22 +209,22 @@ export class Control {
     return await this.#final(options);
   }
 
-  /** Reads the replies owed to riders already sent, and hands them over. */
+  /** Reads the replies expected for pipelined commands already sent, and hands them over. */
   async #drain(): Promise<void> {
     if (this.#awaitingReplies.length === 0) return;
     while (this.#awaitingReplies.length > 0) {
-      const rider = this.#awaitingReplies[0];
+      const group = this.#awaitingReplies[0];
       try {
-        while (rider.replies.length < rider.lines.length) rider.replies.push(await this.#final());
+        while (group.replies.length < group.lines.length) group.replies.push(await this.#final());
       } catch (e) {
         for (const r of this.#awaitingReplies.splice(0)) r.reject(e);
         throw e;
       }
       this.#awaitingReplies.shift();
-      rider.resolve(rider.replies);
+      group.resolve(group.replies);
     }
-    // Every reply owed before the caller's commands is in: a connection found closed now,
-    // with nothing more come back, was closed between commands (as when nothing rode).
+    // Every reply expected before the caller's commands is in: a connection found closed now,
+    // with nothing more come back, was closed between commands (as when nothing was pipelined).
     this.#quiet = !this.#parser.buffered;
   }
 

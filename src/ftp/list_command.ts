@@ -5,7 +5,7 @@
  * and proftpd (pyftpdlib takes it as plain `LIST`). A server that reads
  * `-a` as a folder name refuses it (4xx/5xx) or, rarely, lists nothing: then
  * plain `LIST`, and no `-a` again on this connection. Dot names still missing
- * from a listing are asked for one by one (`upload/remote_state.ts`).
+ * from a listing are asked for one by one (`run/skip/remote_state.ts`).
  *
  * @module
  */

@@ -6,8 +6,8 @@
  *
  * Pipelining, per file: the next file's EPSV goes in one write with this
  * file's SIZE (`sizeAfterTransfer`, once the `226` is in); the time command
- * and RNFR/RNTO of the last file ride in the write of the next STOR
- * (`ride`); the data connection is opened while the STOR goes out, and a
+ * and RNFR/RNTO of the last file go out in the write of the next STOR
+ * (`sendWithNext`); the data connection is opened while the STOR goes out, and a
  * small file's data goes before the `150` (`native_transfer.ts`). Nothing is
  * sent while a transfer is open: pure-ftpd answers `500 Unknown command` to a
  * command that arrives then, and drops it.
@@ -136,8 +136,8 @@ export class NativeTransport implements Transport {
     return size;
   }
 
-  ride(lines: string[]): Promise<Reply[]> {
-    return this.control.ride(lines);
+  sendWithNext(lines: string[]): Promise<Reply[]> {
+    return this.control.sendWithNext(lines);
   }
 
   async flush(): Promise<void> {

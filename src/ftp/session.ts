@@ -79,12 +79,12 @@ export class Session {
    * in front of the next command (the next file's STOR), their replies, in order, read
    * before its own; `undefined` where the transport cannot (then `rename`).
    */
-  rideRename(from: string, to: string, before?: string): Promise<Reply[]> | undefined {
+  renameWithNext(from: string, to: string, before?: string): Promise<Reply[]> | undefined {
     const lines = [`RNFR ${from}`, `RNTO ${to}`];
-    return this.transport.ride(before === undefined ? lines : [before, ...lines]);
+    return this.transport.sendWithNext(before === undefined ? lines : [before, ...lines]);
   }
 
-  /** Sends whatever rides (`rideRename`) on its own and reads the replies. */
+  /** Sends whatever was queued (`renameWithNext`) on its own and reads the replies. */
   async flush(): Promise<void> {
     await this.transport.flush();
   }
@@ -192,7 +192,7 @@ export class Session {
   }
 
   /**
-   * DELE for the delete mode (`run/deploy_delete.ts`) and RMD of a folder it saw empty: the
+   * DELE for the delete mode (`run/deploy/deploy_delete.ts`) and RMD of a folder it saw empty: the
    * reply itself, so the caller can tell "removed" from "not there" from a refusal. RMD is
    * only ever asked of an empty folder: some servers' RMD removes a whole tree.
    */

@@ -68,8 +68,8 @@ export interface Transport {
    * Queues `lines` to go out in front of the next command (the next file's STOR), their
    * replies, in order, read before its own; `undefined` where the transport cannot.
    */
-  ride(lines: string[]): Promise<Reply[]> | undefined;
-  /** Sends whatever rides on its own and reads the replies. */
+  sendWithNext(lines: string[]): Promise<Reply[]> | undefined;
+  /** Sends whatever `sendWithNext` queued on its own and reads the replies. */
   flush(): Promise<void>;
   /** Opens a data connection (before REST, which must directly precede STOR). */
   openData(): Promise<void>;

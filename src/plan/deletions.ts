@@ -1,7 +1,7 @@
 /**
  * Which remote files and folders a mirror deploy (`"delete": true` on a
  * folder entry) removes: the pure decision, from the listings of the remote
- * destination and the names the local folder holds. No I/O (`run/deploy_delete.ts`
+ * destination and the names the local folder holds. No I/O (`run/deploy/deploy_delete.ts`
  * lists, asks and deletes).
  *
  * A remote path is deleted only when all of these hold:

@@ -5,7 +5,7 @@
  * shard K of N, so shards never write one file). For each path below the
  * root: the sha256 and size of the local content sent, and the size and
  * modification time the server listed after the upload. Pure: format, the
- * roots, and when an entry still counts (`run/deploy_manifest.ts` reads and
+ * roots, and when an entry still counts (`run/deploy/deploy_manifest.ts` reads and
  * writes it).
  *
  * An entry counts only while the listing still shows the size (and time,

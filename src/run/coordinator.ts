@@ -2,14 +2,14 @@
  * One run: checks the sources, plans the jobs, hands them to the worker pool
  * (`pool.ts`), and turns what came back into the report and the exit code.
  * Folder sources are walked while the pool runs and their files streamed in
- * (`folder_feed.ts`, skip rules per chunk in `folder_skip.ts`); listed files
+ * (`folder_jobs.ts`, skip rules per chunk in `folder_skip.ts`); listed files
  * go first, largest first.
  *
  * @module
  */
 
 import { posix } from "node:path";
-import type { UploadSettings } from "./messages.ts";
+import type { UploadSettings } from "./pool/messages.ts";
 import { planJobs } from "../plan/plan.ts";
 import { filesDigest } from "../plan/shard.ts";
 import { type Report, reportHead, type ReportSummary, reportTail } from "../report/report.ts";
@@ -17,28 +17,28 @@ import { ReportTally } from "../report/report_tally.ts";
 import { ReportCollector } from "../report/collector.ts";
 import { type ReportSink, temporaryName } from "../report/report_writer.ts";
 import { configDigest } from "../report/config_digest.ts";
-import type { LocalIdentity } from "./sources.ts";
-import { FolderFeed, type WalkedFile } from "./folder_feed.ts";
-import { sortEntries } from "./folder_sources.ts";
-import { skipScreen } from "./folder_skip.ts";
-import type { WalkHook } from "./walk.ts";
-import { Pool } from "./pool.ts";
-import { warmWorkers } from "./warm_workers.ts";
-import { checkRemote } from "./remote_check.ts";
+import type { LocalIdentity } from "./sources/sources.ts";
+import { FolderJobs, type WalkedFile } from "./sources/folder_jobs.ts";
+import { sortEntries } from "./sources/folder_sources.ts";
+import { skipFilter } from "./skip/folder_skip.ts";
+import type { WalkHook } from "./sources/walk.ts";
+import { Pool } from "./pool/pool.ts";
+import { warmWorkers } from "./pool/warm_workers.ts";
+import { checkRemote } from "./skip/remote_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
 import { newServerClock } from "../plan/server_clock.ts";
 import type { Config } from "../config/types.ts";
 import type { RunEvent } from "../report/events.ts";
-import { FileTeller } from "./file_teller.ts";
+import { FileReporter } from "../report/file_reporter.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { sharedBandwidth } from "../ftp/bandwidth.ts";
 import type { ActiveSettings } from "../ftp/active.ts";
 import { EPSV_FALLBACK_NOTE, epsvFellBack, epsvMemory } from "../ftp/passive.ts";
 import { destinationCheck } from "../config/encoding.ts";
-import { deployDeletionStep } from "./deploy_steps.ts";
-import { ContentSkip } from "./deploy_manifest.ts";
+import { deployDeletionStep } from "./deploy/deploy_steps.ts";
+import { ContentSkip } from "./deploy/deploy_manifest.ts";
 import { EXIT, type ReportFile } from "../report/report.ts";
 
 export interface RunOptions {
@@ -151,12 +151,12 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   const collector = opts.sink ? undefined : new ReportCollector();
   opts.sink?.begin(head);
   const emit = opts.onEvent ?? (() => {});
-  const teller = new FileTeller(emit, checked, (file, c, id) => {
+  const reporter = new FileReporter(emit, checked, (file, c, id) => {
     tally.add(file, c.entry.index);
     if (opts.sink) opts.sink.file(file);
     else collector!.add(file, c.entry.index, id);
   }, { dryRun: opts.dryRun || opts.plan });
-  const feed = new FolderFeed(folders, {
+  const folderJobs = new FolderJobs(folders, {
     shard,
     listed: new Set(checked.map((c) => c.entry.destination)),
     // This run's own outputs are not sources, even inside a source folder.
@@ -165,18 +165,20 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     log: opts.log,
     hook: opts.walkHook,
     onFile: (w: WalkedFile) => {
-      teller.walked(w, w.id);
-      if (!w.ok || w.entry.unencodable) teller.tell(w.id);
+      reporter.walked(w, w.id);
+      if (!w.ok || w.entry.unencodable) reporter.report(w.id);
     },
-    onSkipped: (id, reason) => teller.tell(id, { skipReason: reason }),
+    onSkipped: (id, reason) => reporter.report(id, { skipReason: reason }),
     ...(folders.length > 0 ? { unencodable: await destinationCheck(config.server) } : {}),
     ...(!opts.dryRun && config.options.skip !== "none"
-      ? { screen: content ? content.screen(skipScreen(remote, notes)) : skipScreen(remote, notes) }
+      ? {
+        skipFilter: content ? content.filter(skipFilter(remote, notes)) : skipFilter(remote, notes),
+      }
       : {}),
   });
   emit({
     type: "run-start",
-    ...teller.known,
+    ...reporter.known,
     workers: Math.max(
       1,
       Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length),
@@ -185,7 +187,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     ...(folders.length > 0 ? { folders: folders.length } : {}),
   });
   // Known at once: missing sources, names the server's code page cannot hold.
-  for (const c of checked) if (!c.ok || c.entry.unencodable) teller.tell(c.entry.index);
+  for (const c of checked) if (!c.ok || c.entry.unencodable) reporter.report(c.entry.index);
 
   // What is already on the server is not sent again (a dry run connects to nothing).
   // The first worker loads while the skip phase waits on the server (or since main.ts began);
@@ -215,12 +217,12 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       connectError = check.loginRefused;
       const reason = unsentReason({ connected: false, connectError, interrupted: false });
       for (const job of jobs) {
-        teller.tell(job.id, { result: { ...unsentResult(job, reason), worker: 0 } });
+        reporter.report(job.id, { result: { ...unsentResult(job, reason), worker: 0 } });
       }
     }
     jobs = check.loginRefused ? [] : check.send;
     content?.expect(jobs);
-    for (const s of check.skipped) teller.tell(s.job.id, { skipReason: s.reason });
+    for (const s of check.skipped) reporter.report(s.job.id, { skipReason: s.reason });
     notes.push(...check.notes);
     if (check.skipped.length > 0) {
       opts.log?.(`already on the server, not sent: ${check.skipped.length} file(s)`);
@@ -244,22 +246,22 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     // The total of the folder walks, known early for the progress line (a second, cheap walk).
     let poolDone = false;
     const counting = folders.length > 0 && opts.countAhead
-      ? feed.countAhead((f, b) => teller.countedAhead(f, b), () => poolDone)
+      ? folderJobs.countAhead((f, b) => reporter.countedAhead(f, b), () => poolDone)
       : Promise.resolve();
     const pool = new Pool({
       // The same settings as the skip phase: one rate limit, one memory of EPSV for the run.
       settings,
       workers,
       log: opts.log,
-      onEvent: (e) => e.type === "progress" ? teller.progress(e) : emit(e),
+      onEvent: (e) => e.type === "progress" ? reporter.progress(e) : emit(e),
       onResult: (id, result) => {
         if (result.timeSet === "unsupported") timesUnsupported = true;
         content?.settled(id, result.status);
-        teller.tell(id, { result });
+        reporter.report(id, { result });
       },
       signal: opts.signal,
       workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
-      ...(folders.length > 0 ? { feed } : {}),
+      ...(folders.length > 0 ? { stream: folderJobs } : {}),
       ...(warm ? { warm } : {}),
     }, jobs);
     try {
@@ -272,19 +274,20 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   }
   warm?.close(); // those not taken: everything skipped, the login refused, or fewer files
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
-  teller.tellRest({ interrupted: Boolean(interrupted) });
-  if (!interrupted) await feed.drain((jobs) => jobs.forEach((j) => teller.tell(j.id)));
-  await feed.close();
-  notes.push(...feed.notes);
-  if (feed.skippedCount > 0) {
-    opts.log?.(`already on the server, not sent: ${feed.skippedCount} walked file(s)`);
+  reporter.reportRest({ interrupted: Boolean(interrupted) });
+  if (!interrupted) await folderJobs.drain((jobs) => jobs.forEach((j) => reporter.report(j.id)));
+  await folderJobs.close();
+  notes.push(...folderJobs.notes);
+  if (folderJobs.skippedCount > 0) {
+    opts.log?.(`already on the server, not sent: ${folderJobs.skippedCount} walked file(s)`);
   }
 
   // Said once, whether the skip phase or an upload found it out.
   if (timesUnsupported && !notes.includes(CANNOT_SET_TIMES_NOTE)) notes.push(CANNOT_SET_TIMES_NOTE);
   if (epsvFellBack(settings.server.epsvLearned)) notes.push(EPSV_FALLBACK_NOTE);
   tally.totals.reconnects = reconnects;
-  const extras = (index: number) => feed.tallies[folders.findIndex((f) => f.entry.index === index)];
+  const extras = (index: number) =>
+    folderJobs.tallies[folders.findIndex((f) => f.entry.index === index)];
   let deletionsRefused = false;
   if (!opts.dryRun) {
     let order = 0;

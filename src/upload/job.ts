@@ -118,7 +118,7 @@ export function notSentServerFull(serverWords: string): string {
  * it could not be reached again for longer than the outage window
  * (`unreachable`: the next file would only spend its tries the same way). Hand
  * `jobs` (with their progress so far) back; `results`: files finished before it
- * came (parked renames confirmed).
+ * came (pending renames confirmed).
  */
 export class ShrinkRequest extends Error {
   constructor(

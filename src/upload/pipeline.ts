@@ -1,44 +1,44 @@
 /**
- * The files parked on one connection (`parked.ts`): verified, their rename
- * riding in front of a later command. Once their replies are in, a renamed
+ * The pending renames of one connection (`pending_rename.ts`): files verified,
+ * their rename sent in front of a later command. Once their replies are in, a renamed
  * file is a result; a refused or lost rename is tried again on its own. When
- * the connection is gone for good (refused as one too many), every parked
+ * the connection is gone for good (refused as one too many), every pending
  * file not renamed is handed back with a ShrinkRequest: never dropped.
  *
  * @module
  */
 
 import { type JobResult, ShrinkRequest, type UploadJob } from "./job.ts";
-import type { Parked } from "./parked.ts";
+import type { PendingRename } from "./pending_rename.ts";
 
-export class ParkedFiles {
-  #parked: Parked[] = [];
+export class PendingRenames {
+  #files: PendingRename[] = [];
 
   constructor(
-    /** Uploads a parked file again on its own (throws ShrinkRequest when refused). */
+    /** Uploads a pending file again on its own (throws ShrinkRequest when refused). */
     readonly again: (job: UploadJob) => Promise<JobResult>,
-    /** A parked file's rename was refused or lost: what that says about the session. */
-    readonly renameFailed: (p: Parked) => void,
+    /** A pending file's rename was refused or lost: what that says about the session. */
+    readonly renameFailed: (p: PendingRename) => void,
   ) {}
 
   get size(): number {
-    return this.#parked.length;
+    return this.#files.length;
   }
 
-  add(p: Parked): void {
-    this.#parked.push(p);
+  add(p: PendingRename): void {
+    this.#files.push(p);
   }
 
-  /** The parked files whose rename replies are in (or lost), taken off the list. */
-  done(): Parked[] {
-    const done = this.#parked.filter((p) => p.outcome);
-    this.#parked = this.#parked.filter((p) => !p.outcome);
+  /** The pending files whose rename replies are in (or lost), taken off the list. */
+  done(): PendingRename[] {
+    const done = this.#files.filter((p) => p.outcome);
+    this.#files = this.#files.filter((p) => !p.outcome);
     return done;
   }
 
-  /** Every parked file, once its replies are in or lost, taken off the list. */
-  async settled(): Promise<Parked[]> {
-    await Promise.all(this.#parked.map((p) => p.settled));
+  /** Every pending file, once its replies are in or lost, taken off the list. */
+  async settled(): Promise<PendingRename[]> {
+    await Promise.all(this.#files.map((p) => p.settled));
     return this.done();
   }
 
@@ -47,7 +47,7 @@ export class ParkedFiles {
    * rename is tried again on its own. When that try is refused as one connection too many,
    * it and the files after it are handed back: ShrinkRequest, never a file dropped.
    */
-  async conclude(done: Parked[], results: JobResult[]): Promise<JobResult[]> {
+  async conclude(done: PendingRename[], results: JobResult[]): Promise<JobResult[]> {
     for (const [i, p] of done.entries()) {
       if (p.outcome!.kind === "renamed") {
         results.push(await p.uploaded(p.before));
@@ -67,7 +67,7 @@ export class ParkedFiles {
   }
 
   /** The connection is gone: renamed files are results, the others go back to the pool. */
-  async handBack(done: Parked[]): Promise<{ results: JobResult[]; returned: UploadJob[] }> {
+  async handBack(done: PendingRename[]): Promise<{ results: JobResult[]; returned: UploadJob[] }> {
     const results: JobResult[] = [];
     const returned: UploadJob[] = [];
     for (const p of done) {

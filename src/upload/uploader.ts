@@ -2,14 +2,14 @@
  * Uploads files over one connection (`connection.ts`): every try asks the
  * server what it has, sends only the rest, re-checks the local file
  * (`local_file.ts`), verifies the size or hash (`verify.ts`), gives the file
- * the local modification time (`remote_state.ts`) and (atomic mode) renames
+ * the local modification time (`finish_upload.ts`) and (atomic mode) renames
  * the temporary file onto the real name. The tries of a file run in the one
  * retry loop (`retry.ts`), which also says what an error means. Used by
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
  *
  * Files on one connection are pipelined (`pipeline`): the SIZE that proves a
- * file goes out with the next file's EPSV, and its rename rides in front of
- * the next file's STOR (`parked.ts`), so a file costs about three round trips
+ * file goes out with the next file's EPSV, and its rename goes out in front of
+ * the next file's STOR (`pending_rename.ts`), so a file costs about three round trips
  * instead of six. Nothing is sent while a transfer is open.
  *
  * @module
@@ -40,10 +40,10 @@ import { Connection, type ReconnectListener, type RetryListener } from "./connec
 import { checkLocal } from "./local_file.ts";
 import { checkSize, verifyHash } from "./verify.ts";
 import { tempPathFor } from "./temp_name.ts";
-import { Parked } from "./parked.ts";
-import { ParkedFiles } from "./pipeline.ts";
+import { PendingRename } from "./pending_rename.ts";
+import { PendingRenames } from "./pipeline.ts";
 import { createFolders, type FolderOutcome } from "./folders.ts";
-import { finishUpload, type TimeHolder } from "./remote_state.ts";
+import { finishUpload, type TimeHolder } from "./finish_upload.ts";
 
 export type { ReconnectListener, RetryListener };
 export { ShrinkRequest };
@@ -73,8 +73,8 @@ interface FileState {
 
 export class Uploader {
   readonly #conn: Connection;
-  /** Verified files whose rename rides in front of a later command (`pipeline.ts`). */
-  readonly #parked: ParkedFiles;
+  /** Verified files whose rename goes out in front of a later command (`pipeline.ts`). */
+  readonly #pendingRenames: PendingRenames;
   /** Jobs whose rename went out (verified temporary file) but whose replies were lost. */
   #renameSent = new Set<number>();
   #times: TimeHolder = {};
@@ -89,7 +89,7 @@ export class Uploader {
     onRetry: RetryListener = () => {},
   ) {
     this.#conn = new Connection(settings, onReconnect, onRetry);
-    this.#parked = new ParkedFiles(
+    this.#pendingRenames = new PendingRenames(
       async (job) => (await this.#upload(job, () => false))!,
       (p) => {
         // Replies that fit no rename: the session cannot be trusted to be in step.
@@ -142,10 +142,10 @@ export class Uploader {
 
   /**
    * Uploads `job` like `upload`; with `more()` (another file follows on this connection) its
-   * rename may ride in front of the next file's first command, and its result then comes
+   * rename may go out with the next file's first command, and its result then comes
    * from a later call or from `settle`. Returns the results finished meanwhile, in no
    * particular order. Never throws except ShrinkRequest (which hands back every file not
-   * finished, parked ones included).
+   * finished, those waiting for their rename included).
    */
   async pipeline(job: UploadJob, more: () => boolean): Promise<JobResult[]> {
     let own: JobResult | undefined;
@@ -153,21 +153,23 @@ export class Uploader {
       own = await this.#upload(job, more);
     } catch (e) {
       if (!(e instanceof ShrinkRequest)) throw e;
-      // The connection is gone: parked files whose rename was not confirmed go back too.
-      const { results, returned } = await this.#parked.handBack(await this.#parked.settled());
+      // The connection is gone: files whose rename was not confirmed go back too.
+      const { results, returned } = await this.#pendingRenames.handBack(
+        await this.#pendingRenames.settled(),
+      );
       const jobs = [...e.jobs, ...returned];
       throw new ShrinkRequest(jobs, [...e.results, ...results], e.reason, e.message);
     }
-    return this.#parked.conclude(this.#parked.done(), own ? [own] : []);
+    return this.#pendingRenames.conclude(this.#pendingRenames.done(), own ? [own] : []);
   }
 
-  /** Sends the renames still riding and returns the results of the files parked. */
+  /** Sends the renames still queued and returns the results of the files waiting for them. */
   async settle(): Promise<JobResult[]> {
-    if (this.#parked.size === 0) return [];
+    if (this.#pendingRenames.size === 0) return [];
     try {
       await this.#conn.session?.flush();
-    } catch { /* the riders are rejected: their files are tried again on their own */ }
-    return this.#parked.conclude(await this.#parked.settled(), []);
+    } catch { /* the queued renames are rejected: their files are tried again on their own */ }
+    return this.#pendingRenames.conclude(await this.#pendingRenames.settled(), []);
   }
 
   /** Uploads one file with resume and verification; never throws except ShrinkRequest. */
@@ -177,10 +179,10 @@ export class Uploader {
   }
 
   /**
-   * `upload`; with `park`, a verified file may be parked (then `undefined` is returned).
+   * `upload`; with `more()`, a verified file's rename may wait for the next file (then `undefined` is returned).
    * The tries run in `retryLoop`; what it hands back decides the file.
    */
-  async #upload(job: UploadJob, park: () => boolean): Promise<JobResult | undefined> {
+  async #upload(job: UploadJob, more: () => boolean): Promise<JobResult | undefined> {
     const s = this.settings;
     const st: FileState = {
       job,
@@ -198,7 +200,7 @@ export class Uploader {
       // A name no FTP command can carry fails now, once: no try can send it.
       checkSendable(job.destination);
       checkSendable(st.target);
-      return await retryLoop(() => this.#tryResumable(st, park), st.budget, this.#conn.pause, {
+      return await retryLoop(() => this.#tryResumable(st, more), st.budget, this.#conn.pause, {
         classify,
         stopped: () => this.interrupted,
         describe: (e) => this.describe(e),
@@ -240,10 +242,10 @@ export class Uploader {
   }
 
   /** One try; a resume method the server refused is no try: the next method goes at once. */
-  async #tryResumable(st: FileState, park: () => boolean): Promise<JobResult | undefined> {
+  async #tryResumable(st: FileState, more: () => boolean): Promise<JobResult | undefined> {
     for (;;) {
       try {
-        return await this.#try(st, park);
+        return await this.#try(st, more);
       } catch (e) {
         if (e instanceof PartialUploadError) {
           st.bytesSent += e.bytesSent;
@@ -256,8 +258,8 @@ export class Uploader {
     }
   }
 
-  /** One try of a file: what the server has, the rest sent, proven, finished or parked. */
-  async #try(st: FileState, park: () => boolean): Promise<JobResult | undefined> {
+  /** One try of a file: what the server has, the rest sent, proven, finished or waiting for its rename. */
+  async #try(st: FileState, more: () => boolean): Promise<JobResult | undefined> {
     const { job, target } = st;
     const session = await this.#conn.live();
     this.steps++;
@@ -287,7 +289,7 @@ export class Uploader {
           offset,
           method: st.method,
           size: job.size,
-          nextFollows: park,
+          nextFollows: more,
         });
         st.bytesSent += out.bytesSent;
         if (out.offset > 0) st.resumedFrom.push(out.offset);
@@ -305,24 +307,26 @@ export class Uploader {
       this.settings.verify === "hash" && await verifyHash(session, target, job.source)
         ? "hash"
         : "size";
-    if (this.settings.atomic && park() && this.#park(session, st, verified)) return undefined;
+    if (this.settings.atomic && more() && this.#deferRename(session, st, verified)) {
+      return undefined;
+    }
     const destination = this.settings.atomic ? job.destination : undefined;
     const timeSet = await finishUpload(session, this.#times, target, destination, job.mtimeMs);
     return result(st, "uploaded", { verified, timeSet });
   }
 
   /**
-   * Parks a verified file: its time (once its command is known) and its rename ride with
-   * the next file's first command. False when they cannot ride (the time command unknown).
+   * Defers a verified file's rename: its time (once its command is known) and its rename go
+   * out with the next file's first command. False when they cannot (the time command unknown).
    */
-  #park(session: FtpSession, st: FileState, verified: "size" | "hash"): boolean {
+  #deferRename(session: FtpSession, st: FileState, verified: "size" | "hash"): boolean {
     const { job, target } = st;
     const setting = this.#times.setting ??= timeSettingFor(session.features);
     const line = knownTimeLine(setting, target, job.mtimeMs);
-    const riding = line !== undefined || cannotSetTimes(setting)
-      ? session.rideRename(target, job.destination, line)
+    const renameReplies = line !== undefined || cannotSetTimes(setting)
+      ? session.renameWithNext(target, job.destination, line)
       : undefined;
-    if (!riding) return false;
+    if (!renameReplies) return false;
     const carried = {
       attempts: st.budget.tries,
       bytesSent: st.bytesSent,
@@ -336,7 +340,9 @@ export class Uploader {
       return result(st, "uploaded", { verified, timeSet });
     };
     const secrets = [this.settings.server.password];
-    this.#parked.add(new Parked(job, riding, line !== undefined, uploaded, again, secrets));
+    this.#pendingRenames.add(
+      new PendingRename(job, renameReplies, line !== undefined, uploaded, again, secrets),
+    );
     return true;
   }
 
@@ -371,7 +377,7 @@ function dataTlsRefused(e: unknown): boolean {
 
 /**
  * What an upload error means: the server closed the connection between commands (it
- * answered the rename riding ahead, then nothing of this file's STOR) is an idle drop,
+ * answered the rename sent ahead, then nothing of this file's STOR) is an idle drop,
  * however it was wrapped. No data may have gone out (early data to a STOR is an upload
  * under way).
  */

@@ -266,7 +266,7 @@ twelveFilesTest(
     assert.equal(proxy.stats.sessions, 2 + reconnects);
     // A STOR that never reached the server leaves nothing to resume: sent once, in full,
     // but for what went out before the 150 that never came (small files only).
-    // Pipelining: each close can also take the replies of the rename riding in front of
+    // Pipelining: each close can also take the replies of the rename pipelined in front of
     // the next STOR, or that STOR's start: then that one file is sent again (at most).
     const early = (f: ReportFile) =>
       proxy.stats.closes.filter((c) =>
@@ -419,7 +419,7 @@ Deno.test(
 );
 
 /**
- * The pipelined path's failure cases on vsftpd: the rename of a file rides in front of
+ * The pipelined path's failure cases on vsftpd: the rename of a file goes out in front of
  * the next file's STOR, so a refusal or a drop there hits two files at once. Each must
  * end byte-exact, the refused file tried again on its own (not re-sent: its temporary
  * file is complete), the next one unharmed.
@@ -449,8 +449,8 @@ function assertOneRetriedNoneResent(files: ReportFile[], log: string): void {
   for (const f of files) assert.equal(f.bytesSent, f.size, `${f.destination}: sent once`);
 }
 
-/** The exchange that `fault` answered, and the commands that rode in the same pipeline. */
-function riding(proxy: FaultProxy, verb: string, reply: string) {
+/** The exchange that `fault` answered, and the commands pipelined with it. */
+function pipelinedExchange(proxy: FaultProxy, verb: string, reply: string) {
   const { exchanges } = proxy.stats;
   const i = exchanges.findIndex((e) => starts(`${verb} `)(e.command) && e.reply.startsWith(reply));
   assert.ok(i >= 0, `no ${verb} answered ${reply}`);
@@ -463,8 +463,8 @@ pipelineTest(
     answerInstead: { verb: "RNTO", reply: "553 Could not rename file.", after: 2 },
   },
   ({ files, proxy, outcome }, log) => {
-    const { i, exchanges } = riding(proxy, "RNTO", "553");
-    // The STOR that rode behind the refused RNTO was taken and completed, same session.
+    const { i, exchanges } = pipelinedExchange(proxy, "RNTO", "553");
+    // The STOR pipelined behind the refused RNTO was taken and completed, same session.
     assert.ok(starts("STOR ")(exchanges[i + 1].command), log);
     assert.ok(exchanges[i + 1].reply.startsWith("226"), log);
     assert.equal(proxy.stats.sessions, 1, log);
@@ -481,7 +481,7 @@ pipelineTest(
     answerInstead: { verb: "RNFR", reply: "450 Busy, try later.", after: 3 },
   },
   ({ files, proxy }, log) => {
-    const { i, exchanges } = riding(proxy, "RNFR", "450");
+    const { i, exchanges } = pipelinedExchange(proxy, "RNFR", "450");
     // vsftpd answers the RNTO with no RNFR before it (503), then takes the STOR.
     assert.ok(starts("RNTO ")(exchanges[i + 1].command), log);
     assert.match(exchanges[i + 1].reply, /^5/, log);
@@ -496,11 +496,11 @@ pipelineTest(
   { closeOn: { verb: "RNTO", after: 2 } },
   ({ files, proxy }, log) => {
     assert.equal(proxy.stats.fired.closeBetweenFiles, 1, log);
-    const { i, exchanges } = riding(proxy, "RNFR", "350");
+    const { i, exchanges } = pipelinedExchange(proxy, "RNFR", "350");
     assert.equal(exchanges[i].session, 1, log);
     assert.equal(proxy.stats.sessions, 2, log);
-    // The parked file's temporary file was complete: renamed after the reconnect, not
-    // sent again. The file whose STOR rode behind it lost at most its early data.
+    // The pending rename's temporary file was complete: renamed after the reconnect, not
+    // sent again. The file whose STOR was pipelined behind it lost at most its early data.
     for (const f of files) {
       assert.ok(f.bytesSent <= 2 * f.size, `${f.destination} ${f.bytesSent}`);
     }

@@ -78,7 +78,7 @@ export class FakeTransport implements Transport {
     return this.command(`SIZE ${path}`);
   }
 
-  ride(): undefined {
+  sendWithNext(): undefined {
     return undefined;
   }
 

@@ -35,7 +35,7 @@
  *   `SIZE` while the old server process is still writing, and the offset it
  *   resumes from would depend on timing.
  * - The proxy's own replies (502 for a refused REST/APPE) are queued behind
- *   the replies still owed by the server, so pipelined commands stay in order.
+ *   the replies still expected from the server, so pipelined commands stay in order.
  *
  * Not supported: TLS (AUTH TLS), active mode (PORT/EPRT pass through
  * unchanged, so the server would connect to the client directly). Deno's

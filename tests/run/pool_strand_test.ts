@@ -77,7 +77,8 @@ async function refusedOnReconnect(faults: ProxyFaults) {
 }
 
 Deno.test({
-  name: "a cut while renames ride, then a 421 greeting on the reconnect: no file is stranded",
+  name:
+    "a cut while renames are pipelined, then a 421 greeting on the reconnect: no file is stranded",
   ...integration,
   async fn() {
     // Sessions 1 and 2 are the two workers; session 3 is the first reconnect after the cut.
@@ -94,10 +95,10 @@ Deno.test({
 
 Deno.test({
   name:
-    "a parked file retried on a new connection that is refused (421): handed back, the run ends",
+    "a pending rename retried on a new connection that is refused (421): handed back, the run ends",
   ...integration,
   async fn() {
-    // Every RNFR gets a reply that fits no rename: a rename riding ahead of the next file
+    // Every RNFR gets a reply that fits no rename: a rename sent ahead of the next file
     // drops the session, and its file is tried again on a new connection (session 3, after
     // the two workers' own), which the server refuses as one too many.
     const { outcome, mismatches } = await refusedOnReconnect({

@@ -140,7 +140,7 @@ integrationTest(
       },
     }, {
       count: 3,
-      // Over EARLY_DATA_BYTES: the next file's STOR, riding behind the rename, sends no data
+      // Over EARLY_DATA_BYTES: the next file's STOR, pipelined behind the rename, sends no data
       // before its 150, so the drop meets a connection with nothing under way (small files'
       // data could go out first, and then it is an attempt).
       sizeOf: (i) => EARLY_DATA_BYTES + 1000 + i,

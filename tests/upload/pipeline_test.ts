@@ -1,7 +1,7 @@
 /**
  * Files pipelined on one connection (`Uploader.pipeline`), against the
  * scripted fake server: the SIZE that proves a file goes out with the next
- * file's EPSV, its rename rides in front of the next file's STOR, nothing is
+ * file's EPSV, its rename goes out in front of the next file's STOR, nothing is
  * sent while a transfer is open (pure-ftpd mode), and the failure cases of
  * that path (a refused RNTO, a 4xx in the middle, a connection lost between
  * the pipelined commands) end with every file byte-exact or honestly failed.
@@ -24,7 +24,7 @@ async function run(
   count = 4,
 ): Promise<{ server: ScriptedServer; results: JobResult[]; files: Uint8Array[] }> {
   // A server that sets times with MFMT: once that is learned (the first file), the time
-  // rides with the rename.
+  // goes out with the rename.
   const server = startFakeFtp({
     features: ["EPSV", "PASV", "REST STREAM", "SIZE", "MDTM", "MFMT", "UTF8"],
     ...options,
@@ -79,7 +79,7 @@ const verbs = (server: ScriptedServer) =>
     !/^(USER|PASS|OPTS|TYPE|FEAT)$/.test(v)
   );
 
-Deno.test("pipelined (pure-ftpd mode): SIZE+EPSV together, the rename rides with the next STOR, nothing during a transfer", async () => {
+Deno.test("pipelined (pure-ftpd mode): SIZE+EPSV together, the rename goes with the next STOR, nothing during a transfer", async () => {
   const { server, results, files } = await run({ busyDuringTransfer: true, settleMs: 20 }, 3);
   allThere(server, files, results);
   // The first file learns how times are set (MFMT), and is renamed on its own.
@@ -133,7 +133,7 @@ Deno.test("pipelined: a 4xx to RNFR in the middle of a pipeline: the file is ren
   assert.equal(results[1].attempts, 2);
   assert.equal(results[1].bytesSent, files[1].length);
   for (const i of [0, 2, 3]) assert.equal(results[i].attempts, 1);
-  // The STOR that rode behind it was taken on the same session.
+  // The STOR pipelined behind it was taken on the same session.
   assert.equal(server.commands.filter((c) => c.startsWith("PASS")).length, 1);
 });
 
@@ -143,14 +143,14 @@ Deno.test("pipelined: the connection drops between RNFR and RNTO: both files end
     on: {
       RNTO: (arg, peer) => {
         if (arg !== "/f1.bin" || drops-- <= 0) return false;
-        peer.close(); // the RNTO, and the STOR riding behind it, are never answered
+        peer.close(); // the RNTO, and the STOR pipelined behind it, are never answered
         return Promise.resolve();
       },
     },
   });
   allThere(server, files, results);
   assert.equal(server.commands.filter((c) => c.startsWith("PASS")).length, 2);
-  // The parked file was complete: renamed after the reconnect, not sent again.
+  // The pending file was complete: renamed after the reconnect, not sent again.
   assert.equal(results[1].bytesSent, files[1].length);
 });
 
