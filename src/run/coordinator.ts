@@ -24,6 +24,7 @@ import { skipFilter } from "./skip/folder_skip.ts";
 import type { WalkHook } from "./sources/walk.ts";
 import { Pool } from "./pool/pool.ts";
 import { warmWorkers } from "./pool/warm_workers.ts";
+import { uploadWorkerModule } from "./pool/inline_worker.ts";
 import { checkRemote } from "./skip/remote_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
@@ -85,8 +86,6 @@ export interface RunOutcome {
   /** Set when no connection could be made at all (exit 3). */
   connectError?: string;
 }
-
-const DEFAULT_WORKER = new URL("../../workers/upload_worker.ts", import.meta.url);
 
 /** Runs the whole job described by `config`. Never throws for per-file problems. */
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
@@ -194,9 +193,10 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   // the others once the skip phase finds a folder missing (something will be sent), so that
   // a re-run with nothing to send does not pay for them.
   const warmCount = Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length);
-  const warm = !opts.dryRun && jobs.length + folders.length > 0
+  const workerModule = uploadWorkerModule(opts.workerUrl);
+  const warm = workerModule !== "inline" && !opts.dryRun && jobs.length + folders.length > 0
     ? warmWorkers(
-      opts.workerUrl ?? DEFAULT_WORKER,
+      workerModule,
       jobs.length > 0 && config.options.skip !== "none" ? 1 : warmCount,
     )
     : undefined;
@@ -260,7 +260,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
         reporter.report(id, { result });
       },
       signal: opts.signal,
-      workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
+      workerUrl: workerModule,
       ...(folders.length > 0 ? { stream: folderJobs } : {}),
       ...(warm ? { warm } : {}),
     }, jobs);
