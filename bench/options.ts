@@ -12,14 +12,15 @@ import { SET_NAMES, type SetName } from "./datasets.ts";
 import { parseRtts } from "./latency.ts";
 import type { LatencySettings } from "./latency.ts";
 
-export const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
+export const USAGE = `usage: deno task bench [--sets one,small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
   [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
   [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
   [--latency 0,20,100] [--latency-mbit N] [--no-handshake]   (RTTs in ms through a latency proxy)
   [--no-rerun]      (skip the re-run measurement of the small set, see rerun.ts)
   --million [...]   (the 1,000,000-file folder source alone: bench/million.ts, --million --help)
-tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
+tools: ftpbatch, ftpbatch-task (as \`deno task upload\`), ftpbatch-noatomic, lftp, rclone, curl,
+  raw, raw-atomic`;
 
 const FLAGS = {
   sets: { type: "string" },
