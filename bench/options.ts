@@ -12,7 +12,8 @@ import { SET_NAMES, type SetName } from "./datasets.ts";
 import { parseRtts } from "./latency.ts";
 import type { LatencySettings } from "./latency.ts";
 
-export const USAGE = `usage: deno task bench [--sets one,small,mixed,large] [--runs N] [--tools LIST]
+export const USAGE =
+  `usage: deno task bench [--sets one,small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
   [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
   [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
