@@ -193,7 +193,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   // the others once the skip phase finds a folder missing (something will be sent), so that
   // a re-run with nothing to send does not pay for them.
   const warmCount = Math.min(config.options.workers, folders.length > 0 ? Infinity : jobs.length);
-  const workerModule = uploadWorkerModule(opts.workerUrl);
+  const workerModule = uploadWorkerModule(opts.workerUrl, config.server.secure);
   const warm = workerModule !== "inline" && !opts.dryRun && jobs.length + folders.length > 0
     ? warmWorkers(
       workerModule,

@@ -79,11 +79,19 @@ export class InlineWorker implements UploadWorker {
 const WORKER_MODULE = new URL("../../../workers/upload_worker.ts", import.meta.url);
 
 /**
- * Where the pool's workers run: the module a test gives, Web Workers of the upload worker when
- * `FTPBATCH_WORKER_THREADS=1` (to compare, see docs/benchmarks.md), else inline.
+ * Where the pool's workers run: the module a test gives; Web Workers of the upload worker for
+ * FTPS, or when `FTPBATCH_WORKER_THREADS=1` (to compare, see docs/benchmarks.md); else inline.
+ * FTPS stays in Web Workers: with several basic-ftp connections in one isolate, proftpd refused
+ * data connections ("425 Unable to build data connection: Operation not permitted", its check
+ * that the data connection resumes the control connection's TLS session), which one connection
+ * per isolate never saw.
  */
-export function uploadWorkerModule(testModule?: URL): URL | "inline" {
+export function uploadWorkerModule(
+  testModule?: URL,
+  secure: boolean | "implicit" = false,
+): URL | "inline" {
   if (testModule) return testModule;
+  if (secure !== false) return WORKER_MODULE;
   let threads: string | undefined;
   try {
     threads = Deno.env.get("FTPBATCH_WORKER_THREADS");

@@ -59,13 +59,17 @@ Deno.test("inline worker: ended while its login waits on a silent server, it say
   assert.deepEqual(said, []); // no `connectRetry`, no `connectFailed` from an ended worker
 });
 
-Deno.test("uploads run inline unless a test module or FTPBATCH_WORKER_THREADS=1 says otherwise", () => {
+Deno.test("uploads run inline unless FTPS, a test module or FTPBATCH_WORKER_THREADS=1 says otherwise", () => {
   const test = new URL("file:///some/worker.ts");
   assert.equal(uploadWorkerModule(test), test);
   const before = Deno.env.get("FTPBATCH_WORKER_THREADS");
   try {
     Deno.env.delete("FTPBATCH_WORKER_THREADS");
     assert.equal(uploadWorkerModule(), "inline");
+    // FTPS: one connection per isolate (proftpd's TLS session check, see inline_worker.ts).
+    for (const secure of [true, "implicit"] as const) {
+      assert.ok(uploadWorkerModule(undefined, secure) instanceof URL);
+    }
     Deno.env.set("FTPBATCH_WORKER_THREADS", "1");
     const url = uploadWorkerModule();
     assert.ok(url instanceof URL && url.pathname.endsWith("/workers/upload_worker.ts"));
