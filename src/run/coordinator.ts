@@ -19,6 +19,7 @@ import { sortEntries } from "./sources/folder_sources.ts";
 import { skipFilter } from "./skip/folder_skip.ts";
 import { Pool } from "./pool/pool.ts";
 import { type WarmWorkers, warmWorkers } from "./pool/warm_workers.ts";
+import { uploadWorkerModule } from "./pool/inline_worker.ts";
 import { checkRemote, type RemoteCheckOptions } from "./skip/remote_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult, type UploadJob } from "../upload/job.ts";
@@ -42,8 +43,6 @@ import {
 
 export type { RunOptions, RunOutcome } from "./run_settings.ts";
 
-const DEFAULT_WORKER = new URL("../../workers/upload_worker.ts", import.meta.url);
-
 /** Runs the whole job described by `config`. Never throws for per-file problems. */
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   return await new Run(opts).run();
@@ -65,6 +64,8 @@ class Run {
   readonly checked: CheckedSource[];
   readonly folders: FolderSource[];
   readonly settings: UploadSettings;
+  /** Where the upload workers run: inline, or Web Workers of this module (`inline_worker.ts`). */
+  readonly workerModule: URL | "inline";
   /** `skip: "hash"`: the server's hashes or the deploy manifest decide (`deploy_manifest.ts`). */
   readonly content?: ContentSkip;
   /** How the skip phase and the skip filter reach the server. */
@@ -82,6 +83,7 @@ class Run {
     this.config = opts.config;
     ({ checked: this.checked, folders: this.folders } = sortEntries(this.config));
     this.settings = uploadSettings(opts);
+    this.workerModule = uploadWorkerModule(opts.workerUrl, opts.config.server.secure);
     this.content = contentSkip(opts, this.settings);
     this.remote = remoteOptions(opts, this.settings, this.content);
     this.records = new RunRecords(
@@ -124,9 +126,10 @@ class Run {
     // the others once the skip phase finds a folder missing (something will be sent), so that
     // a re-run with nothing to send does not pay for them.
     const warmCount = this.#workers(jobs, 0);
-    const warm = !opts.dryRun && jobs.length + folders.length > 0
+    const module = this.workerModule;
+    const warm = module !== "inline" && !opts.dryRun && jobs.length + folders.length > 0
       ? warmWorkers(
-        opts.workerUrl ?? DEFAULT_WORKER,
+        module,
         jobs.length > 0 && this.config.options.skip !== "none" ? 1 : warmCount,
       )
       : undefined;
@@ -241,7 +244,7 @@ class Run {
         reporter.report(id, { result });
       },
       signal: opts.signal,
-      workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
+      workerUrl: this.workerModule,
       ...(folders.length > 0 ? { stream: folderJobs } : {}),
       ...(warm ? { warm } : {}),
     }, jobs);
