@@ -19,7 +19,7 @@ export const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs 
   [--latency 0,20,100] [--latency-mbit N] [--no-handshake]   (RTTs in ms through a latency proxy)
   [--no-rerun]      (skip the re-run measurement of the small set, see rerun.ts)
   --million [...]   (the 1,000,000-file folder source alone: bench/million.ts, --million --help)
-tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
+tools: ftpbatch, ftpbatch-noatomic, ftpbatch-force, lftp, rclone, curl, raw, raw-atomic`;
 
 const FLAGS = {
   sets: { type: "string" },

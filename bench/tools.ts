@@ -526,6 +526,8 @@ export function allTools(): Map<string, Tool> {
   const tools = [
     ftpbatchTool("ftpbatch", []),
     ftpbatchTool("ftpbatch-noatomic", ["--no-atomic"]),
+    // No skip check at all: what the skip phase costs a first run is the difference.
+    ftpbatchTool("ftpbatch-force", ["--force"]),
     lftpTool(),
     rcloneTool(),
     curlTool(),

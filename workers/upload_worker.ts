@@ -8,12 +8,14 @@
  */
 
 import type {
+  CheckRequest,
   FromWorker,
   JobResult,
   ToWorker,
   UploadJob,
   UploadSettings,
 } from "../src/run/pool/messages.ts";
+import { runCheck } from "../src/run/skip/worker_check.ts";
 import { notSentServerFull, unsentResult } from "../src/upload/job.ts";
 import { ShrinkRequest, Uploader } from "../src/upload/uploader.ts";
 import {
@@ -37,6 +39,8 @@ const PROGRESS_MS = 250;
 let stopReason: string | undefined;
 /** Batches of files received (told with `drained`, so the pool knows which it means). */
 let batches = 0;
+/** The skip check under way (`check`), stopped by an interrupt. */
+let checking: AbortController | undefined;
 
 function post(msg: FromWorker): void {
   self.postMessage(msg);
@@ -48,6 +52,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   switch (msg.type) {
     case "init":
       void init(msg.settings);
+      break;
+    case "check":
+      void check(msg.check);
       break;
     case "mkdirs":
       askedForMore = false;
@@ -66,6 +73,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       stopReason ??= msg.reason;
       break;
     case "interrupt":
+      checking?.abort();
       uploader?.interrupt();
       break;
     case "finish":
@@ -115,6 +123,23 @@ async function init(settings: UploadSettings): Promise<void> {
     post({ type: "connectFailed", kind: err.kind, error: err.message });
     self.close();
   }
+}
+
+/** The skip check on this login, before the pool adopts the worker (`worker_check.ts`). */
+async function check(request: CheckRequest): Promise<void> {
+  const up = uploader!;
+  checking = new AbortController();
+  let missing = false;
+  const reply = await runCheck(() => up.live(), up.settings, request, {
+    // Said once: the run starts loading the other workers.
+    missing: () => {
+      if (!missing) post({ type: "missing" });
+      missing = true;
+    },
+    signal: checking.signal,
+  });
+  checking = undefined;
+  post({ type: "checked", check: reply });
 }
 
 async function mkdirs(dirs: string[]): Promise<void> {

@@ -25,6 +25,7 @@ import type { WalkHook } from "./sources/walk.ts";
 import { Pool } from "./pool/pool.ts";
 import { warmWorkers } from "./pool/warm_workers.ts";
 import { checkRemote } from "./skip/remote_check.ts";
+import { checkOnWorker } from "./skip/worker_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
@@ -200,13 +201,20 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
       jobs.length > 0 && config.options.skip !== "none" ? 1 : warmCount,
     )
     : undefined;
+  const check = {
+    ...remote,
+    jobs,
+    connections: config.options.workers,
+    onMissing: () => warm?.grow(warmCount),
+  };
+  // On the first worker's login where the pool will adopt it (`worker_check.ts`); a plan
+  // starts no worker, and "hash" decides with the deploy manifest's connection.
+  const onWorker = warm && !opts.plan && !content && config.options.skip !== "none"
+    ? warm
+    : undefined;
   const checking = !opts.dryRun && jobs.length > 0
-    ? checkRemote({
-      ...remote,
-      jobs,
-      connections: config.options.workers,
-      onMissing: () => warm?.grow(warmCount),
-    })
+    ? (onWorker ? checkOnWorker(onWorker, settings, check) : Promise.resolve(undefined))
+      .then((c) => c ?? checkRemote(check))
     : undefined;
   if (checking) {
     const check = await checking.catch((e) => {
@@ -272,7 +280,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     poolDone = true;
     await counting.catch(() => {}); // a folder that vanished meanwhile: the walk reports it
   }
-  warm?.close(); // those not taken: everything skipped, the login refused, or fewer files
+  await warm?.close(); // those not taken: everything skipped, the login refused, or fewer files
   // The files the pool never pulled are reported too (a stopped run's walk is not finished).
   reporter.reportRest({ interrupted: Boolean(interrupted) });
   if (!interrupted) await folderJobs.drain((jobs) => jobs.forEach((j) => reporter.report(j.id)));

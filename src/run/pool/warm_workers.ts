@@ -14,6 +14,8 @@
 export interface WarmWorker {
   worker: Worker;
   error?: string;
+  /** Told its settings and logged in (it did the skip check, `worker_check.ts`): no `init` again. */
+  ready?: true;
 }
 
 export class WarmWorkers {
@@ -63,18 +65,67 @@ export class WarmWorkers {
     return warm;
   }
 
+  /** The warm worker for slot `id`, left in place for the pool (the skip check rides on it). */
+  borrow(id: number): WarmWorker | undefined {
+    return this.#idle.get(workerName(id));
+  }
+
+  /** Slot `id`'s worker is logged in: the pool adopts it as it is. */
+  adoptReady(id: number): void {
+    const warm = this.#idle.get(workerName(id));
+    if (warm) warm.ready = true;
+  }
+
+  /** Ends slot `id`'s worker (it could not log in, or died): the pool starts a fresh one. */
+  discard(id: number): void {
+    this.#idle.get(workerName(id))?.worker.terminate();
+    this.#idle.delete(workerName(id));
+  }
+
   #stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#next = this.count + 1;
   }
 
-  /** Ends every worker not taken, and starts no more. */
-  close(): void {
+  /**
+   * Ends every worker not taken, and starts no more. One that is logged in
+   * says goodbye to the server first (resolved when it did, or after a short wait).
+   */
+  close(): Promise<void> {
     this.#stop();
-    for (const { worker } of this.#idle.values()) worker.terminate();
+    const ending = [...this.#idle.values()].map((w) => w.ready ? goodbye(w.worker) : end(w.worker));
     this.#idle.clear();
+    return Promise.all(ending).then(() => {});
   }
+}
+
+/** How long a logged-in worker may take to log out before it is ended anyway. */
+const GOODBYE_WAIT_MS = 3000;
+
+function end(worker: Worker): Promise<void> {
+  worker.terminate();
+  return Promise.resolve();
+}
+
+/** Asks a logged-in worker to log out (QUIT), then ends it. */
+function goodbye(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve();
+    };
+    const timer = setTimeout(done, GOODBYE_WAIT_MS);
+    worker.onmessage = (e: MessageEvent<{ type: string }>) => {
+      if (e.data.type === "closed") done();
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      done();
+    };
+    worker.postMessage({ type: "finish" });
+  });
 }
 
 let early: WarmWorkers | undefined;

@@ -23,6 +23,7 @@ import { newServerClock, type ServerClock } from "../../plan/server_clock.ts";
 import { settleClock } from "./skip_clock.ts";
 import { SkipLink } from "./skip_link.ts";
 import type { UploadJob } from "../../upload/job.ts";
+import type { Session } from "../../ftp/session.ts";
 import { toConnectError } from "../../upload/retry.ts";
 import {
   type FolderRequest,
@@ -56,6 +57,11 @@ export interface RemoteCheckOptions {
    * content (`deploy_manifest.ts`).
    */
   content?: ContentDecider;
+  /**
+   * Read over this connection first (an upload worker's own login, `worker_check.ts`):
+   * no login of the check's own; further connections, when worth it, log in as usual.
+   */
+  own?: () => Promise<Session>;
 }
 
 /** See `RemoteCheckOptions.content`. */
@@ -117,7 +123,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
   const want = Math.ceil(requests.length / FOLDERS_PER_CONNECTION);
   const links: SkipLink[] = Array.from(
     { length: Math.max(1, Math.min(o.connections, want)) },
-    () => new SkipLink(o),
+    (_, i) => new SkipLink(i === 0 && o.own ? { ...o, session: o.own } : o),
   );
   try {
     // One login first. A server that cannot be reached is the pool's to report (once, after
