@@ -102,3 +102,26 @@ integrationTest(
     );
   },
 );
+
+integrationTest(
+  "a re-run over many folders stays within the connections asked for (the server allows 2)",
+  async () => {
+    await withDataset(
+      { count: 80, sizeOf: (i) => 200 + i, options: { workers: 2 } },
+      { faults: { maxConnections: 2 } },
+      async ({ server, data }) => {
+        assert.equal((await upload(data)).exitCode, 0);
+        const [changed] = [...data.expected.values()];
+        await Deno.writeTextFile(changed, "changed");
+        const lines: string[] = [];
+        const again = await upload(data, { log: (l) => lines.push(l) });
+        assert.equal(again.exitCode, 0);
+        assert.equal(again.summary.totals.uploaded, 1);
+        assert.deepEqual(await compareTree(server.root, data.expected), []);
+        // More than 16 folders: read over a second connection too, closed before the uploads.
+        assert.ok(server.stats.peakConnections <= 2);
+        assert.equal(lines.some((l) => /too many/i.test(l)), false, lines.join("\n"));
+      },
+    );
+  },
+);
