@@ -39,6 +39,8 @@ const PROGRESS_MS = 250;
 let stopReason: string | undefined;
 /** Batches of files received (told with `drained`, so the pool knows which it means). */
 let batches = 0;
+/** The first login under way: `finish` waits for it, so a login made is also ended (QUIT). */
+let loggingIn: Promise<void> | undefined;
 /** The skip check under way (`check`), stopped by an interrupt. */
 let checking: AbortController | undefined;
 
@@ -51,7 +53,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   const msg = e.data;
   switch (msg.type) {
     case "init":
-      void init(msg.settings);
+      loggingIn = init(msg.settings);
       break;
     case "check":
       void check(msg.check);
@@ -132,8 +134,8 @@ async function check(request: CheckRequest): Promise<void> {
   let missing = false;
   const reply = await runCheck(() => up.live(), up.settings, request, {
     // Said once: the run starts loading the other workers.
-    missing: () => {
-      if (!missing) post({ type: "missing" });
+    missing: (alone) => {
+      if (!missing) post({ type: "missing", alone });
       missing = true;
     },
     signal: checking.signal,
@@ -214,6 +216,8 @@ function shrink(returned: UploadJob[], why: ShrinkRequest): void {
 }
 
 async function finish(): Promise<void> {
+  // Told to finish while still logging in (a worker told ahead and not needed): log out after.
+  await loggingIn;
   await uploader?.close();
   post({ type: "closed" });
   self.close();

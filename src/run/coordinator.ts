@@ -275,7 +275,7 @@ export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
     try {
       ({ reconnects, interrupted, connectError, peakConnections: connections } = await pool.run());
     } finally {
-      warm?.close();
+      await warm?.close();
     }
     poolDone = true;
     await counting.catch(() => {}); // a folder that vanished meanwhile: the walk reports it

@@ -72,8 +72,11 @@ export type FromWorker =
     failed: { dir: string; error: string }[];
   }
   | { type: "result"; result: JobResult }
-  /** The skip check found a destination folder missing: something will be sent. */
-  | { type: "missing" }
+  /**
+   * The skip check found a destination folder missing: something will be sent. `alone`: it
+   * reads over this one connection (the other workers may log in now).
+   */
+  | { type: "missing"; alone: boolean }
   | { type: "checked"; check: CheckReply }
   /** Finished its batch; wants more. */
   | { type: "idle" }

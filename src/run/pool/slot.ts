@@ -48,7 +48,12 @@ export class WorkerSlot {
     if (early !== undefined) setTimeout(() => onCrash(this, early), 0);
     // Logged in already for the skip check (`worker_check.ts`): ready as it is.
     else if (warm?.ready) setTimeout(() => this.live && onMessage(this, { type: "ready" }), 0);
-    if (!warm?.ready) this.send({ type: "init", settings });
+    // Told ahead (`loginAhead`): what it said meanwhile is heard first, before any new message.
+    else if (warm?.said) {
+      const said = warm.said;
+      queueMicrotask(() => said.forEach((msg) => onMessage(this, msg)));
+    }
+    if (!warm?.told) this.send({ type: "init", settings });
   }
 
   send(msg: ToWorker): void {

@@ -2,26 +2,36 @@
  * Upload workers started before the pool needs them: a worker's isolate and
  * module graph take longer to load than anything else at start-up, so the run
  * starts them while the skip phase waits on the network, and the pool adopts
- * them (`slot.ts`) instead of starting its own. A warm worker has not been
- * told its settings, so it has not logged in and has sent nothing; those the
- * pool does not take (everything was skipped, the login was refused, fewer
- * files than connections) are ended unused.
+ * them (`slot.ts`) instead of starting its own. A warm worker is told its
+ * settings (and logs in) only when the run knows something will be sent: the
+ * first for the skip check (`worker_check.ts`), the others once that check
+ * found a folder missing (`loginAhead`); until then it has sent nothing. Those
+ * the pool does not take (everything was skipped, the login was refused,
+ * fewer files than connections) are ended, after a QUIT where they logged in.
  *
  * @module
  */
+
+import type { FromWorker, ToWorker } from "./messages.ts";
 
 /** A started worker not yet adopted; `error` when it failed to load meanwhile. */
 export interface WarmWorker {
   worker: Worker;
   error?: string;
-  /** Told its settings and logged in (it did the skip check, `worker_check.ts`): no `init` again. */
+  /** Told its settings (`init`): the slot that adopts it does not tell it again. */
+  told?: true;
+  /** Logged in (it did the skip check, `worker_check.ts`): ready for work as it is. */
   ready?: true;
+  /** Told ahead of the pool (`loginAhead`): what it said meanwhile, for its slot to hear. */
+  said?: FromWorker[];
 }
 
 export class WarmWorkers {
   #idle = new Map<string, WarmWorker>();
   #timer?: ReturnType<typeof setTimeout>;
   #next = 1;
+  /** Every worker not told yet gets this at once (`loginAhead`). */
+  #init?: ToWorker;
 
   /**
    * Starts `count` workers named `upload-1`… as the pool names its first ones:
@@ -53,6 +63,7 @@ export class WarmWorkers {
       warm.error ??= e.message;
     };
     this.#idle.set(name, warm);
+    if (this.#init) tellAhead(warm, this.#init);
     if (this.#next <= this.count) this.#timer = setTimeout(() => this.#startNext(), 0);
   }
 
@@ -63,6 +74,16 @@ export class WarmWorkers {
     // The pool starts its own from here on: no more warm ones.
     if (!warm) this.#stop();
     return warm;
+  }
+
+  /**
+   * From now on each worker not told yet (and each started later) is sent
+   * `init` at once: its login overlaps the rest of the skip check. What it
+   * says meanwhile is kept for the slot that adopts it.
+   */
+  loginAhead(init: ToWorker): void {
+    this.#init ??= init;
+    for (const warm of this.#idle.values()) if (!warm.told) tellAhead(warm, this.#init);
   }
 
   /** The warm worker for slot `id`, left in place for the pool (the skip check rides on it). */
@@ -94,10 +115,18 @@ export class WarmWorkers {
    */
   close(): Promise<void> {
     this.#stop();
-    const ending = [...this.#idle.values()].map((w) => w.ready ? goodbye(w.worker) : end(w.worker));
+    const ending = [...this.#idle.values()].map((w) => w.told ? goodbye(w.worker) : end(w.worker));
     this.#idle.clear();
     return Promise.all(ending).then(() => {});
   }
+}
+
+/** Sends `init` to a warm worker and keeps what it says until a slot adopts it. */
+function tellAhead(warm: WarmWorker, init: ToWorker): void {
+  const said: FromWorker[] = warm.said = [];
+  warm.told = true;
+  warm.worker.onmessage = (e: MessageEvent<FromWorker>) => void said.push(e.data);
+  warm.worker.postMessage(init);
 }
 
 /** How long a logged-in worker may take to log out before it is ended anyway. */

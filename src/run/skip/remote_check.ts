@@ -46,8 +46,16 @@ export interface RemoteCheckOptions {
   connections: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
-  /** Called once a destination folder is found missing: some files will be sent. */
-  onMissing?: () => void;
+  /**
+   * Called once a destination folder is found missing: some files will be sent. `alone`:
+   * the check reads over one connection only, and (`oneOnceMissing`) will go on so.
+   */
+  onMissing?: (alone: boolean) => void;
+  /**
+   * Once a folder is found missing, open no further connection: the upload workers log
+   * in meanwhile (`worker_check.ts`), and together they keep within `connections`.
+   */
+  oneOnceMissing?: boolean;
   /** What the run knows of the server's clocks, shared by its checks (absent: this check's own). */
   clock?: ServerClock;
   /** Change nothing on the server (`--plan`): no time probe; times are compared as they are. */
@@ -136,7 +144,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     return final ? { ...everything, loginRefused: refused.message } : everything;
   }
   try {
-    const states = await readAll(links, requests, o.signal, o.onMissing);
+    const states = await readAll(links, requests, o);
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
     const clock = o.clock ?? newServerClock();
@@ -207,14 +215,15 @@ function folderRequests(jobs: UploadJob[]): FolderRequest[] {
  * are checked first (one CWD each, once): below a folder that is not there,
  * nothing is asked. The other links log in only once the first finds a folder
  * that is there: a first run to an empty server costs one login and a CWD or
- * two. `undefined` when interrupted.
+ * two. With `oneOnceMissing` none opens once a folder was found missing (the
+ * upload workers are logging in by then). `undefined` when interrupted.
  */
 async function readAll(
   links: SkipLink[],
   requests: FolderRequest[],
-  signal?: AbortSignal,
-  onMissing?: () => void,
+  o: Pick<RemoteCheckOptions, "signal" | "onMissing" | "oneOnceMissing">,
 ): Promise<FolderState[] | undefined> {
+  const { signal, onMissing } = o;
   const states: FolderState[] = [];
   const exists = new Map<string, boolean>();
   const above = async (link: SkipLink, dir: string): Promise<boolean> => {
@@ -227,6 +236,7 @@ async function readAll(
   };
   let next = 0;
   let others: Promise<void>[] | undefined;
+  let missing = false;
   const lane = async (link: SkipLink) => {
     while (next < requests.length && !signal?.aborted) {
       const req = requests[next++];
@@ -234,8 +244,10 @@ async function readAll(
         ? await readFolder(link.runner, req)
         : { dir: req.dir, entries: [], how: "absent" };
       exists.set(req.dir, state.how !== "absent");
-      if (state.how === "absent") onMissing?.();
-      if (state.how !== "absent") others ??= links.slice(1).map(lane);
+      if (state.how === "absent") {
+        missing = true;
+        onMissing?.(others === undefined && (o.oneOnceMissing === true || links.length === 1));
+      } else if (!(missing && o.oneOnceMissing)) others ??= links.slice(1).map(lane);
       states.push(state);
     }
   };

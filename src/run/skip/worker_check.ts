@@ -34,10 +34,15 @@ export async function checkOnWorker(
 ): Promise<RemoteCheck | undefined> {
   const w = warm.borrow(1);
   if (!w || w.error !== undefined) return undefined;
-  const talk = new WorkerTalk(w.worker, o.onMissing);
+  // Once a folder is missing, the other workers log in beside the rest of the check.
+  const talk = new WorkerTalk(w.worker, (alone) => {
+    o.onMissing?.(alone);
+    if (alone) warm.loginAhead({ type: "init", settings });
+  });
   const stop = () => w.worker.postMessage({ type: "interrupt" });
   o.signal?.addEventListener("abort", stop);
   try {
+    w.told = true;
     w.worker.postMessage({ type: "init", settings });
     const login = await talk.next();
     if (login?.type === "connectFailed" && FINAL.has(login.kind)) {
@@ -90,13 +95,13 @@ class WorkerTalk {
   #waiting?: (msg: FromWorker | undefined) => void;
   #onMessage = (e: MessageEvent<FromWorker>) => {
     const msg = e.data;
-    if (msg.type === "missing") return this.onMissing?.();
+    if (msg.type === "missing") return this.onMissing?.(msg.alone);
     if (!ANSWERS.has(msg.type)) return; // progress, alive, reconnected: nobody listens yet
     this.#answer(msg);
   };
   #onError = () => this.#answer(undefined);
 
-  constructor(readonly worker: Worker, readonly onMissing?: () => void) {
+  constructor(readonly worker: Worker, readonly onMissing?: (alone: boolean) => void) {
     worker.addEventListener("message", this.#onMessage as EventListener);
     worker.addEventListener("error", this.#onError);
   }
@@ -129,7 +134,7 @@ export async function runCheck(
   live: () => Promise<Session>,
   settings: UploadSettings,
   request: CheckRequest,
-  hooks: { missing: () => void; signal: AbortSignal },
+  hooks: { missing: (alone: boolean) => void; signal: AbortSignal },
 ): Promise<CheckReply> {
   const logs: string[] = [];
   const clock = request.clock;
@@ -145,6 +150,7 @@ export async function runCheck(
     log: (line) => logs.push(line),
     signal: hooks.signal,
     onMissing: hooks.missing,
+    oneOnceMissing: true,
     ...(clock ? { clock } : {}),
     own: live,
   });

@@ -125,3 +125,39 @@ integrationTest(
     );
   },
 );
+
+integrationTest(
+  "a re-run with a new folder: workers told ahead and not needed log out too",
+  async () => {
+    await withDataset(
+      { count: 9, sizeOf: (i) => 300 + i, options: { workers: 3 } },
+      {},
+      async ({ server, data }) => {
+        assert.equal((await upload(data)).exitCode, 0);
+        // One new file in a folder the server does not have: one file to send, three warm.
+        const config = JSON.parse(await Deno.readTextFile(data.configPath));
+        const source = join(data.dir, "new.txt");
+        await Deno.writeTextFile(source, "new file");
+        config.files.push({ source, destination: "/upload/brand-new/new.txt" });
+        await Deno.writeTextFile(data.configPath, JSON.stringify(config));
+        const quits = () => server.stats.commands.filter((c) => c === "QUIT").length;
+        const logins = server.stats.logins;
+        const quitted = quits();
+        const again = await upload(data);
+        assert.equal(again.exitCode, 0);
+        assert.equal(again.summary.totals.uploaded, 1);
+        assert.equal(again.summary.totals.skipped, 9);
+        assert.equal(
+          await Deno.readTextFile(join(server.root, "upload/brand-new/new.txt")),
+          "new file",
+        );
+        // Every connection of the run said goodbye, used or not.
+        assert.equal(
+          quits() - quitted,
+          server.stats.logins - logins,
+          `${quits() - quitted} QUIT for ${server.stats.logins - logins} logins`,
+        );
+      },
+    );
+  },
+);
