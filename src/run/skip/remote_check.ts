@@ -1,10 +1,12 @@
 /**
- * The skip phase of a run, before any worker starts: reads what the server
+ * The skip phase of a run, before any file is sent: reads what the server
  * already has in each destination folder (one MLSD or LIST per folder, a few
  * connections in parallel, per-file questions only where a folder cannot be
  * listed) and drops the files whose remote copy is unchanged (`plan/skip.ts`).
+ * It runs inside the first upload worker, on its login (`worker_check.ts`),
+ * or on a connection of its own (`--plan`, `--skip hash`, that worker lost).
  * A re-run with nothing changed costs one login and a listing per folder, and
- * starts no upload worker at all.
+ * uses no other upload worker.
  *
  * This phase never fails a file: when it cannot do its work (no connection,
  * retries run out) every file is sent, and the pool meets the problem again

@@ -4,8 +4,9 @@
  * (`warm_workers.ts`) logs in, reads the destination folders, and the pool
  * then adopts it logged in, so its first folder or file goes out at once. A
  * first run to an empty server costs one login less before the first STOR
- * (and one connection less); a re-run with nothing to send still costs one
- * login, and no other worker is started.
+ * (and one connection less), and once a folder is found missing the other
+ * workers log in beside the rest of the check (`loginAhead`); a re-run with
+ * nothing to send still costs one login, and no other worker logs in.
  *
  * Both ends live here: `checkOnWorker` (the run's side) and `runCheck` (the
  * worker's side). When the worker cannot do it (it did not load, its login
