@@ -15,7 +15,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../../ftp/posix_path.ts";
 import type { FtpLogin } from "../../ftp/login.ts";
 import type { Listing } from "../../ftp/listing.ts";
 import { errorText, safeText } from "../../ftp/server_text.ts";
