@@ -85,6 +85,8 @@ import { allTools, project, type ServerInfo, type Tool } from "./tools.ts";
 import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
 
 const log = (line: string) => console.error(line);
+/** `--ftps`: where vsftpd listens (the blind latency proxy takes 127.0.0.1's ports). */
+const FTPS_ADDRESS = "127.0.0.3";
 
 /** What the measurements gave, before they are summed up. */
 interface Measured {
@@ -186,7 +188,10 @@ async function measureAll(
   tmp: string,
   signal: AbortSignal,
 ): Promise<Measured | undefined> {
-  const server: RealServer | null = await startRealServer();
+  // FTPS: on 127.0.0.3, so that the blind latency proxy can take 127.0.0.1's ports.
+  const server: RealServer | null = await startRealServer(
+    o.ftps ? { tls: true, address: FTPS_ADDRESS } : {},
+  );
   if (!server) {
     console.error(
       "no real FTP server: the benchmark needs root, vsftpd, unshare and mount (apt-get install -y vsftpd)",
@@ -195,10 +200,11 @@ async function measureAll(
   }
   try {
     const info: ServerInfo = {
-      host: server.host,
+      host: o.ftps ? FTPS_ADDRESS : server.host,
       port: server.port,
       user: server.user,
       password: server.password,
+      ...(o.ftps ? { ftps: { caFile: `${server.dir}/ca.pem`, dataPorts: server.pasvPorts } } : {}),
     };
     const setting: RunSetting = {
       server: info,

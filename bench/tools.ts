@@ -18,6 +18,11 @@ export interface ServerInfo {
   port: number;
   user: string;
   password: string;
+  /**
+   * `--ftps`: explicit FTPS with data protected, the server's throwaway CA in `caFile`, and
+   * its passive range for the blind latency proxy (`latency_proxy.ts`).
+   */
+  ftps?: { caFile: string; dataPorts: [number, number] };
 }
 
 /** Everything one run needs. */
@@ -207,7 +212,13 @@ function failure(out: Spawned, what: string): string | undefined {
 /** The ftpbatch config for a set: every file to `/` + its relative path. */
 export function ftpbatchConfig(set: DataSet, server: ServerInfo): string {
   return JSON.stringify({
-    server: { host: server.host, port: server.port, user: server.user, passwordEnv: PASSWORD_ENV },
+    server: {
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      passwordEnv: PASSWORD_ENV,
+      ...(server.ftps ? { secure: true } : {}),
+    },
     options: {},
     files: set.files.map((f) => ({ source: `${set.dir}/${f.rel}`, destination: `/${f.rel}` })),
   });
@@ -256,7 +267,10 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
           ...extraArgs,
         ],
         {
-          env: { [PASSWORD_ENV]: ctx.server.password },
+          env: {
+            [PASSWORD_ENV]: ctx.server.password,
+            ...(ctx.server.ftps ? { DENO_CERT: ctx.server.ftps.caFile } : {}),
+          },
           cwd: project.dir,
           timeoutMs: ctx.timeoutMs,
           signal: ctx.signal,
@@ -308,7 +322,15 @@ function lftpTool(): Tool {
     async run(ctx) {
       const script = [
         "set cmd:fail-exit yes",
-        "set ftp:ssl-allow no",
+        ...(ctx.server.ftps
+          ? [
+            "set ftp:ssl-force true",
+            "set ftp:ssl-protect-data true",
+            "set ssl:verify-certificate no",
+            // The blind latency proxy relays the EPSV port on the control connection's address.
+            "set ftp:prefer-epsv true",
+          ]
+          : ["set ftp:ssl-allow no"]),
         // Bounded retries, so a broken run fails instead of waiting minutes.
         "set net:max-retries 2",
         "set net:reconnect-interval-base 1",
