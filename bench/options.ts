@@ -12,7 +12,8 @@ import { SET_NAMES, type SetName } from "./datasets.ts";
 import { parseRtts } from "./latency.ts";
 import type { LatencySettings } from "./latency.ts";
 
-export const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
+export const USAGE =
+  `usage: deno task bench [--sets one,small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
   [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
   [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
@@ -21,7 +22,8 @@ export const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs 
   [--ftps]          (explicit FTPS, data protected: vsftpd on 127.0.0.3, ftpbatch and lftp only,
                      latency through the blind relay of latency_proxy.ts; no floors, no re-run)
   --million [...]   (the 1,000,000-file folder source alone: bench/million.ts, --million --help)
-tools: ftpbatch, ftpbatch-noatomic, ftpbatch-force, lftp, rclone, curl, raw, raw-atomic`;
+tools: ftpbatch, ftpbatch-task (as \`deno task upload\`), ftpbatch-noatomic, ftpbatch-force, lftp, rclone, curl,
+  raw, raw-atomic`;
 
 const FLAGS = {
   sets: { type: "string" },

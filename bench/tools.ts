@@ -242,7 +242,11 @@ export const DENO_RUN_FLAGS = [
   "--allow-sys",
 ];
 
-function ftpbatchTool(name: string, extraArgs: string[]): Tool {
+/**
+ * ftpbatch as `deno run` with the upload task's flags, or (`viaTask`) as a user runs it,
+ * `deno task upload`: one more Deno process that reads deno.json and starts the first.
+ */
+function ftpbatchTool(name: string, extraArgs: string[], viaTask = false): Tool {
   return {
     name,
     sequential: false,
@@ -255,9 +259,9 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
       const out = await spawnTimed(
         Deno.execPath(),
         [
-          ...DENO_RUN_FLAGS,
-          project.main,
-          "upload",
+          ...(viaTask
+            ? ["task", "--quiet", "upload"]
+            : [...DENO_RUN_FLAGS, project.main, "upload"]),
           config,
           "--workers",
           String(ctx.parallel),
@@ -548,6 +552,7 @@ export function allTools(): Map<string, Tool> {
   const tools = [
     ftpbatchTool("ftpbatch", []),
     ftpbatchTool("ftpbatch-noatomic", ["--no-atomic"]),
+    ftpbatchTool("ftpbatch-task", [], true),
     // No skip check at all: what the skip phase costs a first run is the difference.
     ftpbatchTool("ftpbatch-force", ["--force"]),
     lftpTool(),

@@ -19,6 +19,7 @@ import { sortEntries } from "./sources/folder_sources.ts";
 import { skipFilter } from "./skip/folder_skip.ts";
 import { Pool } from "./pool/pool.ts";
 import { type WarmWorkers, warmWorkers } from "./pool/warm_workers.ts";
+import { uploadWorkerModule } from "./pool/inline_worker.ts";
 import { checkRemote, type RemoteCheckOptions } from "./skip/remote_check.ts";
 import { checkOnWorker } from "./skip/worker_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
@@ -43,8 +44,6 @@ import {
 
 export type { RunOptions, RunOutcome } from "./run_settings.ts";
 
-const DEFAULT_WORKER = new URL("../../workers/upload_worker.ts", import.meta.url);
-
 /** Runs the whole job described by `config`. Never throws for per-file problems. */
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
   return await new Run(opts).run();
@@ -66,6 +65,8 @@ class Run {
   readonly checked: CheckedSource[];
   readonly folders: FolderSource[];
   readonly settings: UploadSettings;
+  /** Where the upload workers run: inline, or Web Workers of this module (`inline_worker.ts`). */
+  readonly workerModule: URL | "inline";
   /** `skip: "hash"`: the server's hashes or the deploy manifest decide (`deploy_manifest.ts`). */
   readonly content?: ContentSkip;
   /** How the skip phase and the skip filter reach the server. */
@@ -83,6 +84,7 @@ class Run {
     this.config = opts.config;
     ({ checked: this.checked, folders: this.folders } = sortEntries(this.config));
     this.settings = uploadSettings(opts);
+    this.workerModule = uploadWorkerModule(opts.workerUrl, opts.config.server.secure);
     this.content = contentSkip(opts, this.settings);
     this.remote = remoteOptions(opts, this.settings, this.content);
     this.records = new RunRecords(
@@ -125,9 +127,12 @@ class Run {
     // the others once the skip phase finds a folder missing (something will be sent), so that
     // a re-run with nothing to send does not pay for them.
     const warmCount = this.#workers(jobs, 0);
-    const warm = !opts.dryRun && jobs.length + folders.length > 0
+    const module = this.workerModule;
+    // Inline workers load nothing ahead; one is made early only for the skip check to ride on.
+    const ahead = module !== "inline" || (jobs.length > 0 && this.#checkOnWorker);
+    const warm = ahead && !opts.dryRun && jobs.length + folders.length > 0
       ? warmWorkers(
-        opts.workerUrl ?? DEFAULT_WORKER,
+        module,
         jobs.length > 0 && this.config.options.skip !== "none" ? 1 : warmCount,
       )
       : undefined;
@@ -149,6 +154,14 @@ class Run {
     }
     await this.#walkRest(sent.interrupted);
     return await this.#finish(sent, this.#workers(jobs));
+  }
+
+  /**
+   * The listed files' skip check runs on the first worker's login (`worker_check.ts`); a plan
+   * starts no worker, "hash" decides with the deploy manifest's connection, "none" checks nothing.
+   */
+  get #checkOnWorker(): boolean {
+    return !this.opts.plan && !this.content && this.config.options.skip !== "none";
   }
 
   /** Connections for `jobs`: as configured, fewer for fewer listed files, at least `least`. */
@@ -193,9 +206,8 @@ class Run {
     if (this.opts.dryRun || jobs.length === 0) return { jobs };
     const { reporter, opts } = this;
     const options = { ...this.remote, jobs, connections: this.config.options.workers, onMissing };
-    // On the first worker's login, which the pool then adopts (`worker_check.ts`); a plan starts
-    // no worker, "hash" decides with the deploy manifest's connection, "none" checks nothing.
-    const onWorker = warm && !opts.plan && !this.content && this.config.options.skip !== "none";
+    // On the first worker's login, which the pool then adopts (`worker_check.ts`).
+    const onWorker = warm && this.#checkOnWorker;
     const check = (onWorker ? await checkOnWorker(warm, this.settings, options) : undefined) ??
       await checkRemote(options);
     const connectError = check.loginRefused;
@@ -245,7 +257,7 @@ class Run {
         reporter.report(id, { result });
       },
       signal: opts.signal,
-      workerUrl: opts.workerUrl ?? DEFAULT_WORKER,
+      workerUrl: this.workerModule,
       ...(folders.length > 0 ? { stream: folderJobs } : {}),
       ...(warm ? { warm } : {}),
     }, jobs);

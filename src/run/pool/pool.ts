@@ -1,5 +1,5 @@
 /**
- * The worker pool of one run: one Web Worker per connection (`slot.ts`), work
+ * The worker pool of one run: one upload worker per connection (`slot.ts`), work
  * handed to ready workers (`work.ts`: the ledger of who holds which file, the
  * folder phase, walked files). Whatever way a worker ends, its work goes back
  * in one place (`#lose`); the run ends when the ledger says every file is

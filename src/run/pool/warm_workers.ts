@@ -13,10 +13,11 @@
  */
 
 import type { FromWorker, ToWorker } from "./messages.ts";
+import { InlineWorker, type UploadWorker } from "./inline_worker.ts";
 
 /** A started worker not yet adopted; `error` when it failed to load meanwhile. */
 export interface WarmWorker {
-  worker: Worker;
+  worker: UploadWorker;
   error?: string;
   /** Told its settings (`init`): the slot that adopts it does not tell it again. */
   told?: true;
@@ -39,7 +40,8 @@ export class WarmWorkers {
    * blocks this thread until the worker's isolate exists, and the skip phase's
    * replies are read on it meanwhile.
    */
-  constructor(readonly url: URL, public count: number) {
+  /** `url`: Web Workers of that module; `"inline"`: workers in this isolate (`inline_worker.ts`). */
+  constructor(readonly url: URL | "inline", public count: number) {
     this.#startNext();
   }
 
@@ -56,7 +58,10 @@ export class WarmWorkers {
     const id = this.#next++;
     if (id > this.count) return;
     const name = workerName(id);
-    const warm: WarmWorker = { worker: new Worker(this.url, { type: "module", name }) };
+    const worker = this.url === "inline"
+      ? new InlineWorker()
+      : new Worker(this.url, { type: "module", name });
+    const warm: WarmWorker = { worker };
     // A module that fails to load must not take the process down before a slot watches it.
     warm.worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
@@ -132,13 +137,13 @@ function tellAhead(warm: WarmWorker, init: ToWorker): void {
 /** How long a logged-in worker may take to log out before it is ended anyway. */
 const GOODBYE_WAIT_MS = 3000;
 
-function end(worker: Worker): Promise<void> {
+function end(worker: UploadWorker): Promise<void> {
   worker.terminate();
   return Promise.resolve();
 }
 
 /** Asks a logged-in worker to log out (QUIT), then ends it. */
-function goodbye(worker: Worker): Promise<void> {
+function goodbye(worker: UploadWorker): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -169,10 +174,10 @@ export function startEarly(url: URL): void {
 }
 
 /** The workers a run starts ahead: the early one (grown to `count`) when it is the same module. */
-export function warmWorkers(url: URL, count: number): WarmWorkers {
+export function warmWorkers(url: URL | "inline", count: number): WarmWorkers {
   const started = early;
   early = undefined;
-  if (started?.url.href === url.href) {
+  if (started && started.url !== "inline" && url !== "inline" && started.url.href === url.href) {
     started.grow(count);
     return started;
   }

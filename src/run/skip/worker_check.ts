@@ -8,18 +8,17 @@
  * workers log in beside the rest of the check (`loginAhead`); a re-run with
  * nothing to send still costs one login, and no other worker logs in.
  *
- * Both ends live here: `checkOnWorker` (the run's side) and `runCheck` (the
- * worker's side). When the worker cannot do it (it did not load, its login
+ * This is the run's side; the worker's is `check_on_login.ts`. When the worker cannot do it (it did not load, its login
  * needs retries, it died), the run checks as before, on its own connection:
  * this is a shortcut, never a second way to decide.
  *
  * @module
  */
 
-import type { Session } from "../../ftp/session.ts";
 import type { CheckReply, CheckRequest, FromWorker, UploadSettings } from "../pool/messages.ts";
-import { checkRemote, type RemoteCheck, type RemoteCheckOptions } from "./remote_check.ts";
+import type { RemoteCheck, RemoteCheckOptions } from "./remote_check.ts";
 import type { WarmWorkers } from "../pool/warm_workers.ts";
+import type { UploadWorker } from "../pool/inline_worker.ts";
 
 /** Logins refused for good: the run ends there (exit 3), as after the check's own login. */
 const FINAL = new Set(["auth", "certificate", "notFtp"]);
@@ -94,17 +93,20 @@ function fromReply(o: RemoteCheckOptions, reply: CheckReply): RemoteCheck {
 /** The messages of the login and the check, one answer at a time; a crash ends them. */
 class WorkerTalk {
   #waiting?: (msg: FromWorker | undefined) => void;
-  #onMessage = (e: MessageEvent<FromWorker>) => {
-    const msg = e.data;
-    if (msg.type === "missing") return this.onMissing?.(msg.alone);
-    if (!ANSWERS.has(msg.type)) return; // progress, alive, reconnected: nobody listens yet
-    this.#answer(msg);
-  };
-  #onError = () => this.#answer(undefined);
+  readonly #onerror: UploadWorker["onerror"];
 
-  constructor(readonly worker: Worker, readonly onMissing?: (alone: boolean) => void) {
-    worker.addEventListener("message", this.#onMessage as EventListener);
-    worker.addEventListener("error", this.#onError);
+  constructor(readonly worker: UploadWorker, readonly onMissing?: (alone: boolean) => void) {
+    // Heard here until the pool adopts the worker (its slot sets its own handlers).
+    this.#onerror = worker.onerror;
+    worker.onmessage = (e: MessageEvent<FromWorker>) => {
+      const msg = e.data;
+      if (msg.type === "missing") return this.onMissing?.(msg.alone);
+      if (ANSWERS.has(msg.type)) this.#answer(msg); // progress, alive: nobody listens yet
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      this.#onerror?.(e); // the warm worker's own: keeps the error, stops the default
+      this.#answer(undefined);
+    };
   }
 
   /** The next answer (`ready`, `connectFailed`, `connectRetry`, `checked`); undefined: it died. */
@@ -119,48 +121,9 @@ class WorkerTalk {
   }
 
   close() {
-    this.worker.removeEventListener("message", this.#onMessage as EventListener);
-    this.worker.removeEventListener("error", this.#onError);
+    this.worker.onmessage = null;
+    this.worker.onerror = this.#onerror;
   }
 }
 
 const ANSWERS = new Set(["ready", "connectFailed", "connectRetry", "checked", "closed"]);
-
-/**
- * The worker's side: the check over its own connection (`live`), further
- * connections only where the folders make them worth it; what it learned
- * and said goes back in the reply.
- */
-export async function runCheck(
-  live: () => Promise<Session>,
-  settings: UploadSettings,
-  request: CheckRequest,
-  hooks: { missing: (alone: boolean) => void; signal: AbortSignal },
-): Promise<CheckReply> {
-  const logs: string[] = [];
-  const clock = request.clock;
-  const check = await checkRemote({
-    jobs: request.jobs,
-    rule: request.rule,
-    login: settings.server,
-    timeoutMs: settings.timeoutMs,
-    retries: settings.retries,
-    ...(settings.backoffBaseMs !== undefined ? { backoffBaseMs: settings.backoffBaseMs } : {}),
-    ...(settings.backoffMaxMs !== undefined ? { backoffMaxMs: settings.backoffMaxMs } : {}),
-    connections: request.connections,
-    log: (line) => logs.push(line),
-    signal: hooks.signal,
-    onMissing: hooks.missing,
-    oneOnceMissing: true,
-    ...(clock ? { clock } : {}),
-    own: live,
-  });
-  return {
-    send: check.send.map((j) => j.id),
-    skipped: check.skipped.map((s) => ({ id: s.job.id, reason: s.reason })),
-    notes: check.notes,
-    logs,
-    ...(clock ? { clock } : {}),
-    ...(check.loginRefused ? { loginRefused: check.loginRefused } : {}),
-  };
-}
