@@ -43,7 +43,8 @@ export class ReportWriter implements ReportSink {
   readonly tmp?: string;
   readonly path?: string;
   #file?: ByteStream & { close?(): void };
-  #parts: string[] = [];
+  /** Records encoded and not yet written: bytes, not strings the collector would keep moving. */
+  #buffer = new Uint8Array(FLUSH_AT);
   #size = 0;
   #flushedAt = Date.now();
   #count = 0;
@@ -117,19 +118,22 @@ export class ReportWriter implements ReportSink {
   }
 
   #push(text: string): void {
-    this.#parts.push(text);
-    this.#size += text.length;
-    if (this.#size >= FLUSH_AT || Date.now() - this.#flushedAt >= FLUSH_AFTER_MS) this.#flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.#size + text.length * 3 > FLUSH_AT) this.#flush();
+    if (text.length * 3 > FLUSH_AT) this.#write(this.#encoder.encode(text));
+    else this.#size += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#size)).written;
+    if (Date.now() - this.#flushedAt >= FLUSH_AFTER_MS) this.#flush();
   }
 
   #flush(): void {
-    const text = this.#parts.join("");
-    this.#parts = [];
+    this.#write(this.#buffer.subarray(0, this.#size));
     this.#size = 0;
     this.#flushedAt = Date.now();
+  }
+
+  #write(bytes: Uint8Array): void {
     if (this.#error !== undefined || !this.#file) return;
     try {
-      const bytes = this.#encoder.encode(text);
       for (let off = 0; off < bytes.length;) off += this.#file.writeSync(bytes.subarray(off));
     } catch (e) {
       this.#error = (e as Error).message;

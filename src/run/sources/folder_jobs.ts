@@ -80,6 +80,7 @@ export class FolderJobs implements JobStream {
   #ensured = new Set<string>(["/"]);
   #walks: Generator<[number, WalkItem]>;
   #done = false;
+  #ignoreLengths: Set<number>;
 
   constructor(
     readonly folders: FolderSource[],
@@ -103,6 +104,7 @@ export class FolderJobs implements JobStream {
     },
   ) {
     this.tallies = folders.map(() => ({ symlinks: 0, emptyFolders: 0 }));
+    this.#ignoreLengths = new Set([...o.ignore ?? []].map((p) => p.length));
     this.#nextId = o.firstId;
     this.#walks = this.#walkAll();
   }
@@ -138,8 +140,12 @@ export class FolderJobs implements JobStream {
     for (let chunk; (chunk = await this.next());) onJobs(chunk.jobs);
   }
 
-  /** Lets go of the skip filter's connection (the run is over, the walk finished or not). */
+  /**
+   * Lets go of the walk (its stat worker, `stat_ahead.ts`) and of the skip
+   * filter's connection: the run is over, the walk finished or not.
+   */
   async close(): Promise<void> {
+    this.#walks.return(undefined);
     await this.o.skipFilter?.close?.();
   }
 
@@ -194,6 +200,16 @@ export class FolderJobs implements JobStream {
         yield [i, item];
       }
     }
+  }
+
+  /** Left to the listed files (a set lookup hashes the whole path: only when there are any). */
+  #listed(destination: string): boolean {
+    return this.o.listed.size > 0 && this.o.listed.has(destination);
+  }
+
+  /** One of the run's own files (compared by length first: most paths are not one). */
+  #ignored(path: string): boolean {
+    return this.#ignoreLengths.has(path.length) && this.o.ignore!.has(path);
   }
 
   #mine(destination: string): boolean {
@@ -254,8 +270,8 @@ export class FolderJobs implements JobStream {
         });
         return;
       case "file": {
-        if (!this.#mine(destination) || this.o.listed.has(destination)) return;
-        if (this.o.ignore?.has(item.path)) return;
+        if (!this.#mine(destination) || this.#listed(destination)) return;
+        if (this.#ignored(item.path)) return;
         if (looksLikeTempName(destination)) {
           const reason =
             `has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); not sent`;

@@ -1,0 +1,156 @@
+/**
+ * Checks a folder's files (`checkFile`: one `stat` each) on two threads: a
+ * helper worker (`workers/stat_worker.ts`) takes the files of a batch one by
+ * one from a shared counter, and so does the walk's own thread when it needs
+ * a batch that is not done yet, so neither waits on the other for more than
+ * the one `stat` in flight. Batches are handed out a few ahead of the one the
+ * walk is at, so the worker checks the next files while the run deals with
+ * the ones before (a million files: the `stat`s are most of a dry run).
+ *
+ * The worker answers only for plain readable files (size, times, inode);
+ * anything else (a folder, a missing file, one the mode bits call
+ * unreadable) is checked again by `checkFile` here, so the answers are the
+ * same as without the worker. The worker is started only for a large walk
+ * (small runs do not pay for it) and ended by `close`.
+ *
+ * @module
+ */
+
+import { type CheckedFile, checkFile, processIds } from "./sources.ts";
+
+/** Files per batch handed to the worker. */
+const BATCH = 256;
+/** Batches handed out ahead of the one the walk is at. */
+const AHEAD = 4;
+/** Numbers per file in a batch's answer: state, size, mtime, inode, ctime. */
+export const FIELDS = 5;
+/** Files a walk checks on its own before it starts the worker. */
+const START_AFTER = 2000;
+/** A folder with fewer files to check is checked here (not worth a batch). */
+const MIN_FOLDER = 32;
+
+/** One batch: its files, a shared counter (next, done) and the worker's answers. */
+interface Batch {
+  start: number;
+  paths: string[];
+  ctl: Int32Array;
+  out: Float64Array;
+  /** The answers, once the batch is done (checked here or read from `out`). */
+  done?: CheckedFile[];
+}
+
+const DEFAULT_WORKER = new URL("../../../workers/stat_worker.ts", import.meta.url);
+
+/** When the worker starts and who checks; tests change them. */
+export interface StatAheadOptions {
+  /** Files checked here before the worker starts (2,000). */
+  startAfter?: number;
+  /** Fewer files in a folder are checked here (32). */
+  minFolder?: number;
+  /** The walk's thread checks files the worker has not taken yet (true); false: only waits. */
+  steal?: boolean;
+}
+
+/** The checks of one walk: starts its worker when the walk turns out large. */
+export class StatAhead {
+  #worker?: Worker;
+  #checked = 0;
+  #closed = false;
+  /** Answers read from the worker (for tests). */
+  readonly counts = { fromWorker: 0 };
+  /** Stat workers running in this process (for tests: a stopped walk ends its own). */
+  static running = 0;
+
+  constructor(readonly o: StatAheadOptions = {}, readonly workerUrl: URL = DEFAULT_WORKER) {}
+
+  /** The checks of one folder's files, in order: `get(i)` for i = 0, 1, … */
+  folder(paths: string[]): (i: number) => CheckedFile {
+    this.#checked += paths.length;
+    if (
+      paths.length < (this.o.minFolder ?? MIN_FOLDER) ||
+      this.#checked < (this.o.startAfter ?? START_AFTER) || this.#closed
+    ) {
+      return (i) => checkFile(paths[i]);
+    }
+    this.#worker ??= this.#start();
+    return new FolderChecks(paths, this.#worker, this.o.steal ?? true, this.counts).get;
+  }
+
+  /** Ends the worker (the walk is over or was stopped). */
+  close(): void {
+    this.#closed = true;
+    if (!this.#worker) return;
+    this.#worker.terminate();
+    this.#worker = undefined;
+    StatAhead.running--;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(this.workerUrl, { type: "module", name: "ftpbatch-stat" });
+    worker.postMessage({ ids: processIds() });
+    StatAhead.running++;
+    return worker;
+  }
+}
+
+class FolderChecks {
+  #batches: Batch[] = [];
+  #posted = 0;
+
+  constructor(
+    readonly paths: string[],
+    readonly worker: Worker,
+    readonly steal: boolean,
+    readonly counts: { fromWorker: number },
+  ) {}
+
+  get = (i: number): CheckedFile => {
+    const b = Math.floor(i / BATCH);
+    while (this.#posted < Math.min(b + AHEAD, Math.ceil(this.paths.length / BATCH))) {
+      this.#post(this.#posted++);
+    }
+    const batch = this.#batches[b];
+    const done = batch.done ?? this.#finish(batch);
+    if (i - batch.start === batch.paths.length - 1) delete this.#batches[b]; // its last file
+    return done[i - batch.start];
+  };
+
+  #post(k: number): void {
+    const start = k * BATCH;
+    const paths = this.paths.slice(start, start + BATCH);
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const out = new Float64Array(new SharedArrayBuffer(paths.length * FIELDS * 8));
+    this.#batches[k] = { start, paths, ctl, out };
+    // One string, not a list: a message's cost is mostly per value cloned (NUL is in no path).
+    this.worker.postMessage({ paths: paths.join("\0"), ctl, out });
+  }
+
+  /** Checks what the worker has not taken yet, waits for what it has, and reads its answers. */
+  #finish(batch: Batch): CheckedFile[] {
+    const { paths, ctl, out } = batch;
+    const n = paths.length;
+    const mine: (CheckedFile | undefined)[] = new Array(n);
+    for (let i; this.steal && (i = Atomics.add(ctl, 0, 1)) < n;) {
+      mine[i] = checkFile(paths[i]);
+      Atomics.add(ctl, 1, 1);
+    }
+    // The worker finishes the one it is on (a single `stat`); the wait is bounded all the same.
+    for (let c; (c = Atomics.load(ctl, 1)) < n;) Atomics.wait(ctl, 1, c, 50);
+    const done = mine as CheckedFile[];
+    for (let i = 0; i < n; i++) {
+      if (mine[i] !== undefined) continue;
+      const o = i * FIELDS;
+      this.counts.fromWorker++;
+      if (out[o] !== 1) {
+        done[i] = checkFile(paths[i]); // not a plain readable file: say exactly why
+        continue;
+      }
+      const file: CheckedFile = { ok: true, size: out[o + 1], mtimeMs: out[o + 2] };
+      if (!Number.isNaN(out[o + 3])) file.ino = out[o + 3];
+      if (!Number.isNaN(out[o + 4])) file.ctimeMs = out[o + 4];
+      done[i] = file;
+    }
+    batch.done = done;
+    return done;
+  }
+}
