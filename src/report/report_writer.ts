@@ -9,6 +9,10 @@
  * A write that fails (disk full) is remembered, not thrown: the run goes on,
  * and `finish` says why the report could not be written.
  *
+ * A run killed with SIGKILL leaves its temporary file behind; the next run
+ * writing the same report removes such leftovers (`<report>.tmp-<pid>` of a
+ * process that is no longer running, nothing else).
+ *
  * @module
  */
 
@@ -42,6 +46,8 @@ export class ReportWriter implements ReportSink {
   /** The temporary file (undefined when writing to a stream). */
   readonly tmp?: string;
   readonly path?: string;
+  /** Leftover temporary files of dead runs that `begin` removed (their paths). */
+  removed: string[] = [];
   #file?: ByteStream & { close?(): void };
   /** Records encoded and not yet written: bytes, not strings the collector would keep moving. */
   #buffer = new Uint8Array(FLUSH_AT);
@@ -65,6 +71,7 @@ export class ReportWriter implements ReportSink {
   }
 
   begin(head: ReportHead): void {
+    if (this.path) this.removed = removeStaleTemporaries(this.path);
     try {
       if (this.tmp) {
         this.#file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
@@ -142,6 +149,43 @@ export class ReportWriter implements ReportSink {
 }
 
 /** The temporary name a report is written under before it is renamed into place. */
-export function temporaryName(path: string): string {
-  return `${path}.tmp-${Deno.pid}`;
+export function temporaryName(path: string, pid = Deno.pid): string {
+  return `${path}.tmp-${pid}`;
+}
+
+/**
+ * Removes the temporary files next to `path` that a killed run left: exactly
+ * `<name>.tmp-<pid>`, a plain file, and only when process `pid` is not
+ * running (`/proc/<pid>`; where there is no `/proc`, nothing is removed,
+ * since a live run's file cannot be told from a dead one's). Returns the
+ * paths removed; errors (a folder that cannot be read) remove nothing.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  const prefix = `${path.slice(slash + 1)}.tmp-`;
+  const removed: string[] = [];
+  try {
+    if (!Deno.statSync("/proc/self").isDirectory) return removed;
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.isFile || !e.name.startsWith(prefix)) continue;
+      const pid = e.name.slice(prefix.length);
+      if (!/^[1-9][0-9]{0,9}$/.test(pid) || Number(pid) === Deno.pid || running(pid)) continue;
+      const stale = slash < 0 ? e.name : `${dir === "/" ? "" : dir}/${e.name}`;
+      try {
+        Deno.removeSync(stale);
+        removed.push(stale);
+      } catch { /* gone already, or not ours to remove */ }
+    }
+  } catch { /* no /proc, or the folder cannot be read: leave everything */ }
+  return removed;
+}
+
+function running(pid: string): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound); // cannot tell: keep its file
+  }
 }
