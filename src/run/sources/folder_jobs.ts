@@ -163,6 +163,9 @@ export class FolderJobs implements JobStream {
     let files = 0;
     let bytes = 0;
     let seen = 0;
+    // Not in the caller's turn: the pool starts its workers first (the first file goes sooner).
+    await new Promise((r) => setTimeout(r, 0));
+    if (stopped()) return;
     for (const [i, item] of this.#walkAll(false)) {
       const n = this.#counted(i, item);
       if (n) {
