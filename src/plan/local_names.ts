@@ -84,6 +84,7 @@ export function checkNames(names: readonly string[]): NameCheck {
 }
 
 /** ASCII without NUL, CR or LF. */
+// deno-lint-ignore no-control-regex -- the control characters allowed are the point
 const PLAIN = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
 /** "U+000A (a line break)" for the first CR, LF or NUL, or undefined. */
