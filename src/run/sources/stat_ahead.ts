@@ -28,6 +28,8 @@ export const FIELDS = 5;
 const START_AFTER = 2000;
 /** A folder with fewer files to check is checked here (not worth a batch). */
 const MIN_FOLDER = 32;
+/** No file done by the worker for this long: it is given up. */
+const STUCK_MS = 30_000;
 
 /** One batch: its files, a shared counter (next, done) and the worker's answers. */
 interface Batch {
@@ -49,6 +51,14 @@ export interface StatAheadOptions {
   minFolder?: number;
   /** The walk's thread checks files the worker has not taken yet (true); false: only waits. */
   steal?: boolean;
+  /** A worker that finishes nothing for this long is given up (30 s): the walk checks alone. */
+  stuckMs?: number;
+}
+
+/** What the checks of one walk share: answers counted, and whether the worker was given up. */
+interface Shared {
+  fromWorker: number;
+  stuck: boolean;
 }
 
 /** The checks of one walk: starts its worker when the walk turns out large. */
@@ -56,8 +66,8 @@ export class StatAhead {
   #worker?: Worker;
   #checked = 0;
   #closed = false;
-  /** Answers read from the worker (for tests). */
-  readonly counts = { fromWorker: 0 };
+  /** Answers read from the worker (for tests), and whether it was given up. */
+  readonly counts: Shared = { fromWorker: 0, stuck: false };
   /** Stat workers running in this process (for tests: a stopped walk ends its own). */
   static running = 0;
 
@@ -68,12 +78,12 @@ export class StatAhead {
     this.#checked += paths.length;
     if (
       paths.length < (this.o.minFolder ?? MIN_FOLDER) ||
-      this.#checked < (this.o.startAfter ?? START_AFTER) || this.#closed
+      this.#checked < (this.o.startAfter ?? START_AFTER) || this.#closed || this.counts.stuck
     ) {
       return (i) => checkFile(paths[i]);
     }
     this.#worker ??= this.#start();
-    return new FolderChecks(paths, this.#worker, this.o.steal ?? true, this.counts).get;
+    return new FolderChecks(paths, this.#worker, this.o, this.counts).get;
   }
 
   /** Ends the worker (the walk is over or was stopped). */
@@ -100,8 +110,8 @@ class FolderChecks {
   constructor(
     readonly paths: string[],
     readonly worker: Worker,
-    readonly steal: boolean,
-    readonly counts: { fromWorker: number },
+    readonly o: StatAheadOptions,
+    readonly shared: Shared,
   ) {}
 
   get = (i: number): CheckedFile => {
@@ -130,17 +140,21 @@ class FolderChecks {
     const { paths, ctl, out } = batch;
     const n = paths.length;
     const mine: (CheckedFile | undefined)[] = new Array(n);
-    for (let i; this.steal && (i = Atomics.add(ctl, 0, 1)) < n;) {
+    const steal = this.o.steal ?? true;
+    for (let i; (steal || this.shared.stuck) && (i = Atomics.add(ctl, 0, 1)) < n;) {
       mine[i] = checkFile(paths[i]);
       Atomics.add(ctl, 1, 1);
     }
-    // The worker finishes the one it is on (a single `stat`); the wait is bounded all the same.
-    for (let c; (c = Atomics.load(ctl, 1)) < n;) Atomics.wait(ctl, 1, c, 50);
+    this.#wait(ctl, n);
     const done = mine as CheckedFile[];
     for (let i = 0; i < n; i++) {
       if (mine[i] !== undefined) continue;
       const o = i * FIELDS;
-      this.counts.fromWorker++;
+      if (this.shared.stuck) {
+        done[i] = checkFile(paths[i]); // the worker's answers are not waited for: none is taken
+        continue;
+      }
+      this.shared.fromWorker++;
       if (out[o] !== 1) {
         done[i] = checkFile(paths[i]); // not a plain readable file: say exactly why
         continue;
@@ -152,5 +166,22 @@ class FolderChecks {
     }
     batch.done = done;
     return done;
+  }
+
+  /**
+   * Waits until the batch's files are all done. The worker is on one `stat`
+   * at most, so this is short; a worker that finishes nothing for `stuckMs`
+   * (a hung file system, a crash) is given up for the rest of the walk, so
+   * a run always ends.
+   */
+  #wait(ctl: Int32Array, n: number): void {
+    const limit = this.o.stuckMs ?? STUCK_MS;
+    let last = -1;
+    let since = 0;
+    for (let c; !this.shared.stuck && (c = Atomics.load(ctl, 1)) < n;) {
+      if (c !== last) [last, since] = [c, Date.now()];
+      else if (Date.now() - since > limit) this.shared.stuck = true;
+      Atomics.wait(ctl, 1, c, 50);
+    }
   }
 }

@@ -59,6 +59,22 @@ Deno.test("stat ahead: both threads taking files give checkFile's answers, in or
   }
 });
 
+Deno.test("stat ahead: a worker that hangs is given up; the walk checks alone and ends", async () => {
+  const { dir, paths } = await folder(1200);
+  const stuck = new URL("../../helpers/stuck_stat_worker.ts", import.meta.url);
+  const ahead = new StatAhead({ startAfter: 0, minFolder: 1, steal: false, stuckMs: 300 }, stuck);
+  try {
+    assert.deepEqual(answers(ahead.folder(paths), paths.length), paths.map(checkFile));
+    assert.equal(ahead.counts.stuck, true);
+    assert.equal(ahead.counts.fromWorker, 0, "no answer of a worker given up is used");
+    // Later folders do not wait for it at all.
+    assert.deepEqual(answers(ahead.folder(paths), paths.length), paths.map(checkFile));
+  } finally {
+    ahead.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("stat ahead: a small walk checks on its own thread (no worker)", async () => {
   const { dir, paths } = await folder(100);
   const ahead = new StatAhead();
