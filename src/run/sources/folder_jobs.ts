@@ -92,6 +92,8 @@ export class FolderJobs implements JobStream {
       firstId: number;
       log?: (line: string) => void;
       hook?: WalkHook;
+      /** Check the walk's files on two threads (`stat_ahead.ts`): when the walk is the work. */
+      statAhead?: boolean;
       skipFilter?: SkipFilter;
       /** Local files never sent (the run's report and lock files). */
       ignore?: Set<string>;
@@ -199,7 +201,10 @@ export class FolderJobs implements JobStream {
       // The remote folder itself exists after the run even when nothing is in it.
       if (this.#mine(remote)) yield [i, { kind: "emptyDir", rel: "" }];
       const tree = entry.tree ?? { include: [], exclude: [], followSymlinks: false };
-      for (const item of walkTree(entry.source, tree, hooked ? this.o.hook : undefined)) {
+      // A stat worker helps where the walk is the work (a dry run, the count-ahead); an upload
+      // walks only as fast as files go, and would pay for the worker's memory for nothing.
+      const stats = !hooked || this.o.statAhead ? {} : { startAfter: Infinity };
+      for (const item of walkTree(entry.source, tree, hooked ? this.o.hook : undefined, stats)) {
         yield [i, item];
       }
     }

@@ -31,7 +31,7 @@ import { compileGlob } from "../../config/tree.ts";
 import type { TreeOptions } from "../../config/types.ts";
 import { checkNames, NOT_UTF8 } from "../../plan/local_names.ts";
 import { type CheckedFile, localReason } from "./sources.ts";
-import { StatAhead } from "./stat_ahead.ts";
+import { StatAhead, type StatAheadOptions } from "./stat_ahead.ts";
 
 /** What the walk meets, `rel` being the path below the folder ("a/b.txt"). */
 export type WalkItem =
@@ -107,6 +107,8 @@ export function* walkTree(
   root: string,
   options: Pick<TreeOptions, "include" | "exclude" | "followSymlinks">,
   hook?: WalkHook,
+  /** When a stat worker helps (`stat_ahead.ts`); `{ startAfter: Infinity }`: never. */
+  statOptions?: StatAheadOptions,
 ): Generator<WalkItem> {
   const filters = new Filters(options);
   const emit = (item: WalkItem) => (hook?.(item), item);
@@ -117,7 +119,7 @@ export function* walkTree(
     path: root,
     above: options.followSymlinks ? chainOf(root) : undefined,
   }];
-  const stats = new StatAhead();
+  const stats = new StatAhead(statOptions);
   try {
     while (stack.length > 0) {
       const dir = stack.pop()!;
