@@ -10,15 +10,8 @@
  * @module
  */
 
-import { startEarly } from "./src/run/pool/warm_workers.ts";
-
 if (import.meta.main) {
-  // An upload's first worker loads beside the rest of the program (`warm_workers.ts`):
-  // hence the command line is imported after it starts, not before.
-  const [command, ...rest] = Deno.args;
-  if (command === "upload" && !rest.some((a) => ["--dry-run", "--help", "-h"].includes(a))) {
-    startEarly(new URL("./workers/upload_worker.ts", import.meta.url));
-  }
+  // Upload workers run in this isolate (`src/run/pool/inline_worker.ts`): none to start early.
   const { main } = await import("./src/cli/main.ts");
   Deno.exit(await main(Deno.args));
 }

@@ -7,13 +7,15 @@
  * ```sh
  * deno task bench                                  # the full spec (about 4 min on 2 CPUs)
  * deno task bench --sets small --runs 1 --parallel 4 --tools ftpbatch,lftp --planning 0
+ * deno task bench --sets one --parallel 4 --tools ftpbatch-task,ftpbatch,lftp --planning 0 --no-floors
  * deno task bench --sets small --tools ftpbatch,ftpbatch-noatomic,raw,raw-atomic --parallel 1,4,8
  * deno task bench --project ../other-worktree --sets small,large --tools ftpbatch   # a branch
  * deno task bench --latency 20,100 --sets small --tools ftpbatch,lftp,rclone,curl --planning 0 --no-floors
  * ```
  *
- * Flags: `--sets small,mixed,large` · `--runs N` (3) · `--tools
- * ftpbatch,lftp,rclone,curl,raw` (also `ftpbatch-noatomic`, `raw-atomic`) · `--parallel 4,8`
+ * Flags: `--sets one,small,mixed,large` · `--runs N` (3) · `--tools
+ * ftpbatch,lftp,rclone,curl,raw` (also `ftpbatch-task`: `deno task upload` as a user runs
+ * it, `ftpbatch-noatomic`, `raw-atomic`) · `--parallel 4,8`
  * · `--planning N` entries for the planning benchmark (100000; 0 skips it) ·
  * `--planning-full` (let that upload finish) · `--no-floors` · `--timeout S`
  * per run (900) · `--keep` (leave the temp folder) · `--out DIR`
@@ -37,7 +39,7 @@
  *
  * - Data sets, generated deterministically in a temp folder: `small` (2,000 ×
  *   4 KiB, 40 nested folders, a third non-ASCII names), `mixed` (200 files,
- *   1 KiB–8 MiB), `large` (4 × 256 MiB).
+ *   1 KiB–8 MiB), `large` (4 × 256 MiB), `one` (one 4 KiB file: start-up).
  * - For every set, run, tool and parallelism (4 and 8; curl sequential,
  *   one process reusing its connection): the server root is emptied, the
  *   tool runs as a user would run it (ftpbatch: `deno run ... main.ts upload
@@ -85,6 +87,8 @@ import { allTools, project, type ServerInfo, type Tool } from "./tools.ts";
 import { type RealServer, startRealServer } from "../tests/helpers/real_server.ts";
 
 const log = (line: string) => console.error(line);
+/** `--ftps`: where vsftpd listens (the blind latency proxy takes 127.0.0.1's ports). */
+const FTPS_ADDRESS = "127.0.0.3";
 
 /** What the measurements gave, before they are summed up. */
 interface Measured {
@@ -186,7 +190,10 @@ async function measureAll(
   tmp: string,
   signal: AbortSignal,
 ): Promise<Measured | undefined> {
-  const server: RealServer | null = await startRealServer();
+  // FTPS: on 127.0.0.3, so that the blind latency proxy can take 127.0.0.1's ports.
+  const server: RealServer | null = await startRealServer(
+    o.ftps ? { tls: true, address: FTPS_ADDRESS } : {},
+  );
   if (!server) {
     console.error(
       "no real FTP server: the benchmark needs root, vsftpd, unshare and mount (apt-get install -y vsftpd)",
@@ -195,10 +202,11 @@ async function measureAll(
   }
   try {
     const info: ServerInfo = {
-      host: server.host,
+      host: o.ftps ? FTPS_ADDRESS : server.host,
       port: server.port,
       user: server.user,
       password: server.password,
+      ...(o.ftps ? { ftps: { caFile: `${server.dir}/ca.pem`, dataPorts: server.pasvPorts } } : {}),
     };
     const setting: RunSetting = {
       server: info,

@@ -6,6 +6,7 @@
  *   each, 2 below those), a third with non-ASCII names.
  * - `mixed`: 200 files from 1 KiB to 8 MiB (log-uniform), in 12 folders.
  * - `large`: 4 files of 256 MiB in one folder.
+ * - `one`: one file of 4 KiB in one folder (start-up: a user's first try).
  *
  * Content comes from `bytesFor` (xorshift) of the test helpers; files above
  * 1 MiB repeat one 1 MiB block with the chunk number stamped into each chunk,
@@ -17,8 +18,8 @@
 import { createHash } from "node:crypto";
 import { bytesFor } from "../tests/helpers/dataset.ts";
 
-export type SetName = "small" | "mixed" | "large";
-export const SET_NAMES: readonly SetName[] = ["small", "mixed", "large"];
+export type SetName = "one" | "small" | "mixed" | "large";
+export const SET_NAMES: readonly SetName[] = ["one", "small", "mixed", "large"];
 
 /** One file of a set; `rel` is POSIX, NFC, relative to the set's root. */
 export interface BenchFile {
@@ -53,7 +54,10 @@ function fileName(i: number): string {
 function layout(name: SetName): { files: BenchFile[]; dirs: string[] } {
   const files: BenchFile[] = [];
   const dirs: string[] = [];
-  if (name === "small") {
+  if (name === "one") {
+    dirs.push("one");
+    files.push({ rel: "one/file-00000.bin", size: 4096, seed: 1 });
+  } else if (name === "small") {
     const tops = ["alpha", "документы", "gamma", "日本"];
     const mids = ["s0", "café", "s2"];
     const lows = ["x", "Ωmega"];
@@ -130,6 +134,7 @@ export async function writeContent(
 /** Which files of a set have their hash checked on the server. */
 function sampleIndexes(name: SetName, count: number): number[] {
   if (name === "large") return [0, 1, 2, 3];
+  if (name === "one") return [0];
   const step = name === "small" ? 80 : 20; // 25 and 10 files
   const out: number[] = [];
   for (let i = 0; i < count; i += step) out.push(i);

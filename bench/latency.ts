@@ -67,7 +67,12 @@ export async function throughLatency<T extends { wallS: number }>(
   run: (server: ServerInfo) => Promise<T>,
 ): Promise<{ result: T; latency?: LatencyFacts }> {
   if (rttMs === 0) return { result: await run(server) };
-  const proxy = startLatencyProxy({ host: server.host, port: server.port }, {
+  // FTPS: blind, the control port and the passive range relayed as they are.
+  const proxy = startLatencyProxy({
+    host: server.host,
+    port: server.port,
+    ...(server.ftps ? { dataPorts: server.ftps.dataPorts } : {}),
+  }, {
     oneWayMs: rttMs / 2,
     handshake: settings.handshake,
     ...(settings.mbitPerS ? { mbitPerS: settings.mbitPerS } : {}),

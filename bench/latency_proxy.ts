@@ -35,6 +35,17 @@
  *   Active mode (PORT/EPRT) and TLS are not supported.
  * - Only loopback targets: the proxy refuses any other, and data always goes
  *   to the target host, never to a host named in a reply.
+ * - Blind mode (`target.dataPorts`), for FTPS, whose control connection
+ *   cannot be read: the server listens on another loopback address (the
+ *   bench's vsftpd on 127.0.0.3), and the proxy listens on 127.0.0.1 on the
+ *   server's control port and on every port of its passive range, each
+ *   relayed, delayed alike, to the same port on the server's address. The
+ *   client connects to 127.0.0.1 and uses EPSV (or ignores the PASV host):
+ *   nothing inside any connection is looked at; TLS runs end to end.
+ *   Round trips are counted per connection there (a data connection cannot
+ *   be tied to its control connection): a client's wait for the `150` before
+ *   it starts TLS on the data connection is not seen, so the count is a
+ *   floor; `wallRttsPerFile` (bench/latency.ts) tells the rest.
  *
  * Round trips, counted from the byte flow (never derived from wall time):
  * - Each connection's open counts one round trip (the handshake; on the
@@ -288,7 +299,6 @@ class PassiveRewriter implements Transform {
   }
 }
 
-/** Starts the proxy on 127.0.0.1 (a free port) in front of `target`, which must be loopback. */
 /** What the connections of one proxy share. */
 interface ProxyState {
   opts: { oneWayMs: number; handshake: boolean; windowBytes: number; mbitPerS?: number };
@@ -298,6 +308,8 @@ interface ProxyState {
   dataListeners: Set<Deno.Listener>;
   /** Set by `close`: new connections are refused. */
   closing: boolean;
+  /** Blind mode: no connection is read (no passive reply rewritten). */
+  blind: boolean;
   /** Keeps `p` among the tasks `close` waits for. */
   track(p: Promise<void>): void;
   /** A chunk was released `lateMs` after it was due. */
@@ -397,7 +409,9 @@ class Relay {
       onRead: (chunk) => (stats.bytesDown += chunk.length),
       onDeliver: () => (session.heard = true),
       onRelease,
-      ...(kind === "control" ? { transform: new PassiveRewriter((l) => session.rewrite(l)) } : {}),
+      ...(kind === "control" && !proxy.blind
+        ? { transform: new PassiveRewriter((l) => session.rewrite(l)) }
+        : {}),
     });
   }
 
@@ -440,13 +454,22 @@ class Relay {
   }
 }
 
+/**
+ * Starts the proxy on 127.0.0.1 in front of `target`, which must be loopback: on a free port,
+ * or, with `dataPorts` (blind mode, see the module doc), on the target's own control port and
+ * passive range (the target then listens on another loopback address than 127.0.0.1).
+ */
 export function startLatencyProxy(
-  target: { host: string; port: number },
+  target: { host: string; port: number; dataPorts?: [number, number] },
   options: LatencyOptions,
 ): LatencyProxy {
   const targetHost = target.host === "localhost" ? "127.0.0.1" : target.host;
   if (!isLoopback(targetHost)) {
     throw new Error(`the latency proxy only forwards to loopback, not ${target.host}`);
+  }
+  const blind = target.dataPorts !== undefined;
+  if (blind && targetHost === "127.0.0.1") {
+    throw new Error("blind mode needs the server on another loopback address than 127.0.0.1");
   }
   if (!(options.oneWayMs >= 0)) throw new Error(`oneWayMs must be ≥ 0, not ${options.oneWayMs}`);
   if (options.mbitPerS !== undefined && !(options.mbitPerS > 0)) {
@@ -472,7 +495,7 @@ export function startLatencyProxy(
     lateMsSum: 0,
     lateMsMax: 0,
   };
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: blind ? target.port : 0 });
   const tasks = new Set<Promise<void>>();
   const proxy: ProxyState = {
     opts,
@@ -481,6 +504,7 @@ export function startLatencyProxy(
     relays: new Set(),
     dataListeners: new Set(),
     closing: false,
+    blind,
     track(p) {
       const q = p.catch(() => {}).finally(() => tasks.delete(q));
       tasks.add(q);
@@ -497,6 +521,7 @@ export function startLatencyProxy(
     stats.controlConnections++;
     proxy.track(new Relay(conn, target.port, new Session(proxy), "control").run());
   });
+  const blindData = blind ? relayRange(proxy, target.dataPorts!) : [];
 
   return {
     host: "127.0.0.1",
@@ -505,6 +530,7 @@ export function startLatencyProxy(
     stats,
     async close(graceMs = 2000 + 8 * opts.oneWayMs) {
       closeQuietly(listener);
+      for (const l of blindData) closeQuietly(l);
       await accepting;
       const deadline = performance.now() + graceMs;
       while (relays.size > 0 && performance.now() < deadline) {
@@ -519,4 +545,19 @@ export function startLatencyProxy(
       }
     },
   };
+}
+
+/** Blind mode: a listener on 127.0.0.1 on each port of `[min, max]`, relayed to that port. */
+function relayRange(proxy: ProxyState, [min, max]: [number, number]): Deno.TcpListener[] {
+  const listeners: Deno.TcpListener[] = [];
+  for (let port = min; port <= max; port++) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port });
+    listeners.push(l);
+    proxy.track(acceptAll(l, () => proxy.closing, (conn) => {
+      proxy.stats.dataConnections++;
+      // Its own session: which control connection it belongs to cannot be told.
+      proxy.track(new Relay(conn, port, new Session(proxy), "data").run());
+    }));
+  }
+  return listeners;
 }

@@ -12,14 +12,18 @@ import { SET_NAMES, type SetName } from "./datasets.ts";
 import { parseRtts } from "./latency.ts";
 import type { LatencySettings } from "./latency.ts";
 
-export const USAGE = `usage: deno task bench [--sets small,mixed,large] [--runs N] [--tools LIST]
+export const USAGE =
+  `usage: deno task bench [--sets one,small,mixed,large] [--runs N] [--tools LIST]
   [--parallel 4,8] [--planning N] [--planning-full] [--no-floors] [--timeout S] [--keep] [--out DIR]
   [--project DIR]   (benchmark the ftpbatch checkout in DIR, e.g. a branch worktree)
   [--ref REV]       (benchmark commit REV of that checkout, exported to a temp folder)
   [--latency 0,20,100] [--latency-mbit N] [--no-handshake]   (RTTs in ms through a latency proxy)
   [--no-rerun]      (skip the re-run measurement of the small set, see rerun.ts)
+  [--ftps]          (explicit FTPS, data protected: vsftpd on 127.0.0.3, ftpbatch and lftp only,
+                     latency through the blind relay of latency_proxy.ts; no floors, no re-run)
   --million [...]   (the 1,000,000-file folder source alone: bench/million.ts, --million --help)
-tools: ftpbatch, ftpbatch-noatomic, lftp, rclone, curl, raw, raw-atomic`;
+tools: ftpbatch, ftpbatch-task (as \`deno task upload\`), ftpbatch-noatomic, lftp, rclone, curl,
+  raw, raw-atomic`;
 
 const FLAGS = {
   sets: { type: "string" },
@@ -38,6 +42,7 @@ const FLAGS = {
   "latency-mbit": { type: "string" },
   "no-handshake": { type: "boolean" },
   "no-rerun": { type: "boolean" },
+  ftps: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -62,6 +67,8 @@ export interface BenchOptions {
   /** Round trip times through the latency proxy, ms; 0 = loopback. */
   rtts: number[];
   latency: LatencySettings;
+  /** `--ftps`: the server speaks explicit FTPS (bench.ts), the latency proxy relays blind. */
+  ftps: boolean;
   /** The command line as given, for the results file. */
   args: string[];
 }
@@ -87,12 +94,15 @@ export function parseOptions(
   const o: BenchOptions = {
     sets: list(values.sets, [...SET_NAMES]) as SetName[],
     runs: Number(values.runs ?? 3),
-    toolNames: list(values.tools, ["ftpbatch", "lftp", "rclone", "curl", "raw"]),
+    toolNames: list(
+      values.tools,
+      values.ftps ? ["ftpbatch", "lftp"] : ["ftpbatch", "lftp", "rclone", "curl", "raw"],
+    ),
     parallels: list(values.parallel, ["4", "8"]).map(Number),
     planningEntries: Number(values.planning ?? 100_000),
     planningFull: Boolean(values["planning-full"]),
-    floors: !values["no-floors"],
-    rerun: !values["no-rerun"],
+    floors: !values["no-floors"] && !values.ftps,
+    rerun: !values["no-rerun"] && !values.ftps,
     timeoutMs: Number(values.timeout ?? 900) * 1000,
     keep: Boolean(values.keep),
     outDir: values.out ?? new URL("./results", import.meta.url).pathname,
@@ -100,6 +110,7 @@ export function parseOptions(
     ...(values.ref ? { ref: values.ref } : {}),
     rtts: rtts ?? [],
     latency: { handshake: !values["no-handshake"], ...(mbit ? { mbitPerS: mbit } : {}) },
+    ftps: Boolean(values.ftps),
     args,
   };
   const bad = [

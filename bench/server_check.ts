@@ -118,6 +118,21 @@ export function countCommands(
   return { connections, commands };
 }
 
+/** The paths of the STOR commands in a slice of vsftpd's log, in order. */
+export function storedPaths(log: string): string[] {
+  const out: string[] = [];
+  for (const m of log.matchAll(/FTP command: Client "[^"]*", "STOR ([^"\n]*)"/gi)) out.push(m[1]);
+  return out;
+}
+
+/**
+ * ftpbatch's probe of whether the server sets times (`src/run/skip/remote_state.ts`): a
+ * temporary name no destination may have, removed after. A STOR of it is not a file sent.
+ */
+export function isTimeProbe(path: string): boolean {
+  return /(^|\/)\.ftpbatch-time-probe\.ftpbatch-[^/]*\.part$/.test(path);
+}
+
 /**
  * Watches the log from `from` for the first line matching each of
  * `patterns` (whole lines only), polling every `everyMs`, until the last one

@@ -18,6 +18,11 @@ export interface ServerInfo {
   port: number;
   user: string;
   password: string;
+  /**
+   * `--ftps`: explicit FTPS with data protected, the server's throwaway CA in `caFile`, and
+   * its passive range for the blind latency proxy (`latency_proxy.ts`).
+   */
+  ftps?: { caFile: string; dataPorts: [number, number] };
 }
 
 /** Everything one run needs. */
@@ -207,7 +212,13 @@ function failure(out: Spawned, what: string): string | undefined {
 /** The ftpbatch config for a set: every file to `/` + its relative path. */
 export function ftpbatchConfig(set: DataSet, server: ServerInfo): string {
   return JSON.stringify({
-    server: { host: server.host, port: server.port, user: server.user, passwordEnv: PASSWORD_ENV },
+    server: {
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      passwordEnv: PASSWORD_ENV,
+      ...(server.ftps ? { secure: true } : {}),
+    },
     options: {},
     files: set.files.map((f) => ({ source: `${set.dir}/${f.rel}`, destination: `/${f.rel}` })),
   });
@@ -231,7 +242,11 @@ export const DENO_RUN_FLAGS = [
   "--allow-sys",
 ];
 
-function ftpbatchTool(name: string, extraArgs: string[]): Tool {
+/**
+ * ftpbatch as `deno run` with the upload task's flags, or (`viaTask`) as a user runs it,
+ * `deno task upload`: one more Deno process that reads deno.json and starts the first.
+ */
+function ftpbatchTool(name: string, extraArgs: string[], viaTask = false): Tool {
   return {
     name,
     sequential: false,
@@ -244,9 +259,9 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
       const out = await spawnTimed(
         Deno.execPath(),
         [
-          ...DENO_RUN_FLAGS,
-          project.main,
-          "upload",
+          ...(viaTask
+            ? ["task", "--quiet", "upload"]
+            : [...DENO_RUN_FLAGS, project.main, "upload"]),
           config,
           "--workers",
           String(ctx.parallel),
@@ -256,7 +271,10 @@ function ftpbatchTool(name: string, extraArgs: string[]): Tool {
           ...extraArgs,
         ],
         {
-          env: { [PASSWORD_ENV]: ctx.server.password },
+          env: {
+            [PASSWORD_ENV]: ctx.server.password,
+            ...(ctx.server.ftps ? { DENO_CERT: ctx.server.ftps.caFile } : {}),
+          },
           cwd: project.dir,
           timeoutMs: ctx.timeoutMs,
           signal: ctx.signal,
@@ -308,7 +326,15 @@ function lftpTool(): Tool {
     async run(ctx) {
       const script = [
         "set cmd:fail-exit yes",
-        "set ftp:ssl-allow no",
+        ...(ctx.server.ftps
+          ? [
+            "set ftp:ssl-force true",
+            "set ftp:ssl-protect-data true",
+            "set ssl:verify-certificate no",
+            // The blind latency proxy relays the EPSV port on the control connection's address.
+            "set ftp:prefer-epsv true",
+          ]
+          : ["set ftp:ssl-allow no"]),
         // Bounded retries, so a broken run fails instead of waiting minutes.
         "set net:max-retries 2",
         "set net:reconnect-interval-base 1",
@@ -526,6 +552,7 @@ export function allTools(): Map<string, Tool> {
   const tools = [
     ftpbatchTool("ftpbatch", []),
     ftpbatchTool("ftpbatch-noatomic", ["--no-atomic"]),
+    ftpbatchTool("ftpbatch-task", [], true),
     lftpTool(),
     rcloneTool(),
     curlTool(),

@@ -8,10 +8,10 @@
 
 import { resolve } from "node:path";
 import type { CommandSpec, Io } from "./args.ts";
-import { flags, intFlag, parseOrHelp, UsageError, userCwd } from "./args.ts";
+import { flags, intFlag, type Parsed, parseOrHelp, UsageError, userCwd } from "./args.ts";
 import { SERVE_HELP } from "./help.ts";
 import { EXIT } from "../report/report.ts";
-import { startEmbeddedServer } from "../server/embedded_server.ts";
+import { type EmbeddedServerOptions, startEmbeddedServer } from "../server/embedded_server.ts";
 import { isLoopback } from "../server/loopback.ts";
 
 const SERVE: CommandSpec = {
@@ -24,7 +24,20 @@ const SERVE: CommandSpec = {
 export async function serveCommand(args: string[], io: Io): Promise<number> {
   const parsed = parseOrHelp(SERVE, args, io);
   if (!parsed) return EXIT.ok;
-  const { values, positionals } = parsed;
+  const options = await serveOptions(parsed, io);
+  const server = await startEmbeddedServer(options);
+  const who = options.user ? `user ${options.user}` : "anonymous";
+  io.err(`serving ${options.root} at ${server.url} (${who}); Ctrl-C stops`);
+  await untilStopped();
+  await server.close();
+  return EXIT.ok;
+}
+
+/** The server asked for: ROOT an existing folder, a loopback host, user and password together. */
+async function serveOptions(
+  { values, positionals }: Extract<Parsed, { help: false }>,
+  io: Io,
+): Promise<EmbeddedServerOptions> {
   const root = resolve(userCwd(io), positionals[0]);
   try {
     if (!(await Deno.stat(root)).isDirectory) throw new Error("not a folder");
@@ -40,19 +53,18 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
   if ((values.user === undefined) !== (values.password === undefined)) {
     throw new UsageError("serve: give --user and --password together");
   }
-  const server = await startEmbeddedServer({
+  return {
     root,
     host,
     port: intFlag("port", values.port ?? "2121", 0, 65535),
     user: values.user as string | undefined,
     password: values.password as string | undefined,
-  });
-  io.err(
-    `serving ${root} at ${server.url} (${
-      values.user ? `user ${values.user}` : "anonymous"
-    }); Ctrl-C stops`,
-  );
-  await new Promise<void>((done) => {
+  };
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((done) => {
     const stop = () => {
       Deno.removeSignalListener("SIGINT", stop);
       Deno.removeSignalListener("SIGTERM", stop);
@@ -61,6 +73,4 @@ export async function serveCommand(args: string[], io: Io): Promise<number> {
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
   });
-  await server.close();
-  return EXIT.ok;
 }

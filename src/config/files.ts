@@ -63,9 +63,30 @@ export function looksLikeTempName(path: string): boolean {
 }
 
 export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
+  if (!isFileList(r, raw)) return [];
+  const entries: FileEntry[] = [];
+  const seen: Seen = { owners: new Map(), folders: [] };
+  raw.forEach((item: unknown, index) => {
+    const entry = readEntry(r, item, index, dir, seen);
+    if (entry) entries.push(entry);
+  });
+  checkFileFolderClashes(r, entries, seen.owners);
+  return entries;
+}
+
+/** The destinations of the entries read so far. */
+interface Seen {
+  /** A file destination -> the first entry with it. */
+  owners: Map<string, number>;
+  /** The folder entries' remote folders. */
+  folders: { index: number; folder: string }[];
+}
+
+/** `files` is a non-empty array; else the problem is said. */
+function isFileList(r: Reader, raw: unknown): raw is unknown[] {
   if (raw === undefined) {
     r.add("files", `missing; add "files": ${EXAMPLE}`);
-    return [];
+    return false;
   }
   if (!Array.isArray(raw) || raw.length === 0) {
     r.add(
@@ -74,76 +95,94 @@ export function readFiles(r: Reader, raw: unknown, dir: string): FileEntry[] {
         Array.isArray(raw) ? " (got an empty array)" : got(raw)
       }`,
     );
-    return [];
+    return false;
   }
-  const entries: FileEntry[] = [];
-  const owners = new Map<string, number>(); // destination -> first index
-  const folders: { index: number; folder: string }[] = []; // declared folder entries
-  raw.forEach((item: unknown, index) => {
-    const p = `files[${index}]`;
-    const o = r.object(item, p, FILE_KEYS, EXAMPLE.slice(1, -1));
-    if (!o) return;
-    const source = r.get<string | undefined>(
-      o,
-      p,
-      "source",
-      text(),
-      undefined,
-      'add the local file or folder path, e.g. "source": "docs/a.txt"',
-    );
-    const tree = readTree(r, o, p, source !== undefined && looksLikeFolder(source));
-    const destination = r.get<string | undefined>(
-      o,
-      p,
-      "destination",
-      all(text(), tree ? folderDestinationCheck : destinationCheck),
-      undefined,
-      'add the remote file path, e.g. "destination": "/incoming/a.txt"',
-    );
-    if (source === undefined || destination === undefined) return;
-    const folder = posix.join("/", destination).replace(/(.)\/$/, "$1").normalize("NFC");
-    if (tree) {
-      const other = folders.find((f) => isUnder(folder, f.folder) || isUnder(f.folder, folder));
-      if (other) {
-        r.add(
-          `${p}.destination`,
-          `overlaps the folder files[${other.index}] uploads to; give each folder source its own remote folder`,
-        );
-      }
-      folders.push({ index, folder });
-      entries.push({ index, source: resolve(dir, source), destination: folder, tree });
-      return;
-    }
-    const remote = normalizeDestination(destination, source);
-    if (looksLikeTempName(remote)) {
+  return true;
+}
+
+/** `files[index]`: a file or a folder entry, or undefined where it has a problem. */
+function readEntry(
+  r: Reader,
+  item: unknown,
+  index: number,
+  dir: string,
+  seen: Seen,
+): FileEntry | undefined {
+  const p = `files[${index}]`;
+  const o = r.object(item, p, FILE_KEYS, EXAMPLE.slice(1, -1));
+  if (!o) return undefined;
+  const source = r.get<string | undefined>(
+    o,
+    p,
+    "source",
+    text(),
+    undefined,
+    'add the local file or folder path, e.g. "source": "docs/a.txt"',
+  );
+  const tree = readTree(r, o, p, source !== undefined && looksLikeFolder(source));
+  const destination = r.get<string | undefined>(
+    o,
+    p,
+    "destination",
+    all(text(), tree ? folderDestinationCheck : destinationCheck),
+    undefined,
+    'add the remote file path, e.g. "destination": "/incoming/a.txt"',
+  );
+  if (source === undefined || destination === undefined) return undefined;
+  const folder = posix.join("/", destination).replace(/(.)\/$/, "$1").normalize("NFC");
+  if (tree) {
+    const other = seen.folders.find((f) => isUnder(folder, f.folder) || isUnder(f.folder, folder));
+    if (other) {
       r.add(
         `${p}.destination`,
-        `${
-          JSON.stringify(posix.basename(remote))
-        } has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); choose another name`,
-      );
-      return;
-    }
-    const first = owners.get(remote);
-    if (first === undefined) {
-      owners.set(remote, index);
-    } else {
-      r.add(
-        `${p}.destination`,
-        `same destination as files[${first}] (${
-          JSON.stringify(remote)
-        }); give each file its own destination`,
+        `overlaps the folder files[${other.index}] uploads to; give each folder source its own remote folder`,
       );
     }
-    entries.push({
-      index,
-      source: resolve(dir, source),
-      destination: remote,
-      ...(folder !== remote ? { folderDestination: folder } : {}),
-    });
-  });
-  checkFileFolderClashes(r, entries, owners);
-  return entries;
+    seen.folders.push({ index, folder });
+    return { index, source: resolve(dir, source), destination: folder, tree };
+  }
+  const remote = fileDestination(r, p, normalizeDestination(destination, source), index, seen);
+  if (remote === undefined) return undefined;
+  return {
+    index,
+    source: resolve(dir, source),
+    destination: remote,
+    ...(folder !== remote ? { folderDestination: folder } : {}),
+  };
+}
+
+/**
+ * A file entry's remote path, unless it has a temporary name's shape (undefined); a
+ * destination that an earlier entry has is said, and the entry is kept all the same.
+ */
+function fileDestination(
+  r: Reader,
+  p: string,
+  remote: string,
+  index: number,
+  seen: Seen,
+): string | undefined {
+  if (looksLikeTempName(remote)) {
+    r.add(
+      `${p}.destination`,
+      `${
+        JSON.stringify(posix.basename(remote))
+      } has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); choose another name`,
+    );
+    return undefined;
+  }
+  const first = seen.owners.get(remote);
+  if (first === undefined) {
+    seen.owners.set(remote, index);
+  } else {
+    r.add(
+      `${p}.destination`,
+      `same destination as files[${first}] (${
+        JSON.stringify(remote)
+      }); give each file its own destination`,
+    );
+  }
+  return remote;
 }
 
 /** No remote path may be both a file of one entry and a folder (or a folder above one) of another. */

@@ -25,6 +25,7 @@
 
 import { Code, isPreliminary } from "./codes.ts";
 import { ConnectionLost, ProtocolError } from "./errors.ts";
+import type { ByteStream } from "./byte_stream.ts";
 import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
 import { ReplyParser } from "./reply_parser.ts";
@@ -70,7 +71,7 @@ export class Control {
   /** Commands went out with no reply expected and nothing buffered, and no byte has come back since. */
   #quiet = false;
   /** The data connection in use: closed with the control connection, and when the watchdog fires. */
-  data?: Deno.Conn;
+  data?: ByteStream;
   /**
    * Set once logged in: from then on a `421` reply means the server is closing the
    * connection (vsftpd's `421 Timeout.`, ProFTPD's `421 Idle timeout`), reported as
@@ -79,7 +80,7 @@ export class Control {
   loggedIn = false;
 
   /** `codec`: the server's legacy code page; absent = UTF-8. */
-  constructor(readonly conn: Deno.TcpConn, readonly timeoutMs: number, readonly codec?: Codec) {
+  constructor(readonly conn: ByteStream, readonly timeoutMs: number, readonly codec?: Codec) {
     this.#parser = new ReplyParser(codec?.decoder());
     this.#watchdog = setInterval(() => {
       if (this.#deadline !== 0 && performance.now() > this.#deadline) {
@@ -282,7 +283,7 @@ export class Control {
 }
 
 /** Writes all of `bytes`; returns their count. */
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<number> {
+async function writeAll(conn: ByteStream, bytes: Uint8Array): Promise<number> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
   return off;

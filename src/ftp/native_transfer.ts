@@ -14,6 +14,7 @@
  */
 
 import { isCompletion, isNegative, isPreliminary } from "./codes.ts";
+import type { ByteStream, DataLink } from "./byte_stream.ts";
 import type { Control } from "./control.ts";
 import { ConnectionLost, FTPError, LocalFileError, TransferFailed } from "./errors.ts";
 import type { Reply } from "./reply.ts";
@@ -48,7 +49,7 @@ export class TransferState {
   /** Why the data did not all go out, when the server had not said first. */
   cut?: unknown;
   /** The data connection once connected: closed at once when the replies end first. */
-  data?: Deno.TcpConn;
+  data?: ByteStream;
   /** Resolves true when the `150` came, false when the replies ended without one. */
   readonly preliminary = Promise.withResolvers<boolean>();
 }
@@ -69,6 +70,8 @@ export interface TransferLink {
   buffer(): Uint8Array;
   /** The run's upload rate limit (`--bwlimit`, `bandwidth.ts`), when there is one. */
   throttle?: Throttle;
+  /** FTPS: TLS starts on the data connection after the `150` (`native_ftps.ts`). */
+  data?: DataLink;
 }
 
 /**
@@ -77,7 +80,7 @@ export interface TransferLink {
  */
 export async function runTransfer(
   link: TransferLink,
-  connecting: Promise<Deno.TcpConn>,
+  connecting: Promise<ByteStream>,
   request: TransferRequest,
   state: TransferState,
 ): Promise<Sent> {
@@ -126,7 +129,7 @@ function readReplies(
 /** The data side: connect, wait for the `150` unless early, copy the file, close. */
 async function sendData(
   link: TransferLink,
-  connecting: Promise<Deno.TcpConn>,
+  connecting: Promise<ByteStream>,
   request: TransferRequest,
   state: TransferState,
 ): Promise<void> {
@@ -137,6 +140,7 @@ async function sendData(
     // Without early data, nothing goes out unless the `150` came.
     const go = request.early || await state.preliminary.promise;
     if (go && !state.ended) {
+      if (link.data) state.data = await link.data.secure(state.data);
       // Registered with the control connection: closing the session (an interrupt) or its
       // watchdog cuts the transfer at once.
       control.data = state.data;
@@ -202,8 +206,8 @@ function verdict(
  */
 export async function connectedData(
   control: Control,
-  connecting: Promise<Deno.TcpConn>,
-): Promise<Deno.TcpConn> {
+  connecting: Promise<ByteStream>,
+): Promise<ByteStream> {
   try {
     return await connecting;
   } catch (e) {
@@ -218,7 +222,7 @@ export async function connectedData(
  */
 async function copyFile(
   control: Control,
-  data: Deno.Conn,
+  data: ByteStream,
   file: Deno.FsFile,
   link: TransferLink,
   state: TransferState,
@@ -258,7 +262,7 @@ async function copyFile(
   }
 }
 
-export function closeQuietly(c: Deno.Conn | undefined): void {
+export function closeQuietly(c: ByteStream | undefined): void {
   try {
     c?.close();
   } catch { /* already closed */ }

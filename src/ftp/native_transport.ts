@@ -1,5 +1,8 @@
 /**
- * The plain-FTP transport on Deno's own TCP API: the fast path. Per file an
+ * The native transport, on Deno's own TCP API for plain FTP and on node:tls
+ * for FTPS (through the `ByteStream` seam, `byte_stream.ts`; FTPS's data
+ * connections are made and secured by a `DataLink`, `native_ftps.ts`, and
+ * carry no early data: TLS starts after the `150`): the fast path. Per file an
  * upload costs a handful of short writes and reads, with no stream machinery
  * between the file and the socket (npm basic-ftp, through Node's stream and
  * socket layers, spent about 2 ms of CPU per small file here).
@@ -24,6 +27,7 @@ import { Throttle } from "./bandwidth.ts";
 import { type ActiveData, ActiveMode, type ActiveSettings } from "./active.ts";
 import { isCompletion, isNegative, isPreliminary } from "./codes.ts";
 import { type Control, timed } from "./control.ts";
+import type { ByteStream, DataLink } from "./byte_stream.ts";
 import type { Codec } from "./encoding.ts";
 import { ConnectionLost, FTPError, ProtocolError } from "./errors.ts";
 import type { Reply } from "./reply.ts";
@@ -56,13 +60,18 @@ export interface NativeOptions {
   active?: ActiveSettings;
   /** The control connection's local address (active mode listens there). */
   localHost?: string;
+  /** FTPS: how data connections are made and secured (`native_ftps.ts`); Deno TCP without. */
+  data?: DataLink;
 }
 
 /** Commands, replies and data connections on Deno's TCP. */
 export class NativeTransport implements Transport {
-  readonly earlyData = true;
+  /** A small file's data goes before the `150`; not over FTPS (TLS starts after it). */
+  readonly earlyData: boolean;
   /** The data connection being opened for the next transfer (connect under way or done). */
-  #data?: Promise<Deno.TcpConn>;
+  #data?: Promise<ByteStream>;
+  /** FTPS data connections; plain Deno TCP when absent. */
+  #dataLink?: DataLink;
   #passive: PassiveMode;
   /** Active mode, when configured: the server connects to us. */
   #active?: ActiveMode;
@@ -82,6 +91,8 @@ export class NativeTransport implements Transport {
     options: NativeOptions = {},
   ) {
     this.#passive = new PassiveMode(options.epsv);
+    this.#dataLink = options.data;
+    this.earlyData = !options.data;
     if (options.active) {
       this.#active = new ActiveMode(
         options.active,
@@ -95,6 +106,7 @@ export class NativeTransport implements Transport {
       transport: this,
       buffer: () => this.#buffer ??= new Uint8Array(CHUNK),
       throttle: options.throttle,
+      data: options.data,
     };
   }
 
@@ -174,9 +186,10 @@ export class NativeTransport implements Transport {
   }
 
   /** Starts the data connection to `port` on the control connection's host. */
-  #connectData(port: number): Promise<Deno.TcpConn> {
-    const connecting = timed(
-      Deno.connect({ hostname: this.dataHost, port }),
+  #connectData(port: number): Promise<ByteStream> {
+    const connecting = timed<ByteStream>(
+      this.#dataLink?.connect(this.dataHost, port) ??
+        Deno.connect({ hostname: this.dataHost, port }),
       Math.min(this.control.timeoutMs, DATA_CONNECT_MS),
       "Timeout (data socket) while connecting",
     );
@@ -229,9 +242,10 @@ export class NativeTransport implements Transport {
       if (isNegative(reply.code)) throw new FTPError(reply);
       throw outOfStep(this, line, reply);
     }
-    let data: Deno.TcpConn;
+    let data: ByteStream;
     try {
       data = await connectedData(this.control, connecting);
+      if (this.#dataLink) data = await this.#dataLink.secure(data);
     } catch (e) {
       this.close(); // the server waits for this connection: out of step
       throw e;
@@ -245,7 +259,7 @@ export class NativeTransport implements Transport {
 
   /** Reads a listing's data connection to its end, at most `max` bytes. */
   async #readListing(
-    data: Deno.TcpConn,
+    data: ByteStream,
     line: string,
     max: number,
   ): Promise<Uint8Array> {

@@ -1,6 +1,7 @@
 /**
- * Picks the transport for a server: Deno's own TCP for plain FTP (fast),
- * npm basic-ftp where TLS is asked for (FTPS).
+ * Picks the transport for a server: the native pipelined transport, on
+ * Deno's own TCP for plain FTP and on node:tls for FTPS (`native_ftps.ts`);
+ * npm basic-ftp for active-mode FTPS only.
  *
  * @module
  */
@@ -19,7 +20,21 @@ export async function openSession(server: FtpLogin, timeoutMs: number): Promise<
       throw encryptionRequired(e);
     });
   }
-  // Loaded only for FTPS: it costs each worker start-up time otherwise.
-  const { openBasicFtpSession } = await import("./basic_ftp_transport.ts");
-  return await openBasicFtpSession(server, timeoutMs);
+  if (server.active) {
+    // Active-mode FTPS stays on basic-ftp: its data connections come to a node:net listener
+    // (`active_node.ts`); the native transport's active listener is Deno's, and node:tls
+    // cannot start TLS over a Deno connection. Loaded only here.
+    const { openBasicFtpSession } = await import("./basic_ftp_transport.ts");
+    return await openBasicFtpSession(server, timeoutMs);
+  }
+  // node:tls, for its session resumption (`native_ftps.ts`); loaded only for FTPS: it costs
+  // each worker start-up time otherwise.
+  const { openFtpsControl } = await import("./native_ftps.ts");
+  const opening = await openFtpsControl(
+    server.host,
+    server.port,
+    server.secure === "implicit",
+    timeoutMs,
+  );
+  return await openNativeSession(server, timeoutMs, opening);
 }

@@ -127,6 +127,23 @@ export function classifyError(err: unknown): ErrorAction {
   return "reconnect";
 }
 
+/** The server refused the TLS of a transfer's data connection (`522`): fatal, the uploader removes its temporary file. */
+export function dataTlsRefused(e: unknown): boolean {
+  return e instanceof PartialUploadError && e.code === 522;
+}
+
+/**
+ * What an upload error means: the server closed the connection between commands (it
+ * answered the rename sent ahead, then nothing of this file's STOR) is an idle drop,
+ * however it was wrapped. No data may have gone out (early data to a STOR is an upload
+ * under way).
+ */
+export function classifyUpload(e: unknown): ErrorAction {
+  const idle = e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
+    e.cause.idle && e.bytesSent === 0;
+  return classifyError(idle ? e.cause : e);
+}
+
 /** What an FTP error reply means. */
 function classifyReply(code: number, message: string): ErrorAction {
   if ((code === Code.ServiceNotAvailable || code === Code.NotLoggedIn) && TOO_MANY.test(message)) {

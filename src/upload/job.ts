@@ -94,8 +94,15 @@ export interface TransferProgress {
  */
 export type ConnectFailure = "auth" | "certificate" | "notFtp" | "unreachable" | "tooMany";
 
-/** The result of a job that was never sent (its earlier progress, if any, kept), failed for `reason`. */
-export function unsentResult(job: UploadJob, reason: string): JobResult {
+/**
+ * The result of a job that was never sent (its earlier progress, if any, kept), failed for
+ * `reason`; `failure` says which kind (the run says it once, not once per file).
+ */
+export function unsentResult(
+  job: UploadJob,
+  reason: string,
+  failure: Failure = Failure.NotSent,
+): JobResult {
   return {
     id: job.id,
     status: "failed",
@@ -104,7 +111,7 @@ export function unsentResult(job: UploadJob, reason: string): JobResult {
     resumedFrom: job.carried?.resumedFrom ?? [],
     durationMs: 0,
     error: reason,
-    failure: reason === "interrupted" ? Failure.Interrupted : Failure.NotSent,
+    failure,
   };
 }
 

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { ConnectionLost, PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
+import { PartialUploadError, ResumeRefused } from "../ftp/errors.ts";
 import type { ResumeMethod, Session as FtpSession } from "../ftp/session.ts";
 import type { Reply } from "../ftp/reply.ts";
 import { cannotSetTimes, knownTimeLine, setRemoteTime, timeSettingFor } from "../ftp/set_mtime.ts";
@@ -29,13 +29,13 @@ import {
 } from "./job.ts";
 import {
   checkSendable,
-  classifyError,
   type ErrorAction,
   GaveUp,
   RetryBudget,
   retryLoop,
   VerifyError,
 } from "./retry.ts";
+import { classifyUpload, dataTlsRefused } from "./classify.ts";
 import { Connection, type ReconnectListener, type RetryListener } from "./connection.ts";
 import { checkLocal } from "./local_file.ts";
 import { checkSize, verifyHash } from "./verify.ts";
@@ -201,7 +201,7 @@ export class Uploader {
       checkSendable(job.destination);
       checkSendable(st.target);
       return await retryLoop(() => this.#tryResumable(st, more), st.budget, this.#conn.pause, {
-        classify,
+        classify: classifyUpload,
         stopped: () => this.interrupted,
         describe: (e) => this.describe(e),
         retrying: (e, action, attempt, ms) =>
@@ -212,8 +212,8 @@ export class Uploader {
         return result(st, "failed", { error: "interrupted", failure: Failure.Interrupted });
       }
       // A connection that failed at the transport level is not used for the next file.
-      if (NEEDS_NEW.has(classify(e instanceof GaveUp ? e.last : e))) this.#conn.drop();
-      if (e instanceof GaveUp && classify(e.last) === "unreachable") {
+      if (NEEDS_NEW.has(classifyUpload(e instanceof GaveUp ? e.last : e))) this.#conn.drop();
+      if (e instanceof GaveUp && classifyUpload(e.last) === "unreachable") {
         // The server has been unreachable past the outage window: not this file's failure.
         // The connection ends and hands its files back; the pool decides what comes next.
         const carried = {
@@ -225,7 +225,7 @@ export class Uploader {
       }
       if (e instanceof GaveUp) return result(st, "failed", { error: e.message });
       const error = this.describe(e);
-      const action = classify(e);
+      const action = classifyUpload(e);
       if (action === "tooMany") {
         st.budget.refund();
         const carried = {
@@ -368,23 +368,6 @@ export class Uploader {
     checkLocal(job);
     return true;
   }
-}
-
-/** The server refused the TLS of a transfer's data connection (`522`): fatal, see `#dropTemp`. */
-function dataTlsRefused(e: unknown): boolean {
-  return e instanceof PartialUploadError && e.code === 522;
-}
-
-/**
- * What an upload error means: the server closed the connection between commands (it
- * answered the rename sent ahead, then nothing of this file's STOR) is an idle drop,
- * however it was wrapped. No data may have gone out (early data to a STOR is an upload
- * under way).
- */
-function classify(e: unknown) {
-  const idle = e instanceof PartialUploadError && e.cause instanceof ConnectionLost &&
-    e.cause.idle && e.bytesSent === 0;
-  return classifyError(idle ? e.cause : e);
 }
 
 /** The result of `st`'s file now. */

@@ -197,3 +197,47 @@ Deno.test("latency proxy: refuses a target that is not loopback", () => {
     /only forwards to loopback/,
   );
 });
+
+Deno.test("blind mode: the control port and every passive port relayed from 127.0.0.1, nothing rewritten", async () => {
+  // A "server" on 127.0.0.3: a control port that answers with an EPSV reply naming its
+  // passive port, and that passive port, which echoes what it gets back, reversed.
+  const control = Deno.listen({ hostname: "127.0.0.3", port: 0 });
+  const port = (control.addr as Deno.NetAddr).port;
+  const passive = Deno.listen({ hostname: "127.0.0.3", port: 0 });
+  const dataPort = (passive.addr as Deno.NetAddr).port;
+  const served = (async () => {
+    const c = await control.accept();
+    await writeAll(c, enc.encode(`229 Entering Extended Passive Mode (|||${dataPort}|)\r\n`));
+    const d = await passive.accept();
+    await writeAll(d, (await readAll(d)).reverse());
+    d.close();
+    c.close();
+  })();
+  const proxy = startLatencyProxy({ host: "127.0.0.3", port, dataPorts: [dataPort, dataPort] }, {
+    oneWayMs: 5,
+  });
+  try {
+    assert.equal(proxy.port, port);
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    // Not rewritten: the port is the server's own, reachable on 127.0.0.1 through the proxy.
+    assert.equal(await new Lines(c).next(), `229 Entering Extended Passive Mode (|||${dataPort}|)`);
+    const d = await Deno.connect({ hostname: "127.0.0.1", port: dataPort });
+    await writeAll(d, enc.encode("abc"));
+    await d.closeWrite();
+    assert.equal(dec.decode(await readAll(d)), "cba");
+    d.close();
+    c.close();
+    await served;
+  } finally {
+    await proxy.close();
+    control.close();
+    passive.close();
+  }
+  assert.equal(proxy.stats.controlConnections, 1);
+  assert.equal(proxy.stats.dataConnections, 1);
+  assert.equal(proxy.stats.passiveReplies, 0);
+  assert.throws(
+    () => startLatencyProxy({ host: "127.0.0.1", port: 1, dataPorts: [2, 2] }, { oneWayMs: 1 }),
+    /another loopback address/,
+  );
+});

@@ -46,6 +46,8 @@ export interface RealServer {
   password: string;
   /** Local folder that is the FTP root `/`; uploaded files land here. */
   root: string;
+  /** The passive port range the server was given (it may pick any port of it). */
+  pasvPorts: [number, number];
   /**
    * Numeric owner of files the server writes. Files or folders a test seeds
    * directly into `root` must be chowned to it if the server should be able
@@ -427,7 +429,7 @@ async function probeLogin(
         port,
         caCerts: [await Deno.readTextFile(`${dir}/ca.pem`)],
       })
-      : await Deno.connect({ hostname: "127.0.0.1", port });
+      : await Deno.connect({ hostname: opts.address ?? "127.0.0.1", port });
   } catch (e) {
     if (e instanceof Deno.errors.ConnectionRefused) return "refused";
     throw e;
@@ -459,9 +461,9 @@ async function probeLogin(
   }
 }
 
-async function portRefuses(port: number): Promise<boolean> {
+async function portRefuses(port: number, hostname = "127.0.0.1"): Promise<boolean> {
   try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = await Deno.connect({ hostname, port });
     conn.close();
     return false;
   } catch {
@@ -513,6 +515,7 @@ class ServerProcess implements RealServer {
   readonly uid: number;
   readonly gid: number;
   readonly logFile: string;
+  readonly pasvPorts: [number, number];
   #tools: Tools;
   #launch: Launch;
   #opts: RealServerOptions;
@@ -533,6 +536,7 @@ class ServerProcess implements RealServer {
     this.dir = layout.dir;
     this.root = layout.root;
     this.port = layout.port;
+    this.pasvPorts = [layout.pasvMin, layout.pasvMax];
     this.uid = layout.uid;
     this.gid = layout.gid;
   }
@@ -652,7 +656,7 @@ class ServerProcess implements RealServer {
     await this.#stderr;
     this.#child = null;
     live.delete(this);
-    while (!(await portRefuses(this.port))) {
+    while (!(await portRefuses(this.port, this.#opts.address))) {
       if (Date.now() > deadline) {
         throw new Error(`port ${this.port} still accepts after stop()`);
       }
@@ -793,7 +797,7 @@ export async function startRealServer(
 async function makeCertificates(dir: string): Promise<void> {
   const openssl = findBinary("openssl", ["/usr/bin/openssl"]);
   if (!openssl) throw new Unavailable("openssl not found (needed for the FTPS server)");
-  await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=IP:127.0.0.1\n");
+  await Deno.writeTextFile(`${dir}/ext.cnf`, "subjectAltName=IP:127.0.0.1,IP:127.0.0.3\n");
   const steps = [
     ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem"]
       .concat(["-days", "2", "-subj", "/CN=ftpbatch test CA"]),

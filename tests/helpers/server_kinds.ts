@@ -39,6 +39,11 @@ export interface RealServerOptions {
   implicitTls?: boolean;
   /** Logins in cleartext are refused (vsftpd `force_local_logins_ssl`, pure-ftpd `--tls 2`). */
   tlsRequired?: boolean;
+  /**
+   * Listen on this loopback address instead of 127.0.0.1 (vsftpd only): the bench's blind
+   * latency proxy then takes 127.0.0.1's control and passive ports (`bench/latency_proxy.ts`).
+   */
+  address?: string;
   /** Extra vsftpd.conf lines, e.g. `pasv_enable=NO` (vsftpd only; a later line wins). */
   vsftpd?: string[];
   /**
@@ -222,7 +227,7 @@ function vsftpdConfig(l: Layout, opts: RealServerOptions): string {
     // standalone, foreground, loopback only
     "listen=YES",
     "listen_ipv6=NO",
-    "listen_address=127.0.0.1",
+    `listen_address=${opts.address ?? "127.0.0.1"}`,
     `listen_port=${l.port}`,
     "background=NO",
     // local user login through our own PAM service (see real_server.ts)

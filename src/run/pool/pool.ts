@@ -1,5 +1,5 @@
 /**
- * The worker pool of one run: one Web Worker per connection (`slot.ts`), work
+ * The worker pool of one run: one upload worker per connection (`slot.ts`), work
  * handed to ready workers (`work.ts`: the ledger of who holds which file, the
  * folder phase, walked files). Whatever way a worker ends, its work goes back
  * in one place (`#lose`); the run ends when the ledger says every file is
@@ -12,7 +12,7 @@
 import type { FromWorker, JobResult, UploadJob } from "./messages.ts";
 import { safeText } from "../../ftp/server_text.ts";
 import { PoolRetry, stallLimitMs } from "../../upload/retry.ts";
-import { notSentServerFull, unsentResult } from "../../upload/job.ts";
+import { Failure, notSentServerFull, unsentResult } from "../../upload/job.ts";
 import type { Release } from "./job_stream_reader.ts";
 import {
   type Connections,
@@ -22,7 +22,7 @@ import {
   type PoolOutcome,
 } from "./pool_types.ts";
 import { Work } from "./work.ts";
-import { connectRetryLine, unsentReason } from "../../report/run_messages.ts";
+import { connectRetryLine, type Unsent, unsentReason } from "../../report/run_messages.ts";
 import { WorkerSlot as Slot } from "./slot.ts";
 import { ByteTally } from "./tally.ts";
 import type { RunEvent } from "../../report/events.ts";
@@ -282,7 +282,7 @@ export class Pool {
     if (delay === undefined) {
       const reason = "server refused every connection (too many connections)";
       this.#conn.connectError ??= reason;
-      return this.#failRemaining(reason);
+      return this.#failRemaining({ reason, failure: Failure.NotSent });
     }
     this.#later(delay, () => {
       if (this.#work.waiting && this.#live().length < this.opts.workers) {
@@ -354,14 +354,14 @@ export class Pool {
     this.opts.onEvent?.(event);
   }
 
-  #failQueue(reason: string) {
-    for (const j of this.#work.ledger.drainQueue()) this.#record(unsentResult(j, reason), 0);
+  #failQueue(reason: string, kind?: Failure) {
+    for (const j of this.#work.ledger.drainQueue()) this.#record(unsentResult(j, reason, kind), 0);
     this.#checkDone();
   }
 
-  #failRemaining(reason: string) {
-    for (const j of this.#work.stop()) this.#record(unsentResult(j, reason), 0);
-    this.#failQueue(reason);
+  #failRemaining({ reason, failure }: Unsent) {
+    for (const j of this.#work.stop()) this.#record(unsentResult(j, reason, failure), 0);
+    this.#failQueue(reason, failure);
     this.#end();
   }
 

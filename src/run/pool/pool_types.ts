@@ -20,7 +20,8 @@ export interface PoolOptions {
   /** Each job's result as soon as it is final (sent or not). */
   onResult?: (id: number, result: PoolResult) => void;
   signal?: AbortSignal;
-  workerUrl: URL;
+  /** `inline`: workers in this isolate (`inline_worker.ts`); a URL: Web Workers of it. */
+  workerUrl: URL | "inline";
   /** More jobs, produced while the run goes (folder sources), after `jobs`. */
   stream?: JobStream;
   /** Workers started ahead (during the skip phase): the first slots adopt them. */

@@ -1,5 +1,6 @@
 /**
- * One upload worker as the pool sees it: the Web Worker, what state it is in,
+ * One upload worker as the pool sees it: the worker (inline, `inline_worker.ts`, or a Web
+ * Worker loaded from a URL), what state it is in,
  * the folder group it is creating, when it last showed life (the watchdog's
  * clock) and how many batches it was sent. Which files it holds is the
  * ledger's (`ledger.ts`). Starting, messaging and closing a worker live here;
@@ -10,13 +11,14 @@
 
 import type { FromWorker, ToWorker, UploadSettings } from "./messages.ts";
 import { type WarmWorker, workerName } from "./warm_workers.ts";
+import { InlineWorker, type UploadWorker } from "./inline_worker.ts";
 
 const FINISH_WAIT_MS = 3000;
 
 export type SlotState = "connecting" | "ready" | "busy" | "closing" | "gone";
 
 export class WorkerSlot {
-  readonly worker: Worker;
+  readonly worker: UploadWorker;
   #state: SlotState = "connecting";
   /** The folder group it is creating. */
   group?: string[];
@@ -27,14 +29,18 @@ export class WorkerSlot {
 
   constructor(
     readonly id: number,
-    url: URL,
+    /** `inline`: in this isolate; a URL: a Web Worker of that module. */
+    url: URL | "inline",
     settings: UploadSettings,
     onMessage: (slot: WorkerSlot, msg: FromWorker) => void,
     onCrash: (slot: WorkerSlot, message: string) => void,
     /** Started earlier (`warm_workers.ts`), under this slot's name. */
     warm?: WarmWorker,
   ) {
-    this.worker = warm?.worker ?? new Worker(url, { type: "module", name: workerName(id) });
+    this.worker = warm?.worker ??
+      (url === "inline"
+        ? new InlineWorker()
+        : new Worker(url, { type: "module", name: workerName(id) }));
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
       this.seen();
       onMessage(this, e.data);

@@ -124,7 +124,8 @@ export async function folderSourceHolding(
   for (const entry of files) {
     let real: string;
     try {
-      if (!(await Deno.stat(entry.source)).isDirectory) continue;
+      // Synchronous: one per config entry, and an async stat is a trip to another thread each.
+      if (!Deno.statSync(entry.source).isDirectory) continue;
       real = await Deno.realPath(entry.source);
     } catch {
       continue; // not there: nothing to walk
