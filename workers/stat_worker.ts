@@ -11,7 +11,7 @@
  * @module
  */
 
-import { FIELDS } from "../src/run/sources/stat_ahead.ts";
+import { type BatchMessage, FIELDS } from "../src/run/sources/stat_ahead.ts";
 import { readableByMode } from "../src/run/sources/sources.ts";
 
 interface Ids {
@@ -22,13 +22,17 @@ interface Ids {
 let ids: Ids = { uid: null, gid: null };
 
 self.onmessage = (e: MessageEvent) => {
-  const data = e.data as { ids: Ids } | { paths: string; ctl: Int32Array; out: Float64Array };
+  const data = e.data as { ids: Ids } | BatchMessage[];
   if ("ids" in data) {
     ids = data.ids;
     return;
   }
-  const { ctl, out } = data;
-  const paths = data.paths.split("\0");
+  for (const batch of data) check(batch);
+};
+
+/** Takes the batch's files one at a time from its shared counter until none is left. */
+function check({ paths: joined, ctl, out }: BatchMessage): void {
+  const paths = joined.split("\0");
   const n = paths.length;
   for (let i; (i = Atomics.add(ctl, 0, 1)) < n;) {
     const o = i * FIELDS;
@@ -44,4 +48,4 @@ self.onmessage = (e: MessageEvent) => {
     } catch { /* state 0: the walk checks it and says why */ }
     if (Atomics.add(ctl, 1, 1) + 1 === n) Atomics.notify(ctl, 1);
   }
-};
+}

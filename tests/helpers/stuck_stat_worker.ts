@@ -9,6 +9,6 @@
  */
 
 self.onmessage = (e: MessageEvent) => {
-  const data = e.data as { ctl?: Int32Array };
-  if (data.ctl) Atomics.add(data.ctl, 0, 1);
+  if (!Array.isArray(e.data)) return;
+  for (const batch of e.data as { ctl: Int32Array }[]) Atomics.add(batch.ctl, 0, 1);
 };

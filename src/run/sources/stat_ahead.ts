@@ -41,6 +41,13 @@ interface Batch {
   done?: CheckedFile[];
 }
 
+/** One batch as the worker gets it (`workers/stat_worker.ts`): paths joined by NUL. */
+export interface BatchMessage {
+  paths: string;
+  ctl: Int32Array;
+  out: Float64Array;
+}
+
 const DEFAULT_WORKER = new URL("../../../workers/stat_worker.ts", import.meta.url);
 
 /** When the worker starts and who checks; tests change them. */
@@ -116,8 +123,12 @@ class FolderChecks {
 
   get = (i: number): CheckedFile => {
     const b = Math.floor(i / BATCH);
-    while (this.#posted < Math.min(b + AHEAD, Math.ceil(this.paths.length / BATCH))) {
-      this.#post(this.#posted++);
+    const due = Math.min(b + AHEAD, Math.ceil(this.paths.length / BATCH));
+    // The batches due go in one message: posting costs more than the cloning.
+    if (this.#posted < due) {
+      const batches: BatchMessage[] = [];
+      while (this.#posted < due) batches.push(this.#batch(this.#posted++));
+      this.worker.postMessage(batches);
     }
     const batch = this.#batches[b];
     const done = batch.done ?? this.#finish(batch);
@@ -125,14 +136,14 @@ class FolderChecks {
     return done[i - batch.start];
   };
 
-  #post(k: number): void {
+  #batch(k: number): BatchMessage {
     const start = k * BATCH;
     const paths = this.paths.slice(start, start + BATCH);
     const ctl = new Int32Array(new SharedArrayBuffer(8));
     const out = new Float64Array(new SharedArrayBuffer(paths.length * FIELDS * 8));
     this.#batches[k] = { start, paths, ctl, out };
-    // One string, not a list: a message's cost is mostly per value cloned (NUL is in no path).
-    this.worker.postMessage({ paths: paths.join("\0"), ctl, out });
+    // One string, not a list: cloning costs per value (NUL is in no path).
+    return { paths: paths.join("\0"), ctl, out };
   }
 
   /** Checks what the worker has not taken yet, waits for what it has, and reads its answers. */

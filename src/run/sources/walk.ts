@@ -183,7 +183,7 @@ function sortFolder(
     let isDir = e.isDirectory;
     if (e.isSymlink && options.followSymlinks) isDir = isFolder(path);
     if (filters.excluded(rel, isDir)) continue;
-    const reason = refused.get(e.name);
+    const reason = refused.size === 0 ? undefined : refused.get(e.name);
     if (reason !== undefined) {
       if (isDir || filters.included(rel)) {
         const what = isDir ? `folder ${reason}; nothing below it was sent` : reason;
