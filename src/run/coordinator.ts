@@ -182,6 +182,7 @@ class Run {
       firstId: config.files.length,
       log: opts.log,
       hook: opts.walkHook,
+      statAhead: Boolean(opts.dryRun),
       onFile: (w: WalkedFile) => {
         reporter.walked(w, w.id);
         if (!w.ok || w.entry.unencodable) reporter.report(w.id);
