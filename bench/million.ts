@@ -105,13 +105,36 @@ function sampleRss(pid: number, everyMs: number, done: Promise<unknown>): Promis
   });
 }
 
-async function findFloor(tree: string): Promise<number> {
+/** Wall time of `find -printf` over the tree; its CPU time (user+sys) goes to `cpu` if given. */
+async function findFloor(tree: string, cpu?: number[]): Promise<number> {
   const t0 = performance.now();
+  // The shell's own /proc stat after find ended: fields 16-17 are its waited-for children's CPU.
   const out = await new Deno.Command("sh", {
-    args: ["-c", `find '${tree}' -printf '%s %T@ %p\\n' > /dev/null`],
+    args: ["-c", `find '${tree}' -printf '%s %T@ %p\\n' > /dev/null && cat /proc/$$/stat`],
+    stdout: "piped",
   }).output();
   if (!out.success) throw new Error("find failed");
-  return (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000;
+  const stat = new TextDecoder().decode(out.stdout);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  cpu?.push((Number(f[13]) + Number(f[14])) / 100);
+  return wall;
+}
+
+/** CPU seconds (user+sys) so far of each thread of `pid`: the main thread as "main". */
+function threadCpu(pid: number, into: Map<string, { name: string; s: number }>): void {
+  try {
+    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const st = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/stat`);
+        const name = t.name === String(pid)
+          ? "main"
+          : st.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
+        const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+        into.set(t.name, { name, s: (Number(f[11]) + Number(f[12])) / 100 });
+      } catch { /* ended */ }
+    }
+  } catch { /* ended */ }
 }
 
 async function writeConfig(dir: string, tree: string, server: Record<string, unknown>) {
@@ -143,9 +166,18 @@ async function dryRun(tree: string, work: string, files: number) {
     stderr: "piped",
   }).spawn();
   const status = child.output();
+  // CPU per thread (last seen): on a loaded machine the main thread's CPU time is what a quiet
+  // one would take as wall time; the stat worker and V8's helpers run beside it.
+  const threads = new Map<string, { name: string; s: number }>();
+  const cpuSampler = setInterval(() => threadCpu(child.pid, threads), 100);
   const samples = await sampleRss(child.pid, 100, status);
+  clearInterval(cpuSampler);
   const out = await status;
   const wallS = (performance.now() - t0) / 1000;
+  const cpu: Record<string, number> = {};
+  for (const { name, s } of threads.values()) {
+    cpu[name] = Math.round(((cpu[name] ?? 0) + s) * 100) / 100;
+  }
   const parsed = JSON.parse(await Deno.readTextFile(report));
   const ok = out.code === 0 && parsed.totals.planned === files && parsed.files.length === files;
   const size = (await Deno.stat(report)).size;
@@ -153,6 +185,7 @@ async function dryRun(tree: string, work: string, files: number) {
   return {
     wallS,
     peakRssMiB: Math.max(...samples.map((s) => s.rss)) / MiB,
+    cpuByThreadS: cpu,
     exitCode: out.code,
     reportOk: ok,
     reportMB: size / 1e6,
@@ -331,22 +364,31 @@ export async function million(args: string[]): Promise<number> {
     // Once to warm the page cache (the dry run reads a warm tree too), then once on each side
     // of the dry run: the machine may be shared, so the load can change while it runs.
     await findFloor(tree);
-    const finds = [await findFloor(tree)];
+    const findCpu: number[] = [];
+    const finds = [await findFloor(tree, findCpu)];
     result.findS = finds[0];
     console.error(`find -printf: ${finds[0].toFixed(2)} s`);
     if (!values["no-dry-run"]) {
       const d = await dryRun(tree, work, files);
-      finds.push(await findFloor(tree));
+      finds.push(await findFloor(tree, findCpu));
       result.findsS = finds;
+      result.findCpuS = findCpu;
       result.findS = (finds[0] + finds[1]) / 2;
-      result.dryRun = { ...d, ratioToFind: d.wallS / (result.findS as number) };
+      const findCpuS = (findCpu[0] + findCpu[1]) / 2;
+      result.dryRun = {
+        ...d,
+        ratioToFind: d.wallS / (result.findS as number),
+        // Load-independent: the dry run's main thread against find (both CPU time).
+        mainCpuRatioToFind: (d.cpuByThreadS.main ?? NaN) / findCpuS,
+      };
       console.error(
         `dry run: ${d.wallS.toFixed(2)} s (${
           (d.wallS / (result.findS as number)).toFixed(2)
         }× find), ` +
           `peak RSS ${d.peakRssMiB.toFixed(0)} MiB, exit ${d.exitCode}, report ${
             d.reportMB.toFixed(0)
-          } MB ${d.reportOk ? "ok" : "WRONG"}`,
+          } MB ${d.reportOk ? "ok" : "WRONG"}; CPU: main thread ${d.cpuByThreadS.main}s, ` +
+          `find ${findCpuS.toFixed(2)}s (${(d.cpuByThreadS.main / findCpuS).toFixed(2)}×)`,
       );
     }
     if (values.merge) {

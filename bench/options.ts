@@ -22,7 +22,7 @@ export const USAGE =
   [--ftps]          (explicit FTPS, data protected: vsftpd on 127.0.0.3, ftpbatch and lftp only,
                      latency through the blind relay of latency_proxy.ts; no floors, no re-run)
   --million [...]   (the 1,000,000-file folder source alone: bench/million.ts, --million --help)
-tools: ftpbatch, ftpbatch-task (as \`deno task upload\`), ftpbatch-noatomic, lftp, rclone, curl,
+tools: ftpbatch, ftpbatch-task (as \`deno task upload\`), ftpbatch-noatomic, ftpbatch-force, lftp, rclone, curl,
   raw, raw-atomic`;
 
 const FLAGS = {

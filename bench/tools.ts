@@ -553,6 +553,8 @@ export function allTools(): Map<string, Tool> {
     ftpbatchTool("ftpbatch", []),
     ftpbatchTool("ftpbatch-noatomic", ["--no-atomic"]),
     ftpbatchTool("ftpbatch-task", [], true),
+    // No skip check at all: what the skip phase costs a first run is the difference.
+    ftpbatchTool("ftpbatch-force", ["--force"]),
     lftpTool(),
     rcloneTool(),
     curlTool(),

@@ -136,7 +136,7 @@ async function moduleGraph(entry: string): Promise<Graph> {
   return graph;
 }
 
-for (const entry of ["main.ts", "workers/upload_worker.ts"]) {
+for (const entry of ["main.ts", "workers/upload_worker.ts", "workers/stat_worker.ts"]) {
   Deno.test(`${entry}: no import cycle, every import points down the layers`, async () => {
     const graph = await moduleGraph(entry);
     assert.ok(graph.size > 5, `graph of ${entry} looks empty: ${[...graph.keys()]}`);

@@ -135,6 +135,9 @@ async function lockedRun(
   if (reportPath && writer) {
     const failed = writer.finish(splitReport(report).tail);
     written = failed === undefined;
+    for (const stale of writer.removed) {
+      io.err(safeText(`removed ${stale} (the temporary report of a run that was killed)`));
+    }
     if (failed === undefined) {
       io.err(`report: ${reportPath}`);
     } else {

@@ -57,6 +57,7 @@ const destinationCheck: Check = (value) => {
  * for, or be overwritten by, another file's temporary copy.
  */
 export function looksLikeTempName(path: string): boolean {
+  if (!path.includes(TEMP_MARK)) return false; // nearly every name: no basename to cut
   const base = posix.basename(path);
   return base.startsWith(".") && base.includes(TEMP_MARK) && base.endsWith(".part");
 }

@@ -48,6 +48,9 @@ export const NOT_UTF8 =
 export function checkNames(names: readonly string[]): NameCheck {
   const refused = new Map<string, string>();
   const suspect = new Set<string>();
+  // Most folders: plain ASCII names only, which are their own NFC, distinct, and sendable.
+  // (Not one by one: a non-ASCII name can reach an ASCII one, the Kelvin sign "K" reaches "K".)
+  if (names.every((n) => PLAIN.test(n))) return { refused, suspect };
   const byDestination = new Map<string, string[]>();
   for (const name of names) {
     const broken = lineBreak(name);
@@ -79,6 +82,10 @@ export function checkNames(names: readonly string[]): NameCheck {
   }
   return { refused, suspect };
 }
+
+/** ASCII without NUL, CR or LF. */
+// deno-lint-ignore no-control-regex -- the control characters allowed are the point
+const PLAIN = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
 
 /** "U+000A (a line break)" for the first CR, LF or NUL, or undefined. */
 function lineBreak(name: string): string | undefined {

@@ -33,7 +33,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../ftp/posix_path.ts";
 import type { Listing, Precision, RemoteEntry } from "../ftp/listing.ts";
 import { DEFAULT_OPTIONS, type SkipRule } from "../config/types.ts";
 import { type ServerClock, trueTime, zoneOffset } from "./server_clock.ts";

@@ -57,11 +57,11 @@ export class FileReporter {
   }
 
   /** Reports the file with job id `id` now (once); later calls for it do nothing. */
-  report(id: number, facts: RecordFacts = {}): void {
+  report(id: number, facts?: RecordFacts): void {
     const c = this.#pending.get(id);
     if (!c) return;
     this.#pending.delete(id);
-    const file = toReportFile(c, { ...this.base, ...facts });
+    const file = toReportFile(c, facts ? { ...this.base, ...facts } : this.base);
     this.emit({ type: "file", file });
     this.out(file, c, id);
   }

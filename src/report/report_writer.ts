@@ -9,6 +9,10 @@
  * A write that fails (disk full) is remembered, not thrown: the run goes on,
  * and `finish` says why the report could not be written.
  *
+ * A run killed with SIGKILL leaves its temporary file behind; the next run
+ * writing the same report removes such leftovers (`<report>.tmp-<pid>` of a
+ * process that is no longer running, nothing else).
+ *
  * @module
  */
 
@@ -42,8 +46,11 @@ export class ReportWriter implements ReportSink {
   /** The temporary file (undefined when writing to a stream). */
   readonly tmp?: string;
   readonly path?: string;
+  /** Leftover temporary files of dead runs that `begin` removed (their paths). */
+  removed: string[] = [];
   #file?: ByteStream & { close?(): void };
-  #parts: string[] = [];
+  /** Records encoded and not yet written: bytes, not strings the collector would keep moving. */
+  #buffer = new Uint8Array(FLUSH_AT);
   #size = 0;
   #flushedAt = Date.now();
   #count = 0;
@@ -64,6 +71,7 @@ export class ReportWriter implements ReportSink {
   }
 
   begin(head: ReportHead): void {
+    if (this.path) this.removed = removeStaleTemporaries(this.path);
     try {
       if (this.tmp) {
         this.#file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
@@ -117,19 +125,22 @@ export class ReportWriter implements ReportSink {
   }
 
   #push(text: string): void {
-    this.#parts.push(text);
-    this.#size += text.length;
-    if (this.#size >= FLUSH_AT || Date.now() - this.#flushedAt >= FLUSH_AFTER_MS) this.#flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.#size + text.length * 3 > FLUSH_AT) this.#flush();
+    if (text.length * 3 > FLUSH_AT) this.#write(this.#encoder.encode(text));
+    else this.#size += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#size)).written;
+    if (Date.now() - this.#flushedAt >= FLUSH_AFTER_MS) this.#flush();
   }
 
   #flush(): void {
-    const text = this.#parts.join("");
-    this.#parts = [];
+    this.#write(this.#buffer.subarray(0, this.#size));
     this.#size = 0;
     this.#flushedAt = Date.now();
+  }
+
+  #write(bytes: Uint8Array): void {
     if (this.#error !== undefined || !this.#file) return;
     try {
-      const bytes = this.#encoder.encode(text);
       for (let off = 0; off < bytes.length;) off += this.#file.writeSync(bytes.subarray(off));
     } catch (e) {
       this.#error = (e as Error).message;
@@ -138,6 +149,43 @@ export class ReportWriter implements ReportSink {
 }
 
 /** The temporary name a report is written under before it is renamed into place. */
-export function temporaryName(path: string): string {
-  return `${path}.tmp-${Deno.pid}`;
+export function temporaryName(path: string, pid = Deno.pid): string {
+  return `${path}.tmp-${pid}`;
+}
+
+/**
+ * Removes the temporary files next to `path` that a killed run left: exactly
+ * `<name>.tmp-<pid>`, a plain file, and only when process `pid` is not
+ * running (`/proc/<pid>`; where there is no `/proc`, nothing is removed,
+ * since a live run's file cannot be told from a dead one's). Returns the
+ * paths removed; errors (a folder that cannot be read) remove nothing.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  const prefix = `${path.slice(slash + 1)}.tmp-`;
+  const removed: string[] = [];
+  try {
+    if (!Deno.statSync("/proc/self").isDirectory) return removed;
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.isFile || !e.name.startsWith(prefix)) continue;
+      const pid = e.name.slice(prefix.length);
+      if (!/^[1-9][0-9]{0,9}$/.test(pid) || Number(pid) === Deno.pid || running(pid)) continue;
+      const stale = slash < 0 ? e.name : `${dir === "/" ? "" : dir}/${e.name}`;
+      try {
+        Deno.removeSync(stale);
+        removed.push(stale);
+      } catch { /* gone already, or not ours to remove */ }
+    }
+  } catch { /* no /proc, or the folder cannot be read: leave everything */ }
+  return removed;
+}
+
+function running(pid: string): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound); // cannot tell: keep its file
+  }
 }

@@ -21,6 +21,7 @@ import { Pool } from "./pool/pool.ts";
 import { type WarmWorkers, warmWorkers } from "./pool/warm_workers.ts";
 import { uploadWorkerModule } from "./pool/inline_worker.ts";
 import { checkRemote, type RemoteCheckOptions } from "./skip/remote_check.ts";
+import { checkOnWorker } from "./skip/worker_check.ts";
 import { unsentReason } from "../report/run_messages.ts";
 import { unsentResult, type UploadJob } from "../upload/job.ts";
 import { CANNOT_SET_TIMES_NOTE } from "../plan/skip.ts";
@@ -127,7 +128,9 @@ class Run {
     // a re-run with nothing to send does not pay for them.
     const warmCount = this.#workers(jobs, 0);
     const module = this.workerModule;
-    const warm = module !== "inline" && !opts.dryRun && jobs.length + folders.length > 0
+    // Inline workers load nothing ahead; one is made early only for the skip check to ride on.
+    const ahead = module !== "inline" || (jobs.length > 0 && this.#checkOnWorker);
+    const warm = ahead && !opts.dryRun && jobs.length + folders.length > 0
       ? warmWorkers(
         module,
         jobs.length > 0 && this.config.options.skip !== "none" ? 1 : warmCount,
@@ -136,7 +139,7 @@ class Run {
     let sent: Sent = { reconnects: 0, connections: 0 };
     try {
       let connectError: string | undefined;
-      ({ jobs, connectError } = await this.#skipPhase(jobs, () => warm?.grow(warmCount)));
+      ({ jobs, connectError } = await this.#skipPhase(jobs, warm, () => warm?.grow(warmCount)));
       sent = { ...sent, ...(connectError ? { connectError } : {}) };
       const work = jobs.length + (connectError ? 0 : folders.length);
       if (!opts.dryRun && work > 0 && opts.signal?.aborted) {
@@ -145,10 +148,20 @@ class Run {
         sent = { ...sent, ...await this.#pool(jobs, warm) };
       }
     } finally {
-      warm?.close(); // those not taken: everything skipped, the login refused, or fewer files
+      // Those not taken (everything skipped, the login refused, fewer files) are ended, after a
+      // QUIT where they logged in.
+      await warm?.close();
     }
     await this.#walkRest(sent.interrupted);
     return await this.#finish(sent, this.#workers(jobs));
+  }
+
+  /**
+   * The listed files' skip check runs on the first worker's login (`worker_check.ts`); a plan
+   * starts no worker, "hash" decides with the deploy manifest's connection, "none" checks nothing.
+   */
+  get #checkOnWorker(): boolean {
+    return !this.opts.plan && !this.content && this.config.options.skip !== "none";
   }
 
   /** Connections for `jobs`: as configured, fewer for fewer listed files, at least `least`. */
@@ -169,6 +182,7 @@ class Run {
       firstId: config.files.length,
       log: opts.log,
       hook: opts.walkHook,
+      statAhead: Boolean(opts.dryRun),
       onFile: (w: WalkedFile) => {
         reporter.walked(w, w.id);
         if (!w.ok || w.entry.unencodable) reporter.report(w.id);
@@ -187,16 +201,16 @@ class Run {
    */
   async #skipPhase(
     jobs: UploadJob[],
+    warm: WarmWorkers | undefined,
     onMissing: () => void,
   ): Promise<{ jobs: UploadJob[]; connectError?: string }> {
     if (this.opts.dryRun || jobs.length === 0) return { jobs };
     const { reporter, opts } = this;
-    const check = await checkRemote({
-      ...this.remote,
-      jobs,
-      connections: this.config.options.workers,
-      onMissing,
-    });
+    const options = { ...this.remote, jobs, connections: this.config.options.workers, onMissing };
+    // On the first worker's login, which the pool then adopts (`worker_check.ts`).
+    const onWorker = warm && this.#checkOnWorker;
+    const check = (onWorker ? await checkOnWorker(warm, this.settings, options) : undefined) ??
+      await checkRemote(options);
     const connectError = check.loginRefused;
     if (connectError) {
       const { reason, failure } = unsentReason({

@@ -113,6 +113,11 @@ export class Uploader {
     await this.#conn.live();
   }
 
+  /** The logged-in session (logging in again after a loss): the skip check rides on it. */
+  live(): Promise<FtpSession> {
+    return this.#conn.live();
+  }
+
   /** The pause of the first connect's retry loop (an interrupt cuts it short). */
   get pause() {
     return this.#conn.pause;

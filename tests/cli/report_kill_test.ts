@@ -1,7 +1,8 @@
 /**
  * A run killed outright (SIGKILL: no handler runs) leaves no partial report
  * under the report's name: the records were streaming to the temporary file
- * next to it, and an older report there is left whole.
+ * next to it, and an older report there is left whole. The next run writing
+ * that report removes the killed run's temporary file.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -53,6 +54,17 @@ Deno.test({
       assert.equal(await Deno.readTextFile(reportPath), old, "the old report, whole");
       // What is there is a temporary file, never parseable as a finished report.
       assert.throws(() => JSON.parse(Deno.readTextFileSync(tmp)));
+      // The next run writing this report removes the dead run's temporary file, and says so.
+      const again = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MAIN, "upload", join(dir, "c.json"), "--dry-run", "--quiet"],
+      }).output();
+      assert.equal(again.code, 0);
+      assert.match(
+        new TextDecoder().decode(again.stderr),
+        /removed .*report\.json\.tmp-\d+ \(the temporary report of a run that was killed\)/,
+      );
+      assert.ok(!(await Deno.stat(tmp).then(() => true, () => false)), "the leftover is gone");
+      assert.equal(JSON.parse(await Deno.readTextFile(reportPath)).totals.planned, 200);
       await Deno.remove(dir, { recursive: true });
     });
   },

@@ -111,3 +111,42 @@ Deno.test("report writer: a folder that is gone: the error is returned, nothing 
   assert.deepEqual([...Deno.readDirSync(dir)], []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("report writer: leftovers of killed runs (<report>.tmp-<dead pid>) are removed, nothing else", async () => {
+  const dir = await Deno.makeTempDir();
+  // A pid that was running and is not any more, and one that is running.
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  const live = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    const path = join(dir, "report.json");
+    const names = {
+      stale: `report.json.tmp-${dead.pid}`,
+      live: `report.json.tmp-${live.pid}`,
+      otherReport: `other.json.tmp-${dead.pid}`,
+      suffix: `report.json.tmp-${dead.pid}.bak`,
+      notPid: `report.json.tmp-${dead.pid}x`,
+      zero: "report.json.tmp-0",
+    };
+    for (const name of Object.values(names)) await Deno.writeTextFile(join(dir, name), "{");
+    // A folder with the pattern's name is not a file a run left.
+    await Deno.mkdir(join(dir, `report.json.tmp-${dead.pid + 1000000}`));
+    const w = new ReportWriter(path);
+    const r = report(2);
+    const { head, files, tail } = splitReport(r);
+    w.begin(head);
+    files.forEach((f) => w.file(f));
+    assert.equal(w.finish(tail), undefined);
+    assert.deepEqual(w.removed, [join(dir, names.stale)]);
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    const kept = Object.entries(names).filter(([k]) => k !== "stale").map(([, n]) => n);
+    assert.deepEqual(
+      left,
+      ["report.json", `report.json.tmp-${dead.pid + 1000000}`, ...kept].sort(),
+    );
+  } finally {
+    live.kill();
+    await live.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

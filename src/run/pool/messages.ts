@@ -18,10 +18,37 @@ import type {
   UploadSettings,
 } from "../../upload/job.ts";
 
+import type { SkipRule } from "../../config/types.ts";
+import type { ServerClock } from "../../plan/server_clock.ts";
+
 export type { ConnectFailure, JobResult, RetryNotice, TransferProgress, UploadJob, UploadSettings };
+
+/** The skip check of the listed files, on the worker's own login (`worker_check.ts`). */
+export interface CheckRequest {
+  jobs: UploadJob[];
+  rule: SkipRule;
+  /** Most connections to read with at once (the worker's own, then logins of their own). */
+  connections: number;
+  /** What the run knows of the server's clocks; comes back as the worker learned it. */
+  clock?: ServerClock;
+}
+
+/** What the check decided, by job id, and what it learned and said. */
+export interface CheckReply {
+  send: number[];
+  skipped: { id: number; reason: string }[];
+  /** Said once in the report. */
+  notes: string[];
+  /** Progress lines (the run's log). */
+  logs: string[];
+  clock?: ServerClock;
+  loginRefused?: string;
+}
 
 export type ToWorker =
   | { type: "init"; settings: UploadSettings }
+  /** Before the pool adopts it: the skip check on this login; `checked` answers. */
+  | { type: "check"; check: CheckRequest }
   | { type: "mkdirs"; dirs: string[] }
   | { type: "jobs"; jobs: UploadJob[] }
   /** The server is out of space: the jobs still queued here fail with `reason`, unsent. */
@@ -45,6 +72,12 @@ export type FromWorker =
     failed: { dir: string; error: string }[];
   }
   | { type: "result"; result: JobResult }
+  /**
+   * The skip check found a destination folder missing: something will be sent. `alone`: it
+   * reads over this one connection (the other workers may log in now).
+   */
+  | { type: "missing"; alone: boolean }
+  | { type: "checked"; check: CheckReply }
   /** Finished its batch; wants more. */
   | { type: "idle" }
   /**

@@ -52,7 +52,14 @@ export class WorkerSlot {
     // It failed to load while warming: a crash like any other, once the pool holds the slot.
     const early = warm?.error;
     if (early !== undefined) setTimeout(() => onCrash(this, early), 0);
-    this.send({ type: "init", settings });
+    // Logged in already for the skip check (`worker_check.ts`): ready as it is.
+    else if (warm?.ready) setTimeout(() => this.live && onMessage(this, { type: "ready" }), 0);
+    // Told ahead (`loginAhead`): what it said meanwhile is heard first, before any new message.
+    else if (warm?.said) {
+      const said = warm.said;
+      queueMicrotask(() => said.forEach((msg) => onMessage(this, msg)));
+    }
+    if (!warm?.told) this.send({ type: "init", settings });
   }
 
   send(msg: ToWorker): void {

@@ -6,7 +6,15 @@
  * @module
  */
 
-import type { FromWorker, JobResult, ToWorker, UploadJob, UploadSettings } from "./messages.ts";
+import type {
+  CheckRequest,
+  FromWorker,
+  JobResult,
+  ToWorker,
+  UploadJob,
+  UploadSettings,
+} from "./messages.ts";
+import { runCheck } from "../skip/check_on_login.ts";
 import { notSentServerFull, unsentResult } from "../../upload/job.ts";
 import { ShrinkRequest, Uploader } from "../../upload/uploader.ts";
 import {
@@ -50,6 +58,10 @@ export function serveUploads(port: UploadPort): UploadService {
   /** Batches of files received (told with `drained`, so the pool knows which it means). */
   let batches = 0;
   let ticker: ReturnType<typeof setInterval> | undefined;
+  /** The first login under way: `finish` waits for it, so a login made is also ended (QUIT). */
+  let loggingIn: Promise<void> | undefined;
+  /** The skip check under way (`check`), stopped by an interrupt. */
+  let checking: AbortController | undefined;
   const post = (msg: FromWorker) => port.post(msg);
   const close = () => {
     if (ticker !== undefined) clearInterval(ticker);
@@ -107,6 +119,23 @@ export function serveUploads(port: UploadPort): UploadService {
       post({ type: "connectFailed", kind: err.kind, error: err.message });
       close();
     }
+  }
+
+  /** The skip check on this login, before the pool adopts the worker (`worker_check.ts`). */
+  async function check(request: CheckRequest): Promise<void> {
+    const up = uploader!;
+    checking = new AbortController();
+    let missing = false;
+    const reply = await runCheck(() => up.live(), up.settings, request, {
+      // Said once: the run has the other workers log in.
+      missing: (alone) => {
+        if (!missing) post({ type: "missing", alone });
+        missing = true;
+      },
+      signal: checking.signal,
+    });
+    checking = undefined;
+    post({ type: "checked", check: reply });
   }
 
   async function mkdirs(dirs: string[]): Promise<void> {
@@ -181,6 +210,8 @@ export function serveUploads(port: UploadPort): UploadService {
   }
 
   async function finish(): Promise<void> {
+    // Told to finish while still logging in (a worker told ahead and not needed): log out after.
+    await loggingIn;
     await uploader?.close();
     post({ type: "closed" });
     close();
@@ -189,7 +220,9 @@ export function serveUploads(port: UploadPort): UploadService {
   const receive = (msg: ToWorker) => {
     switch (msg.type) {
       case "init":
-        return guard(init(msg.settings));
+        return guard(loggingIn = init(msg.settings));
+      case "check":
+        return guard(check(msg.check));
       case "mkdirs":
         askedForMore = false;
         // Asked for while files are still going (the early `idle`): after them, on the same
@@ -206,6 +239,7 @@ export function serveUploads(port: UploadPort): UploadService {
         stopReason ??= msg.reason;
         return;
       case "interrupt":
+        checking?.abort();
         uploader?.interrupt();
         return;
       case "finish":

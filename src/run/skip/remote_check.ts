@@ -1,10 +1,12 @@
 /**
- * The skip phase of a run, before any worker starts: reads what the server
+ * The skip phase of a run, before any file is sent: reads what the server
  * already has in each destination folder (one MLSD or LIST per folder, a few
  * connections in parallel, per-file questions only where a folder cannot be
  * listed) and drops the files whose remote copy is unchanged (`plan/skip.ts`).
+ * It runs inside the first upload worker, on its login (`worker_check.ts`),
+ * or on a connection of its own (`--plan`, `--skip hash`, that worker lost).
  * A re-run with nothing changed costs one login and a listing per folder, and
- * starts no upload worker at all.
+ * uses no other upload worker.
  *
  * This phase never fails a file: when it cannot do its work (no connection,
  * retries run out) every file is sent, and the pool meets the problem again
@@ -13,7 +15,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../../ftp/posix_path.ts";
 import type { FtpLogin } from "../../ftp/login.ts";
 import type { Listing } from "../../ftp/listing.ts";
 import { errorText, safeText } from "../../ftp/server_text.ts";
@@ -23,6 +25,7 @@ import { newServerClock, type ServerClock } from "../../plan/server_clock.ts";
 import { settleClock } from "./skip_clock.ts";
 import { SkipLink } from "./skip_link.ts";
 import type { UploadJob } from "../../upload/job.ts";
+import type { Session } from "../../ftp/session.ts";
 import { toConnectError } from "../../upload/retry.ts";
 import {
   type FolderRequest,
@@ -45,8 +48,16 @@ export interface RemoteCheckOptions {
   connections: number;
   log?: (line: string) => void;
   signal?: AbortSignal;
-  /** Called once a destination folder is found missing: some files will be sent. */
-  onMissing?: () => void;
+  /**
+   * Called once a destination folder is found missing: some files will be sent. `alone`:
+   * the check reads over one connection only, and (`oneOnceMissing`) will go on so.
+   */
+  onMissing?: (alone: boolean) => void;
+  /**
+   * Once a folder is found missing, open no further connection: the upload workers log
+   * in meanwhile (`worker_check.ts`), and together they keep within `connections`.
+   */
+  oneOnceMissing?: boolean;
   /** What the run knows of the server's clocks, shared by its checks (absent: this check's own). */
   clock?: ServerClock;
   /** Change nothing on the server (`--plan`): no time probe; times are compared as they are. */
@@ -56,6 +67,11 @@ export interface RemoteCheckOptions {
    * content (`deploy_manifest.ts`).
    */
   content?: ContentDecider;
+  /**
+   * Read over this connection first (an upload worker's own login, `worker_check.ts`):
+   * no login of the check's own; further connections, when worth it, log in as usual.
+   */
+  own?: () => Promise<Session>;
 }
 
 /** See `RemoteCheckOptions.content`. */
@@ -117,7 +133,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
   const want = Math.ceil(requests.length / FOLDERS_PER_CONNECTION);
   const links: SkipLink[] = Array.from(
     { length: Math.max(1, Math.min(o.connections, want)) },
-    () => new SkipLink(o),
+    (_, i) => new SkipLink(i === 0 && o.own ? { ...o, session: o.own } : o),
   );
   try {
     // One login first. A server that cannot be reached is the pool's to report (once, after
@@ -130,7 +146,7 @@ export async function checkRemote(o: RemoteCheckOptions): Promise<RemoteCheck> {
     return final ? { ...everything, loginRefused: refused.message } : everything;
   }
   try {
-    const states = await readAll(links, requests, o.signal, o.onMissing);
+    const states = await readAll(links, requests, o);
     if (!states) return everything;
     const listings = new Map<string, Listing>(states.map((s) => [s.dir, new Map(s.entries)]));
     const clock = o.clock ?? newServerClock();
@@ -201,14 +217,15 @@ function folderRequests(jobs: UploadJob[]): FolderRequest[] {
  * are checked first (one CWD each, once): below a folder that is not there,
  * nothing is asked. The other links log in only once the first finds a folder
  * that is there: a first run to an empty server costs one login and a CWD or
- * two. `undefined` when interrupted.
+ * two. With `oneOnceMissing` none opens once a folder was found missing (the
+ * upload workers are logging in by then). `undefined` when interrupted.
  */
 async function readAll(
   links: SkipLink[],
   requests: FolderRequest[],
-  signal?: AbortSignal,
-  onMissing?: () => void,
+  o: Pick<RemoteCheckOptions, "signal" | "onMissing" | "oneOnceMissing">,
 ): Promise<FolderState[] | undefined> {
+  const { signal, onMissing } = o;
   const states: FolderState[] = [];
   const exists = new Map<string, boolean>();
   const above = async (link: SkipLink, dir: string): Promise<boolean> => {
@@ -221,6 +238,7 @@ async function readAll(
   };
   let next = 0;
   let others: Promise<void>[] | undefined;
+  let missing = false;
   const lane = async (link: SkipLink) => {
     while (next < requests.length && !signal?.aborted) {
       const req = requests[next++];
@@ -228,8 +246,10 @@ async function readAll(
         ? await readFolder(link.runner, req)
         : { dir: req.dir, entries: [], how: "absent" };
       exists.set(req.dir, state.how !== "absent");
-      if (state.how === "absent") onMissing?.();
-      if (state.how !== "absent") others ??= links.slice(1).map(lane);
+      if (state.how === "absent") {
+        missing = true;
+        onMissing?.(others === undefined && (o.oneOnceMissing === true || links.length === 1));
+      } else if (!(missing && o.oneOnceMissing)) others ??= links.slice(1).map(lane);
       states.push(state);
     }
   };

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { posix } from "node:path";
+import * as posix from "../../ftp/posix_path.ts";
 import type { Listing } from "../../ftp/listing.ts";
 import { timeSettingFor } from "../../ftp/set_mtime.ts";
 import { ConnectionLost } from "../../ftp/errors.ts";

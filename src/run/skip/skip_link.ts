@@ -2,6 +2,8 @@
  * A connection of the skip phase (`remote_check.ts`, `folder_skip.ts`):
  * opened on first use, opened again after a lost connection, in the retry
  * loop of `upload/retry.ts`. A refusal is an answer and is thrown at once.
+ * Inside an upload worker the link can ride on the worker's own login
+ * (`session`): no second login, and the connection stays open for the uploads.
  *
  * @module
  */
@@ -22,6 +24,11 @@ export interface SkipLinkOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   signal?: AbortSignal;
+  /**
+   * The upload worker's own connection (`worker_check.ts`): used instead of a
+   * login of the link's own, and left open by `close` (the uploads go on it).
+   */
+  session?: () => Promise<Session>;
 }
 
 export class SkipLink {
@@ -40,7 +47,9 @@ export class SkipLink {
       return await retryLoop(
         async () => {
           if (!this.#session || this.#session.closed) {
-            this.#session = await openSession(this.o.login, this.o.timeoutMs);
+            this.#session = this.o.session
+              ? await this.o.session()
+              : await openSession(this.o.login, this.o.timeoutMs);
           }
           return await op(this.#session);
         },
@@ -70,7 +79,7 @@ export class SkipLink {
 
   /** Says goodbye to the server (the work is over). */
   async close(): Promise<void> {
-    await this.#session?.quit().catch(() => {});
+    if (!this.o.session) await this.#session?.quit().catch(() => {});
     this.#session = undefined;
   }
 }

@@ -80,6 +80,7 @@ export class FolderJobs implements JobStream {
   #ensured = new Set<string>(["/"]);
   #walks: Generator<[number, WalkItem]>;
   #done = false;
+  #ignoreLengths: Set<number>;
 
   constructor(
     readonly folders: FolderSource[],
@@ -91,6 +92,8 @@ export class FolderJobs implements JobStream {
       firstId: number;
       log?: (line: string) => void;
       hook?: WalkHook;
+      /** Check the walk's files on two threads (`stat_ahead.ts`): when the walk is the work. */
+      statAhead?: boolean;
       skipFilter?: SkipFilter;
       /** Local files never sent (the run's report and lock files). */
       ignore?: Set<string>;
@@ -103,6 +106,7 @@ export class FolderJobs implements JobStream {
     },
   ) {
     this.tallies = folders.map(() => ({ symlinks: 0, emptyFolders: 0 }));
+    this.#ignoreLengths = new Set([...o.ignore ?? []].map((p) => p.length));
     this.#nextId = o.firstId;
     this.#walks = this.#walkAll();
   }
@@ -138,8 +142,12 @@ export class FolderJobs implements JobStream {
     for (let chunk; (chunk = await this.next());) onJobs(chunk.jobs);
   }
 
-  /** Lets go of the skip filter's connection (the run is over, the walk finished or not). */
+  /**
+   * Lets go of the walk (its stat worker, `stat_ahead.ts`) and of the skip
+   * filter's connection: the run is over, the walk finished or not.
+   */
   async close(): Promise<void> {
+    this.#walks.return(undefined);
     await this.o.skipFilter?.close?.();
   }
 
@@ -157,6 +165,9 @@ export class FolderJobs implements JobStream {
     let files = 0;
     let bytes = 0;
     let seen = 0;
+    // Not in the caller's turn: the pool starts its workers first (the first file goes sooner).
+    await new Promise((r) => setTimeout(r, 0));
+    if (stopped()) return;
     for (const [i, item] of this.#walkAll(false)) {
       const n = this.#counted(i, item);
       if (n) {
@@ -190,10 +201,23 @@ export class FolderJobs implements JobStream {
       // The remote folder itself exists after the run even when nothing is in it.
       if (this.#mine(remote)) yield [i, { kind: "emptyDir", rel: "" }];
       const tree = entry.tree ?? { include: [], exclude: [], followSymlinks: false };
-      for (const item of walkTree(entry.source, tree, hooked ? this.o.hook : undefined)) {
+      // A stat worker helps where the walk is the work (a dry run, the count-ahead); an upload
+      // walks only as fast as files go, and would pay for the worker's memory for nothing.
+      const stats = !hooked || this.o.statAhead ? {} : { startAfter: Infinity };
+      for (const item of walkTree(entry.source, tree, hooked ? this.o.hook : undefined, stats)) {
         yield [i, item];
       }
     }
+  }
+
+  /** Left to the listed files (a set lookup hashes the whole path: only when there are any). */
+  #listed(destination: string): boolean {
+    return this.o.listed.size > 0 && this.o.listed.has(destination);
+  }
+
+  /** One of the run's own files (compared by length first: most paths are not one). */
+  #ignored(path: string): boolean {
+    return this.#ignoreLengths.has(path.length) && this.o.ignore!.has(path);
   }
 
   #mine(destination: string): boolean {
@@ -254,8 +278,8 @@ export class FolderJobs implements JobStream {
         });
         return;
       case "file": {
-        if (!this.#mine(destination) || this.o.listed.has(destination)) return;
-        if (this.o.ignore?.has(item.path)) return;
+        if (!this.#mine(destination) || this.#listed(destination)) return;
+        if (this.#ignored(item.path)) return;
         if (looksLikeTempName(destination)) {
           const reason =
             `has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); not sent`;

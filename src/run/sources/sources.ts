@@ -31,8 +31,13 @@ let ids: { uid: number | null; gid: number | null } | undefined;
 
 /** Checks one local file (see `checkSources`); a folder is `IS_FOLDER`. */
 export function checkFile(path: string): CheckedFile {
-  ids ??= { uid: ask(() => Deno.uid()), gid: ask(() => Deno.gid()) };
-  return checkOne(path, ids.uid, ids.gid);
+  const { uid, gid } = processIds();
+  return checkOne(path, uid, gid);
+}
+
+/** This process's uid and gid (null where not known), asked once. */
+export function processIds(): { uid: number | null; gid: number | null } {
+  return ids ??= { uid: ask(() => Deno.uid()), gid: ask(() => Deno.gid()) };
 }
 
 /** Inode and change time of a source as checked; absent where the platform has none. */
@@ -74,7 +79,12 @@ export function localReason(e: unknown, missing: string): string {
     : String(e);
 }
 
-function readableByMode(info: Deno.FileInfo, uid: number | null, gid: number | null): boolean {
+/** Whether the mode bits let this process read the file (see `checkSources`). */
+export function readableByMode(
+  info: Deno.FileInfo,
+  uid: number | null,
+  gid: number | null,
+): boolean {
   if (uid === 0) return true;
   const mode = info.mode;
   if (mode === null || uid === null) return false;

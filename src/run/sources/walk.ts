@@ -30,7 +30,8 @@ import { join } from "node:path";
 import { compileGlob } from "../../config/tree.ts";
 import type { TreeOptions } from "../../config/types.ts";
 import { checkNames, NOT_UTF8 } from "../../plan/local_names.ts";
-import { type CheckedFile, checkFile, localReason } from "./sources.ts";
+import { type CheckedFile, localReason } from "./sources.ts";
+import { StatAhead, type StatAheadOptions } from "./stat_ahead.ts";
 
 /** What the walk meets, `rel` being the path below the folder ("a/b.txt"). */
 export type WalkItem =
@@ -81,6 +82,7 @@ class Filters {
 
   /** A folder is tested as "sub" and "sub/", so "sub/" excludes it. */
   excluded(rel: string, isDir: boolean): boolean {
+    if (this.#exclude.length === 0) return false;
     return this.#exclude.some((m) => m(rel) || (isDir && m(`${rel}/`)));
   }
 
@@ -105,6 +107,8 @@ export function* walkTree(
   root: string,
   options: Pick<TreeOptions, "include" | "exclude" | "followSymlinks">,
   hook?: WalkHook,
+  /** When a stat worker helps (`stat_ahead.ts`); `{ startAfter: Infinity }`: never. */
+  statOptions?: StatAheadOptions,
 ): Generator<WalkItem> {
   const filters = new Filters(options);
   const emit = (item: WalkItem) => (hook?.(item), item);
@@ -115,55 +119,94 @@ export function* walkTree(
     path: root,
     above: options.followSymlinks ? chainOf(root) : undefined,
   }];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    let names: Deno.DirEntry[];
-    try {
-      names = [...Deno.readDirSync(dir.path)];
-    } catch (e) {
-      yield emit({ kind: "unreadable", rel: dir.rel, reason: localReason(e, "no such folder") });
-      continue;
-    }
-    if (names.length === 0 && dir.rel !== "") {
-      if (filters.includesFolder(dir.rel)) yield emit({ kind: "emptyDir", rel: dir.rel });
-      continue;
-    }
-    names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const refused = refusedNames(dir.path, names.map((e) => e.name));
-    const subdirs: Pending[] = [];
-    for (const e of names) {
-      const rel = dir.rel ? `${dir.rel}/${e.name}` : e.name;
-      // A name from readDir has no "/" or "." parts: no need for join's normalizing (1M calls).
-      const path = dir.path.endsWith("/") ? dir.path + e.name : `${dir.path}/${e.name}`;
-      let isDir = e.isDirectory;
-      if (e.isSymlink && options.followSymlinks) isDir = isFolder(path);
-      if (filters.excluded(rel, isDir)) continue;
-      const reason = refused.get(e.name);
-      if (reason !== undefined) {
-        if (isDir || filters.included(rel)) {
-          const what = isDir ? `folder ${reason}; nothing below it was sent` : reason;
-          yield emit({ kind: "refused", rel, path, reason: what, size: isDir ? 0 : sizeOf(path) });
+  const stats = new StatAhead(statOptions);
+  try {
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      let names: Deno.DirEntry[];
+      try {
+        names = [...Deno.readDirSync(dir.path)];
+      } catch (e) {
+        yield emit({ kind: "unreadable", rel: dir.rel, reason: localReason(e, "no such folder") });
+        continue;
+      }
+      if (names.length === 0 && dir.rel !== "") {
+        if (filters.includesFolder(dir.rel)) yield emit({ kind: "emptyDir", rel: dir.rel });
+        continue;
+      }
+      const { items, files, subdirs } = sortFolder(dir, names, filters, options, linked);
+      const check = stats.folder(files.map((f) => f.path));
+      for (const item of items) {
+        if (typeof item !== "number") {
+          yield emit(item);
+          continue;
         }
-        continue;
+        const { rel, path } = files[item];
+        yield emit({ kind: "file", rel, path, checked: check(item) });
       }
-      if (e.isSymlink && !options.followSymlinks) {
-        yield emit({ kind: "symlink", rel });
-        continue;
-      }
-      if (isDir) {
-        const next = follow(dir, rel, path, e.isSymlink, linked);
-        if ("kind" in next) yield emit(next);
-        else subdirs.push(next);
-        continue;
-      }
-      if (!filters.included(rel)) continue;
-      yield emit({ kind: "file", rel, path, checked: checkFile(path) });
+      // Reversed onto the stack: the first folder by name is walked next.
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
     }
-    // Reversed onto the stack: the first folder by name is walked next.
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+  } finally {
+    stats.close(); // the walk is over, or its consumer stopped it
   }
   const unmatched = filters.hits.flatMap((hit, k) => hit ? [] : [k]);
   if (unmatched.length > 0) yield emit({ kind: "unmatched", include: unmatched });
+}
+
+/** One folder's entries, filtered, in name order. */
+interface SortedFolder {
+  /** What to yield, in order; a number is `files[n]`, yielded once its check is in. */
+  items: (WalkItem | number)[];
+  /** The files to check (`stat`), in order. */
+  files: { rel: string; path: string }[];
+  /** The folders below to walk. */
+  subdirs: Pending[];
+}
+
+/** Sorts, filters and names one folder's entries (`names`, as read). */
+function sortFolder(
+  dir: Pending,
+  names: Deno.DirEntry[],
+  filters: Filters,
+  options: Pick<TreeOptions, "followSymlinks">,
+  linked: Map<string, string>,
+): SortedFolder {
+  names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const refused = refusedNames(dir.path, names.map((e) => e.name));
+  const out: SortedFolder = { items: [], files: [], subdirs: [] };
+  // A name from readDir has no "/" or "." parts: no need for join's normalizing (1M calls).
+  const prefix = dir.path.endsWith("/") ? dir.path : `${dir.path}/`;
+  for (const e of names) {
+    const rel = dir.rel ? `${dir.rel}/${e.name}` : e.name;
+    const path = prefix + e.name;
+    let isDir = e.isDirectory;
+    if (e.isSymlink && options.followSymlinks) isDir = isFolder(path);
+    if (filters.excluded(rel, isDir)) continue;
+    const reason = refused.size === 0 ? undefined : refused.get(e.name);
+    if (reason !== undefined) {
+      if (isDir || filters.included(rel)) {
+        const what = isDir ? `folder ${reason}; nothing below it was sent` : reason;
+        out.items.push({
+          kind: "refused",
+          rel,
+          path,
+          reason: what,
+          size: isDir ? 0 : sizeOf(path),
+        });
+      }
+    } else if (e.isSymlink && !options.followSymlinks) {
+      out.items.push({ kind: "symlink", rel });
+    } else if (isDir) {
+      const next = follow(dir, rel, path, e.isSymlink, linked);
+      if ("kind" in next) out.items.push(next);
+      else out.subdirs.push(next);
+    } else if (filters.included(rel)) {
+      out.items.push(out.files.length);
+      out.files.push({ rel, path });
+    }
+  }
+  return out;
 }
 
 /**
