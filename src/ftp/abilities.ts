@@ -1,7 +1,7 @@
 /**
  * What a server can do, learned from FEAT and then from its replies: how a
  * partial file may be continued, which hash command it offers, whether a
- * small file's data may go before the `150`.
+ * small file's data may go before the `150`, whether commands may trail a STOR.
  *
  * @module
  */
@@ -20,6 +20,12 @@ export interface ServerAbilities {
    * off (`false`) when a transfer sent that way is refused midway or comes out short.
    */
   earlyData?: boolean;
+  /**
+   * Commands may trail a STOR in its own write, answered after the transfer (`trailing.ts`):
+   * `undefined` = not known (the next transfer probes with a NOOP), true = held (SIZE and the
+   * next EPSV trail), false = refused or seen out of order: they go after the `226`.
+   */
+  trailing?: boolean;
   /** `LIST -a` (hidden entries too) gave a listing (true) or was refused (false: plain LIST). */
   listHidden?: boolean;
 }

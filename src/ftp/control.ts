@@ -29,6 +29,7 @@ import type { ByteStream } from "./byte_stream.ts";
 import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
 import { ReplyParser } from "./reply_parser.ts";
+import { writeBytes } from "./trailing.ts";
 
 const encoder = new TextEncoder();
 /** Most preliminary (1xx) replies skipped while waiting for one final reply. */
@@ -163,6 +164,13 @@ export class Control {
     promise.catch(() => {});
     this.#queued.push({ lines, replies: [], resolve, reject });
     return promise;
+  }
+
+  /** Bytes the queued pipelined commands take in the next write (UTF-8, CRLFs included). */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const group of this.#queued) n += writeBytes(group.lines);
+    return n;
   }
 
   /** Sends the queued pipelined commands on their own and reads their replies. */

@@ -26,6 +26,7 @@ import {
   type TransferRequest,
   type Transport,
 } from "./transport.ts";
+import type { Trail } from "./trailing.ts";
 
 /**
  * How long to wait for the server's word after the data connection broke: a
@@ -83,8 +84,10 @@ export async function runTransfer(
   connecting: Promise<ByteStream>,
   request: TransferRequest,
   state: TransferState,
+  trail?: Trail,
 ): Promise<Sent> {
-  const replies = readReplies(link.control, state, `${request.verb} ${request.remotePath}`);
+  const line = `${request.verb} ${request.remotePath}`;
+  const replies = readReplies(link, state, line, trail);
   await sendData(link, connecting, request, state);
   const { control } = link;
   // The final reply's deadline starts now; after a cut, only a short wait for the server's
@@ -92,23 +95,31 @@ export async function runTransfer(
   control.arm(state.failed ? BROKEN_TRANSFER_REPLY_MS : control.timeoutMs);
   const result = await replies;
   control.disarm();
+  if (trail && result.error === undefined) await readTrail(link, trail, result, line);
   return verdict(link.transport, request, state, result);
 }
 
 /** The reply side: the transfer command and its replies, read while the data goes out. */
 function readReplies(
-  control: Control,
+  link: TransferLink,
   state: TransferState,
   line: string,
+  trail: Trail | undefined,
 ): Promise<TransferReplies> {
+  const { control } = link;
   return (async () => {
     try {
-      const first = await control.send(line, { preliminary: true });
-      if (!isPreliminary(first.code)) return { first };
+      await control.write(line, ...trail?.lines ?? []);
+      const first = await control.read({ preliminary: true });
+      if (!isPreliminary(first.code)) {
+        // A trailing command answered before the transfer even began: never again.
+        if (trail && !isNegative(first.code)) trail.request.outcome = "refused";
+        return { first };
+      }
       // Reading the `150` took the deadline; the data's progress keeps one from now on.
       if (state.sending) control.arm();
       state.preliminary.resolve(true);
-      return { first, done: await control.read({ armed: false }) };
+      return { first, done: await finalReply(link, line, trail) };
     } finally {
       state.preliminary.resolve(false);
     }
@@ -124,6 +135,44 @@ function readReplies(
     }
     return replies;
   });
+}
+
+/**
+ * The transfer's final reply. With trailing commands, a reply that is not a transfer's
+ * is the probe's NOOP answered during the transfer (read on: the final one follows), or
+ * out of step: the connection is closed, nothing of it is taken for the transfer's.
+ */
+async function finalReply(link: TransferLink, line: string, trail?: Trail): Promise<Reply> {
+  for (;;) {
+    const done = await link.control.read({ armed: false });
+    const seen = trail?.atFinal(done) ?? "final";
+    if (seen === "final") return done;
+    if (seen === "outOfStep") throw outOfStep(link.transport, line, done);
+  }
+}
+
+/**
+ * The replies of the commands that trailed the transfer command, read after its final
+ * reply (or its refusal); a connection lost meanwhile, or replies that fit no trailing
+ * command, turn trailing off (a dropped command, a reply out of order) and fail the
+ * transfer as out of step.
+ */
+async function readTrail(
+  link: TransferLink,
+  trail: Trail,
+  result: TransferReplies,
+  line: string,
+): Promise<void> {
+  try {
+    while (trail.unread > 0) trail.replies.push(await link.control.read());
+  } catch {
+    // The transfer's replies stand; the SIZE after it will meet the closed connection.
+    trail.request.outcome = "refused";
+    return;
+  }
+  if (!trail.settle(result.done !== undefined)) {
+    result.error = outOfStep(link.transport, line, trail.replies.at(-1) ?? result.first!);
+  }
 }
 
 /** The data side: connect, wait for the `150` unless early, copy the file, close. */

@@ -13,7 +13,9 @@
  * (`sendWithNext`); the data connection is opened while the STOR goes out, and a
  * small file's data goes before the `150` (`native_transfer.ts`). Nothing is
  * sent while a transfer is open: pure-ftpd answers `500 Unknown command` to a
- * command that arrives then, and drops it.
+ * command that arrives then, and drops it. Where the server was seen to hold
+ * them (`trailing.ts`), this file's SIZE and the next file's EPSV go in the
+ * STOR's own write instead, and `sizeAfterTransfer` returns the SIZE's reply.
  *
  * A data connection is made in one place: `openData` picks the port
  * (`passive.ts`, or the EPSV prepared with the last SIZE) and `#connectData`
@@ -39,6 +41,7 @@ import {
   type TransferRequest,
   type Transport,
 } from "./transport.ts";
+import { Trail, TRAIL_WRITE_MAX, writeBytes } from "./trailing.ts";
 import {
   closeQuietly,
   connectedData,
@@ -83,6 +86,11 @@ export class NativeTransport implements Transport {
   /** The transfer under way. */
   #transfer?: TransferState;
   #link: TransferLink;
+  readonly trailing = true;
+  /** Transfers that carried trailing commands, by kind (what tests look at). */
+  readonly trails = { probe: 0, size: 0 };
+  /** The reply of the SIZE that trailed the last transfer, for `sizeAfterTransfer`. */
+  #trailed?: { path: string; reply: Reply };
 
   constructor(
     readonly control: Control,
@@ -141,6 +149,9 @@ export class NativeTransport implements Transport {
    */
   async sizeAfterTransfer(path: string, nextFollows: boolean): Promise<Reply> {
     // Only once an EPSV data connection has been opened here (`passive.ts`).
+    const trailed = this.#trailed;
+    this.#trailed = undefined;
+    if (trailed?.path === path) return trailed.reply;
     if (!nextFollows || !this.#passive.proven) return await this.command(`SIZE ${path}`);
     this.#prepared = undefined;
     const [size, epsv] = await this.control.sendAll([`SIZE ${path}`, "EPSV"]);
@@ -214,11 +225,32 @@ export class NativeTransport implements Transport {
     this.#activeData = undefined;
     // Active mode: a transfer refused before its `150` gets no connection from the server.
     if (active) state.preliminary.promise.then((started) => started || active.close());
+    this.#trailed = undefined;
+    const trail = this.#trail(request);
     try {
-      return await runTransfer(this.#link, connecting, request, state);
+      const sent = await runTransfer(this.#link, connecting, request, state, trail);
+      const size = trail?.request.outcome === "held" ? trail.size : undefined;
+      if (size) this.#trailed = { path: request.remotePath, reply: size };
+      return sent;
     } finally {
       this.#transfer = undefined;
+      // The server's passive port now is the trailing EPSV's, also after a refused STOR.
+      if (trail?.epsv && !this.closed) this.#prepared = epsvPort(trail.epsv);
     }
+  }
+
+  /**
+   * The commands to trail `request`'s STOR, as asked: none in a write too big to arrive in
+   * one piece with it (`trailing.ts`), nor in a legacy code page (counted in UTF-8 here).
+   */
+  #trail(request: TransferRequest): Trail | undefined {
+    if (!request.trail || this.control.codec) return undefined;
+    const epsv = !this.#active && this.#passive.proven;
+    const trail = new Trail(request.trail, request.remotePath, epsv);
+    const own = [`${request.verb} ${request.remotePath}`, ...trail.lines];
+    if (this.control.queuedBytes + writeBytes(own) > TRAIL_WRITE_MAX) return undefined;
+    this.trails[request.trail.mode]++;
+    return trail;
   }
 
   async receive(line: string, max: number): Promise<Uint8Array> {

@@ -15,6 +15,10 @@
  * - ProFTPD with `AllowStoreRestart off` takes the REST (350) and then refuses
  *   the STOR, and APPE, with `451 Append/Restart not permitted`.
  *
+ * Where the server holds them (`trailing.ts`: vsftpd, pure-ftpd, ProFTPD; not
+ * pyftpdlib), the SIZE goes in the STOR's own write, its reply read after the
+ * final one: the same proof, a round trip less.
+ *
  * @module
  */
 
@@ -30,6 +34,7 @@ import {
 import { UnencodableName } from "./encoding.ts";
 import type { ServerAbilities } from "./abilities.ts";
 import { sizeFrom } from "./reply.ts";
+import type { TrailRequest } from "./trailing.ts";
 import {
   EARLY_DATA_BYTES,
   type LocalSource,
@@ -100,7 +105,8 @@ export async function storeFile(
   const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
   const source = { path: localPath, file: openSource(localPath, start), length: size - start };
   const early = earlyAllowed(transport, abilities, source.length);
-  const attempt = new Attempt(transport, abilities, verb, remotePath, source, start);
+  const next = follows(options.nextFollows);
+  const attempt = new Attempt(transport, abilities, verb, remotePath, source, start, next);
   let sent: Sent;
   try {
     try {
@@ -145,8 +151,7 @@ async function sizeAfter(
 ): Promise<number | undefined> {
   try {
     const line = `SIZE ${options.remotePath}`;
-    const { nextFollows = false } = options;
-    const next = typeof nextFollows === "function" ? nextFollows() : nextFollows;
+    const next = follows(options.nextFollows);
     const reply = await transport.sizeAfterTransfer(options.remotePath, next);
     if (isSuccess(reply.code) && reply.code !== Code.FileStatus) {
       throw outOfStep(transport, line, reply);
@@ -155,6 +160,24 @@ async function sizeAfter(
   } catch (e) {
     throw new PartialUploadError(e, sent.written, start);
   }
+}
+
+/** Whether another file follows on this connection (asked now). */
+function follows(nextFollows: UploadOptions["nextFollows"] = false): boolean {
+  return typeof nextFollows === "function" ? nextFollows() : nextFollows;
+}
+
+/**
+ * What may trail the transfer command (`trailing.ts`): a NOOP while the server is not
+ * known, SIZE (and the next EPSV) where it held them, nothing where it did not.
+ */
+function trailFor(
+  transport: Transport,
+  abilities: ServerAbilities,
+  next: boolean,
+): TrailRequest | undefined {
+  if (!transport.trailing || abilities.trailing === false) return undefined;
+  return { mode: abilities.trailing ? "size" : "probe", next };
 }
 
 /**
@@ -185,6 +208,8 @@ class Attempt {
     readonly remotePath: string,
     readonly source: LocalSource,
     readonly start: number,
+    /** Another file follows on this connection: its EPSV may trail the transfer. */
+    readonly next: boolean,
   ) {}
 
   /** REST when resuming that way, then the transfer; errors as `storeFile` says. */
@@ -195,6 +220,7 @@ class Attempt {
     const rest = verb === "STOR" && start > 0;
     if (rest) await this.#rest();
     const early = earlyAllowed(transport, abilities, this.source.length);
+    const trail = trailFor(transport, abilities, this.next);
     try {
       const sent = await transport.transfer({
         verb,
@@ -202,6 +228,7 @@ class Attempt {
         source: this.source,
         start,
         early,
+        ...(trail ? { trail } : {}),
       });
       if (verb === "APPE") abilities.append = true;
       return sent;
@@ -212,6 +239,9 @@ class Attempt {
         abilities.earlyData = false;
       }
       throw this.#failure(e, rest);
+    } finally {
+      // Learned for the rest of the run (`connection.ts` keeps it across reconnects).
+      if (trail?.outcome) abilities.trailing = trail.outcome === "held";
     }
   }
 

@@ -11,6 +11,7 @@
 import { ConnectionLost } from "./errors.ts";
 import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
+import type { TrailRequest } from "./trailing.ts";
 
 /** The local file of a transfer, opened (and positioned at the start offset) before any command. */
 export interface LocalSource {
@@ -42,6 +43,11 @@ export interface TransferRequest {
   start: number;
   /** The data may go out before the `150` (the transport's `earlyData`, a small file). */
   early: boolean;
+  /**
+   * Commands to trail the transfer command in its write (`trailing.ts`), where the
+   * transport can (`trailing`); the transport sets `outcome` from their replies.
+   */
+  trail?: TrailRequest;
 }
 
 /** Commands, replies and data connections of one logged-in connection. */
@@ -53,6 +59,8 @@ export interface Transport {
   readonly sending: number;
   /** Whether this transport can send a small file's data before the `150`. */
   readonly earlyData: boolean;
+  /** Whether this transport can send commands behind a transfer command (`trailing.ts`). */
+  readonly trailing?: boolean;
   /** Drops the connection, and any data connection with it, at once. */
   close(): void;
   /** Sends one command; returns its final reply (error replies too); a lost connection throws. */
@@ -60,8 +68,9 @@ export interface Transport {
   /** Sends commands whose order alone matters (no reply decides the next); one reply each. */
   commands(lines: string[]): Promise<Reply[]>;
   /**
-   * SIZE after a transfer's final reply. `nextFollows`: another file follows on this
-   * connection, and the transport may send what it needs for it in the same write.
+   * SIZE after a transfer's final reply (the reply of a SIZE that trailed the transfer, when
+   * one did). `nextFollows`: another file follows on this connection, and the transport may
+   * send what it needs for it in the same write.
    */
   sizeAfterTransfer(path: string, nextFollows: boolean): Promise<Reply>;
   /**

@@ -8,9 +8,10 @@
  * `workers/upload_worker.ts`; free of worker plumbing so tests can drive it.
  *
  * Files on one connection are pipelined (`pipeline`): the SIZE that proves a
- * file goes out with the next file's EPSV, and its rename goes out in front of
- * the next file's STOR (`pending_rename.ts`), so a file costs about three round trips
- * instead of six. Nothing is sent while a transfer is open.
+ * file goes out with the next file's EPSV (both in the STOR's own write where
+ * the server holds such commands: `ftp/trailing.ts`), and its rename goes out
+ * in front of the next file's STOR (`pending_rename.ts`), so a file costs about
+ * two round trips instead of six. Nothing is sent while a transfer is open.
  *
  * @module
  */

@@ -74,7 +74,8 @@ Deno.test("upload: EPSV, STOR, the data, then SIZE after the 226", async () => {
       const out = await put(session, path, "/f.bin", bytes.length);
       assert.deepEqual(out, { offset: 0, bytesSent: bytes.length, sizeAfter: { size: 300_000 } });
       assert.deepEqual(server.files.get("/f.bin"), bytes);
-      assert.deepEqual(verbs(server.peers[0]), ["EPSV", "STOR", "SIZE"]);
+      // The first transfer of a connection probes with a NOOP behind its STOR (trailing.ts).
+      assert.deepEqual(verbs(server.peers[0]), ["EPSV", "STOR", "NOOP", "SIZE"]);
     });
   });
 });
@@ -82,13 +83,15 @@ Deno.test("upload: EPSV, STOR, the data, then SIZE after the 226", async () => {
 Deno.test("pure-ftpd: no command is sent while the transfer is open (500 to any)", async () => {
   // pure-ftpd answers `500 Unknown command` to (and drops) a command received before its
   // 226; the old client pipelined SIZE behind the data and read that 500 as "no such file".
+  // This server answers so even to the probe's NOOP in the STOR's own write: trailing off.
   await withFile(100_000, async (path, bytes) => {
     await withSession({ busyDuringTransfer: true }, async (session, server) => {
       for (const name of ["/a.bin", "/b.bin"]) {
         const out = await put(session, path, name, bytes.length);
         assert.equal(out.sizeAfter?.size, bytes.length);
       }
-      assert.deepEqual(server.peers[0].duringTransfer, []);
+      assert.deepEqual(server.peers[0].duringTransfer, ["NOOP"]);
+      assert.equal(session.abilities.trailing, false);
       assert.deepEqual(server.files.get("/b.bin"), bytes);
     });
   });
@@ -105,7 +108,7 @@ for (const refusal of ["500 Unknown command", "502 EPSV not implemented"]) {
         await put(session, path, "/1.bin", bytes.length);
         await put(session, path, "/2.bin", bytes.length);
         assert.deepEqual(verbs(server.peers[0]), [
-          ...["EPSV", "PASV", "STOR", "SIZE"],
+          ...["EPSV", "PASV", "STOR", "NOOP", "SIZE"],
           ...["PASV", "STOR", "SIZE"],
         ]);
         assert.deepEqual(server.files.get("/2.bin"), bytes);
@@ -125,7 +128,7 @@ Deno.test("REST resume: only the rest of the file is sent", async () => {
       assert.deepEqual(out, { offset: 20_000, bytesSent: 30_000, sizeAfter: { size: 50_000 } });
       assert.deepEqual(server.files.get("/r.bin"), bytes);
       assert.equal(session.abilities.restStore, true);
-      assert.deepEqual(verbs(server.peers[0]), ["EPSV", "REST", "STOR", "SIZE"]);
+      assert.deepEqual(verbs(server.peers[0]), ["EPSV", "REST", "STOR", "NOOP", "SIZE"]);
     });
   });
 });
@@ -210,6 +213,8 @@ Deno.test("a 552 while the data connection stays open (server stops reading) is 
   });
   await withFile(32 * 1024 * 1024, async (path, bytes) => {
     await withSession(options, async (session) => {
+      // This server answers nothing more until released: no NOOP may trail the STOR.
+      session.abilities.trailing = false;
       try {
         await assert.rejects(
           put(session, path, "/q.bin", bytes.length),

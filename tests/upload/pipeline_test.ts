@@ -1,8 +1,9 @@
 /**
  * Files pipelined on one connection (`Uploader.pipeline`), against the
  * scripted fake server: the SIZE that proves a file goes out with the next
- * file's EPSV, its rename goes out in front of the next file's STOR, nothing is
- * sent while a transfer is open (pure-ftpd mode), and the failure cases of
+ * file's EPSV (in the STOR's own write where the server holds such commands),
+ * its rename goes out in front of the next file's STOR, nothing is sent while
+ * a transfer is open (pure-ftpd mode), and the failure cases of
  * that path (a refused RNTO, a 4xx in the middle, a connection lost between
  * the pipelined commands) end with every file byte-exact or honestly failed.
  */
@@ -82,10 +83,11 @@ const verbs = (server: ScriptedServer) =>
 Deno.test("pipelined (pure-ftpd mode): SIZE+EPSV together, the rename goes with the next STOR, nothing during a transfer", async () => {
   const { server, results, files } = await run({ busyDuringTransfer: true, settleMs: 20 }, 3);
   allThere(server, files, results);
-  // The first file learns how times are set (MFMT), and is renamed on its own.
+  // The first file learns how times are set (MFMT), and is renamed on its own. Its NOOP
+  // (the trailing probe, trailing.ts) is answered 500 during the transfer: trailing off.
   // deno-fmt-ignore
   assert.deepEqual(verbs(server), [
-    "EPSV", "STOR", "SIZE", "EPSV", "MFMT", "RNFR", "RNTO",
+    "EPSV", "STOR", "NOOP", "SIZE", "EPSV", "MFMT", "RNFR", "RNTO",
     "STOR", "SIZE", "EPSV",
     "MFMT", "RNFR", "RNTO", "STOR", "SIZE",
     "MFMT", "RNFR", "RNTO", "QUIT",
@@ -100,7 +102,24 @@ Deno.test("pipelined (pure-ftpd mode): SIZE+EPSV together, the rename goes with 
   for (const r of results) assert.equal(r.timeSet, "set");
   for (const r of results) assert.equal(r.attempts, 1);
   assert.equal(server.commands.filter((c) => c.startsWith("PASS")).length, 1);
-  assert.deepEqual(server.peers.flatMap((p) => p.duringTransfer), []);
+  assert.deepEqual(server.peers.flatMap((p) => p.duringTransfer), ["NOOP"]);
+});
+
+Deno.test("pipelined (a server that holds commands until the 226): SIZE and the next EPSV trail the STOR", async () => {
+  const { server, results, files } = await run({}, 4);
+  allThere(server, files, results);
+  // The first STOR probes (NOOP answered after the 226): from the second on, each STOR's
+  // write carries the rename riding ahead, the STOR, its SIZE and the next file's EPSV.
+  // deno-fmt-ignore
+  assert.deepEqual(verbs(server), [
+    "EPSV", "STOR", "NOOP", "SIZE", "EPSV", "MFMT", "RNFR", "RNTO",
+    "STOR", "SIZE", "EPSV",
+    "MFMT", "RNFR", "RNTO", "STOR", "SIZE", "EPSV",
+    "MFMT", "RNFR", "RNTO", "STOR", "SIZE",
+    "MFMT", "RNFR", "RNTO", "QUIT",
+  ]);
+  for (const r of results) assert.equal(r.attempts, 1);
+  assert.equal(server.commands.filter((c) => c.startsWith("PASS")).length, 1);
 });
 
 Deno.test("pipelined: a refused RNTO (553): the next file goes on, the refused one fails alone, its temporary file kept", async () => {
