@@ -300,7 +300,10 @@ async function report(
   git: Record<string, string | undefined>,
 ): Promise<void> {
   const rows = summarize(records);
-  const targets = [...checkTargets(rows, planning), ...(rerun ? rerunTargets(rerun) : [])];
+  const targets = [
+    ...checkTargets(rows, planning, o.ftps),
+    ...(rerun ? rerunTargets(rerun) : []),
+  ];
   console.log(renderTable(rows, floors, planning, targets, notes));
   const result = {
     version: 1,

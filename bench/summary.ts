@@ -119,7 +119,9 @@ export interface Target {
   pass?: boolean;
 }
 
-export function checkTargets(rows: Row[], planning?: PlanningResult): Target[] {
+/** Issue 19's targets for the rows that were run; over FTPS (`--ftps`) its FTPS targets. */
+export function checkTargets(rows: Row[], planning?: PlanningResult, ftps = false): Target[] {
+  if (ftps) return ftpsTargets(rows);
   const out: Target[] = [];
   const get = (set: string, tool: string, p: number) =>
     rows.find((r) => r.set === set && r.tool === tool && r.parallel === p && r.rttMs === 0);
@@ -342,6 +344,36 @@ function renderPlanning(planning: PlanningResult): string[] {
       f.ok ? "" : ` FAILED: ${f.error}`
     }`,
   );
+  return out;
+}
+
+/** Over FTPS: client CPU on loopback ≤ 1.5 × lftp's, and ≤ 0.6 × lftp's wall at 20 ms RTT. */
+function ftpsTargets(rows: Row[]): Target[] {
+  const out: Target[] = [];
+  const get = (tool: string, p: number, rtt: number) =>
+    rows.find((r) => r.set === "small" && r.tool === tool && r.parallel === p && r.rttMs === rtt);
+  for (const p of [4, 8]) {
+    const f = get("ftpbatch", p, 0);
+    if (f && get("lftp", p, 0)) {
+      out.push({
+        name: `FTPS small ×${p}: ftpbatch CPU / lftp CPU (user+sys)`,
+        goal: "≤ 1.50",
+        value: f.cpuVsLftp?.toFixed(2) ?? (f.failures ? "ftpbatch failed" : "n/a"),
+        pass: f.cpuVsLftp === undefined ? (f.failures ? false : undefined) : f.cpuVsLftp <= 1.5,
+      });
+    }
+    const fl = get("ftpbatch", p, 20);
+    const ll = get("lftp", p, 20);
+    if (fl && ll) {
+      const ratio = fl.medianS && ll.medianS ? fl.medianS / ll.medianS : undefined;
+      out.push({
+        name: `FTPS small ×${p} at 20 ms RTT: ftpbatch wall / lftp wall`,
+        goal: "≤ 0.60",
+        value: ratio?.toFixed(2) ?? (fl.failures ? "ftpbatch failed" : "n/a"),
+        pass: ratio === undefined ? (fl.failures ? false : undefined) : ratio <= 0.6,
+      });
+    }
+  }
   return out;
 }
 

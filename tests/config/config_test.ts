@@ -631,15 +631,18 @@ Deno.test("folder entries: two folders must not share a remote tree, nor a file'
   }));
 });
 
+/** The example config with `files` in place of its own. */
+function parseFiles(files: { source: string; destination: string }[]) {
+  return parse(edit((c) => (c.files = files)));
+}
+
 Deno.test("relative sources resolve against the config folder, not the cwd", async () => {
-  const config = await parse(edit((c) => {
-    c.files = [
-      { source: "docs/План.txt", destination: "/a" },
-      { source: "../shared/b.txt", destination: "/b" },
-      { source: "/abs/c.txt", destination: "/c" },
-      { source: "./d.txt", destination: "/d" },
-    ];
-  }));
+  const config = await parseFiles([
+    { source: "docs/План.txt", destination: "/a" },
+    { source: "../shared/b.txt", destination: "/b" },
+    { source: "/abs/c.txt", destination: "/c" },
+    { source: "./d.txt", destination: "/d" },
+  ]);
   assert.deepEqual(config.files.map((f) => f.source), [
     "/srv/deploy/conf/docs/План.txt",
     "/srv/deploy/shared/b.txt",
@@ -658,14 +661,22 @@ Deno.test("destination must be absolute", async () => {
   );
 });
 
-Deno.test("destination must not contain a .. segment", async () => {
-  for (const bad of ["/in/../a.txt", "/../a.txt", "/in/.."]) {
+/** Each of `bad` as `files[0].destination` is refused with `message`. */
+async function refuseDestinations(bad: string[], message: string): Promise<void> {
+  for (const destination of bad) {
     await assertProblem(
-      edit((c) => (c.files[0].destination = bad)),
+      edit((c) => (c.files[0].destination = destination)),
       "files[0].destination",
-      'must not contain ".." segments',
+      message,
     );
   }
+}
+
+Deno.test("destination must not contain a .. segment", async () => {
+  await refuseDestinations(
+    ["/in/../a.txt", "/../a.txt", "/in/.."],
+    'must not contain ".." segments',
+  );
   // ".." inside a name is fine.
   assert.equal(
     (await parse(edit((c) => (c.files[0].destination = "/in/a..b.txt")))).files[0]
@@ -675,30 +686,16 @@ Deno.test("destination must not contain a .. segment", async () => {
 });
 
 Deno.test("destination must not be / alone or name a folder", async () => {
-  for (const bad of ["/", "//", "/./"]) {
-    await assertProblem(
-      edit((c) => (c.files[0].destination = bad)),
-      "files[0].destination",
-      "must name a file, not the root folder",
-    );
-  }
-  for (const bad of ["/in/.", "/in/./."]) {
-    await assertProblem(
-      edit((c) => (c.files[0].destination = bad)),
-      "files[0].destination",
-      'names a folder; end it with "/"',
-    );
-  }
+  await refuseDestinations(["/", "//", "/./"], "must name a file, not the root folder");
+  await refuseDestinations(["/in/.", "/in/./."], 'names a folder; end it with "/"');
 });
 
 Deno.test("trailing / destinations keep non-ASCII source names", async () => {
-  const config = await parse(edit((c) => {
-    c.files = [
-      { source: "docs/План.txt", destination: "/incoming/документы/" },
-      { source: "日本語.txt", destination: "/incoming/日本//" },
-      { source: "x/café ☕.txt", destination: "/incoming/./" },
-    ];
-  }));
+  const config = await parseFiles([
+    { source: "docs/План.txt", destination: "/incoming/документы/" },
+    { source: "日本語.txt", destination: "/incoming/日本//" },
+    { source: "x/café ☕.txt", destination: "/incoming/./" },
+  ]);
   assert.deepEqual(config.files.map((f) => f.destination), [
     "/incoming/документы/План.txt",
     "/incoming/日本/日本語.txt",

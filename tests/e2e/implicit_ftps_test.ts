@@ -18,7 +18,13 @@ import { classifyError } from "../../src/upload/retry.ts";
 import { listTree, makeUnicodeDataset } from "../helpers/dataset.ts";
 import { restartMidFile } from "../helpers/partial.ts";
 import { type RealServerOptions, realServerTest } from "../helpers/real_server.ts";
-import { assertAllUploaded, assertTlsSessionsReused, runCli, serverSection } from "./matrix.ts";
+import {
+  assertAllUploaded,
+  assertTlsSessionsReused,
+  RESTART_OPTIONS,
+  runCli,
+  serverSection,
+} from "./matrix.ts";
 
 const MiB = 1024 * 1024;
 
@@ -71,14 +77,7 @@ for (const { name, options } of KINDS) {
       const size = 8 * MiB;
       const data = await makeUnicodeDataset({
         server: { ...serverSection(server), secure: "implicit" },
-        options: {
-          workers: 2,
-          retries: 6,
-          backoffBaseMs: 300,
-          backoffMaxMs: 1500,
-          timeoutMs: 10_000,
-          report: "report.json",
-        },
+        options: { ...RESTART_OPTIONS, report: "report.json" },
         sizeOf: (i) => (i === 0 ? size : 1000),
       });
       try {

@@ -24,6 +24,15 @@ const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const MiB = 1024 * 1024;
 const PASSWORD_ENV = "FTPBATCH_TEST_PW";
 
+/** Options of a run whose server is killed and restarted mid-file: enough tries to ride it out. */
+export const RESTART_OPTIONS = {
+  workers: 2,
+  retries: 6,
+  backoffBaseMs: 300,
+  backoffMaxMs: 1500,
+  timeoutMs: 10_000,
+};
+
 export function serverSection(s: RealServer, secure = false): Record<string, unknown> {
   return { host: s.host, port: s.port, user: s.user, passwordEnv: PASSWORD_ENV, secure };
 }
@@ -138,13 +147,7 @@ export function matrixTests(entry: MatrixEntry): void {
       const size = 8 * MiB;
       const data = await makeUnicodeDataset({
         server: serverSection(server),
-        options: {
-          workers: 2,
-          retries: 6,
-          backoffBaseMs: 300,
-          backoffMaxMs: 1500,
-          timeoutMs: 10_000,
-        },
+        options: RESTART_OPTIONS,
         sizeOf: (i) => (i === 0 ? size : 1000),
       });
       try {

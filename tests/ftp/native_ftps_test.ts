@@ -14,6 +14,7 @@ import { openSession } from "../../src/ftp/open_session.ts";
 import { toConnectError } from "../../src/upload/classify.ts";
 import { realServerTest, type ServerKind } from "../helpers/real_server.ts";
 import { assertTlsSessionsReused } from "../e2e/matrix.ts";
+import { runTlsChild } from "../helpers/kit.ts";
 
 const SIZES = [4096, 0, 300 * 1024];
 const SESSION = new URL("../../src/ftp/open_session.ts", import.meta.url).href;
@@ -49,15 +50,7 @@ for (const kind of ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"] as ServerKind
           return bytes;
         });
         const args = [server.host, server.port, server.user, server.password, dir, SIZES];
-        const run = await new Deno.Command(Deno.execPath(), {
-          args: ["eval", "--ext=ts", CHILD, JSON.stringify(args)],
-          env: { NO_COLOR: "1", DENO_CERT: join(server.dir, "ca.pem") },
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const stderr = new TextDecoder().decode(run.stderr);
-        assert.equal(run.code, 0, stderr);
-        const out = JSON.parse(new TextDecoder().decode(run.stdout));
+        const out = await runTlsChild(CHILD, server.dir, args);
         assert.deepEqual(out, { transport: "NativeTransport", early: false, sizes: SIZES });
         for (const [i, bytes] of files.entries()) {
           assert.deepEqual(await Deno.readFile(join(server.root, `f${i}`)), bytes, `f${i}`);

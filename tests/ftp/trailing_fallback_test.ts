@@ -12,9 +12,9 @@ import { openNativeSession } from "../../src/ftp/native_login.ts";
 import type { NativeTransport } from "../../src/ftp/native_transport.ts";
 import { PartialUploadError } from "../../src/ftp/errors.ts";
 import type { Session } from "../../src/ftp/session.ts";
-import type { JobResult, UploadJob } from "../../src/upload/job.ts";
+import type { JobResult } from "../../src/upload/job.ts";
 import { type Peer, type ScriptedServer, startFakeFtp } from "../helpers/scripted_server.ts";
-import { randomSource, testUploader } from "../helpers/kit.ts";
+import { randomJobs, testUploader } from "../helpers/kit.ts";
 import { put, withFile } from "./local_file.ts";
 
 /**
@@ -66,6 +66,18 @@ const BEHAVIOURS: [string, (lines: string[], peer: Peer) => Promise<void>][] = [
   ],
 ];
 
+/** The second file, `/b.bin`, with another file to follow (so the next EPSV trails too). */
+function uploadB(session: Session, path: string, size: number) {
+  return session.upload({
+    localPath: path,
+    remotePath: "/b.bin",
+    offset: 0,
+    method: "rest",
+    size,
+    nextFollows: true,
+  });
+}
+
 for (const [name, during] of BEHAVIOURS) {
   Deno.test(`trailing out of order (${name}): session closed, trailing off, nothing proven`, async () => {
     await withFile(5000, async (path, bytes) => {
@@ -75,14 +87,7 @@ for (const [name, during] of BEHAVIOURS) {
         assert.equal(first.sizeAfter?.size, bytes.length);
         assert.equal(session.abilities.trailing, true, "the probe's NOOP was held");
         await assert.rejects(
-          session.upload({
-            localPath: path,
-            remotePath: "/b.bin",
-            offset: 0,
-            method: "rest",
-            size: bytes.length,
-            nextFollows: true,
-          }),
+          uploadB(session, path, bytes.length),
           (e) => e instanceof PartialUploadError && /out of step/.test(e.message),
         );
         assert.equal(session.abilities.trailing, false);
@@ -102,14 +107,7 @@ Deno.test("trailing: a trailing command never answered costs the deadline once, 
       await put(session, path, "/a.bin", bytes.length);
       session.abilities.trailing = true;
       await assert.rejects(
-        session.upload({
-          localPath: path,
-          remotePath: "/b.bin",
-          offset: 0,
-          method: "rest",
-          size: bytes.length,
-          nextFollows: true,
-        }),
+        uploadB(session, path, bytes.length),
         PartialUploadError,
       );
       assert.equal(session.abilities.trailing, false);
@@ -123,21 +121,8 @@ Deno.test("trailing out of order under the uploader: the file is retried on a ne
   const dir = await Deno.makeTempDir({ prefix: "ftpbatch-trailing-" });
   const uploader = testUploader(server.login, { retries: 2 });
   try {
-    const files: Uint8Array[] = [];
     const results: JobResult[] = [];
-    const jobs: UploadJob[] = [];
-    for (let i = 0; i < 4; i++) {
-      const { source, bytes, mtimeMs } = await randomSource(dir, `f${i}.bin`, 2000 + i);
-      files.push(bytes);
-      jobs.push({
-        id: i,
-        source,
-        destination: `/f${i}.bin`,
-        size: bytes.length,
-        mtimeMs,
-        fresh: true,
-      });
-    }
+    const { files, jobs } = await randomJobs(dir, 4, (i) => 2000 + i);
     for (const [i, job] of jobs.entries()) {
       results.push(...await uploader.pipeline(job, () => i < jobs.length - 1));
     }

@@ -15,7 +15,7 @@ import type { NativeTransport } from "../../src/ftp/native_transport.ts";
 import type { Session } from "../../src/ftp/session.ts";
 import { PartialUploadError } from "../../src/ftp/errors.ts";
 import { MATRIX, type RealServer, realServerTest } from "../helpers/real_server.ts";
-import { withTempDir } from "../helpers/kit.ts";
+import { runTlsChild, withTempDir } from "../helpers/kit.ts";
 
 /** Sizes that take early data, one past it, and one whose data outlasts the replies' write. */
 const SIZES = [4096, 1, 4096, 200_000, 3 * 1024 * 1024, 0];
@@ -159,14 +159,11 @@ for (const kind of ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"] as const) {
         const files = SIZES.map((n, i) => content(n, i));
         for (const [i, bytes] of files.entries()) await Deno.writeFile(join(dir, `f${i}`), bytes);
         const args = [server.host, server.port, server.user, server.password, dir, SIZES];
-        const run = await new Deno.Command(Deno.execPath(), {
-          args: ["eval", "--ext=ts", FTPS_CHILD, JSON.stringify(args)],
-          env: { NO_COLOR: "1", DENO_CERT: join(server.dir, "ca.pem") },
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
-        const out = JSON.parse(new TextDecoder().decode(run.stdout));
+        const out = await runTlsChild(FTPS_CHILD, server.dir, args) as {
+          sizesAfter: number[];
+          trailing?: boolean;
+          trails?: Record<string, number>;
+        };
         assert.deepEqual(out.sizesAfter, SIZES);
         for (const [i, bytes] of files.entries()) {
           assert.deepEqual(await Deno.readFile(join(server.root, `f${i}`)), bytes, `f${i}`);

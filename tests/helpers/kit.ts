@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import type { FtpLogin } from "../../src/ftp/login.ts";
-import type { UploadSettings } from "../../src/upload/job.ts";
+import type { UploadJob, UploadSettings } from "../../src/upload/job.ts";
 import { Uploader } from "../../src/upload/uploader.ts";
 
 /**
@@ -71,4 +71,48 @@ export async function randomSource(
   await Deno.writeFile(source, bytes);
   const { mtime } = await Deno.stat(source);
   return { source, bytes, mtimeMs: mtime!.getTime() };
+}
+
+/** `count` random source files in `dir` (`f0.bin`…), sizes by `sizeOf`, as fresh upload jobs. */
+export async function randomJobs(
+  dir: string,
+  count: number,
+  sizeOf: (i: number) => number,
+): Promise<{ files: Uint8Array[]; jobs: UploadJob[] }> {
+  const files: Uint8Array[] = [];
+  const jobs: UploadJob[] = [];
+  for (let i = 0; i < count; i++) {
+    const { source, bytes, mtimeMs } = await randomSource(dir, `f${i}.bin`, sizeOf(i));
+    files.push(bytes);
+    jobs.push({
+      id: i,
+      source,
+      destination: `/f${i}.bin`,
+      size: bytes.length,
+      mtimeMs,
+      fresh: true,
+    });
+  }
+  return { files, jobs };
+}
+
+/**
+ * Runs `script` in a child Deno that trusts the test server's CA (`DENO_CERT`: node:tls resumes
+ * sessions only with the default trust store), with `args` as its JSON argument; its JSON output.
+ */
+export async function runTlsChild(
+  script: string,
+  caDir: string,
+  args: unknown[],
+): Promise<unknown> {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script, JSON.stringify(args)],
+    env: { NO_COLOR: "1", DENO_CERT: join(caDir, "ca.pem") },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (run.code !== 0) {
+    throw new Error(`child exited ${run.code}: ${new TextDecoder().decode(run.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(run.stdout));
 }

@@ -9,14 +9,14 @@
  */
 
 import assert from "node:assert/strict";
-import type { JobResult, UploadJob } from "../../src/upload/job.ts";
+import type { JobResult } from "../../src/upload/job.ts";
 import { TEMP_MARK } from "../../src/upload/temp_name.ts";
 import {
   type FakeFtpOptions,
   type ScriptedServer,
   startFakeFtp,
 } from "../helpers/scripted_server.ts";
-import { randomSource, testUploader } from "../helpers/kit.ts";
+import { randomJobs, testUploader } from "../helpers/kit.ts";
 
 const SIZE = 3000;
 
@@ -37,20 +37,7 @@ async function run(
   const dir = await Deno.makeTempDir({ prefix: "ftpbatch-pipeline-" });
   const uploader = testUploader(server.login, { retries: 2 });
   try {
-    const files: Uint8Array[] = [];
-    const jobs: UploadJob[] = [];
-    for (let i = 0; i < count; i++) {
-      const { source, bytes, mtimeMs } = await randomSource(dir, `f${i}.bin`, SIZE + i);
-      files.push(bytes);
-      jobs.push({
-        id: i,
-        source,
-        destination: `/f${i}.bin`,
-        size: bytes.length,
-        mtimeMs,
-        fresh: true,
-      });
-    }
+    const { files, jobs } = await randomJobs(dir, count, (i) => SIZE + i);
     const results: JobResult[] = [];
     for (const [i, job] of jobs.entries()) {
       results.push(...await uploader.pipeline(job, () => i < jobs.length - 1));
