@@ -146,25 +146,25 @@ async function writeConfig(dir: string, tree: string, server: Record<string, unk
   return path;
 }
 
+/** `ftpbatch upload <config> …args` as a child, with the upload task's flags. */
+function spawnUpload(
+  config: string,
+  args: string[],
+  stdout: "piped" | "null",
+  stderr: "piped" | "null",
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...UPLOAD_FLAGS, MAIN, "upload", config, ...args],
+    stdout,
+    stderr,
+  }).spawn();
+}
+
 async function dryRun(tree: string, work: string, files: number) {
   const config = await writeConfig(work, tree, { host: "127.0.0.1", port: 9 });
   const report = join(work, "dry-report.json");
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...UPLOAD_FLAGS,
-      MAIN,
-      "upload",
-      config,
-      "--dry-run",
-      "--quiet",
-      "--report",
-      report,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnUpload(config, ["--dry-run", "--quiet", "--report", report], "null", "piped");
   const status = child.output();
   // CPU per thread (last seen): on a loaded machine the main thread's CPU time is what a quiet
   // one would take as wall time; the stat worker and V8's helpers run beside it.
@@ -250,22 +250,12 @@ async function upload(
     });
     const report = join(work, "upload-report.json");
     const t0 = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...UPLOAD_FLAGS,
-        MAIN,
-        "upload",
-        config,
-        "--json",
-        "--workers",
-        String(o.workers),
-        "--report",
-        report,
-      ],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
+    const child = spawnUpload(
+      config,
+      ["--json", "--workers", String(o.workers), "--report", report],
+      "piped",
+      "null",
+    );
     let firstFileS: number | undefined;
     const reading = (async () => {
       const decoder = new TextDecoder();

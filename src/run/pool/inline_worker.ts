@@ -84,7 +84,8 @@ const WORKER_MODULE = new URL("../../../workers/upload_worker.ts", import.meta.u
  * FTPS stays in Web Workers: with several basic-ftp connections in one isolate, proftpd refused
  * data connections ("425 Unable to build data connection: Operation not permitted", its check
  * that the data connection resumes the control connection's TLS session), which one connection
- * per isolate never saw.
+ * per isolate never saw. That was measured before FTPS moved to the native transport
+ * (`native_ftps.ts`, which names the session it resumes); inline FTPS is not tried yet.
  */
 export function uploadWorkerModule(
   testModule?: URL,
