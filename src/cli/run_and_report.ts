@@ -18,6 +18,7 @@ import { safeText } from "../ftp/server_text.ts";
 import type { Io } from "./args.ts";
 import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
 import { checkOutputPath } from "./report_file.ts";
+import { type SortedEntries, sortEntries } from "../run/sources/folder_sources.ts";
 import { UsageError } from "./args.ts";
 import { RunOutput } from "./run_output.ts";
 import {
@@ -52,11 +53,15 @@ export interface RunFlags {
 export async function runAndReport(config: Config, io: Io, flags: RunFlags): Promise<number> {
   const password = resolvePassword(config.server, io.env, config.configPath);
   await checkPasswordEncoding(config.server, password, config.configPath);
+  // The sources are checked once, here: the output checks need to know which are folders.
+  const sorted = sortEntries(config);
+  const folders = sorted.folders.map((f) => f.entry);
   const reportPath = config.options.report;
   if (reportPath) {
     await checkOutputPath(
       reportPath,
       config,
+      folders,
       flags.reportLabel ?? `${config.configPath}: options.report`,
     );
   }
@@ -67,7 +72,7 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
     if (lockPath === reportPath) {
       throw new UsageError(`${label} ${lockPath}: is also the report path; nothing was sent`);
     }
-    await checkOutputPath(lockPath, config, label, "lock file");
+    await checkOutputPath(lockPath, config, folders, label, "lock file");
     try {
       lock = await acquireLock(lockPath);
     } catch (e) {
@@ -83,7 +88,7 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
     const remote = await takeRemoteLock(config, io, flags, password);
     if (typeof remote === "number") return remote;
     try {
-      return await lockedRun(config, io, flags, password);
+      return await lockedRun(config, io, flags, password, sorted);
     } finally {
       await remote?.release();
     }
@@ -97,6 +102,7 @@ async function lockedRun(
   io: Io,
   flags: RunFlags,
   password: string | undefined,
+  sorted: SortedEntries,
 ): Promise<number> {
   const secrets = [password];
   const reportPath = config.options.report;
@@ -113,6 +119,7 @@ async function lockedRun(
   try {
     outcome = await runUpload({
       config,
+      sorted,
       password,
       dryRun: flags.dryRun,
       plan: flags.plan,

@@ -14,6 +14,7 @@ import { type Report, type ReportHead, reportHead, type ReportSummary } from "..
 import { type ReportSink, temporaryName } from "../report/report_writer.ts";
 import { configDigest } from "../report/config_digest.ts";
 import type { WalkHook } from "./sources/walk.ts";
+import type { SortedEntries } from "./sources/folder_sources.ts";
 import type { RemoteCheckOptions } from "./skip/remote_check.ts";
 import { newServerClock } from "../plan/server_clock.ts";
 import type { Config } from "../config/types.ts";
@@ -26,6 +27,8 @@ import { ContentSkip } from "./deploy/deploy_manifest.ts";
 
 export interface RunOptions {
   config: Config;
+  /** The config's entries as `sortEntries` checked them, where the caller already did. */
+  sorted?: SortedEntries;
   /** Resolved password, kept out of every log and report. */
   password?: string;
   dryRun?: boolean;
