@@ -11,6 +11,7 @@ import { type Config, DEFAULT_REMOTE_LOCK_TTL_MS } from "../config/types.ts";
 import { resolvePassword } from "../config/password.ts";
 import { checkPasswordEncoding } from "../config/encoding.ts";
 import { runUpload } from "../run/coordinator.ts";
+import { serverLogin } from "../run/run_settings.ts";
 import { EXIT, splitReport } from "../report/report.ts";
 import { summarize } from "../report/summary.ts";
 import { ReportWriter } from "../report/report_writer.ts";
@@ -185,20 +186,13 @@ async function takeRemoteLock(
 ): Promise<HeldRemoteLock | number | undefined> {
   const want = config.options.remoteLock;
   if (want === undefined || flags.dryRun || flags.plan) return undefined;
-  const { server, options } = config;
+  const { options } = config;
   const path = want === true
     ? defaultLockPath(config.files.map((f) => f.tree ? `${f.destination}/x` : f.destination))
     : want;
   try {
     return await acquireRemoteLock({
-      login: {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password,
-        secure: server.secure,
-        encoding: server.encoding,
-      },
+      login: serverLogin(config, password),
       timeoutMs: options.timeoutMs,
       retries: options.retries,
       path,
