@@ -298,7 +298,7 @@ export class Uploader {
           size: job.size,
           nextFollows: more,
           // Nothing there: the server said so, or the folder is new and this is the first try.
-          absent: asked ? have === undefined : !st.restart && this.settings.atomic && !!job.fresh,
+          absent: asked ? have === undefined : !st.restart && !!job.fresh,
         });
         st.bytesSent += out.bytesSent;
         if (out.offset > 0) st.resumedFrom.push(out.offset);

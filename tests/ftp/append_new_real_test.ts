@@ -14,6 +14,9 @@ import type { Session } from "../../src/ftp/session.ts";
 import { APPEND_NEW_MIN } from "../../src/ftp/store.ts";
 import { matrixEntry, type RealServer, realServerTest } from "../helpers/real_server.ts";
 import { withTempDir } from "../helpers/kit.ts";
+import { compareTree, listTree, withData } from "../helpers/dataset.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runUpload } from "../../src/run/coordinator.ts";
 
 const BIG = APPEND_NEW_MIN + 123_457;
 
@@ -107,3 +110,44 @@ realServerTest(
     });
   },
 );
+
+for (const atomic of [true, false]) {
+  realServerTest(
+    `vsftpd, a run${atomic ? "" : " --no-atomic"}: new folder, APPE; again, ${
+      atomic ? "APPE to a new temporary name" : "STOR over the file there"
+    }; bytes exact`,
+    matrixEntry("vsftpd").options,
+    async (server) => {
+      const verbs = async () =>
+        [...(await server.log()).matchAll(/FTP command: Client "[^"]*", "(STOR|APPE) /g)]
+          .map((m) => m[1]);
+      const section = {
+        host: server.host,
+        port: server.port,
+        user: server.user,
+        passwordEnv: "FTPBATCH_TEST_PW",
+      };
+      await withData({
+        count: 3,
+        server: section,
+        options: { workers: 1, atomic, skip: "none" },
+        sizeOf: (i) => BIG + i,
+      }, async (data) => {
+        // `skip: "none"`: the second run sends every file again.
+        const run = async () => {
+          const config = await loadConfig(data.configPath);
+          const outcome = await runUpload({ config, password: server.password });
+          assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.report.files));
+          assert.equal(outcome.report.totals.uploaded, 3);
+          assert.deepEqual(await compareTree(server.root, data.expected), []);
+          assert.equal((await listTree(server.root)).length, 3, "no temporary file left");
+        };
+        await run();
+        assert.deepEqual(await verbs(), ["APPE", "APPE", "APPE"]);
+        await run();
+        const again = atomic ? "APPE" : "STOR";
+        assert.deepEqual((await verbs()).slice(3), [again, again, again]);
+      });
+    },
+  );
+}
