@@ -124,8 +124,10 @@ export async function storeFile(
     } catch (e) {
       // Refused before any byte moved, so the local file is still at `start`.
       if (appendNew && refusedBeforeData(e)) {
-        abilities.append = false; // and so no new file goes up with APPE either
-        sent = await new Attempt(transport, abilities, "STOR", remotePath, source, 0, next).send();
+        sent = await storeInstead(
+          abilities,
+          new Attempt(transport, abilities, "STOR", remotePath, source, 0, next),
+        );
       } else {
         if (!(await removedHiddenLeftover(transport, e, remotePath))) throw e;
         sent = await attempt.send();
@@ -158,6 +160,21 @@ function appendsNew(abilities: ServerAbilities, options: UploadOptions, start: n
   return start === 0 && options.method !== "restart" && options.absent === true &&
     options.size >= APPEND_NEW_MIN && abilities.truncatesStore === true &&
     abilities.append !== false;
+}
+
+/**
+ * The new file's APPE was refused: APPE is off (no new file and no resume uses it) and the
+ * file goes with STOR. Refused as well, the refusal was not about APPE: as it was before.
+ */
+async function storeInstead(abilities: ServerAbilities, stor: Attempt): Promise<Sent> {
+  const before = abilities.append;
+  abilities.append = false;
+  try {
+    return await stor.send();
+  } catch (e) {
+    if (refusedBeforeData(e)) abilities.append = before;
+    throw e;
+  }
 }
 
 /** The transfer command itself was refused for good (5xx), before any data moved. */

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSession } from "../../src/ftp/open_session.ts";
 import type { Session } from "../../src/ftp/session.ts";
+import { PartialUploadError } from "../../src/ftp/errors.ts";
 import { APPEND_NEW_MIN } from "../../src/ftp/store.ts";
 import { matrixEntry, type RealServer, realServerTest } from "../helpers/real_server.ts";
 import { withTempDir } from "../helpers/kit.ts";
@@ -96,6 +97,32 @@ realServerTest(
       assert.equal(session.abilities.append, false);
       await send(server, session, dir, "b.bin", content(BIG, 5), true);
       assert.deepEqual(await verbsFor(server, "b.bin"), ["STOR"]);
+    });
+  },
+);
+
+realServerTest(
+  "vsftpd refusing the name (deny_file): APPE and STOR refused, APPE stays on for the next file",
+  { ...matrixEntry("vsftpd").options, vsftpd: ["deny_file={*.bad}"] },
+  async (server) => {
+    await withSession(server, async (session, dir) => {
+      const local = join(dir, "x.bad");
+      await Deno.writeFile(local, content(BIG, 7));
+      await assert.rejects(
+        session.upload({
+          localPath: local,
+          remotePath: "/x.bad",
+          offset: 0,
+          method: "rest",
+          size: BIG,
+          absent: true,
+        }),
+        (e: PartialUploadError) => e.code === 550,
+      );
+      assert.deepEqual(await verbsFor(server, "x.bad"), ["APPE", "STOR"]);
+      assert.equal(session.abilities.append, undefined, "not a refusal of APPE");
+      await send(server, session, dir, "ok.bin", content(BIG, 8), true);
+      assert.deepEqual(await verbsFor(server, "ok.bin"), ["APPE"]);
     });
   },
 );
