@@ -9,11 +9,12 @@
  * A write that fails (disk full) is remembered, not thrown: the run goes on,
  * and `finish` says why the report could not be written.
  *
- * A run killed with SIGKILL leaves its temporary file behind; the next run
- * writing the same report removes such leftovers: `<report>.tmp-<ns>-<pid>`
- * of a process that is no longer running in this run's own PID namespace
- * `<ns>`, nothing else. A pid means nothing outside its namespace: two
- * containers sharing a volume each see the other's runs as not running.
+ * A run killed with SIGKILL leaves its temporary file behind. The next run
+ * writing the same report removes such leftovers: `<report>.tmp-<pid>-<random>`
+ * files untouched for an hour, while a live run touches its own every
+ * minute. Age, not the pid, tells them apart: Deno grants no look at `/proc`
+ * without `--allow-all`, and a pid means nothing to a run in another
+ * container on a shared volume. Nothing else is removed.
  *
  * @module
  */
@@ -39,6 +40,11 @@ const FLUSH_AT = 256 * 1024;
 /** Records older than this are written out anyway (a slow run's file still grows). */
 const FLUSH_AFTER_MS = 1000;
 
+/** How often a live run touches its temporary report (its mtime says it is alive). */
+export const HEARTBEAT_MS = 60_000;
+/** A temporary report untouched this long is a killed run's (60 missed heartbeats). */
+export const STALE_AFTER_MS = 3_600_000;
+
 /** Where a report can go besides a file: standard output. */
 export interface ByteStream {
   writeSync(p: Uint8Array): number;
@@ -58,9 +64,17 @@ export class ReportWriter implements ReportSink {
   #count = 0;
   #error?: string;
   #encoder = new TextEncoder();
+  #heartbeat?: ReturnType<typeof setInterval>;
 
-  /** `to`: the report's path, or a stream (standard output) written as is. */
-  constructor(to: string | ByteStream, readonly secrets: readonly (string | undefined)[] = []) {
+  /**
+   * `to`: the report's path, or a stream (standard output) written as is.
+   * `heartbeatMs`: how often the temporary file is touched (tests shorten it).
+   */
+  constructor(
+    to: string | ByteStream,
+    readonly secrets: readonly (string | undefined)[] = [],
+    readonly heartbeatMs = HEARTBEAT_MS,
+  ) {
     if (typeof to === "string") {
       this.path = to;
       this.tmp = temporaryName(to);
@@ -76,7 +90,18 @@ export class ReportWriter implements ReportSink {
     if (this.path) this.removed = removeStaleTemporaries(this.path);
     try {
       if (this.tmp) {
-        this.#file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
+        const file = Deno.openSync(this.tmp, { write: true, create: true, truncate: true });
+        this.#file = file;
+        this.#heartbeat = setInterval(() => {
+          try {
+            const now = new Date();
+            file.utimeSync(now, now);
+          } catch { /* closed: the run is ending */ }
+        }, this.heartbeatMs);
+        // Never what keeps a run alive.
+        const timer = this.#heartbeat as unknown as { unref?: () => void };
+        if (typeof timer.unref === "function") timer.unref();
+        else Deno.unrefTimer(this.#heartbeat as unknown as number);
       }
     } catch (e) {
       this.#error = (e as Error).message;
@@ -98,6 +123,7 @@ export class ReportWriter implements ReportSink {
     this.#push(tailJson(tail, this.#count));
     this.#flush();
     if (!this.tmp) return this.#error;
+    clearInterval(this.#heartbeat);
     try {
       this.#file?.close?.();
     } catch { /* closed already */ }
@@ -117,6 +143,7 @@ export class ReportWriter implements ReportSink {
   /** Drops the temporary file (the run could not finish its report). */
   abort(): void {
     if (!this.tmp) return;
+    clearInterval(this.#heartbeat);
     try {
       this.#file?.close?.();
     } catch { /* closed already */ }
@@ -152,62 +179,42 @@ export class ReportWriter implements ReportSink {
 
 /** The temporary name a report is written under before it is renamed into place. */
 export function temporaryName(path: string, pid = Deno.pid): string {
-  return `${path}.tmp-${pidNamespace() ?? "0"}-${pid}`;
+  return `${path}.tmp-${pid}-${RUN_TAG}`;
 }
 
-let namespace: string | null | undefined;
+/** Tells apart runs with one pid (PID 1 in two containers writing to a shared volume). */
+const RUN_TAG = Array.from(
+  crypto.getRandomValues(new Uint8Array(4)),
+  (b) => b.toString(16).padStart(2, "0"),
+).join("");
 
 /**
- * This process's PID namespace (the inode of `/proc/self/ns/pid`), or null
- * where it cannot be read (no `/proc`: not Linux, or hidden).
- */
-function pidNamespace(): string | null {
-  if (namespace === undefined) {
-    try {
-      namespace = /^pid:\[(\d+)\]$/.exec(Deno.readLinkSync("/proc/self/ns/pid"))?.[1] ?? null;
-    } catch {
-      namespace = null;
-    }
-  }
-  return namespace;
-}
-
-/**
- * Removes the temporary files next to `path` that a killed run left: exactly
- * `<name>.tmp-<ns>-<pid>`, a plain file, where `<ns>` is this process's PID
- * namespace and process `pid` is not running (`/proc/<pid>`). Where the
- * namespace cannot be read, nothing is removed: a live run's file cannot be
- * told from a dead one's. Nor is a file of an older version's pattern
- * (`<name>.tmp-<pid>`), whose pid may be another namespace's. Returns the
+ * Removes the temporary files next to `path` that killed runs left: exactly
+ * `<name>.tmp-<pid>-<8 hex digits>`, a plain file, not modified for
+ * {@linkcode STALE_AFTER_MS} (a live run touches its own every
+ * {@linkcode HEARTBEAT_MS}), and not this run's. Files of an older version's
+ * pattern (`<name>.tmp-<pid>`, no heartbeat) are left alone. Returns the
  * paths removed; errors (a folder that cannot be read) remove nothing.
  */
-export function removeStaleTemporaries(path: string): string[] {
+export function removeStaleTemporaries(path: string, now = Date.now()): string[] {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
-  const ns = pidNamespace();
+  const prefix = `${path.slice(slash + 1)}.tmp-`;
+  const own = temporaryName(path);
   const removed: string[] = [];
-  if (ns === null) return removed;
-  const prefix = `${path.slice(slash + 1)}.tmp-${ns}-`;
   try {
     for (const e of Deno.readDirSync(dir)) {
       if (!e.isFile || !e.name.startsWith(prefix)) continue;
-      const pid = e.name.slice(prefix.length);
-      if (!/^[1-9][0-9]{0,9}$/.test(pid) || Number(pid) === Deno.pid || running(pid)) continue;
+      if (!/^[1-9][0-9]{0,9}-[0-9a-f]{8}$/.test(e.name.slice(prefix.length))) continue;
       const stale = slash < 0 ? e.name : `${dir === "/" ? "" : dir}/${e.name}`;
+      if (stale === own) continue;
       try {
+        const mtime = Deno.lstatSync(stale).mtime?.getTime();
+        if (mtime === undefined || now - mtime < STALE_AFTER_MS) continue;
         Deno.removeSync(stale);
         removed.push(stale);
       } catch { /* gone already, or not ours to remove */ }
     }
   } catch { /* the folder cannot be read: leave everything */ }
   return removed;
-}
-
-function running(pid: string): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch (e) {
-    return !(e instanceof Deno.errors.NotFound); // cannot tell: keep its file
-  }
 }

@@ -77,6 +77,50 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "followSymlinks: a link in the source to the report's folder sends the folder's files, not the run's own",
+  ...integration,
+  async fn() {
+    await withServer(async (_server, root) => {
+      const dir = await Deno.makeTempDir({ prefix: "ftpbatch-linked-out-" });
+      const src = join(dir, "src");
+      const out = join(dir, "out");
+      await Deno.mkdir(src);
+      await Deno.mkdir(out);
+      await Deno.writeTextFile(join(src, "index.html"), "<h1>site</h1>");
+      await Deno.writeTextFile(join(out, "notes.txt"), "a file of the linked folder");
+      await Deno.symlink(out, join(src, "logs"));
+      const configPath = join(dir, "ftpbatch.json");
+      await Deno.writeTextFile(
+        configPath,
+        JSON.stringify({
+          server: { host: "127.0.0.1", port: _server.port, user: "u", password: "pw-53cr3t" },
+          files: [{ source: "src/", destination: "/www", followSymlinks: true }],
+        }),
+      );
+      const args = ["--report", join(out, "report.json"), "--lock", join(out, "run.lock")];
+      // Twice: the second run also finds the first one's report in the linked folder.
+      for (const run of [1, 2]) {
+        const r = await cli(["upload", configPath, ...args, "--force"]);
+        assert.equal(r.code, 0, `run ${run}: ${r.stderr}`);
+        const report = JSON.parse(await Deno.readTextFile(join(out, "report.json")));
+        assert.deepEqual(
+          report.files.map((f: { destination: string }) => f.destination).sort(),
+          ["/www/index.html", "/www/logs/notes.txt"],
+          `run ${run}`,
+        );
+        assert.deepEqual(
+          (await Array.fromAsync(Deno.readDir(join(root, "www", "logs")))).map((e) => e.name),
+          ["notes.txt"],
+          `run ${run}`,
+        );
+      }
+      await Deno.remove(dir, { recursive: true });
+    });
+  },
+});
+
 Deno.test("lock: an existing file that is not a lock is refused and left as it is", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "notes.txt");

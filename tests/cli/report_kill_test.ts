@@ -2,13 +2,15 @@
  * A run killed outright (SIGKILL: no handler runs) leaves no partial report
  * under the report's name: the records were streaming to the temporary file
  * next to it, and an older report there is left whole. The next run writing
- * that report removes the killed run's temporary file.
+ * that report removes the killed run's temporary file once it is an hour
+ * old (its heartbeat stopped). Both runs have the upload task's permissions,
+ * which grant no look at `/proc`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { integration, MAIN, withServer } from "./cli_process.ts";
+import { integration, MAIN, taskPermissions, withServer } from "./cli_process.ts";
 import { waitFor } from "../helpers/partial.ts";
-import { temporaryName } from "../../src/report/report_writer.ts";
+import { STALE_AFTER_MS } from "../../src/report/report_writer.ts";
 
 Deno.test({
   name:
@@ -36,15 +38,24 @@ Deno.test({
           files: [{ source: "site/", destination: "/www/" }],
         }),
       );
+      const allow = await taskPermissions("upload");
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "upload", join(dir, "c.json"), "--quiet"],
+        args: ["run", ...allow, MAIN, "upload", join(dir, "c.json"), "--quiet"],
         stdout: "null",
         stderr: "null",
       }).spawn();
-      const tmp = temporaryName(reportPath, child.pid);
+      // `<report>.tmp-<pid>-<the run's random tag>`
+      const tmpOf = () =>
+        [...Deno.readDirSync(dir)].map((e) => e.name).find((n) =>
+          n.startsWith(`report.json.tmp-${child.pid}-`)
+        );
+      let tmp = "";
       try {
         // Streaming: a few uploaded files' records are in the temporary file while the run goes.
         await waitFor("records in the temporary report", async () => {
+          const name = tmpOf();
+          if (!name) return undefined;
+          tmp = join(dir, name);
           const text = await Deno.readTextFile(tmp);
           return (text.match(/"status":"uploaded"/g)?.length ?? 0) >= 3 ? text : undefined;
         }, 60_000);
@@ -55,14 +66,21 @@ Deno.test({
       assert.equal(await Deno.readTextFile(reportPath), old, "the old report, whole");
       // What is there is a temporary file, never parseable as a finished report.
       assert.throws(() => JSON.parse(Deno.readTextFileSync(tmp)));
-      // The next run writing this report removes the dead run's temporary file, and says so.
-      const again = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", MAIN, "upload", join(dir, "c.json"), "--dry-run", "--quiet"],
-      }).output();
+      // Fresh, it may be a live run's (in another container): the next run leaves it.
+      const run = () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", ...allow, MAIN, "upload", join(dir, "c.json"), "--dry-run", "--quiet"],
+        }).output();
+      assert.equal((await run()).code, 0);
+      assert.ok(await Deno.stat(tmp).then(() => true, () => false), "a fresh one is kept");
+      // An hour without a heartbeat: the next run writing this report removes it, and says so.
+      const longAgo = new Date(Date.now() - STALE_AFTER_MS - 60_000);
+      await Deno.utime(tmp, longAgo, longAgo);
+      const again = await run();
       assert.equal(again.code, 0);
       assert.match(
         new TextDecoder().decode(again.stderr),
-        /removed .*report\.json\.tmp-\d+-\d+ \(the temporary report of a run that was killed\)/,
+        /removed .*report\.json\.tmp-\d+-[0-9a-f]{8} \(the temporary report of a run that was killed\)/,
       );
       assert.ok(!(await Deno.stat(tmp).then(() => true, () => false)), "the leftover is gone");
       assert.equal(JSON.parse(await Deno.readTextFile(reportPath)).totals.planned, 200);

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { buildReport, type ReportFile, reportJson, splitReport } from "../../src/report/report.ts";
-import { ReportWriter, temporaryName } from "../../src/report/report_writer.ts";
+import {
+  removeStaleTemporaries,
+  ReportWriter,
+  STALE_AFTER_MS,
+  temporaryName,
+} from "../../src/report/report_writer.ts";
+import { waitFor } from "../helpers/partial.ts";
 
 const server = { host: "h", port: 21, user: "u", secure: false as const };
 
@@ -112,35 +118,33 @@ Deno.test("report writer: a folder that is gone: the error is returned, nothing 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("report writer: leftovers of killed runs (<report>.tmp-<ns>-<dead pid>) are removed, nothing else", async () => {
+Deno.test("report writer: leftovers of killed runs (untouched for an hour) are removed, nothing else", async () => {
   const dir = await Deno.makeTempDir();
-  // A pid that was running and is not any more, and one that is running.
-  const dead = new Deno.Command("true").spawn();
-  await dead.status;
-  const live = new Deno.Command("sleep", { args: ["60"] }).spawn();
-  const ns = /\[(\d+)\]/.exec(await Deno.readLink("/proc/self/ns/pid"))![1];
   try {
     const path = join(dir, "report.json");
-    assert.equal(temporaryName(path, dead.pid), `${path}.tmp-${ns}-${dead.pid}`);
+    assert.match(temporaryName(path, 4242), /\/report\.json\.tmp-4242-[0-9a-f]{8}$/);
     const names = {
-      stale: `report.json.tmp-${ns}-${dead.pid}`,
-      live: `report.json.tmp-${ns}-${live.pid}`,
-      // Another PID namespace (a container on a shared volume): its pids are not ours to test.
-      otherNamespace: `report.json.tmp-${Number(ns) + 1}-${dead.pid}`,
-      // An older version's name: its pid may be another namespace's too.
-      noNamespace: `report.json.tmp-${dead.pid}`,
-      otherReport: `other.json.tmp-${ns}-${dead.pid}`,
-      suffix: `report.json.tmp-${ns}-${dead.pid}.bak`,
-      notPid: `report.json.tmp-${ns}-${dead.pid}x`,
-      zero: `report.json.tmp-${ns}-0`,
+      stale: "report.json.tmp-4242-0a1b2c3d",
+      // Touched within the hour: a live run's, wherever it runs (another container's too).
+      live: "report.json.tmp-4243-0a1b2c3d",
+      // An older version's name: it has no heartbeat, so its age says nothing.
+      oldPattern: "report.json.tmp-4242",
+      otherReport: "other.json.tmp-4242-0a1b2c3d",
+      suffix: "report.json.tmp-4242-0a1b2c3d.bak",
+      notHex: "report.json.tmp-4242-0a1b2c3x",
+      zero: "report.json.tmp-0-0a1b2c3d",
     };
-    for (const name of Object.values(names)) await Deno.writeTextFile(join(dir, name), "{");
+    const old = new Date(Date.now() - STALE_AFTER_MS - 60_000);
+    for (const [key, name] of Object.entries(names)) {
+      await Deno.writeTextFile(join(dir, name), "{");
+      if (key !== "live") await Deno.utime(join(dir, name), old, old);
+    }
     // A folder with the pattern's name is not a file a run left.
-    const folder = `report.json.tmp-${ns}-${dead.pid + 1000000}`;
+    const folder = "report.json.tmp-4244-0a1b2c3d";
     await Deno.mkdir(join(dir, folder));
+    await Deno.utime(join(dir, folder), old, old);
     const w = new ReportWriter(path);
-    const r = report(2);
-    const { head, files, tail } = splitReport(r);
+    const { head, files, tail } = splitReport(report(2));
     w.begin(head);
     files.forEach((f) => w.file(f));
     assert.equal(w.finish(tail), undefined);
@@ -149,8 +153,28 @@ Deno.test("report writer: leftovers of killed runs (<report>.tmp-<ns>-<dead pid>
     const kept = Object.entries(names).filter(([k]) => k !== "stale").map(([, n]) => n);
     assert.deepEqual(left, ["report.json", folder, ...kept].sort());
   } finally {
-    live.kill();
-    await live.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("report writer: a live run touches its temporary report (its heartbeat)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "report.json");
+    const w = new ReportWriter(path, [], 20);
+    const { head, files, tail } = splitReport(report(1));
+    w.begin(head);
+    const old = new Date(Date.now() - STALE_AFTER_MS - 60_000);
+    await Deno.utime(w.tmp!, old, old);
+    await waitFor("the heartbeat", async () => {
+      const mtime = (await Deno.stat(w.tmp!)).mtime!.getTime();
+      return mtime > old.getTime() + 60_000 ? mtime : undefined;
+    }, 10_000);
+    // Not stale now: another run writing the same report leaves it alone.
+    assert.deepEqual(removeStaleTemporaries(path), []);
+    files.forEach((f) => w.file(f));
+    assert.equal(w.finish(tail), undefined);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

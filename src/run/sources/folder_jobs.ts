@@ -14,7 +14,7 @@
  * @module
  */
 
-import { join, posix } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import { shardOf } from "../../plan/shard.ts";
 import type { CheckedSource } from "../../plan/plan.ts";
 import type { FileEntry, Shard } from "../../config/types.ts";
@@ -81,6 +81,9 @@ export class FolderJobs implements JobStream {
   #walks: Generator<[number, WalkItem]>;
   #done = false;
   #ignoreLengths: Set<number>;
+  /** The outputs' names, and (made on first need) their paths with the folder's links resolved. */
+  #ignoreNames: Set<string>;
+  #ignoreReal?: Set<string>;
 
   constructor(
     readonly folders: FolderSource[],
@@ -107,6 +110,7 @@ export class FolderJobs implements JobStream {
   ) {
     this.tallies = folders.map(() => ({ symlinks: 0, emptyFolders: 0 }));
     this.#ignoreLengths = new Set([...o.ignore ?? []].map((p) => p.length));
+    this.#ignoreNames = new Set([...o.ignore ?? []].map((p) => basename(p)));
     this.#nextId = o.firstId;
     this.#walks = this.#walkAll();
   }
@@ -191,7 +195,7 @@ export class FolderJobs implements JobStream {
     if (item.kind === "unreadable") return { bytes: 0 };
     if (this.o.listed.has(destination)) return;
     if (item.kind === "refused") return { bytes: item.size };
-    if (this.o.ignore?.has(item.path)) return;
+    if (this.#ignored(i, item.path)) return;
     return { bytes: item.checked.ok && !looksLikeTempName(destination) ? item.checked.size : 0 };
   }
 
@@ -215,9 +219,17 @@ export class FolderJobs implements JobStream {
     return this.o.listed.size > 0 && this.o.listed.has(destination);
   }
 
-  /** One of the run's own files (compared by length first: most paths are not one). */
-  #ignored(path: string): boolean {
-    return this.#ignoreLengths.has(path.length) && this.o.ignore!.has(path);
+  /**
+   * One of the run's own files (compared by length first: most paths are not one). Under
+   * `followSymlinks`, a link in the source may lead to the report's folder: a file named as an
+   * output is then compared with its folder's links resolved.
+   */
+  #ignored(i: number, path: string): boolean {
+    if (this.#ignoreLengths.has(path.length) && this.o.ignore!.has(path)) return true;
+    if (!this.folders[i].entry.tree?.followSymlinks) return false;
+    if (!this.#ignoreNames.has(basename(path))) return false;
+    this.#ignoreReal ??= new Set([...this.o.ignore!].map(realFolder));
+    return this.#ignoreReal.has(realFolder(path));
   }
 
   #mine(destination: string): boolean {
@@ -279,7 +291,7 @@ export class FolderJobs implements JobStream {
         return;
       case "file": {
         if (!this.#mine(destination) || this.#listed(destination)) return;
-        if (this.#ignored(item.path)) return;
+        if (this.#ignored(i, item.path)) return;
         if (looksLikeTempName(destination)) {
           const reason =
             `has the shape of ftpbatch's temporary names (.<name>${TEMP_MARK}<fingerprint>.part); not sent`;
@@ -341,4 +353,13 @@ function symlinkNote(item: { rel: string; loop?: true; again?: string }): string
     return `${item.rel} leads to a folder already walked through ${item.again}; not walked again`;
   }
   return `symlinks are not followed (${item.rel}); see the report for the count`;
+}
+
+/** `path` with its folder's links resolved (as it is where that cannot be done). */
+function realFolder(path: string): string {
+  try {
+    return join(Deno.realPathSync(dirname(path)), basename(path));
+  } catch {
+    return path;
+  }
 }
