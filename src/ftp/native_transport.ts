@@ -75,8 +75,8 @@ export class NativeTransport implements Transport {
   readonly earlyData: boolean;
   /** FTPS in passive mode: a data connection's TLS may start with it (`early_tls.ts`). */
   readonly earlyTls: boolean;
-  /** Early-TLS probes by what they saw (what tests look at). */
-  readonly earlyTlsProbes = { held: 0, refused: 0 };
+  /** Early-TLS probes by what they saw, and data connections secured early (what tests look at). */
+  readonly earlyTlsCounts = { held: 0, refused: 0, begun: 0 };
   /** The early TLS of the data connection opened for the next transfer. */
   #tls?: EarlyTlsRequest;
   /** The data connection being opened for the next transfer (connect under way or done). */
@@ -220,13 +220,14 @@ export class NativeTransport implements Transport {
     const link = this.#dataLink!;
     const secured = secureEarly(raw, (c) => link.secure(c), tls);
     if (tls.mode === "probe" && !(await probeHeld(this.control, raw, secured, tls))) {
-      this.earlyTlsProbes.refused++;
+      this.earlyTlsCounts.refused++;
       void secured.then(closeQuietly, () => {});
       this.abandonData();
       await this.openData();
       return;
     }
-    if (tls.mode === "probe") this.earlyTlsProbes.held++;
+    if (tls.mode === "probe") this.earlyTlsCounts.held++;
+    this.earlyTlsCounts.begun++;
     this.#data = secured;
     this.#tls = tls;
   }
