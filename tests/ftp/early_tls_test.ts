@@ -157,3 +157,34 @@ for (const early of ["drops", "silent"] as const) {
     }
   });
 }
+
+Deno.test("a data connection that fails before the 150, the server then silent: the transfer ends", async () => {
+  // EPSV names a port nobody listens on; the STOR gets its 150 and then nothing, as a server
+  // waiting for the data connection does (pyftpdlib after dropping an early ClientHello).
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const server = startFakeFtp({
+    on: {
+      EPSV: (_arg, peer) => peer.reply(`229 Entering Extended Passive Mode (|||${port}|)`),
+      STOR: async (_arg, peer) => {
+        await peer.reply("150 ok to send data");
+        await peer.next(); // until the client leaves
+      },
+    },
+  });
+  const session = await openNativeSession(server.login, TIMEOUT_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await withFile(4096, async (path, bytes) => {
+      const upload = put(session, path, "/a", bytes.length).then(() => "uploaded", () => "failed");
+      // Liveness only: without a deadline on the final reply this waits forever.
+      const hung = new Promise((r) => (timer = setTimeout(() => r("hung"), 30_000)));
+      assert.equal(await Promise.race([upload, hung]), "failed");
+    });
+  } finally {
+    clearTimeout(timer);
+    session.close();
+    await server.close();
+  }
+});
