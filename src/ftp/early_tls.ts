@@ -6,10 +6,10 @@
  *
  * Whether a server allows it is learned per connection, never from its name
  * (`abilities.earlyTls`): while it is not known, the next data connection is
- * probed with nothing at stake. Its ClientHello goes out, then a `NOOP`
- * round trip passes before the STOR is sent, so the hello has sat in the
- * server's socket for a round trip before any transfer command: a server that
- * drops such a connection has done so by then (the handshake fails), and that
+ * probed with nothing at stake. Its ClientHello goes out, then three `NOOP`
+ * round trips pass, one after the other, before the STOR is sent, so the hello
+ * has sat in the server's socket that long before any transfer command: a
+ * server that drops such a connection has done so by then (the handshake fails), and that
  * data connection is abandoned before the STOR goes: a new `EPSV`, TLS after
  * the `150` as before, early TLS off for the run. Where the handshake is still
  * waiting (or done), the STOR goes on it; the transfer that ends with its
@@ -27,9 +27,12 @@
  *   transfer command (its `DTPHandler` is not reading yet), then answers the
  *   STOR with `150` and waits for a data connection that never comes. When
  *   the STOR is read first (the usual order over a real link: the hello goes
- *   a round trip after the connect), it works. The probe puts the hello a round
- *   trip ahead, so pyftpdlib refuses it there; should it pass by chance, the
- *   first early transfer that fails turns it off.
+ *   a round trip after the connect), it works. The probe puts the hello three
+ *   round trips ahead, so pyftpdlib refuses it there (with one round trip it
+ *   passed now and then when pyftpdlib served several sessions at once; with
+ *   two it was caught by the second in about one connection in ten); should it
+ *   still pass by chance, the first early transfer that fails turns it off, at
+ *   the cost of a reconnect.
  *
  * @module
  */
@@ -38,9 +41,12 @@ import type { ByteStream } from "./byte_stream.ts";
 import { Code } from "./codes.ts";
 import type { Control } from "./control.ts";
 
+/** NOOP round trips the probe waits with the ClientHello in the server's socket (see above). */
+const PROBE_ROUND_TRIPS = 3;
+
 /** What a transfer asks of its data connection's TLS, and what the transport learned. */
 export interface EarlyTlsRequest {
-  /** `probe`: not known yet (the NOOP round trip first); `on`: the server was seen to hold it. */
+  /** `probe`: not known yet (NOOP round trips first); `on`: the server was seen to hold it. */
   mode: "probe" | "on";
   /** Set by the transport: how far the data connection got (TCP, then the TLS handshake). */
   phase?: "connected" | "secured";
@@ -71,7 +77,7 @@ export function secureEarly(
 }
 
 /**
- * The probe: a `NOOP` round trip while the ClientHello of `secured` is in the server's
+ * The probe: `NOOP` round trips while the ClientHello of `secured` is in the server's
  * socket. False when the data connection could not be made (the transfer meets that
  * failure as before), or its handshake already failed or the NOOP was not answered `200`:
  * early TLS is refused and the caller abandons this data connection.
@@ -91,10 +97,14 @@ export async function probeHeld(
   secured.catch(() => (failed = true));
   // One turn of the event loop: the ClientHello is written before the NOOP.
   await new Promise((r) => setTimeout(r, 0));
-  const reply = await control.send("NOOP");
-  if (failed || reply.code !== Code.CommandOk) {
-    request.outcome = "refused";
-    return false;
+  // Round trips one after the other: a server with one event loop for all its sessions
+  // (pyftpdlib) has looked at the data connection by then, even when busy.
+  for (let i = 0; i < PROBE_ROUND_TRIPS; i++) {
+    const reply = await control.send("NOOP");
+    if (failed || reply.code !== Code.CommandOk) {
+      request.outcome = "refused";
+      return false;
+    }
   }
-  return true;
+  return !failed;
 }

@@ -179,7 +179,7 @@ export class NativeTransport implements Transport {
   /**
    * EPSV or PASV (`passive.ts`), or the port prepared with the last SIZE. The connect is
    * started, not waited for: `transfer` sends its command meanwhile. With `tls` (FTPS), TLS
-   * starts on it at once (`early_tls.ts`; a probe waits a NOOP round trip first).
+   * starts on it at once (`early_tls.ts`; a probe waits NOOP round trips first).
    */
   async openData(tls?: EarlyTlsRequest): Promise<void> {
     this.#tls = undefined;
