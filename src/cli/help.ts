@@ -36,7 +36,9 @@ const UPLOAD_OPTIONS = `  --workers N     parallel connections (default 4, never
   --shard K/N     take only shard K (0..N-1) of N: the files whose destination hashes to K.
                   Without it: FTPBATCH_SHARD_COUNT=N with FTPBATCH_SHARD_INDEX=K, or with
                   JOB_COMPLETION_INDEX=K (set by a Kubernetes indexed Job)
-  -h, --help      this text`;
+  -h, --help      this text
+Environment: FTPBATCH_WORKER_THREADS=1 runs each plain-FTP connection in its own Web
+  Worker thread instead of all of them in the main thread (see docs/benchmarks.md)`;
 
 const SERVE_OPTIONS = `  --host H        loopback address to listen on (default 127.0.0.1)
   --port P        default 2121; 0 picks a free port

@@ -12,15 +12,37 @@
  * @module
  */
 
-// @ts-types="@types/picomatch"
-import picomatch from "picomatch";
 import type { TreeOptions } from "./types.ts";
 import { type Obj, type Reader, text } from "./checks.ts";
 
 export const TREE_KEYS = ["include", "exclude", "followSymlinks", "delete", "keep"] as const;
 
+// @ts-types="@types/picomatch"
+import type PicomatchType from "picomatch";
+
+let picomatch: typeof PicomatchType | undefined;
+
+/**
+ * Loads the glob compiler (picomatch). It is loaded only by a config that has
+ * globs: as a CommonJS package it brings Node's module loader into the run,
+ * about 40 ms of a one-file run's start-up. `validateConfig` calls this.
+ */
+export async function loadGlobs(): Promise<void> {
+  picomatch ??= (await import("picomatch")).default as typeof PicomatchType;
+}
+
+/** True when some `files[]` entry of the raw config has a glob list to compile. */
+export function hasGlobs(json: unknown): boolean {
+  const files = (json as { files?: unknown } | null)?.files;
+  return Array.isArray(files) &&
+    files.some((f) => f && typeof f === "object" && GLOB_KEYS.some((k) => k in f));
+}
+
+const GLOB_KEYS = ["include", "exclude", "keep"];
+
 /** Compiles a glob the way the walker uses it (`dot`: `**` also matches hidden names). */
 export function compileGlob(glob: string): (path: string) => boolean {
+  if (!picomatch) throw new Error("compileGlob: loadGlobs() was not awaited first");
   return picomatch(glob, { dot: true, strictBrackets: true });
 }
 

@@ -32,6 +32,7 @@ import {
 import { parseTimeZone } from "../ftp/time_zone.ts";
 import { readFiles } from "./files.ts";
 import { checkEncoding } from "./encoding.ts";
+import { hasGlobs, loadGlobs } from "./tree.ts";
 import { UTF8 } from "../ftp/encoding.ts";
 import {
   NETWORK_OPTION_KEYS,
@@ -79,6 +80,7 @@ const MAX_BACKOFF_MS = 3_600_000;
  * @throws {ConfigError} listing every problem found.
  */
 export async function validateConfig(json: unknown, configPath: string): Promise<Config> {
+  if (hasGlobs(json)) await loadGlobs();
   const r = new Reader();
   const root = r.object(json, "", ROOT_KEYS, "");
   if (root) {

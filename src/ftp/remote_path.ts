@@ -42,6 +42,16 @@ export function normalizeDestination(
  * ```
  */
 export function parentDirs(path: string): string[] {
+  if (
+    !path.includes("//") && !path.includes("/.") && !path.endsWith("/") && !path.startsWith(".")
+  ) {
+    // Already normalized (the usual case, once per file of a run): the prefix at each "/".
+    const fast: string[] = [];
+    for (let i = path.indexOf("/", 1); i > 0; i = path.indexOf("/", i + 1)) {
+      fast.push(path.slice(0, i));
+    }
+    return fast;
+  }
   const dirs: string[] = [];
   for (
     let dir = posix.dirname(posix.normalize(path));

@@ -21,7 +21,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { FileEntry, Shard } from "../config/types.ts";
 
 /** More shards than this is a typo, not a plan (Kubernetes caps indexed Jobs at 100,000). */
@@ -73,10 +72,17 @@ export function parseShard(text: string): Shard | string {
  * reports of shards of one config can be told from reports of another. Uses
  * the destinations only: machines may check out or mount the sources elsewhere.
  */
-export function filesDigest(files: Pick<FileEntry, "destination">[]): string {
-  const hash = createHash("sha256");
-  for (const f of files) hash.update(JSON.stringify(f.destination) + "\n");
-  return hash.digest("hex");
+export async function filesDigest(files: Pick<FileEntry, "destination">[]): Promise<string> {
+  return await sha256Hex(files.map((f) => JSON.stringify(f.destination) + "\n").join(""));
+}
+
+/**
+ * SHA-256 of `text` (UTF-8) as hex, by Web Crypto: `node:crypto` would load
+ * Node compatibility into every run for a digest only sharded runs need.
+ */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fnv1a(bytes: Uint8Array): number {

@@ -11,12 +11,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { dirname, isAbsolute, relative } from "node:path";
 import type { Config } from "../config/types.ts";
+import { sha256Hex } from "../plan/shard.ts";
 
 /** SHA-256 (hex) of the settings that decide which files go where, and how. */
-export function configDigest(config: Config): string {
+export async function configDigest(config: Config): Promise<string> {
   const { server, options, files } = config;
   const base = dirname(config.configPath);
   const where = (source: string) => {
@@ -53,5 +53,5 @@ export function configDigest(config: Config): string {
         : null,
     })),
   };
-  return createHash("sha256").update(JSON.stringify(settings)).digest("hex");
+  return await sha256Hex(JSON.stringify(settings));
 }

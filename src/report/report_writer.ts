@@ -1,7 +1,7 @@
 /**
  * Writes a report file while the run goes: the head when the run starts,
  * each file's record as it is decided, the tail at the end. Everything goes
- * to a temporary file next to the target (`<report>.tmp-<pid>`), renamed
+ * to a temporary file next to the target (`<report>.tmp-<ns>-<pid>`), renamed
  * into place only once the tail is written, so a crash or a `kill -9` never
  * leaves half a report under the report's name (an older report there stays
  * whole). Memory holds one buffer, not the records.
@@ -10,8 +10,10 @@
  * and `finish` says why the report could not be written.
  *
  * A run killed with SIGKILL leaves its temporary file behind; the next run
- * writing the same report removes such leftovers (`<report>.tmp-<pid>` of a
- * process that is no longer running, nothing else).
+ * writing the same report removes such leftovers: `<report>.tmp-<ns>-<pid>`
+ * of a process that is no longer running in this run's own PID namespace
+ * `<ns>`, nothing else. A pid means nothing outside its namespace: two
+ * containers sharing a volume each see the other's runs as not running.
  *
  * @module
  */
@@ -150,23 +152,43 @@ export class ReportWriter implements ReportSink {
 
 /** The temporary name a report is written under before it is renamed into place. */
 export function temporaryName(path: string, pid = Deno.pid): string {
-  return `${path}.tmp-${pid}`;
+  return `${path}.tmp-${pidNamespace() ?? "0"}-${pid}`;
+}
+
+let namespace: string | null | undefined;
+
+/**
+ * This process's PID namespace (the inode of `/proc/self/ns/pid`), or null
+ * where it cannot be read (no `/proc`: not Linux, or hidden).
+ */
+function pidNamespace(): string | null {
+  if (namespace === undefined) {
+    try {
+      namespace = /^pid:\[(\d+)\]$/.exec(Deno.readLinkSync("/proc/self/ns/pid"))?.[1] ?? null;
+    } catch {
+      namespace = null;
+    }
+  }
+  return namespace;
 }
 
 /**
  * Removes the temporary files next to `path` that a killed run left: exactly
- * `<name>.tmp-<pid>`, a plain file, and only when process `pid` is not
- * running (`/proc/<pid>`; where there is no `/proc`, nothing is removed,
- * since a live run's file cannot be told from a dead one's). Returns the
+ * `<name>.tmp-<ns>-<pid>`, a plain file, where `<ns>` is this process's PID
+ * namespace and process `pid` is not running (`/proc/<pid>`). Where the
+ * namespace cannot be read, nothing is removed: a live run's file cannot be
+ * told from a dead one's. Nor is a file of an older version's pattern
+ * (`<name>.tmp-<pid>`), whose pid may be another namespace's. Returns the
  * paths removed; errors (a folder that cannot be read) remove nothing.
  */
 export function removeStaleTemporaries(path: string): string[] {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
-  const prefix = `${path.slice(slash + 1)}.tmp-`;
+  const ns = pidNamespace();
   const removed: string[] = [];
+  if (ns === null) return removed;
+  const prefix = `${path.slice(slash + 1)}.tmp-${ns}-`;
   try {
-    if (!Deno.statSync("/proc/self").isDirectory) return removed;
     for (const e of Deno.readDirSync(dir)) {
       if (!e.isFile || !e.name.startsWith(prefix)) continue;
       const pid = e.name.slice(prefix.length);
@@ -177,7 +199,7 @@ export function removeStaleTemporaries(path: string): string[] {
         removed.push(stale);
       } catch { /* gone already, or not ours to remove */ }
     }
-  } catch { /* no /proc, or the folder cannot be read: leave everything */ }
+  } catch { /* the folder cannot be read: leave everything */ }
   return removed;
 }
 

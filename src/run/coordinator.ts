@@ -10,7 +10,7 @@
 
 import type { UploadSettings } from "./pool/messages.ts";
 import { type CheckedSource, planJobs } from "../plan/plan.ts";
-import type { ReportFile } from "../report/report.ts";
+import type { ReportFile, ReportHead } from "../report/report.ts";
 import type { EntryExtras } from "../report/report_tally.ts";
 import { RunRecords } from "../report/run_records.ts";
 import type { LocalIdentity } from "./sources/sources.ts";
@@ -46,7 +46,8 @@ export type { RunOptions, RunOutcome } from "./run_settings.ts";
 
 /** Runs the whole job described by `config`. Never throws for per-file problems. */
 export async function runUpload(opts: RunOptions): Promise<RunOutcome> {
-  return await new Run(opts).run();
+  const startedAt = new Date();
+  return await new Run(opts, startedAt, await runHead(opts.config, startedAt, opts)).run();
 }
 
 /** What the pool phase learned: how the connections fared, whether the run was stopped. */
@@ -60,7 +61,6 @@ interface Sent {
 
 /** One run, phase by phase: the skip phase, the pool, the rest of the walk, the deploy step. */
 class Run {
-  readonly startedAt = new Date();
   readonly config: Config;
   readonly checked: CheckedSource[];
   readonly folders: FolderSource[];
@@ -80,7 +80,8 @@ class Run {
   timesUnsupported = false;
   #folderJobs?: FolderJobs;
 
-  constructor(readonly opts: RunOptions) {
+  /** `head`: {@linkcode runHead}'s, made before (its shard digests are async). */
+  constructor(readonly opts: RunOptions, readonly startedAt: Date, head: ReportHead) {
     this.config = opts.config;
     ({ checked: this.checked, folders: this.folders } = sortEntries(this.config));
     this.settings = uploadSettings(opts);
@@ -88,7 +89,7 @@ class Run {
     this.content = contentSkip(opts, this.settings);
     this.remote = remoteOptions(opts, this.settings, this.content);
     this.records = new RunRecords(
-      runHead(this.config, this.startedAt, opts),
+      head,
       this.folders.map((f) => ({
         index: f.entry.index,
         source: f.entry.source,

@@ -70,7 +70,11 @@ export interface RunOutcome {
 }
 
 /** The report's head: the server as the report names it, the shard and its digests. */
-export function runHead(config: Config, startedAt: Date, opts: RunOptions): ReportHead {
+export async function runHead(
+  config: Config,
+  startedAt: Date,
+  opts: RunOptions,
+): Promise<ReportHead> {
   const shard = config.options.shard;
   return reportHead({
     startedAt,
@@ -84,7 +88,13 @@ export function runHead(config: Config, startedAt: Date, opts: RunOptions): Repo
     dryRun: opts.dryRun,
     plan: opts.plan,
     ...(shard
-      ? { shard: { ...shard, digest: filesDigest(config.files), config: configDigest(config) } }
+      ? {
+        shard: {
+          ...shard,
+          digest: await filesDigest(config.files),
+          config: await configDigest(config),
+        },
+      }
       : {}),
   });
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { integration, MAIN, withServer } from "./cli_process.ts";
 import { waitFor } from "../helpers/partial.ts";
+import { temporaryName } from "../../src/report/report_writer.ts";
 
 Deno.test({
   name:
@@ -40,7 +41,7 @@ Deno.test({
         stdout: "null",
         stderr: "null",
       }).spawn();
-      const tmp = `${reportPath}.tmp-${child.pid}`;
+      const tmp = temporaryName(reportPath, child.pid);
       try {
         // Streaming: a few uploaded files' records are in the temporary file while the run goes.
         await waitFor("records in the temporary report", async () => {
@@ -61,7 +62,7 @@ Deno.test({
       assert.equal(again.code, 0);
       assert.match(
         new TextDecoder().decode(again.stderr),
-        /removed .*report\.json\.tmp-\d+ \(the temporary report of a run that was killed\)/,
+        /removed .*report\.json\.tmp-\d+-\d+ \(the temporary report of a run that was killed\)/,
       );
       assert.ok(!(await Deno.stat(tmp).then(() => true, () => false)), "the leftover is gone");
       assert.equal(JSON.parse(await Deno.readTextFile(reportPath)).totals.planned, 200);

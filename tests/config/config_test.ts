@@ -856,6 +856,31 @@ Deno.test("loadConfig reads the file and resolves its path", async () => {
   assert.ok(error.problems.some((p: ConfigProblem) => p.path === "server"));
 });
 
+Deno.test("loadConfig: bytes that are not UTF-8 are a ConfigError; a real U+FFFD is text", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = (name: string) =>
+      `{"server":{"host":"h"},"files":[{"source":"a","destination":"/${name}"}]}`;
+    const latin1 = `${dir}/latin1.json`;
+    // "/caf\xe9": a config saved in Latin-1.
+    const bytes = new TextEncoder().encode(config("caf_"));
+    bytes[bytes.indexOf("_".charCodeAt(0))] = 0xe9;
+    await Deno.writeFile(latin1, bytes);
+    const error = await loadConfig(latin1).catch((e) => e);
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems, [{
+      path: "(file)",
+      message: "not valid UTF-8 text; save the file as UTF-8",
+    }]);
+    const replacement = `${dir}/fffd.json`;
+    await Deno.writeTextFile(replacement, config("caf\uFFFD"));
+    const loaded = await loadConfig(replacement);
+    assert.equal(loaded.files[0].destination, "/caf\uFFFD");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 // --- resolvePassword ---
 
 const SERVER: ServerConfig = { host: "h", port: 21, secure: false, encoding: "utf8" };

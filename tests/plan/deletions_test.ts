@@ -11,6 +11,10 @@ import {
   planDeletions,
   type RemoteItem,
 } from "../../src/plan/deletions.ts";
+import { loadGlobs } from "../../src/config/tree.ts";
+
+// A config with globs loads the glob compiler when it is validated; these tests skip validation.
+await loadGlobs();
 
 const f = (name: string): RemoteItem => ({ name, type: "file" });
 const d = (name: string): RemoteItem => ({ name, type: "dir" });

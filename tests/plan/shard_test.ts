@@ -106,10 +106,13 @@ Deno.test("parseShard: K/N with 0 <= K < N; everything else a reason", () => {
   }
 });
 
-Deno.test("filesDigest: same list same digest; order or a destination changes it", () => {
+Deno.test("filesDigest: same list same digest; order or a destination changes it", async () => {
   const a = [{ destination: "/r/a.txt" }, { destination: "/r/b.txt" }];
-  assert.equal(filesDigest(a), filesDigest(structuredClone(a)));
-  assert.notEqual(filesDigest(a), filesDigest([...a].reverse()));
-  assert.notEqual(filesDigest(a), filesDigest([a[0], { ...a[1], destination: "/r/c.txt" }]));
-  assert.match(filesDigest(a), /^[0-9a-f]{64}$/);
+  assert.equal(await filesDigest(a), await filesDigest(structuredClone(a)));
+  assert.notEqual(await filesDigest(a), await filesDigest([...a].reverse()));
+  assert.notEqual(
+    await filesDigest(a),
+    await filesDigest([a[0], { ...a[1], destination: "/r/c.txt" }]),
+  );
+  assert.match(await filesDigest(a), /^[0-9a-f]{64}$/);
 });

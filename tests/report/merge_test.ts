@@ -6,7 +6,7 @@ import { filesDigest, shardOf } from "../../src/plan/shard.ts";
 const server = { host: "127.0.0.1", port: 2121, user: "u", secure: false as const };
 const COUNT = 3;
 const DESTS = Array.from({ length: 30 }, (_, i) => `/in/d${i % 4}/f${i}.bin`);
-const DIGEST = filesDigest(DESTS.map((destination) => ({ destination })));
+const DIGEST = await filesDigest(DESTS.map((destination) => ({ destination })));
 const CONFIG = "c".repeat(64);
 
 /** The first file of each shard is missing, the rest uploaded. */

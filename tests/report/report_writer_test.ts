@@ -112,25 +112,32 @@ Deno.test("report writer: a folder that is gone: the error is returned, nothing 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("report writer: leftovers of killed runs (<report>.tmp-<dead pid>) are removed, nothing else", async () => {
+Deno.test("report writer: leftovers of killed runs (<report>.tmp-<ns>-<dead pid>) are removed, nothing else", async () => {
   const dir = await Deno.makeTempDir();
   // A pid that was running and is not any more, and one that is running.
   const dead = new Deno.Command("true").spawn();
   await dead.status;
   const live = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  const ns = /\[(\d+)\]/.exec(await Deno.readLink("/proc/self/ns/pid"))![1];
   try {
     const path = join(dir, "report.json");
+    assert.equal(temporaryName(path, dead.pid), `${path}.tmp-${ns}-${dead.pid}`);
     const names = {
-      stale: `report.json.tmp-${dead.pid}`,
-      live: `report.json.tmp-${live.pid}`,
-      otherReport: `other.json.tmp-${dead.pid}`,
-      suffix: `report.json.tmp-${dead.pid}.bak`,
-      notPid: `report.json.tmp-${dead.pid}x`,
-      zero: "report.json.tmp-0",
+      stale: `report.json.tmp-${ns}-${dead.pid}`,
+      live: `report.json.tmp-${ns}-${live.pid}`,
+      // Another PID namespace (a container on a shared volume): its pids are not ours to test.
+      otherNamespace: `report.json.tmp-${Number(ns) + 1}-${dead.pid}`,
+      // An older version's name: its pid may be another namespace's too.
+      noNamespace: `report.json.tmp-${dead.pid}`,
+      otherReport: `other.json.tmp-${ns}-${dead.pid}`,
+      suffix: `report.json.tmp-${ns}-${dead.pid}.bak`,
+      notPid: `report.json.tmp-${ns}-${dead.pid}x`,
+      zero: `report.json.tmp-${ns}-0`,
     };
     for (const name of Object.values(names)) await Deno.writeTextFile(join(dir, name), "{");
     // A folder with the pattern's name is not a file a run left.
-    await Deno.mkdir(join(dir, `report.json.tmp-${dead.pid + 1000000}`));
+    const folder = `report.json.tmp-${ns}-${dead.pid + 1000000}`;
+    await Deno.mkdir(join(dir, folder));
     const w = new ReportWriter(path);
     const r = report(2);
     const { head, files, tail } = splitReport(r);
@@ -140,10 +147,7 @@ Deno.test("report writer: leftovers of killed runs (<report>.tmp-<dead pid>) are
     assert.deepEqual(w.removed, [join(dir, names.stale)]);
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     const kept = Object.entries(names).filter(([k]) => k !== "stale").map(([, n]) => n);
-    assert.deepEqual(
-      left,
-      ["report.json", `report.json.tmp-${dead.pid + 1000000}`, ...kept].sort(),
-    );
+    assert.deepEqual(left, ["report.json", folder, ...kept].sort());
   } finally {
     live.kill();
     await live.status;

@@ -6,12 +6,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-
 export type HashAlgorithm = "sha256" | "sha1" | "md5";
 
 /** Lower-case hex digest of the file at `path`. */
 export async function hashFile(path: string, algorithm: HashAlgorithm = "sha256"): Promise<string> {
+  // Loaded here, not at start-up: only `skip: "hash"` runs hash (see config/tree.ts loadGlobs).
+  const { createHash } = await import("node:crypto");
   const hash = createHash(algorithm);
   using file = await Deno.open(path, { read: true });
   const buf = new Uint8Array(256 * 1024);

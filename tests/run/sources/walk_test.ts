@@ -7,6 +7,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type WalkItem, walkTree } from "../../../src/run/sources/walk.ts";
 import { makeLinkChain } from "../../helpers/folder_tree.ts";
+import { loadGlobs } from "../../../src/config/tree.ts";
+
+// A config with globs loads the glob compiler when it is validated; these tests skip validation.
+await loadGlobs();
 
 async function collect(root: string, o: Partial<Parameters<typeof walkTree>[1]> = {}) {
   const out: string[] = [];
