@@ -250,6 +250,8 @@ export class NativeTransport implements Transport {
     this.#data?.then(closeQuietly, () => {});
     this.#data = undefined;
     this.#prepared = undefined;
+    // An early handshake under way is cut now, not left to its timeout.
+    if (this.#tls?.phase === "connected") closeQuietly(this.#tls.raw);
     this.#tls = undefined;
   }
 

@@ -189,3 +189,25 @@ Deno.test("a data connection that fails before the 150, the server then silent: 
     await server.close();
   }
 });
+
+Deno.test("early TLS: a STOR refused while the early handshake waits is the file's failure, early TLS stays", async () => {
+  const link = new StandInLink("silent");
+  const server = startFakeFtp({ on: { STOR: (_arg, peer) => peer.reply("553 not allowed") } });
+  const session = await login(server, link);
+  session.abilities.earlyTls = true;
+  try {
+    await withFile(4096, async (path, bytes) => {
+      await assert.rejects(put(session, path, "/a", bytes.length), (e: Error) => {
+        assert.ok(!(e instanceof EarlyTlsRefused), e.message);
+        assert.match(e.message, /553 not allowed/);
+        return true;
+      });
+    });
+    assert.equal(session.abilities.earlyTls, true);
+    assert.equal(session.closed, false);
+    assert.deepEqual(counts(session), { held: 0, refused: 0, begun: 1 });
+  } finally {
+    session.close();
+    await server.close();
+  }
+});
