@@ -87,7 +87,8 @@ const WORKER_MODULE = new URL("../../../workers/upload_worker.ts", import.meta.u
  * per isolate never saw. The native FTPS transport (`native_ftps.ts`, which hands each data
  * connection its own control connection's session) meets the same refusal inline: tried on
  * 2026-12-05, proftpd's FTPS matrix case failed 4 of 20 files with that `425` with 3 inline
- * connections, and passed in Web Workers (docs/ftps.md).
+ * connections, and passed in Web Workers: Deno's node:tls resumes the latest session made with
+ * the host in the isolate, not the one given (docs/ftps.md).
  */
 export function uploadWorkerModule(
   testModule?: URL,
