@@ -118,10 +118,14 @@ export function countCommands(
   return { connections, commands };
 }
 
-/** The paths of the STOR commands in a slice of vsftpd's log, in order. */
+/**
+ * The paths of the STOR commands in a slice of vsftpd's log, in order (and APPE's: ftpbatch
+ * sends a large new file with APPE on vsftpd, `src/ftp/store.ts`).
+ */
 export function storedPaths(log: string): string[] {
   const out: string[] = [];
-  for (const m of log.matchAll(/FTP command: Client "[^"]*", "STOR ([^"\n]*)"/gi)) out.push(m[1]);
+  const re = /FTP command: Client "[^"]*", "(?:STOR|APPE) ([^"\n]*)"/gi;
+  for (const m of log.matchAll(re)) out.push(m[1]);
   return out;
 }
 
@@ -187,5 +191,5 @@ export const MILESTONES: Record<string, RegExp> = {
   connect: /\] CONNECT: Client/,
   login: /\] OK LOGIN: Client/,
   mkd: /FTP command: Client "[^"]*", "MKD /,
-  stor: /FTP command: Client "[^"]*", "STOR /,
+  stor: /FTP command: Client "[^"]*", "(?:STOR|APPE) /,
 };

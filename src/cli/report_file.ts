@@ -10,7 +10,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import type { Config } from "../config/types.ts";
+import type { Config, FileEntry } from "../config/types.ts";
 import { UsageError } from "./args.ts";
 import { folderSourceHolding } from "../run/sources/folder_sources.ts";
 
@@ -19,10 +19,12 @@ import { folderSourceHolding } from "../run/sources/folder_sources.ts";
  * be written, or its folder is missing or not writable. `label` names where
  * the path came from (`--report` or `<config>: options.report`); `what` is
  * the file this run would write there (the report, or the `--lock` file).
+ * `folders`: the entries whose source is a folder (`sortEntries` found them).
  */
 export async function checkOutputPath(
   path: string,
   config: Config,
+  folders: readonly FileEntry[],
   label: string,
   what = "report",
 ): Promise<void> {
@@ -48,7 +50,7 @@ export async function checkOutputPath(
       refuse(`is the same file as the source of files[${f.index}]; the ${what} would replace it`);
     }
   }
-  const holder = await folderSourceHolding(path, config.files);
+  const holder = await folderSourceHolding(path, folders);
   if (holder) {
     refuse(
       `is inside the source folder of files[${holder.index}]; the ${what} would be uploaded with it (and could replace a file there); put it outside`,

@@ -11,6 +11,7 @@ import { type Config, DEFAULT_REMOTE_LOCK_TTL_MS } from "../config/types.ts";
 import { resolvePassword } from "../config/password.ts";
 import { checkPasswordEncoding } from "../config/encoding.ts";
 import { runUpload } from "../run/coordinator.ts";
+import { serverLogin } from "../run/run_settings.ts";
 import { EXIT, splitReport } from "../report/report.ts";
 import { summarize } from "../report/summary.ts";
 import { ReportWriter } from "../report/report_writer.ts";
@@ -18,6 +19,7 @@ import { safeText } from "../ftp/server_text.ts";
 import type { Io } from "./args.ts";
 import { acquireLock, type HeldLock, LockFileError, LockHeldError } from "./lock.ts";
 import { checkOutputPath } from "./report_file.ts";
+import { type SortedEntries, sortEntries } from "../run/sources/folder_sources.ts";
 import { UsageError } from "./args.ts";
 import { RunOutput } from "./run_output.ts";
 import {
@@ -52,11 +54,15 @@ export interface RunFlags {
 export async function runAndReport(config: Config, io: Io, flags: RunFlags): Promise<number> {
   const password = resolvePassword(config.server, io.env, config.configPath);
   await checkPasswordEncoding(config.server, password, config.configPath);
+  // The sources are checked once, here: the output checks need to know which are folders.
+  const sorted = sortEntries(config);
+  const folders = sorted.folders.map((f) => f.entry);
   const reportPath = config.options.report;
   if (reportPath) {
     await checkOutputPath(
       reportPath,
       config,
+      folders,
       flags.reportLabel ?? `${config.configPath}: options.report`,
     );
   }
@@ -67,7 +73,7 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
     if (lockPath === reportPath) {
       throw new UsageError(`${label} ${lockPath}: is also the report path; nothing was sent`);
     }
-    await checkOutputPath(lockPath, config, label, "lock file");
+    await checkOutputPath(lockPath, config, folders, label, "lock file");
     try {
       lock = await acquireLock(lockPath);
     } catch (e) {
@@ -83,7 +89,7 @@ export async function runAndReport(config: Config, io: Io, flags: RunFlags): Pro
     const remote = await takeRemoteLock(config, io, flags, password);
     if (typeof remote === "number") return remote;
     try {
-      return await lockedRun(config, io, flags, password);
+      return await lockedRun(config, io, flags, password, sorted);
     } finally {
       await remote?.release();
     }
@@ -97,6 +103,7 @@ async function lockedRun(
   io: Io,
   flags: RunFlags,
   password: string | undefined,
+  sorted: SortedEntries,
 ): Promise<number> {
   const secrets = [password];
   const reportPath = config.options.report;
@@ -113,6 +120,7 @@ async function lockedRun(
   try {
     outcome = await runUpload({
       config,
+      sorted,
       password,
       dryRun: flags.dryRun,
       plan: flags.plan,
@@ -178,20 +186,13 @@ async function takeRemoteLock(
 ): Promise<HeldRemoteLock | number | undefined> {
   const want = config.options.remoteLock;
   if (want === undefined || flags.dryRun || flags.plan) return undefined;
-  const { server, options } = config;
+  const { options } = config;
   const path = want === true
     ? defaultLockPath(config.files.map((f) => f.tree ? `${f.destination}/x` : f.destination))
     : want;
   try {
     return await acquireRemoteLock({
-      login: {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password,
-        secure: server.secure,
-        encoding: server.encoding,
-      },
+      login: serverLogin(config, password),
       timeoutMs: options.timeoutMs,
       retries: options.retries,
       path,

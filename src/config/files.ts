@@ -36,7 +36,6 @@ function isPlainPath(s: string): boolean {
     !s.endsWith("/.") && !s.endsWith("/..");
 }
 
-// deno-lint-ignore no-control-regex -- printable ASCII only
 const PLAIN = /^[\x20-\x7e]*$/;
 
 /** The absolute local path of `source`, as `resolve(dir, source)`. */

@@ -34,6 +34,20 @@ export interface ServerAbilities {
   earlyTls?: boolean;
   /** `LIST -a` (hidden entries too) gave a listing (true) or was refused (false: plain LIST). */
   listHidden?: boolean;
+  /**
+   * The server truncates a STOR's file even when it is new (vsftpd, named in its greeting),
+   * which costs a flush of the whole file after the `226` on ext4: a large new file goes up
+   * with APPE instead (`store.ts`).
+   */
+  truncatesStore?: boolean;
+}
+
+/**
+ * What the greeting tells: vsftpd's (`220 (vsFTPd 3.0.5)` unless its banner was changed)
+ * opens a STOR's file and then `ftruncate`s it, new or not (see `store.ts`).
+ */
+export function greetingQuirks(greeting: string): Pick<ServerAbilities, "truncatesStore"> {
+  return /\(vsFTPd [\d.]+\)/.test(greeting) ? { truncatesStore: true } : {};
 }
 
 /** Hash commands, the best first. */

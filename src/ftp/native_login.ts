@@ -25,6 +25,7 @@ import { Session } from "./session.ts";
 import { withoutPassword } from "./server_text.ts";
 import { NativeTransport } from "./native_transport.ts";
 import { Throttle } from "./bandwidth.ts";
+import { greetingQuirks } from "./abilities.ts";
 
 /**
  * An opened control connection: plain Deno TCP here, or FTPS (`native_ftps.ts`, loaded only
@@ -99,7 +100,9 @@ export async function openNativeSession(
       ...(server.active ? { active: server.active, localHost: opened.localHost } : {}),
       ...(opened.data ? { data: opened.data } : {}),
     });
-    return new Session(transport, features);
+    const session = new Session(transport, features);
+    Object.assign(session.abilities, greetingQuirks(greeting.message));
+    return session;
   } catch (e) {
     control.close();
     // The login's replies may echo the password: kept out of the error here, and only here.

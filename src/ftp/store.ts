@@ -14,6 +14,13 @@
  *   Temporary hidden file ... already exists`: that file is deleted, once.
  * - ProFTPD with `AllowStoreRestart off` takes the REST (350) and then refuses
  *   the STOR, and APPE, with `451 Append/Restart not permitted`.
+ * - vsftpd opens a STOR's file and then `ftruncate`s it, even a new one. On ext4
+ *   that arms `auto_da_alloc`: the `close` after the `226` allocates and starts
+ *   writing the whole file before vsftpd reads the next command (about 70 ms per
+ *   256 MiB here, the other sessions' transfers stalling meanwhile). APPE of a
+ *   file that is not there creates it without the truncate, so a large file
+ *   known to be new goes up with APPE on vsftpd (`abilities.truncatesStore`);
+ *   the SIZE after it proves the bytes as ever. Refused (`cmds_denied`): STOR.
  *
  * Where the server holds them (`trailing.ts`: vsftpd, pure-ftpd, ProFTPD; not
  * pyftpdlib), the SIZE goes in the STOR's own write, its reply read after the
@@ -63,6 +70,8 @@ export interface UploadOptions {
    * transport may prepare for it with the SIZE.
    */
   nextFollows?: boolean | (() => boolean);
+  /** Nothing is at `remotePath`: the server said so, or its folder is new in this run. */
+  absent?: boolean;
 }
 
 /** Result of one upload attempt that reached the end of the data. */
@@ -104,7 +113,8 @@ export async function storeFile(
 ): Promise<UploadOutcome> {
   const { localPath, remotePath, method, size } = options;
   const start = method === "restart" ? 0 : options.offset;
-  const verb = start > 0 && method === "appe" ? "APPE" : "STOR";
+  const appendNew = appendsNew(abilities, options, start);
+  const verb = (start > 0 && method === "appe") || appendNew ? "APPE" : "STOR";
   const source = { path: localPath, file: openSource(localPath, start), length: size - start };
   const early = earlyAllowed(transport, abilities, source.length);
   const next = follows(options.nextFollows);
@@ -115,8 +125,15 @@ export async function storeFile(
       sent = await attempt.send();
     } catch (e) {
       // Refused before any byte moved, so the local file is still at `start`.
-      if (!(await removedHiddenLeftover(transport, e, remotePath))) throw e;
-      sent = await attempt.send();
+      if (appendNew && refusedBeforeData(e)) {
+        sent = await storeInstead(
+          abilities,
+          new Attempt(transport, abilities, "STOR", remotePath, source, 0, next),
+        );
+      } else {
+        if (!(await removedHiddenLeftover(transport, e, remotePath))) throw e;
+        sent = await attempt.send();
+      }
     }
   } finally {
     source.file.close();
@@ -132,6 +149,40 @@ export async function storeFile(
   // Short or long after data sent before the `150`: wait for it from now on.
   if (early && after !== size) abilities.earlyData = false;
   return { offset: start, bytesSent: sent.written, sizeAfter: { size: after } };
+}
+
+/** A new file at least this big goes up with APPE where the server truncates on STOR. */
+export const APPEND_NEW_MIN = 1024 * 1024;
+
+/**
+ * Whether this full upload goes up with APPE: a large file known to be new, to a server
+ * that truncates a STOR's file (vsftpd, see the module doc) and has not refused APPE.
+ */
+function appendsNew(abilities: ServerAbilities, options: UploadOptions, start: number): boolean {
+  return start === 0 && options.method !== "restart" && options.absent === true &&
+    options.size >= APPEND_NEW_MIN && abilities.truncatesStore === true &&
+    abilities.append !== false;
+}
+
+/**
+ * The new file's APPE was refused: APPE is off (no new file and no resume uses it) and the
+ * file goes with STOR. Refused as well, the refusal was not about APPE: as it was before.
+ */
+async function storeInstead(abilities: ServerAbilities, stor: Attempt): Promise<Sent> {
+  const before = abilities.append;
+  abilities.append = false;
+  try {
+    return await stor.send();
+  } catch (e) {
+    if (refusedBeforeData(e)) abilities.append = before;
+    throw e;
+  }
+}
+
+/** The transfer command itself was refused for good (5xx), before any data moved. */
+function refusedBeforeData(e: unknown): boolean {
+  return e instanceof PartialUploadError && e.bytesSent === 0 && e.code !== undefined &&
+    e.code >= 500 && !NOT_ABOUT_RESUME.has(e.code);
 }
 
 /** Whether a transfer of `length` bytes may send its data before the `150`. */

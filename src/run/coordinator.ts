@@ -83,7 +83,7 @@ class Run {
   /** `head`: {@linkcode runHead}'s, made before (its shard digests are async). */
   constructor(readonly opts: RunOptions, readonly startedAt: Date, head: ReportHead) {
     this.config = opts.config;
-    ({ checked: this.checked, folders: this.folders } = sortEntries(this.config));
+    ({ checked: this.checked, folders: this.folders } = opts.sorted ?? sortEntries(this.config));
     this.settings = uploadSettings(opts);
     this.workerModule = uploadWorkerModule(opts.workerUrl, opts.config.server.secure);
     this.content = contentSkip(opts, this.settings);

@@ -14,6 +14,7 @@ import { type Report, type ReportHead, reportHead, type ReportSummary } from "..
 import { type ReportSink, temporaryName } from "../report/report_writer.ts";
 import { configDigest } from "../report/config_digest.ts";
 import type { WalkHook } from "./sources/walk.ts";
+import type { SortedEntries } from "./sources/folder_sources.ts";
 import type { RemoteCheckOptions } from "./skip/remote_check.ts";
 import { newServerClock } from "../plan/server_clock.ts";
 import type { Config } from "../config/types.ts";
@@ -21,11 +22,14 @@ import type { RunEvent } from "../report/events.ts";
 import { isUtf8 } from "../ftp/encoding.ts";
 import { sharedBandwidth } from "../ftp/bandwidth.ts";
 import type { ActiveSettings } from "../ftp/active.ts";
+import type { FtpLogin } from "../ftp/login.ts";
 import { epsvMemory } from "../ftp/passive.ts";
 import { ContentSkip } from "./deploy/deploy_manifest.ts";
 
 export interface RunOptions {
   config: Config;
+  /** The config's entries as `sortEntries` checked them, where the caller already did. */
+  sorted?: SortedEntries;
   /** Resolved password, kept out of every log and report. */
   password?: string;
   dryRun?: boolean;
@@ -99,6 +103,26 @@ export async function runHead(
   });
 }
 
+/**
+ * How any connection of the run logs in and opens data connections, from
+ * `server`: the uploads' and the deploy steps' (the remote lock lists its
+ * folder, so PASV-only and active mode apply to it too).
+ */
+export function serverLogin(config: Config, password: string | undefined): FtpLogin {
+  const { server } = config;
+  return {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password,
+    secure: server.secure,
+    encoding: server.encoding,
+    // PASV only (`server.epsv`), or learned once for the run (`ftp/passive.ts`).
+    ...(server.epsv === false ? { epsv: false } : { epsvLearned: epsvMemory() }),
+    ...(server.active ? { active: activeSettings(server) } : {}),
+  };
+}
+
 /** `skip: "hash"` (not in a dry run): the content check and the deploy manifest. */
 export function contentSkip(opts: RunOptions, settings: UploadSettings): ContentSkip | undefined {
   const { config } = opts;
@@ -155,20 +179,12 @@ function activeSettings(server: Config["server"]): ActiveSettings {
 
 /** What every uploader is told at start. */
 export function uploadSettings(opts: RunOptions): UploadSettings {
-  const { server, options } = opts.config;
+  const { options } = opts.config;
   return {
     server: {
-      host: server.host,
-      port: server.port,
-      user: server.user,
-      password: opts.password,
-      secure: server.secure,
-      encoding: server.encoding,
+      ...serverLogin(opts.config, opts.password),
       // One limit for all connections: the workers share its bucket (`ftp/bandwidth.ts`).
       ...(options.bwlimit ? { bandwidth: sharedBandwidth(options.bwlimit) } : {}),
-      // PASV only (`server.epsv`), or learned once for the run (`ftp/passive.ts`).
-      ...(server.epsv === false ? { epsv: false } : { epsvLearned: epsvMemory() }),
-      ...(server.active ? { active: activeSettings(server) } : {}),
     },
     retries: options.retries,
     atomic: options.atomic,

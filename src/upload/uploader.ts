@@ -271,7 +271,8 @@ export class Uploader {
     this.steps++;
     let offset = 0;
     let have: number | undefined;
-    if (st.askServer && !st.restart) {
+    const asked = st.askServer && !st.restart;
+    if (asked) {
       have = await session.size(target);
       if (have !== undefined && have <= job.size) offset = have;
       if (have === undefined && await this.#renamedBefore(session, job)) {
@@ -296,6 +297,8 @@ export class Uploader {
           method: st.method,
           size: job.size,
           nextFollows: more,
+          // Nothing there: the server said so, or the folder is new and this is the first try.
+          absent: asked ? have === undefined : !st.restart && !!job.fresh,
         });
         st.bytesSent += out.bytesSent;
         if (out.offset > 0) st.resumedFrom.push(out.offset);

@@ -47,6 +47,25 @@ Deno.test({
         (await Array.fromAsync(Deno.readDir(join(src, "sub")))).map((e) => e.name),
         ["data.csv"],
       );
+      // A folder source written without the "/" (known a folder only once looked at), behind a
+      // listed file: the same refusal.
+      await Deno.writeTextFile(join(dir, "one.txt"), "one");
+      const undeclared = join(dir, "undeclared.json");
+      await Deno.writeTextFile(
+        undeclared,
+        JSON.stringify({
+          server: { host: server.host, port: server.port, user: "u", password: "pw-53cr3t" },
+          files: [
+            { source: "one.txt", destination: "/one.txt" },
+            { source: "via-link", destination: "/www" },
+          ],
+        }),
+      );
+      for (const args of [["--report", join(src, "r.json")], ["--lock", join(src, "x.lock")]]) {
+        const r = await cli(["upload", undeclared, ...args]);
+        assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+        assert.match(r.stderr, /inside the source folder of files\[1\]/, args.join(" "));
+      }
       assert.deepEqual(server.stats.commands, []);
       // Beside the source, both are fine.
       const ok = await cli(

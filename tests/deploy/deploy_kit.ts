@@ -175,12 +175,23 @@ export class Deploy {
     return new Deploy(t, await Deno.makeTempDir({ prefix: "ftpbatch-deploy-ws-" }));
   }
 
-  async config(files: unknown[], options: Record<string, unknown> = {}): Promise<string> {
+  /** `server`: keys added to the config's `server` (e.g. `{ epsv: false }`). */
+  async config(
+    files: unknown[],
+    options: Record<string, unknown> = {},
+    server: Record<string, unknown> = {},
+  ): Promise<string> {
     const path = join(this.dir, "deploy.json");
     await Deno.writeTextFile(
       path,
       JSON.stringify({
-        server: { host: this.t.host, port: this.t.port, user: this.t.user, passwordEnv: PW_ENV },
+        server: {
+          host: this.t.host,
+          port: this.t.port,
+          user: this.t.user,
+          passwordEnv: PW_ENV,
+          ...server,
+        },
         options: { workers: 2, retries: 1, backoffBaseMs: 50, ...options },
         files,
       }),

@@ -66,6 +66,29 @@ deployTest("--break-remote-lock takes over a stale lock; the run removes its own
   }
 });
 
+deployTest('"epsv": false holds for the remote lock\'s listing too: no EPSV at all', async (t) => {
+  const d = await Deploy.create(t);
+  try {
+    await writeTree(join(d.dir, "site"), { "index.html": "home" });
+    await d.config([{ source: "site/", destination: "/site" }], {}, { epsv: false });
+    // A stale lock: breaking it lists its folder (a data connection) before the run.
+    await holdLock(t, new Date(Date.now() - 2 * 3_600_000));
+    const mark = (await t.commands()).length;
+    const r = await d.run("--break-remote-lock");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /breaking the stale remote lock/);
+    assert.equal(r.report.totals.uploaded, 1);
+    assert.ok(!(await serverTree(t.root)).has("site/.ftpbatch-lock/"));
+    if (t.seesCommands) { // pure-ftpd logs no commands
+      const sent = (await t.commands()).slice(mark);
+      assert.ok(sent.some((c) => c.startsWith("PASV")), sent.join("\n"));
+      assert.deepEqual(sent.filter((c) => c.startsWith("EPSV")), []);
+    }
+  } finally {
+    await d.close();
+  }
+});
+
 deployTest("the remote lock is released after a run with a failed file", async (t) => {
   const d = await siteDeploy(t);
   try {

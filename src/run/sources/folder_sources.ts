@@ -115,16 +115,18 @@ function checkOverlaps(files: FileEntry[], folders: FolderSource[], problems: Co
  * write: the report or the lock), compared with symlinks resolved on both
  * sides; undefined when none does. Such a file would be walked and uploaded
  * on the next run, and a lock there would empty the file it replaced.
+ * `folders`: the entries whose source is a folder ({@linkcode sortEntries}'s
+ * `folders`); others are passed over, a stat each.
  */
 export async function folderSourceHolding(
   path: string,
-  files: readonly FileEntry[],
+  folders: readonly FileEntry[],
 ): Promise<FileEntry | undefined> {
   const target = await resolvedFile(path);
-  for (const entry of files) {
+  for (const entry of folders) {
     let real: string;
     try {
-      // Synchronous: one per config entry, and an async stat is a trip to another thread each.
+      // Synchronous: an async stat is a trip to another thread each.
       if (!Deno.statSync(entry.source).isDirectory) continue;
       real = await Deno.realPath(entry.source);
     } catch {
