@@ -26,6 +26,12 @@ export interface ServerAbilities {
    * next EPSV trail), false = refused or seen out of order: they go after the `226`.
    */
   trailing?: boolean;
+  /**
+   * FTPS: a STOR's data connection may start TLS as soon as it is made, before the `150`
+   * (`early_tls.ts`): `undefined` = not known (the next one is probed), true = held, false =
+   * refused or failed once: TLS after the `150`.
+   */
+  earlyTls?: boolean;
   /** `LIST -a` (hidden entries too) gave a listing (true) or was refused (false: plain LIST). */
   listHidden?: boolean;
   /**

@@ -24,9 +24,10 @@ export interface ByteStream {
 
 /**
  * How the native transport makes data connections when they are not plain
- * Deno TCP (FTPS): connected plain, and secured only after the server's `150`
+ * Deno TCP (FTPS): connected plain, and secured after the server's `150`
  * (pyftpdlib drops a data connection that receives a TLS ClientHello before
- * the transfer command).
+ * the transfer command), or at once where the server was seen to hold it
+ * (`early_tls.ts`).
  */
 export interface DataLink {
   /** Opens a TCP connection to `host`:`port` (not secured yet). */

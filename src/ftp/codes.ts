@@ -54,6 +54,8 @@ export const Code = {
   NotImplementedForParameter: 504,
   NotLoggedIn: 530,
   NeedAccountForStoring: 532,
+  /** 522: the data connection's TLS failed (RFC 4217; vsftpd: "session reuse required"). */
+  TlsRefused: 522,
   /** 550: file unavailable (not found, no access; some servers: already exists). */
   FileUnavailable: 550,
   /** 552: exceeded storage allocation (disk full, quota). */

@@ -48,6 +48,18 @@ export class ResumeRefused extends Error {
   }
 }
 
+/**
+ * A STOR's data connection whose TLS began before the `150` was refused (`early_tls.ts`):
+ * no byte of the file went out, early TLS is off for the run (`abilities.earlyTls`), and
+ * the file goes again at once, as a refused resume method does (no try spent).
+ */
+export class EarlyTlsRefused extends ResumeRefused {
+  constructor(message: string) {
+    super(`data connection TLS begun before the 150 was refused: ${message}`);
+    this.name = "EarlyTlsRefused";
+  }
+}
+
 /** The server answered in a way this client cannot use: retrying cannot help. */
 export class ProtocolError extends Error {
   constructor(message: string) {

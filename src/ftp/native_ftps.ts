@@ -3,7 +3,8 @@
  * node:net, secured with `AUTH TLS` after the greeting (or from the first
  * byte, implicit FTPS), then `PBSZ 0` and `PROT P` after the login, in the
  * same write as the rest; data connections on node:net, secured after the
- * server's `150` and resuming the control connection's TLS session.
+ * server's `150` (or as soon as connected, where the server was seen to hold
+ * that: `early_tls.ts`), resuming the control connection's TLS session.
  *
  * Why node:tls and not `Deno.startTls`: in Deno 2.9.6 neither
  * `Deno.connectTls` nor `Deno.startTls` can resume a session (no session
@@ -19,7 +20,8 @@
  * - pyftpdlib drops a data connection that receives anything (a TLS
  *   ClientHello) before the transfer command: TLS starts after the `150`
  *   (`DataLink.secure`, called by the transport then), as lftp and Python's
- *   ftplib do; vsftpd, pure-ftpd and proftpd accept that order too.
+ *   ftplib do, unless the connection's probe saw the server hold an early
+ *   ClientHello (vsftpd, pure-ftpd, proftpd: `early_tls.ts`).
  * - proftpd accepts each TLS 1.3 ticket once, and Deno's node:tls offers
  *   the same one on every data connection: TLS 1.2 at most, whose session
  *   id every data connection may resume.

@@ -27,6 +27,7 @@ import {
   type Transport,
 } from "./transport.ts";
 import type { Trail } from "./trailing.ts";
+import type { EarlyTlsRequest } from "./early_tls.ts";
 
 /**
  * How long to wait for the server's word after the data connection broke: a
@@ -51,6 +52,8 @@ export class TransferState {
   cut?: unknown;
   /** The data connection once connected: closed at once when the replies end first. */
   data?: ByteStream;
+  /** Called when the replies end (early TLS: a handshake still waiting is cut then). */
+  onEnd?: () => void;
   /** Resolves true when the `150` came, false when the replies ended without one. */
   readonly preliminary = Promise.withResolvers<boolean>();
 }
@@ -71,13 +74,13 @@ export interface TransferLink {
   buffer(): Uint8Array;
   /** The run's upload rate limit (`--bwlimit`, `bandwidth.ts`), when there is one. */
   throttle?: Throttle;
-  /** FTPS: TLS starts on the data connection after the `150` (`native_ftps.ts`). */
+  /** FTPS: TLS starts on the data connection after the `150` (`native_ftps.ts`), unless begun early. */
   data?: DataLink;
 }
 
 /**
- * Runs one transfer over `connecting` (the data connection `openData` started); errors as
- * `Transport.transfer` says.
+ * Runs one transfer over `connecting` (the data connection `openData` started; with `tls`,
+ * its TLS began with it: `early_tls.ts`); errors as `Transport.transfer` says.
  */
 export async function runTransfer(
   link: TransferLink,
@@ -85,10 +88,11 @@ export async function runTransfer(
   request: TransferRequest,
   state: TransferState,
   trail?: Trail,
+  tls?: EarlyTlsRequest,
 ): Promise<Sent> {
   const line = `${request.verb} ${request.remotePath}`;
   const replies = readReplies(link, state, line, trail);
-  await sendData(link, connecting, request, state);
+  await sendData(link, connecting, request, state, tls);
   const { control } = link;
   // The final reply's deadline starts now; after a cut, only a short wait for the server's
   // word: it is what the user needs (`552`), and reading it keeps the session in step.
@@ -116,8 +120,10 @@ function readReplies(
         if (trail && !isNegative(first.code)) trail.request.outcome = "refused";
         return { first };
       }
-      // Reading the `150` took the deadline; the data's progress keeps one from now on.
-      if (state.sending) control.arm();
+      // Reading the `150` took the deadline: the final reply gets one again (the data's
+      // progress extends it), a short one when the data side has failed already (a server
+      // that waits for a data connection that never came must not hang the run).
+      control.arm(state.failed ? BROKEN_TRANSFER_REPLY_MS : control.timeoutMs);
       state.preliminary.resolve(true);
       return { first, done: await finalReply(link, line, trail) };
     } finally {
@@ -128,6 +134,7 @@ function readReplies(
     (error: unknown): TransferReplies => ({ error }),
   ).then((replies) => {
     state.ended = true;
+    state.onEnd?.();
     if (state.sending || !replies.done) {
       // Before the end of the data: whatever the server said, the transfer is over.
       state.failed = true;
@@ -181,15 +188,23 @@ async function sendData(
   connecting: Promise<ByteStream>,
   request: TransferRequest,
   state: TransferState,
+  tls: EarlyTlsRequest | undefined,
 ): Promise<void> {
   const { control } = link;
   const gate = { open: !request.early, wait: state.preliminary.promise };
+  // The server said its last word before the early handshake ended (a refused STOR): it
+  // will never take that connection, so the handshake is cut instead of timing out.
+  if (tls) {
+    state.onEnd = () => {
+      if (!state.sending) closeQuietly(tls.raw);
+    };
+  }
   try {
     state.data = await connectedData(control, connecting);
     // Without early data, nothing goes out unless the `150` came.
     const go = request.early || await state.preliminary.promise;
     if (go && !state.ended) {
-      if (link.data) state.data = await link.data.secure(state.data);
+      if (link.data && !tls) state.data = await link.data.secure(state.data);
       // Registered with the control connection: closing the session (an interrupt) or its
       // watchdog cuts the transfer at once.
       control.data = state.data;
@@ -208,6 +223,12 @@ async function sendData(
     }
     state.failed = true;
     if (!state.ended) state.cut = control.lost(e, false, "data socket");
+    if (tls?.phase === "connected" && !state.ended) {
+      // The early TLS handshake failed, before any byte of the file: the server may wait
+      // for a data connection that will not come. Closed as out of step (`early_tls.ts`).
+      tls.outcome = "refused";
+      link.transport.close();
+    }
   } finally {
     state.sending = false;
     control.data = undefined;

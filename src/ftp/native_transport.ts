@@ -2,7 +2,8 @@
  * The native transport, on Deno's own TCP API for plain FTP and on node:tls
  * for FTPS (through the `ByteStream` seam, `byte_stream.ts`; FTPS's data
  * connections are made and secured by a `DataLink`, `native_ftps.ts`, and
- * carry no early data: TLS starts after the `150`): the fast path. Per file an
+ * carry no early data; their TLS starts after the `150`, or with the
+ * connection where the server holds it, `early_tls.ts`): the fast path. Per file an
  * upload costs a handful of short writes and reads, with no stream machinery
  * between the file and the socket (npm basic-ftp, through Node's stream and
  * socket layers, spent about 2 ms of CPU per small file here).
@@ -42,6 +43,7 @@ import {
   type Transport,
 } from "./transport.ts";
 import { Trail, TRAIL_WRITE_MAX, writeBytes } from "./trailing.ts";
+import { type EarlyTlsRequest, probeHeld, secureEarly } from "./early_tls.ts";
 import {
   closeQuietly,
   connectedData,
@@ -71,6 +73,12 @@ export interface NativeOptions {
 export class NativeTransport implements Transport {
   /** A small file's data goes before the `150`; not over FTPS (TLS starts after it). */
   readonly earlyData: boolean;
+  /** FTPS in passive mode: a data connection's TLS may start with it (`early_tls.ts`). */
+  readonly earlyTls: boolean;
+  /** Early-TLS probes by what they saw, and data connections secured early (what tests look at). */
+  readonly earlyTlsCounts = { held: 0, refused: 0, begun: 0 };
+  /** The early TLS of the data connection opened for the next transfer. */
+  #tls?: EarlyTlsRequest;
   /** The data connection being opened for the next transfer (connect under way or done). */
   #data?: Promise<ByteStream>;
   /** FTPS data connections; plain Deno TCP when absent. */
@@ -101,6 +109,7 @@ export class NativeTransport implements Transport {
     this.#passive = new PassiveMode(options.epsv);
     this.#dataLink = options.data;
     this.earlyData = !options.data;
+    this.earlyTls = !!options.data && !options.active;
     if (options.active) {
       this.#active = new ActiveMode(
         options.active,
@@ -169,9 +178,11 @@ export class NativeTransport implements Transport {
 
   /**
    * EPSV or PASV (`passive.ts`), or the port prepared with the last SIZE. The connect is
-   * started, not waited for: `transfer` sends its command meanwhile.
+   * started, not waited for: `transfer` sends its command meanwhile. With `tls` (FTPS), TLS
+   * starts on it at once (`early_tls.ts`; a probe waits NOOP round trips first).
    */
-  async openData(): Promise<void> {
+  async openData(tls?: EarlyTlsRequest): Promise<void> {
+    this.#tls = undefined;
     if (this.#active) {
       this.#activeData = await this.#active.open((line) => this.command(line));
       this.#data = this.#activeData.connecting;
@@ -181,8 +192,12 @@ export class NativeTransport implements Transport {
     this.#prepared = undefined;
     if (port !== undefined) {
       this.#data = this.#connectData(port);
-      return;
-    }
+    } else await this.#openPassive();
+    if (tls && this.earlyTls) await this.#secureEarly(tls);
+  }
+
+  /** EPSV or PASV, and the connect to its port started. */
+  async #openPassive(): Promise<void> {
     try {
       const opened = await this.#passive.open(
         (line) => this.command(line),
@@ -194,6 +209,27 @@ export class NativeTransport implements Transport {
       // Neither EPSV's nor PASV's port could be reached: a network failure.
       throw this.control.lost(e, false, "data socket");
     }
+  }
+
+  /**
+   * TLS on the data connection now. A probe that sees it refused abandons the connection
+   * and opens another, secured after the `150` as before.
+   */
+  async #secureEarly(tls: EarlyTlsRequest): Promise<void> {
+    const raw = this.#data!;
+    const link = this.#dataLink!;
+    const secured = secureEarly(raw, (c) => link.secure(c), tls);
+    if (tls.mode === "probe" && !(await probeHeld(this.control, raw, secured, tls))) {
+      this.earlyTlsCounts.refused++;
+      void secured.then(closeQuietly, () => {});
+      this.abandonData();
+      await this.openData();
+      return;
+    }
+    if (tls.mode === "probe") this.earlyTlsCounts.held++;
+    this.earlyTlsCounts.begun++;
+    this.#data = secured;
+    this.#tls = tls;
   }
 
   /** Starts the data connection to `port` on the control connection's host. */
@@ -214,11 +250,16 @@ export class NativeTransport implements Transport {
     this.#data?.then(closeQuietly, () => {});
     this.#data = undefined;
     this.#prepared = undefined;
+    // An early handshake under way is cut now, not left to its timeout.
+    if (this.#tls?.phase === "connected") closeQuietly(this.#tls.raw);
+    this.#tls = undefined;
   }
 
   async transfer(request: TransferRequest): Promise<Sent> {
     const connecting = this.#data!;
     this.#data = undefined;
+    const tls = this.#tls;
+    this.#tls = undefined;
     const state = new TransferState();
     this.#transfer = state;
     const active = this.#activeData;
@@ -228,7 +269,8 @@ export class NativeTransport implements Transport {
     this.#trailed = undefined;
     const trail = this.#trail(request);
     try {
-      const sent = await runTransfer(this.#link, connecting, request, state, trail);
+      const sent = await runTransfer(this.#link, connecting, request, state, trail, tls);
+      if (tls?.phase === "secured") tls.outcome ??= "held";
       const size = trail?.request.outcome === "held" ? trail.size : undefined;
       if (size) this.#trailed = { path: request.remotePath, reply: size };
       return sent;
@@ -254,6 +296,7 @@ export class NativeTransport implements Transport {
   }
 
   async receive(line: string, max: number): Promise<Uint8Array> {
+    // A listing's data connection is secured after the `150` (`openData` without `tls`).
     const connecting = this.#data!;
     this.#data = undefined;
     const active = this.#activeData;

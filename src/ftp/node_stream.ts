@@ -35,6 +35,8 @@ export class NodeStream implements ByteStream {
   #writing = 0;
   /** The latest resumable TLS session the server gave (TLS only). */
   #session?: Buffer;
+  /** A TLS handshake is under way (`startTls`): a close cuts it at once. */
+  #upgrading = false;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -107,7 +109,7 @@ export class NodeStream implements ByteStream {
   close(): void {
     const socket = this.#socket;
     if (socket.destroyed) return;
-    if (this.#writing > 0 || this.#error) {
+    if (this.#writing > 0 || this.#error || this.#upgrading) {
       socket.destroy();
       return;
     }
@@ -127,7 +129,13 @@ export class NodeStream implements ByteStream {
     raw.removeAllListeners("end");
     raw.removeAllListeners("close");
     raw.removeAllListeners("error");
-    const tls = await secureSocket(raw, options, timeoutMs);
+    this.#upgrading = true;
+    let tls: TLSSocket;
+    try {
+      tls = await secureSocket(raw, options, timeoutMs);
+    } finally {
+      this.#upgrading = false;
+    }
     tls.on("session", (s: Buffer) => (this.#session = s));
     this.#socket = tls;
     this.#listen(tls);

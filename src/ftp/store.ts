@@ -32,6 +32,7 @@
 import * as posix from "./posix_path.ts";
 import { Code, isPreliminary, isSuccess } from "./codes.ts";
 import {
+  EarlyTlsRefused,
   FTPError,
   LocalFileError,
   PartialUploadError,
@@ -42,6 +43,7 @@ import { UnencodableName } from "./encoding.ts";
 import type { ServerAbilities } from "./abilities.ts";
 import { sizeFrom } from "./reply.ts";
 import type { TrailRequest } from "./trailing.ts";
+import type { EarlyTlsRequest } from "./early_tls.ts";
 import {
   EARLY_DATA_BYTES,
   type LocalSource,
@@ -231,6 +233,35 @@ function trailFor(
   return { mode: abilities.trailing ? "size" : "probe", next };
 }
 
+/** FTPS: whether the data connection's TLS starts with it (`early_tls.ts`): probed until known. */
+function earlyTlsFor(
+  transport: Transport,
+  abilities: ServerAbilities,
+): EarlyTlsRequest | undefined {
+  if (!transport.earlyTls || abilities.earlyTls === false) return undefined;
+  return { mode: abilities.earlyTls ? "on" : "probe" };
+}
+
+/** Replies that say the data connection could not be used: early TLS is not for this server. */
+const DATA_REFUSED: ReadonlySet<number> = new Set([
+  Code.CantOpenData,
+  Code.TransferAborted,
+  Code.TlsRefused,
+]);
+
+/**
+ * A transfer whose early TLS handshake did not finish, refused with no byte of the file sent:
+ * the handshake failed (`outcome` set by the transport), or the server said the data
+ * connection could not be used. Any other failure says nothing of early TLS.
+ */
+function earlyTlsFailed(tls: EarlyTlsRequest, e: unknown): boolean {
+  if (tls.outcome === "refused") return true;
+  if (tls.phase === "secured") return false;
+  const reply = e instanceof TransferFailed ? e.cause : e;
+  if (!(reply instanceof FTPError) || !DATA_REFUSED.has(reply.code)) return false;
+  return !(e instanceof TransferFailed) || e.bytesSent === 0;
+}
+
 /**
  * ProFTPD with `HiddenStores on` writes an upload to `.in.<name>.` and renames it at the end.
  * A session killed mid-transfer leaves that file behind, and every later STOR of the name is
@@ -267,7 +298,10 @@ class Attempt {
   async send(): Promise<Sent> {
     const { transport, abilities, verb, start } = this;
     // Passive data connection first: REST must be the last command before STOR (RFC 3659).
-    await transport.openData();
+    const tls = earlyTlsFor(transport, abilities);
+    await transport.openData(tls);
+    // The probe saw the early handshake refused: `openData` opened another connection.
+    if (tls?.outcome === "refused") abilities.earlyTls = false;
     const rest = verb === "STOR" && start > 0;
     if (rest) await this.#rest();
     const early = earlyAllowed(transport, abilities, this.source.length);
@@ -289,10 +323,16 @@ class Attempt {
       if (early && e instanceof TransferFailed && e.cause instanceof FTPError) {
         abilities.earlyData = false;
       }
+      if (tls && earlyTlsFailed(tls, e)) {
+        // Nothing of the file went: the same try again at once, TLS after the `150`.
+        tls.outcome = "refused";
+        throw new EarlyTlsRefused(e instanceof Error ? e.message : String(e));
+      }
       throw this.#failure(e, rest);
     } finally {
       // Learned for the rest of the run (`connection.ts` keeps it across reconnects).
       if (trail?.outcome) abilities.trailing = trail.outcome === "held";
+      if (tls?.outcome) abilities.earlyTls = tls.outcome === "held";
     }
   }
 

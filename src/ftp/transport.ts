@@ -12,6 +12,7 @@ import { ConnectionLost } from "./errors.ts";
 import type { Codec } from "./encoding.ts";
 import type { Reply } from "./reply.ts";
 import type { TrailRequest } from "./trailing.ts";
+import type { EarlyTlsRequest } from "./early_tls.ts";
 
 /** The local file of a transfer, opened (and positioned at the start offset) before any command. */
 export interface LocalSource {
@@ -61,6 +62,8 @@ export interface Transport {
   readonly earlyData: boolean;
   /** Whether this transport can send commands behind a transfer command (`trailing.ts`). */
   readonly trailing?: boolean;
+  /** Whether a data connection's TLS can start with it, before the `150` (`early_tls.ts`). */
+  readonly earlyTls?: boolean;
   /** Drops the connection, and any data connection with it, at once. */
   close(): void;
   /** Sends one command; returns its final reply (error replies too); a lost connection throws. */
@@ -80,8 +83,11 @@ export interface Transport {
   sendWithNext(lines: string[]): Promise<Reply[]> | undefined;
   /** Sends whatever `sendWithNext` queued on its own and reads the replies. */
   flush(): Promise<void>;
-  /** Opens a data connection (before REST, which must directly precede STOR). */
-  openData(): Promise<void>;
+  /**
+   * Opens a data connection (before REST, which must directly precede STOR); with `tls`, its
+   * TLS starts at once (`early_tls.ts`); the transport sets the request's `outcome`.
+   */
+  openData(tls?: EarlyTlsRequest): Promise<void>;
   /** Drops a data connection opened for a transfer that will not happen. */
   abandonData(): void;
   /**

@@ -22,7 +22,7 @@ export type ReconnectListener = (cause?: RetryNotice) => void;
 export type RetryListener = (notice: RetryNotice) => void;
 
 /** What a session learns of the server from its replies, kept for the sessions after it. */
-const LEARNED = ["restStore", "append", "earlyData", "trailing"] as const;
+const LEARNED = ["restStore", "append", "earlyData", "trailing", "earlyTls"] as const;
 type Learned = Pick<ServerAbilities, typeof LEARNED[number]>;
 
 export class Connection {

@@ -84,8 +84,11 @@ const WORKER_MODULE = new URL("../../../workers/upload_worker.ts", import.meta.u
  * FTPS stays in Web Workers: with several basic-ftp connections in one isolate, proftpd refused
  * data connections ("425 Unable to build data connection: Operation not permitted", its check
  * that the data connection resumes the control connection's TLS session), which one connection
- * per isolate never saw. That was measured before FTPS moved to the native transport
- * (`native_ftps.ts`, which names the session it resumes); inline FTPS is not tried yet.
+ * per isolate never saw. The native FTPS transport (`native_ftps.ts`, which hands each data
+ * connection its own control connection's session) meets the same refusal inline: tried on
+ * 2026-12-05, proftpd's FTPS matrix case failed 4 of 20 files with that `425` with 3 inline
+ * connections, and passed in Web Workers: Deno's node:tls resumes the latest session made with
+ * the host in the isolate, not the one given (docs/ftps.md).
  */
 export function uploadWorkerModule(
   testModule?: URL,
