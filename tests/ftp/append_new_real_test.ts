@@ -14,18 +14,12 @@ import type { Session } from "../../src/ftp/session.ts";
 import { PartialUploadError } from "../../src/ftp/errors.ts";
 import { APPEND_NEW_MIN } from "../../src/ftp/store.ts";
 import { matrixEntry, type RealServer, realServerTest } from "../helpers/real_server.ts";
-import { withTempDir } from "../helpers/kit.ts";
+import { patternBytes, withTempDir } from "../helpers/kit.ts";
 import { compareTree, listTree, withData } from "../helpers/dataset.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { runUpload } from "../../src/run/coordinator.ts";
 
 const BIG = APPEND_NEW_MIN + 123_457;
-
-function content(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 255;
-  return bytes;
-}
 
 /** The verbs of the transfer commands the server logged for `name`, in order. */
 async function verbsFor(server: RealServer, name: string): Promise<string[]> {
@@ -74,14 +68,14 @@ realServerTest(
   async (server) => {
     await withSession(server, async (session, dir) => {
       assert.equal(session.abilities.truncatesStore, true, "vsftpd named in its greeting");
-      await send(server, session, dir, "new.bin", content(BIG, 1), true);
+      await send(server, session, dir, "new.bin", patternBytes(BIG, 1), true);
       assert.deepEqual(await verbsFor(server, "new.bin"), ["APPE"]);
       // Not known to be absent (a longer file is there): STOR, which truncates it.
-      await Deno.writeFile(join(server.root, "old.bin"), content(BIG + 5000, 9));
+      await Deno.writeFile(join(server.root, "old.bin"), patternBytes(BIG + 5000, 9));
       await server.seedOwner(join(server.root, "old.bin"));
-      await send(server, session, dir, "old.bin", content(BIG, 2), false);
+      await send(server, session, dir, "old.bin", patternBytes(BIG, 2), false);
       assert.deepEqual(await verbsFor(server, "old.bin"), ["STOR"]);
-      await send(server, session, dir, "small.bin", content(APPEND_NEW_MIN - 1, 3), true);
+      await send(server, session, dir, "small.bin", patternBytes(APPEND_NEW_MIN - 1, 3), true);
       assert.deepEqual(await verbsFor(server, "small.bin"), ["STOR"]);
     });
   },
@@ -92,10 +86,10 @@ realServerTest(
   { ...matrixEntry("vsftpd").options, vsftpd: ["cmds_denied=APPE"] },
   async (server) => {
     await withSession(server, async (session, dir) => {
-      await send(server, session, dir, "a.bin", content(BIG, 4), true);
+      await send(server, session, dir, "a.bin", patternBytes(BIG, 4), true);
       assert.deepEqual(await verbsFor(server, "a.bin"), ["APPE", "STOR"]);
       assert.equal(session.abilities.append, false);
-      await send(server, session, dir, "b.bin", content(BIG, 5), true);
+      await send(server, session, dir, "b.bin", patternBytes(BIG, 5), true);
       assert.deepEqual(await verbsFor(server, "b.bin"), ["STOR"]);
     });
   },
@@ -107,7 +101,7 @@ realServerTest(
   async (server) => {
     await withSession(server, async (session, dir) => {
       const local = join(dir, "x.bad");
-      await Deno.writeFile(local, content(BIG, 7));
+      await Deno.writeFile(local, patternBytes(BIG, 7));
       await assert.rejects(
         session.upload({
           localPath: local,
@@ -121,7 +115,7 @@ realServerTest(
       );
       assert.deepEqual(await verbsFor(server, "x.bad"), ["APPE", "STOR"]);
       assert.equal(session.abilities.append, undefined, "not a refusal of APPE");
-      await send(server, session, dir, "ok.bin", content(BIG, 8), true);
+      await send(server, session, dir, "ok.bin", patternBytes(BIG, 8), true);
       assert.deepEqual(await verbsFor(server, "ok.bin"), ["APPE"]);
     });
   },
@@ -133,7 +127,7 @@ realServerTest(
   async (server) => {
     await withSession(server, async (session, dir) => {
       assert.equal(session.abilities.truncatesStore, undefined);
-      await send(server, session, dir, "new.bin", content(BIG, 6), true);
+      await send(server, session, dir, "new.bin", patternBytes(BIG, 6), true);
     });
   },
 );

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MATRIX, realServerTest } from "../helpers/real_server.ts";
-import { runTlsChild, withTempDir } from "../helpers/kit.ts";
+import { ftpsUploadChild, patternBytes, runTlsChild, withTempDir } from "../helpers/kit.ts";
 
 /** An empty file, one that fits a TLS record, several records, and one of several MiB. */
 const SIZES = [4096, 0, 300 * 1024, 3 * 1024 * 1024, 1];
@@ -21,31 +21,12 @@ const SIZES = [4096, 0, 300 * 1024, 3 * 1024 * 1024, 1];
 /** The servers that drop a data connection whose ClientHello comes before the STOR. */
 const DROPS_EARLY_HELLO = new Set(["pyftpdlib"]);
 
-function content(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 255;
-  return bytes;
-}
-
 const SESSION = new URL("../../src/ftp/open_session.ts", import.meta.url).href;
 
 /** One session, `SIZES` back to back; prints the SIZE proofs, what was learned, the counts. */
-const MATRIX_CHILD = `
-const { openSession } = await import(${JSON.stringify(SESSION)});
-const [host, port, user, password, dir, sizes] = JSON.parse(Deno.args[0]);
-const session = await openSession({ host, port, user, password, secure: true }, 15000);
-const sizesAfter = [];
-for (const [i, size] of sizes.entries()) {
-  const out = await session.upload({
-    localPath: dir + "/f" + i, remotePath: "/f" + i, offset: 0, method: "rest", size,
-    nextFollows: i < sizes.length - 1,
-  });
-  sizesAfter.push(out.sizeAfter?.size);
-}
-const { earlyTls } = session.abilities;
-console.log(JSON.stringify({ sizesAfter, earlyTls, counts: session.transport.earlyTlsCounts }));
-await session.quit();
-`;
+const MATRIX_CHILD = ftpsUploadChild(
+  "{ sizesAfter, earlyTls: session.abilities.earlyTls, counts: session.transport.earlyTlsCounts }",
+);
 
 /**
  * A resume (REST, then STOR: the REST's round trip puts the ClientHello well before the
@@ -80,7 +61,7 @@ for (const entry of MATRIX) {
     { ...entry.options, tls: true },
     async (server) => {
       await withTempDir("ftpbatch-early-tls-", async (dir) => {
-        const files = SIZES.map((n, i) => content(n, i));
+        const files = SIZES.map((n, i) => patternBytes(n, i));
         for (const [i, bytes] of files.entries()) await Deno.writeFile(join(dir, `f${i}`), bytes);
         const args = [server.host, server.port, server.user, server.password, dir, SIZES];
         const out = await runTlsChild(MATRIX_CHILD, server.dir, args);
@@ -103,7 +84,7 @@ realServerTest(
   { kind: "pyftpdlib", tls: true },
   async (server) => {
     await withTempDir("ftpbatch-early-tls-", async (dir) => {
-      const bytes = content(200_000, 5);
+      const bytes = patternBytes(200_000, 5);
       const offset = 50_000;
       await Deno.writeFile(join(dir, "r"), bytes);
       // The part the server already has, owned by the FTP user so it may append to it.

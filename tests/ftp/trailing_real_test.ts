@@ -15,19 +15,13 @@ import type { NativeTransport } from "../../src/ftp/native_transport.ts";
 import type { Session } from "../../src/ftp/session.ts";
 import { PartialUploadError } from "../../src/ftp/errors.ts";
 import { MATRIX, type RealServer, realServerTest } from "../helpers/real_server.ts";
-import { runTlsChild, withTempDir } from "../helpers/kit.ts";
+import { ftpsUploadChild, patternBytes, runTlsChild, withTempDir } from "../helpers/kit.ts";
 
 /** Sizes that take early data, one past it, and one whose data outlasts the replies' write. */
 const SIZES = [4096, 1, 4096, 200_000, 3 * 1024 * 1024, 0];
 
 /** The servers that answer commands during a transfer (pyftpdlib): trailing must stay off. */
 const ANSWERS_DURING_TRANSFER = new Set(["pyftpdlib"]);
-
-function content(size: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 255;
-  return bytes;
-}
 
 function login(server: RealServer): Promise<Session> {
   return openSession({ ...server, secure: false }, 15_000);
@@ -39,7 +33,7 @@ const trails = (s: Session) => (s.transport as NativeTransport).trails;
 async function uploadAll(server: RealServer, session: Session, dir: string, tag: string) {
   for (const [i, size] of SIZES.entries()) {
     const local = join(dir, `${tag}${i}.bin`);
-    const bytes = content(size, i);
+    const bytes = patternBytes(size, i);
     await Deno.writeFile(local, bytes);
     const out = await session.upload({
       localPath: local,
@@ -85,7 +79,7 @@ for (const entry of MATRIX) {
         const session = await login(server);
         session.abilities.trailing = true; // as if the probe had passed
         const local = join(dir, "x.bin");
-        const bytes = content(4096, 9);
+        const bytes = patternBytes(4096, 9);
         await Deno.writeFile(local, bytes);
         const put = (s: Session, next: boolean) =>
           s.upload({
@@ -127,25 +121,10 @@ for (const entry of MATRIX) {
   );
 }
 
-const SESSION = new URL("../../src/ftp/open_session.ts", import.meta.url).href;
-
 /** An FTPS upload of `SIZES` in a child process (the throwaway CA goes in by `DENO_CERT`). */
-const FTPS_CHILD = `
-const { openSession } = await import(${JSON.stringify(SESSION)});
-const [host, port, user, password, dir, sizes] = JSON.parse(Deno.args[0]);
-const session = await openSession({ host, port, user, password, secure: true }, 15000);
-const sizesAfter = [];
-for (const [i, size] of sizes.entries()) {
-  const out = await session.upload({
-    localPath: dir + "/f" + i, remotePath: "/f" + i, offset: 0, method: "rest", size,
-    nextFollows: i < sizes.length - 1,
-  });
-  sizesAfter.push(out.sizeAfter?.size);
-}
-const { trails } = session.transport;
-console.log(JSON.stringify({ sizesAfter, trailing: session.abilities.trailing, trails }));
-await session.quit();
-`;
+const FTPS_CHILD = ftpsUploadChild(
+  "{ sizesAfter, trailing: session.abilities.trailing, trails: session.transport.trails }",
+);
 
 for (const kind of ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"] as const) {
   const during = ANSWERS_DURING_TRANSFER.has(kind);
@@ -156,7 +135,7 @@ for (const kind of ["vsftpd", "pure-ftpd", "proftpd", "pyftpdlib"] as const) {
     { kind, tls: true },
     async (server) => {
       await withTempDir("ftpbatch-trailing-ftps-", async (dir) => {
-        const files = SIZES.map((n, i) => content(n, i));
+        const files = SIZES.map((n, i) => patternBytes(n, i));
         for (const [i, bytes] of files.entries()) await Deno.writeFile(join(dir, `f${i}`), bytes);
         const args = [server.host, server.port, server.user, server.password, dir, SIZES];
         const out = await runTlsChild(FTPS_CHILD, server.dir, args) as {

@@ -116,3 +116,36 @@ export async function runTlsChild(
   }
   return JSON.parse(new TextDecoder().decode(run.stdout));
 }
+
+/** `size` bytes of a pattern that differs by `seed` and by 512-byte block (no two files alike). */
+export function patternBytes(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 131 + seed * 7 + (i >> 9)) & 255;
+  return bytes;
+}
+
+const OPEN_SESSION = new URL("../../src/ftp/open_session.ts", import.meta.url).href;
+
+/**
+ * A child script for {@linkcode runTlsChild}: one FTPS session uploads `dir/f<i>` to `/f<i>`
+ * for each of `sizes`, back to back, collecting each `SIZE` proof in `sizesAfter`; then prints
+ * `report`, a JSON-able expression of `sizesAfter` and `session`. Its argument:
+ * `[host, port, user, password, dir, sizes]`.
+ */
+export function ftpsUploadChild(report: string): string {
+  return `
+const { openSession } = await import(${JSON.stringify(OPEN_SESSION)});
+const [host, port, user, password, dir, sizes] = JSON.parse(Deno.args[0]);
+const session = await openSession({ host, port, user, password, secure: true }, 15000);
+const sizesAfter = [];
+for (const [i, size] of sizes.entries()) {
+  const out = await session.upload({
+    localPath: dir + "/f" + i, remotePath: "/f" + i, offset: 0, method: "rest", size,
+    nextFollows: i < sizes.length - 1,
+  });
+  sizesAfter.push(out.sizeAfter?.size);
+}
+console.log(JSON.stringify(${report}));
+await session.quit();
+`;
+}
